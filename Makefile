@@ -1,0 +1,34 @@
+# Two set-up commands on a fresh Debian machine: `make demo` and `make test`.
+SHELL := /bin/bash
+.PHONY: setup deps prometheus build demo test bench golden
+
+setup: deps prometheus build
+
+# npm dependencies, from the lock file when it is there.
+deps:
+	@if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then npm ci --no-audit --no-fund; fi
+
+# The real Prometheus (and promtool) from Debian, only when missing.
+prometheus:
+	@if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then \
+	  echo "installing the prometheus Debian package"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq prometheus >/dev/null; \
+	  $$SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true; \
+	fi
+
+build: deps
+	@npx tsc -p tsconfig.json
+
+demo: setup
+	bin/kvass targets --config.file=examples/prometheus.yml --output=table
+
+test: setup
+	node --test --test-concurrency=2 dist/test/
+
+bench: setup
+	node dist/bench/run.js
+
+# Regenerate the golden files of the differential corpus with the real prometheus binary.
+golden: setup
+	bash scripts/gen-golden.sh

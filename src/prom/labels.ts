@@ -1,0 +1,48 @@
+/** A label set: name → value. Plain objects keep JSON output and look-ups simple; order carries no meaning. */
+export type Labels = Record<string, string>;
+
+export const ADDRESS_LABEL = '__address__';
+export const SCHEME_LABEL = '__scheme__';
+export const METRICS_PATH_LABEL = '__metrics_path__';
+export const SCRAPE_INTERVAL_LABEL = '__scrape_interval__';
+export const SCRAPE_TIMEOUT_LABEL = '__scrape_timeout__';
+export const PARAM_LABEL_PREFIX = '__param_';
+export const META_LABEL_PREFIX = '__meta_';
+export const RESERVED_LABEL_PREFIX = '__';
+export const JOB_LABEL = 'job';
+export const INSTANCE_LABEL = 'instance';
+
+const LABEL_NAME_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+/** Prometheus's model.LabelName.IsValid (the legacy, pre-UTF-8 rule that 2.42 applies). */
+export function isValidLabelName(name: string): boolean {
+  return LABEL_NAME_RE.test(name);
+}
+
+/** Prometheus's model.LabelValue.IsValid: the value must be valid UTF-8 (no lone surrogates in JS terms). */
+export function isValidLabelValue(value: string): boolean {
+  return value.isWellFormed();
+}
+
+/** Label names in Prometheus order: byte order of their UTF-8 encoding. */
+export function compareLabelNames(a: string, b: string): number {
+  if (a === b) return 0;
+  // For the BMP below the surrogate range, UTF-16 order equals UTF-8 byte order; label names are nearly always ASCII.
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+/** A copy with keys in Prometheus order, for stable output and hashing. */
+export function sortedLabels(labels: Labels): Labels {
+  const out: Labels = {};
+  for (const k of Object.keys(labels).sort(compareLabelNames)) out[k] = labels[k]!;
+  return out;
+}
+
+/** The labels without reserved (`__`-prefixed) names: what Prometheus stores and shows as a target's labels. */
+export function publicLabels(labels: Labels): Labels {
+  const out: Labels = {};
+  for (const k of Object.keys(labels).sort(compareLabelNames)) {
+    if (!k.startsWith(RESERVED_LABEL_PREFIX)) out[k] = labels[k]!;
+  }
+  return out;
+}

@@ -27,7 +27,7 @@ test: setup
 	node --test --test-concurrency=2 dist/test/
 
 bench: setup
-	node dist/bench/run.js
+	node --expose-gc --max-old-space-size=8192 dist/bench/run.js
 
 # Regenerate the golden files of the differential corpus with the real prometheus binary.
 golden: setup

@@ -5,15 +5,24 @@
 import { ConfigError, type YamlPath } from './errors.js';
 import { parseDuration } from './duration.js';
 import { isValidLabelName, type Labels } from './labels.js';
+import { YamlLiteral } from './yaml-plain.js';
 
 export type Plain = Record<string, unknown>;
 
 export function isPlainMap(v: unknown): v is Plain {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
+  if (typeof v !== 'object' || v === null) return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+/** The value of a YAML scalar that may carry its source text (see yaml-plain.ts). */
+function literalValue(v: unknown): unknown {
+  return v instanceof YamlLiteral ? v.value : v;
 }
 
 function typeName(v: unknown): string {
   if (v === null || v === undefined) return 'null';
+  if (v instanceof YamlLiteral) return JSON.stringify(v.text);
   if (Array.isArray(v)) return 'a list';
   if (isPlainMap(v)) return 'a mapping';
   return `${typeof v} ${JSON.stringify(v)}`;
@@ -40,7 +49,8 @@ export function readList(v: unknown, path: YamlPath, what: string): unknown[] {
 
 export function readString(v: unknown, path: YamlPath, what: string): string {
   if (typeof v === 'string') return v;
-  // Go's yaml decodes unquoted scalars into string fields too (e.g. `replacement: 80`).
+  // Go's yaml decodes unquoted scalars into string fields as written (e.g. `replacement: 1.10` is "1.10").
+  if (v instanceof YamlLiteral) return v.text;
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   throw new ConfigError(`${what}: expected a string, got ${typeName(v)}`, path);
 }
@@ -49,14 +59,16 @@ export function optString(v: unknown, path: YamlPath, what: string, dflt: string
   return v === undefined || v === null ? dflt : readString(v, path, what);
 }
 
-export function readBool(v: unknown, path: YamlPath, what: string, dflt: boolean): boolean {
-  if (v === undefined || v === null) return dflt;
+export function readBool(raw: unknown, path: YamlPath, what: string, dflt: boolean): boolean {
+  if (raw === undefined || raw === null) return dflt;
+  const v = literalValue(raw);
   if (typeof v === 'boolean') return v;
   throw new ConfigError(`${what}: expected true or false, got ${typeName(v)}`, path);
 }
 
-export function readInt(v: unknown, path: YamlPath, what: string, dflt: number, min = 0): number {
-  if (v === undefined || v === null) return dflt;
+export function readInt(raw: unknown, path: YamlPath, what: string, dflt: number, min = 0): number {
+  if (raw === undefined || raw === null) return dflt;
+  const v = literalValue(raw);
   if (typeof v === 'number' && Number.isInteger(v) && v >= min) return v;
   throw new ConfigError(`${what}: expected a whole number${min === 0 ? ' ≥ 0' : ''}, got ${typeName(v)}`, path);
 }
@@ -64,7 +76,7 @@ export function readInt(v: unknown, path: YamlPath, what: string, dflt: number, 
 /** A Prometheus duration (`30s`, `1h`); `dflt` when absent. Returns milliseconds. */
 export function readDuration(v: unknown, path: YamlPath, what: string, dflt: number): number {
   if (v === undefined || v === null) return dflt;
-  if (typeof v !== 'string' && typeof v !== 'number') throw new ConfigError(`${what}: expected a duration, got ${typeName(v)}`, path);
+  if (typeof v !== 'string' && !(v instanceof YamlLiteral)) throw new ConfigError(`${what}: expected a duration, got ${typeName(v)}`, path);
   try {
     return parseDuration(String(v));
   } catch (e) {

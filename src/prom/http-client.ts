@@ -18,7 +18,7 @@ export interface TlsConfig {
 }
 
 export interface HttpClientConfig {
-  basicAuth?: { username: string; usernameFile?: string; password?: string; passwordFile?: string };
+  basicAuth?: { username: string; password?: string; passwordFile?: string };
   /** `bearer_token`/`bearer_token_file` are folded into this, as Prometheus does. */
   authorization?: { type: string; credentials?: string; credentialsFile?: string };
   oauth2?: {
@@ -27,6 +27,8 @@ export interface HttpClientConfig {
   };
   tls: TlsConfig;
   proxyUrl?: string;
+  /** Headers for the proxy's CONNECT (secrets). */
+  proxyConnectHeader: Record<string, string[]>;
   followRedirects: boolean;
   enableHttp2: boolean;
 }
@@ -34,10 +36,11 @@ export interface HttpClientConfig {
 /** The fields HTTPClientConfig inlines into its parent (scrape config, http_sd, kubernetes_sd, …). */
 export const HTTP_CLIENT_FIELDS = [
   'basic_auth', 'authorization', 'oauth2', 'bearer_token', 'bearer_token_file', 'tls_config',
-  'proxy_url', 'follow_redirects', 'enable_http2',
+  'proxy_url', 'proxy_connect_header', 'follow_redirects', 'enable_http2',
 ] as const;
 
-const TLS_FIELDS = ['ca_file', 'ca', 'cert_file', 'cert', 'key_file', 'key', 'server_name', 'insecure_skip_verify', 'min_version', 'max_version'];
+// Prometheus 2.42 (common v0.39) has no inline `ca`/`cert`/`key` yet: they are unknown fields there, so here too.
+const TLS_FIELDS = ['ca_file', 'cert_file', 'key_file', 'server_name', 'insecure_skip_verify', 'min_version', 'max_version'];
 const TLS_VERSIONS = ['TLS10', 'TLS11', 'TLS12', 'TLS13'];
 
 function fileIn(dir: string, v: unknown, path: YamlPath, what: string): string | undefined {
@@ -79,21 +82,29 @@ function checkProxyUrl(v: unknown, path: YamlPath): string | undefined {
   return s;
 }
 
+function readHeaderMap(v: unknown, path: YamlPath): Record<string, string[]> {
+  if (v === undefined || v === null) return {};
+  if (!isPlainMap(v)) throw new ConfigError('proxy_connect_header: expected a mapping of header names to lists of values', path);
+  const out: Record<string, string[]> = {};
+  for (const [k, vals] of Object.entries(v)) out[k] = readStringList(vals, [...path, k], k);
+  return out;
+}
+
 /** Reads the inlined HTTP client fields of `parent` (the caller has already checked for unknown fields). */
 export function readHttpClientConfig(parent: Plain, path: YamlPath, dir: string): HttpClientConfig {
   const at = (k: string): YamlPath => [...path, k];
   const cfg: HttpClientConfig = {
     tls: readTlsConfig(parent.tls_config, at('tls_config'), dir),
     proxyUrl: checkProxyUrl(parent.proxy_url, at('proxy_url')),
+    proxyConnectHeader: readHeaderMap(parent.proxy_connect_header, at('proxy_connect_header')),
     followRedirects: readBool(parent.follow_redirects, at('follow_redirects'), 'follow_redirects', true),
     enableHttp2: readBool(parent.enable_http2, at('enable_http2'), 'enable_http2', true),
   };
   if (parent.basic_auth !== undefined && parent.basic_auth !== null) {
     const p = at('basic_auth');
-    const b = readMap(parent.basic_auth, p, 'basic_auth', ['username', 'username_file', 'password', 'password_file']);
+    const b = readMap(parent.basic_auth, p, 'basic_auth', ['username', 'password', 'password_file']);
     cfg.basicAuth = {
       username: optString(b.username, [...p, 'username'], 'username', ''),
-      usernameFile: fileIn(dir, b.username_file, [...p, 'username_file'], 'username_file'),
       password: b.password === undefined || b.password === null ? undefined : readString(b.password, [...p, 'password'], 'password'),
       passwordFile: fileIn(dir, b.password_file, [...p, 'password_file'], 'password_file'),
     };
@@ -133,6 +144,7 @@ export function readHttpClientConfig(parent: Plain, path: YamlPath, dir: string)
       proxyUrl: checkProxyUrl(o.proxy_url, [...p, 'proxy_url']),
     };
     if (!cfg.oauth2.tokenUrl) throw new ConfigError('oauth2 token_url must be configured', p);
+    if (!cfg.oauth2.clientSecret && !cfg.oauth2.clientSecretFile) throw new ConfigError('either oauth2 client_secret or client_secret_file must be configured', p);
     if (cfg.oauth2.clientSecret && cfg.oauth2.clientSecretFile) throw new ConfigError('at most one of oauth2 client_secret & client_secret_file must be configured', p);
   }
   const methods = [cfg.basicAuth, cfg.oauth2, cfg.authorization].filter((x) => x !== undefined).length;
@@ -169,7 +181,10 @@ export class ConfiguredHttpClient {
   private getDispatcher(): Promise<Dispatcher> {
     this.dispatcher ??= (async () => {
       const connect = await tlsConnectOptions(this.cfg.tls);
-      return this.cfg.proxyUrl ? new ProxyAgent({ uri: this.cfg.proxyUrl, requestTls: connect }) : new Agent({ connect, allowH2: this.cfg.enableHttp2 });
+      if (!this.cfg.proxyUrl) return new Agent({ connect, allowH2: this.cfg.enableHttp2 });
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(this.cfg.proxyConnectHeader)) headers[k] = v.join(', ');
+      return new ProxyAgent({ uri: this.cfg.proxyUrl, requestTls: connect, headers });
     })();
     return this.dispatcher;
   }
@@ -178,7 +193,7 @@ export class ConfiguredHttpClient {
   async authorizationHeader(): Promise<string | undefined> {
     const c = this.cfg;
     if (c.basicAuth) {
-      const user = c.basicAuth.usernameFile ? await readSecretFile(c.basicAuth.usernameFile) : c.basicAuth.username;
+      const user = c.basicAuth.username;
       const pass = c.basicAuth.passwordFile ? await readSecretFile(c.basicAuth.passwordFile) : c.basicAuth.password ?? '';
       return `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
     }

@@ -1,0 +1,15 @@
+/** `npm run bench`: runs every benchmark and prints its figures (one table per benchmark). */
+import { cpus } from 'node:os';
+import * as targets from './targets.bench.js';
+
+const benches: Array<[string, { run(): Array<Record<string, string | number>> | Promise<Array<Record<string, string | number>>> }]> = [
+  ['targets', targets],
+];
+
+const only = process.argv.slice(2);
+console.log(`kvass benchmarks — node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${new Date().toISOString()}`);
+for (const [name, b] of benches) {
+  if (only.length && !only.includes(name)) continue;
+  console.log(`\n## ${name}`);
+  console.table(await b.run());
+}

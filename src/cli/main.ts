@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+/** The kvass command line: one sub-command per role. */
+import { LocatedConfigError } from '../prom/errors.js';
+import { UsageError, usage } from './flags.js';
+import { runTargets, TARGETS_FLAGS } from './targets.js';
+
+interface Command {
+  summary: string;
+  flags: typeof TARGETS_FLAGS;
+  run(argv: readonly string[]): Promise<number>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  targets: { summary: 'Run service discovery and relabeling once and print the targets Prometheus would scrape.', flags: TARGETS_FLAGS, run: runTargets },
+};
+
+function topUsage(): string {
+  return ['usage: kvass <command> [<flags>]', '', 'Commands:', ...Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(12)}${c.summary}`), '', "Run 'kvass <command> --help' for a command's flags."].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(topUsage() + '\n');
+    return name ? 0 : 2;
+  }
+  const cmd = COMMANDS[name];
+  if (!cmd) {
+    process.stderr.write(`kvass: unknown command ${JSON.stringify(name)}\n\n${topUsage()}\n`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(usage(name, cmd.summary, cmd.flags) + '\n');
+    return 0;
+  }
+  try {
+    return await cmd.run(rest);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`kvass ${name}: ${e.message}\n\n${usage(name, cmd.summary, cmd.flags)}\n`);
+      return 2;
+    }
+    if (e instanceof LocatedConfigError) {
+      process.stderr.write(`kvass ${name}: error loading config: ${e.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`kvass ${name}: error: ${(e as Error).message}\n`);
+    return 1;
+  }
+}
+
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+  // A one-shot command is done: do not let a lingering socket or watcher keep the process alive.
+  setTimeout(() => process.exit(code), 1000).unref();
+});

@@ -1,0 +1,46 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { encodeQuery, formatUrl, goEscape } from '../../src/target/url.js';
+import { fnv1a64Hex, targetHash } from '../../src/target/hash.js';
+
+test('Go url.URL.String for scrape URLs', () => {
+  assert.equal(formatUrl('http', '127.0.0.1:9100', '/metrics', ''), 'http://127.0.0.1:9100/metrics');
+  assert.equal(formatUrl('https', '[::1]:443', '/m', 'a=b'), 'https://[::1]:443/m?a=b');
+  // a path without a leading slash gets one when there is a host
+  assert.equal(formatUrl('http', 'h:1', 'metrics', ''), 'http://h:1/metrics');
+  // '?' and spaces are escaped in paths; ':' '@' '&' '=' '+' '$' ',' ';' are not
+  assert.equal(formatUrl('http', 'h:1', '/a b?c:@&=+$,;', ''), 'http://h:1/a%20b%3Fc:@&=+$,;');
+  assert.equal(formatUrl('http', 'h:1', '/ü', ''), 'http://h:1/%C3%BC');
+  assert.equal(formatUrl('http', 'h:1', '', ''), 'http://h:1');
+});
+
+test('Go url.QueryEscape and sorted url.Values.Encode', () => {
+  assert.equal(goEscape('a b/c?d=e&f+g~h', 'query'), 'a+b%2Fc%3Fd%3De%26f%2Bg~h');
+  const q = new Map([['module', ['http_2xx', 'x']], ['a', ['1']], ['target', ['http://example.com/x y']]]);
+  assert.equal(encodeQuery(q), 'a=1&module=http_2xx&module=x&target=http%3A%2F%2Fexample.com%2Fx+y');
+});
+
+test('host escaping keeps sub-delims and brackets, escapes non-ASCII', () => {
+  assert.equal(goEscape("a!$&'()*+,;=:[]<>\"b", 'host'), "a!$&'()*+,;=:[]<>\"b");
+  assert.equal(goEscape('é', 'host'), '%C3%A9');
+  assert.equal(goEscape('a b', 'host'), 'a%20b');
+});
+
+test('FNV-1a 64 matches the reference vectors', () => {
+  const enc = (s: string) => new TextEncoder().encode(s);
+  assert.equal(fnv1a64Hex(enc('')), 'cbf29ce484222325');
+  assert.equal(fnv1a64Hex(enc('a')), 'af63dc4c8601ec8c');
+  assert.equal(fnv1a64Hex(enc('foobar')), '85944171f73967e8');
+});
+
+test('target hash: stable, order-independent, sensitive to every label and the URL', () => {
+  const a = targetHash({ job: 'j', instance: 'i' }, 'http://i/metrics');
+  assert.equal(a, targetHash({ instance: 'i', job: 'j' }, 'http://i/metrics'));
+  assert.match(a, /^[0-9a-f]{16}$/);
+  assert.notEqual(a, targetHash({ job: 'j', instance: 'i2' }, 'http://i/metrics'));
+  assert.notEqual(a, targetHash({ job: 'j', instance: 'i' }, 'http://i/metrics2'));
+  // the separator cannot be forged by a value
+  assert.notEqual(targetHash({ a: 'b\u00ffc' }, ''), targetHash({ a: 'b', c: '' }, ''));
+  // a long value grows the scratch buffer without changing the result's form
+  assert.match(targetHash({ big: 'x'.repeat(100_000) }, 'u'), /^[0-9a-f]{16}$/);
+});

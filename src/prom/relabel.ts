@@ -436,30 +436,101 @@ function prepareAll(cfgs: readonly RelabelConfig[]): Prepared[] {
 }
 
 /**
- * The label set while rules run: the caller's object, untouched, under an overlay of changes (null marks a
+ * The label set while rules run: the caller's objects, untouched, under an overlay of changes (null marks a
  * deleted label). Objects with many dynamic keys are slow to copy or grow in V8, so the output object is
  * built once, at the end, and a dropped label set costs no copy at all.
+ *
+ * The input may be two layers, as a discovered target is: its own labels over its group's labels. A name the
+ * upper layer holds hides the lower one, and an empty value means "no label" (labels.Builder deletes it).
  */
+const NO_VALUES: string[] = [];
+
+/**
+ * A group's labels as name and value arrays, listed once per group object rather than once per target (the
+ * lower layer is a target group's labels, shared by all its targets and never mutated by discovery).
+ */
+const groupEntries = new WeakMap<Labels, [string[], string[]]>();
+
+function entriesOf(labels: Labels): [string[], string[]] {
+  let e = groupEntries.get(labels);
+  if (e === undefined) {
+    e = [Object.keys(labels), Object.values(labels) as string[]];
+    groupEntries.set(labels, e);
+  }
+  return e;
+}
+
 class Work {
   base: Labels = {};
+  under: Labels | null = null;
   over = new Map<string, string | null>();
   deletes = 0;
-  private baseKeys: string[] | null = null;
+  /** No rule has run yet: the first rule still sees empty input values (see labelMap). */
+  first = true;
+  private names: string[] | null = null;
+  private values: string[] = [];
 
-  /** The names of the caller's labels, listed once per call. */
-  keys(): string[] {
-    this.baseKeys ??= Object.keys(this.base);
-    return this.baseKeys;
+  /**
+   * The input labels (non-empty values only) as parallel name and value arrays, listed once per call: two
+   * bulk reads of each object are much faster than a keyed read per name.
+   */
+  private load(): void {
+    const base = this.base;
+    let names = Object.keys(base);
+    let values = Object.values(base) as string[];
+    if (values.includes('')) {
+      const n: string[] = [];
+      const v: string[] = [];
+      for (let i = 0; i < names.length; i++) if (values[i] !== '') (n.push(names[i]!), v.push(values[i]!));
+      names = n;
+      values = v;
+    }
+    const under = this.under;
+    if (under !== null) {
+      const own = Object.keys(base);
+      const ownSet = own.length > 16 ? new Set(own) : null;
+      const [un, uv] = entriesOf(under);
+      if (names === own) names = names.slice();
+      for (let i = 0; i < un.length; i++) {
+        const k = un[i]!;
+        if (uv[i] === '' || (ownSet !== null ? ownSet.has(k) : own.includes(k))) continue;
+        names.push(k);
+        values.push(uv[i]!);
+      }
+    }
+    this.names = names;
+    this.values = values;
   }
 
-  /** The current value, "" when missing (inherited Object.prototype members are never strings). */
+  keys(): string[] {
+    if (this.names === null) this.load();
+    return this.names!;
+  }
+
+  /** Input names whose value is empty (labels.Builder.Reset deletes them, yet the first rule's input has them). */
+  emptyInputs(): string[] {
+    const out: string[] = [];
+    for (const k of Object.keys(this.base)) if (this.base[k] === '') out.push(k);
+    if (this.under !== null) for (const k of Object.keys(this.under)) if (this.under[k] === '' && !Object.hasOwn(this.base, k)) out.push(k);
+    return out;
+  }
+
+  /** An input label's value, "" when missing (inherited Object.prototype members are never strings). */
+  input(name: string): string {
+    const v = this.base[name];
+    if (typeof v === 'string') return v;
+    if (this.under === null || Object.hasOwn(this.base, name)) return '';
+    const u = this.under[name];
+    return typeof u === 'string' ? u : '';
+  }
+
+  /** The current value, "" when missing. */
   get(name: string): string {
     if (this.over.size > 0) {
       const o = this.over.get(name);
       if (o !== undefined) return o ?? '';
     }
-    const v = this.base[name];
-    return typeof v === 'string' ? v : '';
+    return this.input(name);
   }
 
   /** labels.Builder.Set: an empty value deletes. */
@@ -477,19 +548,19 @@ class Work {
 
   /** Calls f with each current label (name, value); f may set or delete labels as it goes. */
   forEach(f: (name: string, value: string) => void): void {
-    const base = this.base;
     const over = this.over;
     const keys = this.keys();
+    const values = this.values;
     if (over.size === 0) {
-      for (let i = 0; i < keys.length; i++) f(keys[i]!, base[keys[i]!]!);
+      for (let i = 0; i < keys.length; i++) f(keys[i]!, values[i]!);
       return;
     }
     const added: string[] = [];
-    for (const [name, v] of over) if (v !== null && typeof base[name] !== 'string') added.push(name);
+    for (const [name, v] of over) if (v !== null && this.input(name) === '') added.push(name);
     for (let i = 0; i < keys.length; i++) {
       const name = keys[i]!;
       const o = over.get(name);
-      if (o === undefined) f(name, base[name]!);
+      if (o === undefined) f(name, values[i]!);
       else if (o !== null) f(name, o);
     }
     for (const name of added) {
@@ -498,30 +569,32 @@ class Work {
     }
   }
 
-  /** The resulting label set as a new object. */
-  build(): Labels {
-    const base = this.base;
+  /** The resulting label set as a new object, without names starting with `omit` (when given). */
+  build(omit: string | null): Labels {
     const over = this.over;
     const out: Labels = {};
     const keys = this.keys();
-    if (this.deletes === 0) {
-      for (let i = 0; i < keys.length; i++) put(out, keys[i]!, base[keys[i]!]!);
-      for (const [name, v] of over) put(out, name, v!);
-    } else {
-      for (let i = 0; i < keys.length; i++) {
-        const name = keys[i]!;
-        const o = over.get(name);
-        if (o === undefined) put(out, name, base[name]!);
-        else if (o !== null) put(out, name, o);
-      }
-      for (const [name, v] of over) if (v !== null && typeof base[name] !== 'string') put(out, name, v);
+    const values = this.values;
+    for (let i = 0; i < keys.length; i++) {
+      const name = keys[i]!;
+      if (omit !== null && name.startsWith(omit)) continue;
+      const o = over.size === 0 ? undefined : over.get(name);
+      if (o === undefined) put(out, name, values[i]!);
+      else if (o !== null) put(out, name, o);
+    }
+    for (const [name, v] of over) {
+      if (v === null || (omit !== null && name.startsWith(omit)) || this.input(name) !== '') continue;
+      put(out, name, v);
     }
     return out;
   }
 
-  reset(base: Labels): void {
+  reset(base: Labels, under: Labels | null): void {
     this.base = base;
-    this.baseKeys = null;
+    this.under = under;
+    this.names = null;
+    this.values = NO_VALUES;
+    this.first = true;
     if (this.over.size > 0) this.over = new Map();
     this.deletes = 0;
   }
@@ -608,6 +681,9 @@ function labelMap(w: Work, p: Prepared): void {
   mapPrepared = p;
   mapCount = 0;
   w.forEach(collectMapped);
+  // 2.42 maps the rule's input label set, in which an empty value survives until the first rule ends: mapping
+  // one sets (so deletes) its target.
+  if (w.first) for (const name of w.emptyInputs()) collectMapped(name, '');
   const n = mapCount;
   if (n === 0) return;
   let order: number[] | null = null;
@@ -703,19 +779,51 @@ let busy = false;
  * Never mutates `labels`.
  */
 export function relabel(labels: Labels, cfgs: readonly RelabelConfig[]): Labels | null {
+  // relabel.Process returns its input as is when there is no rule; with rules, empty values are gone.
+  if (cfgs.length === 0) return copyLabels(labels);
+  return relabelLayered(labels, null, NO_PRESETS, NO_PRESETS, cfgs, null);
+}
+
+const NO_PRESETS: ReadonlyArray<readonly [string, string]> = [];
+
+/**
+ * relabel.Process over a layered input without copying it first: `upper` over `lower` (see Work), then
+ * `defaults` (set where the input has no value) and `forced` (set always). The result leaves out names
+ * starting with `omit`. This is how a discovered target is relabeled: copying its ≈40 labels into a new object
+ * before the rules would cost more than the rules themselves.
+ */
+export function relabelLayered(
+  upper: Labels,
+  lower: Labels | null,
+  defaults: ReadonlyArray<readonly [string, string]>,
+  forced: ReadonlyArray<readonly [string, string]>,
+  cfgs: readonly RelabelConfig[],
+  omit: string | null,
+): Labels | null {
   const list = prepareAll(cfgs);
   // The shared overlay is reused; a nested call (none today) gets its own.
   const w = busy ? new Work() : work;
   const shared = w === work;
   if (shared) busy = true;
   try {
-    w.reset(labels);
+    w.reset(upper, lower);
+    for (let i = 0; i < defaults.length; i++) if (w.input(defaults[i]![0]) === '') w.set(defaults[i]![0], defaults[i]![1]);
+    for (let i = 0; i < forced.length; i++) w.set(forced[i]![0], forced[i]![1]);
     for (let i = 0; i < list.length; i++) {
       if (!apply(w, list[i]!)) return null;
+      w.first = false;
     }
-    return w.build();
+    return w.build(omit);
   } finally {
-    w.reset({});
+    w.reset(EMPTY, null);
     if (shared) busy = false;
   }
+}
+
+const EMPTY: Labels = {};
+
+function copyLabels(labels: Labels): Labels {
+  const out: Labels = {};
+  for (const k of Object.keys(labels)) put(out, k, labels[k]!);
+  return out;
 }

@@ -5,46 +5,85 @@
  * JSON number in JavaScript.
  */
 
-const encoder = new TextEncoder();
-let scratch = new Uint8Array(4096);
+const FNV_PRIME_LOW = 0x1b3;
 
-/** FNV-1a 64 with four 16-bit limbs (the prime is 2^40 + 0x1b3), so no BigInt on the hot path. */
-export function fnv1a64Hex(bytes: Uint8Array, length = bytes.length): string {
-  let h0 = 0x2325, h1 = 0x8422, h2 = 0x9ce4, h3 = 0xcbf2;
-  for (let i = 0; i < length; i++) {
-    h0 ^= bytes[i]!;
-    const t0 = h0 * 0x1b3;
-    let t1 = h1 * 0x1b3;
-    let t2 = h2 * 0x1b3 + (h0 << 8);
-    const t3 = h3 * 0x1b3 + (h1 << 8);
+/**
+ * FNV-1a 64 state in four 16-bit limbs (the prime is 2^40 + 0x1b3), so no BigInt on the hot path. Strings are
+ * fed as their UTF-8 bytes without encoding them into a buffer first.
+ */
+class Fnv64 {
+  h0 = 0x2325;
+  h1 = 0x8422;
+  h2 = 0x9ce4;
+  h3 = 0xcbf2;
+
+  byte(b: number): void {
+    const h0 = this.h0 ^ b;
+    const t0 = h0 * FNV_PRIME_LOW;
+    let t1 = this.h1 * FNV_PRIME_LOW;
+    let t2 = this.h2 * FNV_PRIME_LOW + (h0 << 8);
+    const t3 = this.h3 * FNV_PRIME_LOW + (this.h1 << 8);
     t1 += t0 >>> 16;
-    h0 = t0 & 0xffff;
+    this.h0 = t0 & 0xffff;
     t2 += t1 >>> 16;
-    h1 = t1 & 0xffff;
-    h3 = (t3 + (t2 >>> 16)) & 0xffff;
-    h2 = t2 & 0xffff;
+    this.h1 = t1 & 0xffff;
+    this.h3 = (t3 + (t2 >>> 16)) & 0xffff;
+    this.h2 = t2 & 0xffff;
   }
-  return (h3 * 0x10000 + h2).toString(16).padStart(8, '0') + (h1 * 0x10000 + h0).toString(16).padStart(8, '0');
+
+  /** The UTF-8 bytes of s; a lone surrogate counts as U+FFFD, as TextEncoder writes it. */
+  string(s: string): void {
+    for (let i = 0; i < s.length; i++) {
+      let c = s.charCodeAt(i);
+      if (c < 0x80) {
+        this.byte(c);
+        continue;
+      }
+      if (c < 0x800) {
+        this.byte(0xc0 | (c >> 6));
+        this.byte(0x80 | (c & 63));
+        continue;
+      }
+      if (c >= 0xd800 && c <= 0xdfff) {
+        const next = i + 1 < s.length ? s.charCodeAt(i + 1) : 0;
+        if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
+          c = 0x10000 + ((c - 0xd800) << 10) + (next - 0xdc00);
+          i++;
+          this.byte(0xf0 | (c >> 18));
+          this.byte(0x80 | ((c >> 12) & 63));
+          this.byte(0x80 | ((c >> 6) & 63));
+          this.byte(0x80 | (c & 63));
+          continue;
+        }
+        c = 0xfffd;
+      }
+      this.byte(0xe0 | (c >> 12));
+      this.byte(0x80 | ((c >> 6) & 63));
+      this.byte(0x80 | (c & 63));
+    }
+  }
+
+  hex(): string {
+    return (this.h3 * 0x10000 + this.h2).toString(16).padStart(8, '0') + (this.h1 * 0x10000 + this.h0).toString(16).padStart(8, '0');
+  }
 }
 
-function put(text: string, at: number): number {
-  if (scratch.length < at + text.length * 3 + 1) {
-    const bigger = new Uint8Array((at + text.length * 3 + 1) * 2);
-    bigger.set(scratch.subarray(0, at));
-    scratch = bigger;
-  }
-  return at + encoder.encodeInto(text, scratch.subarray(at)).written;
+/** FNV-1a 64 of a byte array, as 16 hex digits. */
+export function fnv1a64Hex(bytes: Uint8Array, length = bytes.length): string {
+  const h = new Fnv64();
+  for (let i = 0; i < length; i++) h.byte(bytes[i]!);
+  return h.hex();
 }
 
 /** The identity hash of a target from its labels (any order) and scrape URL. 0xff never occurs in UTF-8, so it separates. */
 export function targetHash(labels: Record<string, string>, scrapeUrl: string): string {
-  let at = 0;
+  const h = new Fnv64();
   for (const name of Object.keys(labels).sort()) {
-    at = put(name, at);
-    scratch[at++] = 0xff;
-    at = put(labels[name]!, at);
-    scratch[at++] = 0xff;
+    h.string(name);
+    h.byte(0xff);
+    h.string(labels[name]!);
+    h.byte(0xff);
   }
-  at = put(scrapeUrl, at);
-  return fnv1a64Hex(scratch, at);
+  h.string(scrapeUrl);
+  return h.hex();
 }

@@ -9,7 +9,7 @@ import {
   ADDRESS_LABEL, INSTANCE_LABEL, JOB_LABEL, META_LABEL_PREFIX, METRICS_PATH_LABEL, PARAM_LABEL_PREFIX,
   SCHEME_LABEL, SCRAPE_INTERVAL_LABEL, SCRAPE_TIMEOUT_LABEL, isValidLabelValue, type Labels,
 } from '../prom/labels.js';
-import { relabel } from '../prom/relabel.js';
+import { relabelLayered } from '../prom/relabel.js';
 import type { TargetGroup } from '../discovery/types.js';
 import { encodeQuery, formatUrl } from './url.js';
 import { targetHash } from './hash.js';
@@ -22,7 +22,7 @@ export interface Target {
   /** Final labels, reserved ones (`__address__`, `__scheme__`, `__param_*`, …) included; `__meta_*` removed. */
   labels: Labels;
   /** The labels before relabeling (group and target labels plus the job's defaults). */
-  discoveredLabels: Labels;
+  readonly discoveredLabels: Labels;
   scrapeUrl: string;
   /** From `__scrape_interval__` / `__scrape_timeout__`, in ms. */
   interval: number;
@@ -31,13 +31,13 @@ export interface Target {
 
 export interface DroppedTarget {
   job: string;
-  discoveredLabels: Labels;
+  readonly discoveredLabels: Labels;
 }
 
 /** A target Prometheus refuses after relabeling (no address, bad interval, …): in neither list, only logged. */
 export interface FailedTarget {
   job: string;
-  discoveredLabels: Labels;
+  readonly discoveredLabels: Labels;
   error: string;
 }
 
@@ -45,6 +45,71 @@ export type PopulateResult =
   | { kind: 'active'; labels: Labels; discoveredLabels: Labels }
   | { kind: 'dropped'; discoveredLabels: Labels }
   | { kind: 'failed'; discoveredLabels: Labels; error: string };
+
+/**
+ * The discovered labels of a target, built only when asked for (the API, the table): they are the group's and
+ * the target's own objects, which discovery holds anyway, plus the job's defaults, so keeping the references
+ * costs nothing while a copy per target would cost both time and memory.
+ */
+class Discovered {
+  constructor(
+    readonly job: string,
+    private readonly own: Labels,
+    private readonly group: Labels | null,
+    private readonly jd: JobDefaults,
+  ) {}
+
+  get discoveredLabels(): Labels {
+    return discoveredLabelsOf(this.own, this.group, this.jd);
+  }
+}
+
+class ActiveTarget extends Discovered implements Target {
+  constructor(
+    job: string,
+    own: Labels,
+    group: Labels | null,
+    jd: JobDefaults,
+    readonly hash: string,
+    readonly labels: Labels,
+    readonly scrapeUrl: string,
+    readonly interval: number,
+    readonly timeout: number,
+  ) {
+    super(job, own, group, jd);
+  }
+
+  /** Plain data (the getter would not survive JSON.stringify or structuredClone otherwise). */
+  toJSON(): Omit<Target, never> {
+    const { hash, job, labels, discoveredLabels, scrapeUrl, interval, timeout } = this;
+    return { hash, job, labels, discoveredLabels, scrapeUrl, interval, timeout };
+  }
+}
+
+class FailedOne extends Discovered implements FailedTarget {
+  constructor(job: string, own: Labels, group: Labels | null, jd: JobDefaults, readonly error: string) {
+    super(job, own, group, jd);
+  }
+}
+
+/** PopulateLabels's pre-relabel label set: own labels over group labels (empty = absent), then the job's defaults. */
+export function discoveredLabelsOf(own: Labels, group: Labels | null, jd: JobDefaults): Labels {
+  const pre: Labels = {};
+  if (group !== null) for (const k of Object.keys(group)) if (!Object.hasOwn(own, k) && group[k] !== '') putLabel(pre, k, group[k]!);
+  for (const k of Object.keys(own)) if (own[k] !== '') putLabel(pre, k, own[k]!);
+  for (const [k, v] of jd.defaults) if (!Object.hasOwn(pre, k)) pre[k] = v;
+  for (const [k, v] of jd.params) {
+    if (v === '') delete pre[k];
+    else pre[k] = v;
+  }
+  return pre;
+}
+
+/** Sets a label even when it is named `__proto__` (a valid Prometheus label name). */
+function putLabel(out: Labels, name: string, value: string): void {
+  if (name === '__proto__') Object.defineProperty(out, name, { value, enumerable: true, writable: true, configurable: true });
+  else out[name] = value;
+}
 
 /** The per-job label defaults, computed once per job instead of once per target. */
 export interface JobDefaults {
@@ -86,16 +151,16 @@ export function hasPort(addr: string): boolean {
   return !host.includes(':') && !/[[\]]/.test(host) && !/[[\]]/.test(port);
 }
 
-/** PopulateLabels: one target's labels from its merged group/target labels. */
-export function populateLabels(lset: Labels, jd: JobDefaults): PopulateResult {
-  const pre: Labels = { ...lset };
-  for (const [k, v] of jd.defaults) if (!pre[k]) pre[k] = v;
-  // Config params win over labels of the same name from discovery (2.42 sets them unconditionally).
-  for (const [k, v] of jd.params) pre[k] = v;
+type Checked = { ok: true; labels: Labels; interval: number; timeout: number } | { ok: false; error: string } | null;
 
-  const out = relabel(pre, jd.cfg.relabelConfigs);
-  if (out === null) return { kind: 'dropped', discoveredLabels: pre };
-  const fail = (error: string): PopulateResult => ({ kind: 'failed', discoveredLabels: pre, error });
+/**
+ * PopulateLabels over a target's own labels and its group's (null: dropped by relabeling). The result has the
+ * final labels with `__meta_*` removed, or why Prometheus refuses the target.
+ */
+function populate(own: Labels, group: Labels | null, jd: JobDefaults): Checked {
+  const out = relabelLayered(own, group, jd.defaults, jd.params, jd.cfg.relabelConfigs, META_LABEL_PREFIX);
+  if (out === null) return null;
+  const fail = (error: string): Checked => ({ ok: false, error });
 
   let addr = out[ADDRESS_LABEL] ?? '';
   if (addr === '') return fail('no address');
@@ -108,34 +173,65 @@ export function populateLabels(lset: Labels, jd: JobDefaults): PopulateResult {
   }
   if (addr.includes('/')) return fail(`${JSON.stringify(addr)} is not a valid hostname`);
 
-  let interval: number;
-  let timeout: number;
-  try {
-    interval = parseDuration(out[SCRAPE_INTERVAL_LABEL] ?? '');
-  } catch (e) {
-    return fail(`error parsing scrape interval: ${(e as Error).message}`);
-  }
+  const interval = cachedDuration(out[SCRAPE_INTERVAL_LABEL] ?? '');
+  if (typeof interval === 'string') return fail(`error parsing scrape interval: ${interval}`);
   if (interval === 0) return fail('scrape interval cannot be 0');
-  try {
-    timeout = parseDuration(out[SCRAPE_TIMEOUT_LABEL] ?? '');
-  } catch (e) {
-    return fail(`error parsing scrape timeout: ${(e as Error).message}`);
-  }
+  const timeout = cachedDuration(out[SCRAPE_TIMEOUT_LABEL] ?? '');
+  if (typeof timeout === 'string') return fail(`error parsing scrape timeout: ${timeout}`);
   if (timeout === 0) return fail('scrape timeout cannot be 0');
   if (timeout > interval) {
     return fail(`scrape timeout cannot be greater than scrape interval (${JSON.stringify(out[SCRAPE_TIMEOUT_LABEL])} > ${JSON.stringify(out[SCRAPE_INTERVAL_LABEL])})`);
   }
 
-  for (const k of Object.keys(out)) if (k.startsWith(META_LABEL_PREFIX)) delete out[k];
   if (!out[INSTANCE_LABEL]) out[INSTANCE_LABEL] = addr;
   for (const k in out) {
     if (!isValidLabelValue(out[k]!)) return fail(`invalid label value for ${JSON.stringify(k)}: ${JSON.stringify(out[k])}`);
   }
-  return { kind: 'active', labels: out, discoveredLabels: pre };
+  return { ok: true, labels: out, interval, timeout };
+}
+
+/** Interval and timeout values repeat across targets: parsed once each (ms, or the parse error's message). */
+const durations = new Map<string, number | string>();
+
+function cachedDuration(text: string): number | string {
+  let d = durations.get(text);
+  if (d === undefined) {
+    try {
+      d = parseDuration(text);
+    } catch (e) {
+      d = (e as Error).message;
+    }
+    if (durations.size > 1000) durations.clear();
+    durations.set(text, d);
+  }
+  return d;
+}
+
+/** PopulateLabels: one target's labels from its merged group/target labels. */
+export function populateLabels(lset: Labels, jd: JobDefaults): PopulateResult {
+  const r = populate(lset, null, jd);
+  const discoveredLabels = discoveredLabelsOf(lset, null, jd);
+  if (r === null) return { kind: 'dropped', discoveredLabels };
+  if (!r.ok) return { kind: 'failed', discoveredLabels, error: r.error };
+  return { kind: 'active', labels: r.labels, discoveredLabels };
 }
 
 /** Target.URL(): scheme, address and path from the labels; config params, overridden by `__param_*` labels. */
 export function scrapeUrlOf(labels: Labels, params: Record<string, string[]>): string {
+  let anyParam = false;
+  for (const _ in params) {
+    anyParam = true;
+    break;
+  }
+  if (!anyParam) {
+    for (const name in labels) {
+      if (name.startsWith(PARAM_LABEL_PREFIX)) {
+        anyParam = true;
+        break;
+      }
+    }
+  }
+  if (!anyParam) return formatUrl(labels[SCHEME_LABEL] ?? '', labels[ADDRESS_LABEL] ?? '', labels[METRICS_PATH_LABEL] ?? '', '');
   const q = new Map<string, string[]>();
   for (const [k, v] of Object.entries(params)) q.set(k, [...v]);
   for (const name in labels) {
@@ -157,30 +253,25 @@ export interface GroupTargets {
 /** TargetsFromGroup: target labels win over group labels. Appends to `into` (so a job's groups share arrays). */
 export function targetsFromGroup(group: TargetGroup, jd: JobDefaults, into: GroupTargets): void {
   const job = jd.cfg.jobName;
+  // Group label objects are never mutated once emitted (discovery replaces whole groups), so relabeling may
+  // cache their entries per object.
+  const groupLabels: Labels | null = isEmpty(group.labels) ? null : group.labels;
   for (const t of group.targets) {
-    // An empty value means "no label" (labels.Builder deletes it), yet a target's empty label still hides the
-    // group's label of the same name, as in TargetsFromGroup.
-    const lset: Labels = {};
-    for (const k in group.labels) if (!(k in t) && group.labels[k] !== '') lset[k] = group.labels[k]!;
-    for (const k in t) if (t[k] !== '') lset[k] = t[k]!;
-    const r = populateLabels(lset, jd);
-    if (r.kind === 'dropped') {
-      into.dropped.push({ job, discoveredLabels: r.discoveredLabels });
-    } else if (r.kind === 'failed') {
-      into.failed.push({ job, discoveredLabels: r.discoveredLabels, error: r.error });
+    const r = populate(t, groupLabels, jd);
+    if (r === null) {
+      into.dropped.push(new Discovered(job, t, groupLabels, jd));
+    } else if (!r.ok) {
+      into.failed.push(new FailedOne(job, t, groupLabels, jd, r.error));
     } else {
       const scrapeUrl = scrapeUrlOf(r.labels, jd.cfg.params);
-      into.active.push({
-        hash: targetHash(r.labels, scrapeUrl),
-        job,
-        labels: r.labels,
-        discoveredLabels: r.discoveredLabels,
-        scrapeUrl,
-        interval: parseDuration(r.labels[SCRAPE_INTERVAL_LABEL]!),
-        timeout: parseDuration(r.labels[SCRAPE_TIMEOUT_LABEL]!),
-      });
+      into.active.push(new ActiveTarget(job, t, groupLabels, jd, targetHash(r.labels, scrapeUrl), r.labels, scrapeUrl, r.interval, r.timeout));
     }
   }
+}
+
+function isEmpty(o: object): boolean {
+  for (const _ in o) return false;
+  return true;
 }
 
 /**

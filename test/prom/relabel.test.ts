@@ -564,7 +564,8 @@ test('a list of relabel configs', () => {
 function reference(labels: Labels, cfgs: RelabelConfig[]): Labels | null {
   let cur = new Map(Object.entries(labels));
   for (const c of cfgs) {
-    const next = new Map(cur);
+    // Each rule starts from labels.Builder.Reset, which deletes empty values; the rule itself reads its input.
+    const next = new Map([...cur].filter(([, v]) => v !== ''));
     const set = (n: string, v: string): void => {
       if (v === '') next.delete(n);
       else next.set(n, v);

@@ -3,15 +3,18 @@
 import { LocatedConfigError } from '../prom/errors.js';
 import { UsageError, usage } from './flags.js';
 import { runTargets, TARGETS_FLAGS } from './targets.js';
+import { runSidecar, SIDECAR_FLAGS } from './sidecar.js';
+import type { FlagSpec } from './flags.js';
 
 interface Command {
   summary: string;
-  flags: typeof TARGETS_FLAGS;
+  flags: readonly FlagSpec[];
   run(argv: readonly string[]): Promise<number>;
 }
 
 const COMMANDS: Record<string, Command> = {
   targets: { summary: 'Run service discovery and relabeling once and print the targets Prometheus would scrape.', flags: TARGETS_FLAGS, run: runTargets },
+  sidecar: { summary: 'Run beside one Prometheus shard: inject its config, proxy and measure its scrapes, keep its assignment.', flags: SIDECAR_FLAGS, run: runSidecar },
 };
 
 function topUsage(): string {

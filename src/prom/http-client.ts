@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { Agent, Headers, ProxyAgent, fetch as undiciFetch, type Dispatcher, type RequestInit, type Response } from 'undici';
+import { Agent, Headers, ProxyAgent, fetch as undiciFetch, interceptors, request as undiciRequest, type Dispatcher, type RequestInit, type Response } from 'undici';
 import { ConfigError, type YamlPath } from './errors.js';
 import { isPlainMap, optString, readBool, readMap, readStringList, readString, type Plain } from './decode.js';
 
@@ -237,6 +237,24 @@ export class ConfiguredHttpClient {
       redirect: this.cfg.followRedirects ? 'follow' : 'manual',
     });
   }
+
+  /**
+   * A GET whose body is NOT decoded (a gzip body stays gzip, for a proxy that passes it on), with this
+   * config's auth (replacing any given Authorization), TLS, proxy, and redirects (at most 10, as Go's client).
+   */
+  async request(url: string, headers: Record<string, string>, signal: AbortSignal): Promise<Dispatcher.ResponseData> {
+    const h: Record<string, string> = { 'user-agent': this.userAgent, ...headers };
+    const auth = await this.authorizationHeader();
+    if (auth) h.authorization = auth;
+    let dispatcher: Dispatcher = await this.getDispatcher();
+    if (this.cfg.followRedirects) {
+      this.redirecting ??= dispatcher.compose(interceptors.redirect({ maxRedirections: 10 }));
+      dispatcher = this.redirecting;
+    }
+    return undiciRequest(url, { method: 'GET', headers: h, signal, dispatcher });
+  }
+
+  private redirecting?: Dispatcher;
 
   async close(): Promise<void> {
     if (this.dispatcher) await (await this.dispatcher).close();

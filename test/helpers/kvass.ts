@@ -1,0 +1,88 @@
+/** Runs kvass commands as real processes for tests. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort, waitFor } from './prometheus.js';
+
+export function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
+  return dir;
+}
+
+export const KVASS_MAIN = join(repoRoot(), 'dist', 'src', 'cli', 'main.js');
+
+export interface RunningSidecar {
+  api: string;
+  proxyPort: number;
+  proc: ChildProcess;
+  output(): string;
+  call<T = unknown>(method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; body: T }>;
+  /** Prometheus metrics of the sidecar as name{labels} → value. */
+  metric(name: string, labels?: Record<string, string>): Promise<number>;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export interface SidecarArgs {
+  configFile: string;
+  outputFile: string;
+  storePath: string;
+  prometheusUrl: string;
+  proxyPort?: number;
+  extra?: string[];
+}
+
+export async function startSidecar(a: SidecarArgs): Promise<RunningSidecar> {
+  const apiPort = await freePort();
+  const proxyPort = a.proxyPort ?? (await freePort());
+  const proc = spawn(process.execPath, [
+    KVASS_MAIN, 'sidecar', `--config.file=${a.configFile}`, `--config.output-file=${a.outputFile}`, `--store.path=${a.storePath}`,
+    `--prometheus.url=${a.prometheusUrl}`, `--web.api-addr=127.0.0.1:${apiPort}`, `--web.proxy-addr=127.0.0.1:${proxyPort}`,
+    '--prometheus.reload-debounce=300ms', '--log.level=info', ...(a.extra ?? []),
+  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let out = '';
+  proc.stderr!.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-50_000)));
+  const api = `http://127.0.0.1:${apiPort}`;
+  await waitFor('the sidecar to listen', async () => {
+    if (proc.exitCode !== null) throw new Error(`sidecar exited ${proc.exitCode}: ${out}`);
+    return (await fetch(`${api}/-/ready`).catch(() => null))?.ok;
+  }, 20_000, 100);
+  const s: RunningSidecar = {
+    api,
+    proxyPort,
+    proc,
+    output: () => out,
+    async call(method, path, body, token) {
+      const headers: Record<string, string> = {};
+      if (token) headers.authorization = `Bearer ${token}`;
+      const res = await fetch(api + path, { method, headers, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
+      const text = await res.text();
+      let parsed: unknown = text;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        // not JSON
+      }
+      return { status: res.status, body: parsed as never };
+    },
+    async metric(name, labels = {}) {
+      const text = await (await fetch(`${api}/metrics`)).text();
+      let sum = 0;
+      for (const line of text.split('\n')) {
+        if (!line.startsWith(name)) continue;
+        const m = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})? (\S+)$/.exec(line);
+        if (!m || m[1] !== name) continue;
+        const ls = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+        if (Object.entries(labels).every(([k, v]) => ls[k] === v)) sum += Number(m[3]);
+      }
+      return sum;
+    },
+    async kill(signal = 'SIGTERM') {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      proc.kill(signal);
+      await new Promise((r) => proc.once('exit', r));
+    },
+  };
+  return s;
+}

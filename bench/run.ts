@@ -1,9 +1,11 @@
 /** `npm run bench`: runs every benchmark and prints its figures (one table per benchmark). */
 import { cpus } from 'node:os';
 import * as targets from './targets.bench.js';
+import * as exposition from './exposition.bench.js';
 
 const benches: Array<[string, { run(): Array<Record<string, string | number>> | Promise<Array<Record<string, string | number>>> }]> = [
   ['targets', targets],
+  ['exposition', exposition],
 ];
 
 const only = process.argv.slice(2);

@@ -2,13 +2,11 @@
  * Series identity for counting scraped series: canonical keys, and the target labels Prometheus 2.42 attaches
  * to every scraped series (scrape.go's mutateSampleLabels).
  *
- * The canonical key of a series is its exposition text as Prometheus would write it, `name{a="v",b="w"}`:
- * labels in byte order of their names, empty values left out (Prometheus stores an empty value as an absent
- * label), values escaped with `\\`, `\"` and `\n` only, no braces when no label is left. Keys are exact (two
- * series share a key exactly when they have the same labels), not hashes: exact string keys reach the speed goal
- * (see bench/exposition.bench.ts), so nothing is traded for a collision risk. A "byte key" holds one char per
- * byte of the UTF-8 text (latin1), so that the scraped text, when already canonical, is its own key with one
- * native call and no decoding.
+ * The canonical key of a series is the UTF-8 of its exposition text as Prometheus would write it,
+ * `name{a="v",b="w"}`: labels in byte order of their names, empty values left out (Prometheus stores an empty
+ * value as an absent label), values escaped with `\\`, `\"` and `\n` only, no braces when no label is left.
+ * Two series share a key exactly when they have the same labels, and the scraped text, when already canonical
+ * (what client libraries write), is its own key without any decoding.
  */
 import { compareBytes, latin1, type ScannedEntry } from './exposition-scan.js';
 import { compareLabelNames, type Labels } from './labels.js';
@@ -19,23 +17,19 @@ const QUOTE = 34;
 const N = 0x6e;
 const METRIC_NAME = '__name__';
 
-/** Buffer's native latin1 slice (not in @types/node), the cheapest way from bytes to a one-byte string. */
-type Latin1Slicer = Buffer & { latin1Slice(start: number, end: number): string };
-
-/** The byte key of the series text b[s..e), for text already canonical. */
-export function byteKey(b: Buffer, s: number, e: number): string {
-  return (b as Latin1Slicer).latin1Slice(s, e);
-}
-
 /** Builds keys and label sets from a scanned entry; reuses its buffers. */
 export class SeriesKeys {
-  private out = Buffer.allocUnsafe(4096);
+  /** Where keyOf writes a key. */
+  out = Buffer.allocUnsafe(4096);
   private readonly order: number[] = [];
   /** After a null result: the label name given twice with values (Prometheus: `label name "x" is not unique`). */
   duplicate = '';
 
-  /** The byte key of a scanned series in any form: sorted, unescaped and re-escaped, empty values left out. */
-  keyOf(b: Buffer, e: ScannedEntry): string | null {
+  /**
+   * Writes the key of a scanned series in any form to `out` (sorted, unescaped and re-escaped, empty values
+   * left out) and returns its length, or -1 when a label name appears twice with values.
+   */
+  keyOf(b: Buffer, e: ScannedEntry): number {
     const offs = e.labels;
     const order = this.order;
     order.length = 0;
@@ -52,7 +46,7 @@ export class SeriesKeys {
       const y = order[i]!;
       if (compareBytes(b, offs[4 * x]!, offs[4 * x + 1]!, offs[4 * y]!, offs[4 * y + 1]!) === 0) {
         this.duplicate = latin1(b, offs[4 * y]!, offs[4 * y + 1]!);
-        return null;
+        return -1;
       }
     }
     if (size > this.out.length) this.out = Buffer.allocUnsafe(Math.max(size, 2 * this.out.length));
@@ -68,7 +62,7 @@ export class SeriesKeys {
       out[o++] = QUOTE;
     }
     if (order.length > 0) out[o++] = 0x7d; // }
-    return byteKey(out, 0, o);
+    return o;
   }
 
   /**
@@ -155,11 +149,6 @@ export function textKeyOf(labels: Labels, omit: Labels | null): string {
 export function formatLabels(labels: Labels): string {
   const names = Object.keys(labels).sort(compareLabelNames);
   return '{' + names.map((n) => `${n}=${JSON.stringify(labels[n])}`).join(', ') + '}';
-}
-
-/** The byte key of a canonical text made by textKeyOf. */
-export function byteKeyOfText(text: string): string {
-  return Buffer.from(text, 'utf8').toString('latin1');
 }
 
 /** A target's labels prepared for mutateSampleLabels and for spotting scraped names that collide with them. */

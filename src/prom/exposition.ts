@@ -16,7 +16,8 @@
 import { END_OF_DATA, FAILED, INCOMPLETE, OTHER, SAMPLE, ScannedEntry } from './exposition-scan.js';
 import { scanText } from './exposition-text.js';
 import { scanOpenMetrics } from './exposition-openmetrics.js';
-import { byteKey, byteKeyOfText, formatLabels, mutateSampleLabels, SeriesKeys, TargetLabels, textKeyOf } from './exposition-labels.js';
+import { formatLabels, mutateSampleLabels, SeriesKeys, TargetLabels, textKeyOf } from './exposition-labels.js';
+import { ByteKeySet } from './exposition-keyset.js';
 import { isValidLabelName, type Labels } from './labels.js';
 import { relabel, type RelabelConfig } from './relabel.js';
 
@@ -49,8 +50,6 @@ const SP = 32;
 const TAB = 9;
 const NEWLINE = Buffer.from('\n');
 const EMPTY = Buffer.alloc(0);
-/** Below V8's limit on the size of one Set (2^24). */
-const MAX_SET_SIZE = 1 << 23;
 const METRIC_NAME_RE = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 
 export class SeriesCounter {
@@ -61,9 +60,7 @@ export class SeriesCounter {
   private readonly bodySizeLimit: number;
   private readonly entry = new ScannedEntry();
   private readonly keys = new SeriesKeys();
-  private keySet = new Set<string>();
-  /** Sets that reached MAX_SET_SIZE (a body of gigabytes); nearly always empty. */
-  private fullSets: Set<string>[] = [];
+  private readonly keySet = new ByteKeySet();
   /** The unfinished end of the data so far (from a line start), in carry[0..carryLength). */
   private carry: Buffer = EMPTY;
   private carryLength = 0;
@@ -107,12 +104,9 @@ export class SeriesCounter {
   end(): SeriesCount {
     if (this.result !== undefined) return this.result;
     if (!this.stopped) this.finish();
-    let series = this.keySet.size;
-    for (const s of this.fullSets) series += s.size;
-    this.result = { samples: this.samples, samplesPostRelabel: this.kept, series, bytes: this.bytes };
+    this.result = { samples: this.samples, samplesPostRelabel: this.kept, series: this.keySet.size, bytes: this.bytes };
     if (this.error !== undefined) this.result.error = this.error;
-    this.keySet = new Set();
-    this.fullSets = [];
+    this.keySet.clear();
     this.stop();
     return this.result;
   }
@@ -191,19 +185,21 @@ export class SeriesCounter {
     // Blanks before the name make it invalid (see exposition-text.ts); the exact path reports it.
     let exact = b[e.nameStart] === SP || b[e.nameStart] === TAB;
     for (let k = 0; k < e.labelCount && !exact; k++) exact = target.watches(b, offs[4 * k]!, offs[4 * k + 1]!);
-    let key: string | null;
     if (exact) {
-      key = this.exactKey(b, e);
+      const key = this.exactKey(b, e);
       if (key === null) return;
+      this.keySet.addText(key);
+    } else if (e.canonical) {
+      this.keySet.add(b, e.nameStart, e.seriesEnd);
     } else {
-      key = e.canonical ? byteKey(b, e.nameStart, e.seriesEnd) : this.keys.keyOf(b, e);
-      if (key === null) {
+      const length = this.keys.keyOf(b, e);
+      if (length < 0) {
         this.fail(this.line, `label name "${this.keys.duplicate}" is not unique`);
         return;
       }
+      this.keySet.add(this.keys.out, 0, length);
     }
     this.kept++;
-    this.addKey(key);
   }
 
   /**
@@ -222,8 +218,8 @@ export class SeriesCounter {
       this.fail(this.line, `invalid metric name or label names: ${formatLabels(final)}`);
       return null;
     }
-    if (this.target.includedIn(final)) return byteKeyOfText(textKeyOf(final, this.target.labels));
-    return '\u0000' + byteKeyOfText(textKeyOf(final, null));
+    if (this.target.includedIn(final)) return textKeyOf(final, this.target.labels);
+    return '\u0000' + textKeyOf(final, null);
   }
 
   private relabeledSample(b: Buffer, e: ScannedEntry): void {
@@ -247,16 +243,7 @@ export class SeriesCounter {
       return;
     }
     this.kept++;
-    this.addKey(textKeyOf(final, null));
-  }
-
-  private addKey(key: string): void {
-    if (this.fullSets.length > 0) for (const s of this.fullSets) if (s.has(key)) return;
-    this.keySet.add(key);
-    if (this.keySet.size >= MAX_SET_SIZE) {
-      this.fullSets.push(this.keySet);
-      this.keySet = new Set();
-    }
+    this.keySet.addText(textKeyOf(final, null));
   }
 
   /** The end of the body: the last line, and for OpenMetrics the `# EOF` check. */

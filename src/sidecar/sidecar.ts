@@ -38,6 +38,12 @@ export interface SidecarOptions {
   now?: () => Date;
 }
 
+interface Prepared {
+  resolved: Map<string, ResolvedTarget>;
+  /** The injected config; null without a configuration. */
+  text: string | null;
+}
+
 export interface RuntimeInfo {
   headSeries: number;
   headSeriesError: string;
@@ -91,22 +97,72 @@ export class Sidecar {
   /** Restores the stored state and writes the injected config. Never waits for Prometheus. */
   async init(): Promise<void> {
     await this.store.init();
+    const file = this.opts.configFile ?? this.store.configFile;
     const text = this.opts.configFile ? await readFile(this.opts.configFile, 'utf8') : await this.store.loadConfig();
-    if (text !== null) this.applyConfigText(text, this.opts.configFile ?? this.store.configFile); // a bad file at start is fatal: nothing good to keep
+    // A bad config at start is fatal: there is no good one to keep.
+    const cfg = text === null ? null : this.parse(text, file);
     const stored = await this.store.loadAssignment();
-    if (stored) {
-      this.setSpecs(stored.targets);
-      this.log.info({ targets: stored.targets.length, updatedAt: stored.updatedAt }, 'assignment restored from the store');
+    let specs = stored?.targets ?? [];
+    let next: Prepared;
+    try {
+      next = this.prepare(cfg, specs);
+    } catch (e) {
+      // A stored assignment the config cannot carry (the config changed while the sidecar was down): start empty.
+      this.log.error({ err: (e as Error).message }, 'stored assignment does not fit the configuration; starting without targets');
+      specs = [];
+      next = this.prepare(cfg, specs);
     }
-    await this.inject();
+    this.commit(cfg, specs, next);
+    if (stored) this.log.info({ targets: specs.length, updatedAt: stored.updatedAt }, 'assignment restored from the store');
+    if (next.text !== null) await this.writer.write(next.text);
   }
 
-  private applyConfigText(text: string, file: string): void {
-    const cfg = parseConfig(text, file, this.opts.configFile ? dirname(resolve(this.opts.configFile)) : dirname(resolve(file)));
-    this.config = cfg;
-    this.configHashValue = createHash('sha256').update(text).digest('hex').slice(0, 16);
-    for (const c of this.clients.values()) void c.close();
-    this.clients.clear();
+  private parse(text: string, file: string): PromConfig {
+    const dir = this.opts.configFile ? dirname(resolve(this.opts.configFile)) : dirname(resolve(file));
+    return parseConfig(text, file, dir);
+  }
+
+  /**
+   * Everything a state change needs, computed before anything changes: a config or assignment that fails here
+   * (an unknown job, a label the injected config cannot carry) is refused while the old state stays.
+   */
+  private prepare(cfg: PromConfig | null, specs: readonly AssignedTargetSpec[]): Prepared {
+    const resolved = new Map<string, ResolvedTarget>();
+    if (cfg === null) return { resolved, text: null };
+    const { targets, unknownJobs } = resolveTargets(specs, cfg);
+    if (unknownJobs.length) throw new Error(`unknown job(s) ${unknownJobs.map((j) => JSON.stringify(j)).join(', ')}: not in this sidecar's configuration`);
+    for (const t of targets) resolved.set(t.hash, t);
+    const text = injectConfig(cfg, targets, {
+      proxyUrl: this.proxyUrl,
+      keepRulesAndAlerting: this.opts.keepRulesAndAlerting,
+      outputDir: dirname(resolve(this.opts.outputFile)),
+      extraExternalLabels: this.opts.externalLabels,
+    });
+    return { resolved, text };
+  }
+
+  private commit(cfg: PromConfig | null, specs: AssignedTargetSpec[], next: Prepared): void {
+    if (cfg !== this.config) {
+      this.config = cfg;
+      this.configHashValue = cfg ? createHash('sha256').update(cfg.text).digest('hex').slice(0, 16) : '';
+      for (const c of this.clients.values()) void c.close();
+      this.clients.clear();
+    }
+    this.specs = specs;
+    this.resolved = next.resolved;
+    this.status.assign([...this.resolved.values()], this.now());
+    if (this.resolved.size === 0) this.idleSince ??= this.now();
+    else this.idleSince = null;
+    this.metrics.targets.reset();
+    for (const t of this.resolved.values()) this.metrics.targets.inc({ state: t.state });
+  }
+
+  /** The assigned targets whose job a new config still has; the others are dropped, loudly (the config rules). */
+  private specsOfJobsIn(cfg: PromConfig): AssignedTargetSpec[] {
+    const jobs = new Set(cfg.scrapeConfigs.map((sc) => sc.jobName));
+    const gone = this.specs.filter((s) => !jobs.has(s.job));
+    if (gone.length) this.log.error({ jobs: [...new Set(gone.map((s) => s.job))], targets: gone.length }, 'the new configuration no longer has these jobs: their targets are no longer scraped');
+    return gone.length ? this.specs.filter((s) => jobs.has(s.job)) : this.specs;
   }
 
   /** Re-reads --config.file (SIGHUP, or its content changed). A bad file is refused and the old config stays. */
@@ -115,9 +171,11 @@ export class Sidecar {
       if (!this.opts.configFile) return false;
       const text = await readFile(this.opts.configFile, 'utf8');
       if (this.config && text === this.config.text) return false;
-      this.applyConfigText(text, this.opts.configFile);
-      this.setSpecs(this.specs);
-      await this.inject();
+      const cfg = this.parse(text, this.opts.configFile);
+      const specs = this.specsOfJobsIn(cfg);
+      const next = this.prepare(cfg, specs);
+      this.commit(cfg, specs, next);
+      await this.writer.write(next.text!);
       this.log.info({ file: this.opts.configFile }, 'configuration reloaded');
       return true;
     });
@@ -128,51 +186,26 @@ export class Sidecar {
     return this.serial(async () => {
       if (this.opts.configFile) throw new Error('this sidecar reads its configuration from --config.file; pushing is disabled');
       if (this.config && this.config.text === text) return;
-      this.applyConfigText(text, this.store.configFile);
+      const cfg = this.parse(text, this.store.configFile);
+      const specs = this.specsOfJobsIn(cfg);
+      const next = this.prepare(cfg, specs);
       await this.store.saveConfig(text);
-      this.setSpecs(this.specs);
-      await this.inject();
+      this.commit(cfg, specs, next);
+      await this.writer.write(next.text!);
     });
   }
 
-  /** Replaces the assignment (the full set). Throws AssignmentError when an entry is wrong; then nothing changes. */
-  replaceAssignment(specs: AssignedTargetSpec[]): Promise<{ targets: number; unknownJobs: string[] }> {
+  /** Replaces the assignment (the full set). Throws when an entry is wrong; then nothing changes. */
+  replaceAssignment(specs: AssignedTargetSpec[]): Promise<{ targets: number }> {
     return this.serial(async () => {
       if (!this.config) throw new Error('no configuration yet: push it first (POST /api/v1/shard/config)');
-      const { targets, unknownJobs } = resolveTargets(specs, this.config);
-      if (unknownJobs.length) throw new Error(`unknown job(s) ${unknownJobs.map((j) => JSON.stringify(j)).join(', ')}: not in this sidecar's configuration`);
-      const withHashes = targets.map(({ hash, job, labels, state }) => ({ hash, job, labels, state }));
+      const next = this.prepare(this.config, specs);
+      const withHashes = [...next.resolved.values()].map(({ hash, job, labels, state }) => ({ hash, job, labels, state }));
       await this.store.saveAssignment(withHashes, this.now());
-      this.setSpecs(withHashes);
-      await this.inject();
-      return { targets: withHashes.length, unknownJobs };
+      this.commit(this.config, withHashes, next);
+      await this.writer.write(next.text!);
+      return { targets: withHashes.length };
     });
-  }
-
-  private setSpecs(specs: AssignedTargetSpec[]): void {
-    this.specs = specs;
-    this.resolved = new Map();
-    if (this.config) {
-      const { targets, unknownJobs } = resolveTargets(specs, this.config);
-      if (unknownJobs.length) this.log.error({ jobs: unknownJobs }, 'assigned targets of jobs the configuration does not have are not scraped');
-      for (const t of targets) this.resolved.set(t.hash, t);
-    }
-    this.status.assign([...this.resolved.values()], this.now());
-    if (this.resolved.size === 0) this.idleSince ??= this.now();
-    else this.idleSince = null;
-    this.metrics.targets.reset();
-    for (const t of this.resolved.values()) this.metrics.targets.inc({ state: t.state });
-  }
-
-  private async inject(): Promise<void> {
-    if (!this.config) return;
-    const text = injectConfig(this.config, [...this.resolved.values()], {
-      proxyUrl: this.proxyUrl,
-      keepRulesAndAlerting: this.opts.keepRulesAndAlerting,
-      outputDir: dirname(resolve(this.opts.outputFile)),
-      extraExternalLabels: this.opts.externalLabels,
-    });
-    await this.writer.write(text);
   }
 
   lookup(hash: string): ResolvedTarget | undefined {

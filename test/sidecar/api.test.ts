@@ -1,0 +1,128 @@
+/** The sidecar API in process (no Prometheus needed): token, pushed config, bad configs, file reloads. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { createLogger } from '../../src/logger.js';
+import { Sidecar, type SidecarOptions } from '../../src/sidecar/sidecar.js';
+import { SidecarMetrics } from '../../src/sidecar/metrics.js';
+import { createSidecarApi } from '../../src/sidecar/api.js';
+import { LocatedConfigError } from '../../src/prom/errors.js';
+
+const CONFIG = `global: {scrape_interval: 15s, external_labels: {cluster: eu}}
+scrape_configs:
+  - job_name: node
+    static_configs: [{targets: ['127.0.0.1:9100']}]
+`;
+
+async function setup(opts: Partial<SidecarOptions> = {}, token?: string) {
+  const dir = await mkdtemp(join(tmpdir(), 'kvass-api-'));
+  const sidecar = new Sidecar({
+    outputFile: join(dir, 'out.yml'), storePath: join(dir, 'store'), prometheusUrl: 'http://127.0.0.1:1', proxyUrl: 'http://127.0.0.1:8008',
+    fetchHeadSeries: false, reloadDebounceMs: 3_600_000, keepRulesAndAlerting: false, externalLabels: {}, log: createLogger('silent'),
+    metrics: new SidecarMetrics(false), ...opts,
+  });
+  await sidecar.init();
+  const api = createSidecarApi(sidecar, { token, log: createLogger('silent') });
+  api.listen(0, '127.0.0.1');
+  await once(api, 'listening');
+  const base = `http://127.0.0.1:${(api.address() as AddressInfo).port}`;
+  const call = async (method: string, path: string, body?: string, auth?: string) => {
+    const res = await fetch(base + path, { method, body, headers: auth ? { authorization: auth } : {} });
+    const text = await res.text();
+    return { status: res.status, text, json: (() => { try { return JSON.parse(text); } catch { return undefined; } })() };
+  };
+  const close = async () => {
+    api.closeAllConnections();
+    api.close();
+    await sidecar.close();
+  };
+  return { dir, sidecar, call, close };
+}
+
+test('api: with a token, requests without it get 401; /metrics and health do not need it', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'kvass-api-cfg-'));
+  await writeFile(join(dir, 'prometheus.yml'), CONFIG);
+  const s = await setup({ configFile: join(dir, 'prometheus.yml') }, 's3cret');
+  try {
+    for (const auth of [undefined, 'Bearer wrong', 'Basic s3cret']) {
+      const r = await s.call('GET', '/api/v1/shard/targets', undefined, auth);
+      assert.equal(r.status, 401);
+      assert.deepEqual(r.json, { status: 'error', errorType: 'unauthorized', error: 'missing or wrong bearer token' });
+    }
+    assert.equal((await s.call('POST', '/api/v1/shard/targets', '{"targets":[]}')).status, 401);
+    assert.equal((await s.call('GET', '/api/v1/shard/targets', undefined, 'Bearer s3cret')).status, 200);
+    assert.equal((await s.call('GET', '/metrics')).status, 200);
+    assert.match((await s.call('GET', '/metrics')).text, /kvass_sidecar_refused_scrapes_total/);
+    assert.equal((await s.call('GET', '/-/ready')).status, 200);
+  } finally {
+    await s.close();
+  }
+});
+
+test('api: a pushed config is checked, kept across restarts, and a bad one changes nothing', async () => {
+  const s = await setup();
+  try {
+    let r = await s.call('POST', '/api/v1/shard/targets', JSON.stringify({ targets: [{ job: 'node', labels: { __address__: 'a:1' } }] }));
+    assert.equal(r.status, 409);
+    assert.match(r.json.error, /no configuration yet/);
+    assert.equal((await s.call('GET', '/api/v1/status/config')).status, 503);
+
+    r = await s.call('POST', '/api/v1/shard/config', CONFIG);
+    assert.equal(r.status, 200);
+    const hash = r.json.data.configHash;
+    assert.match(hash, /^[0-9a-f]{16}$/);
+    r = await s.call('POST', '/api/v1/shard/config', CONFIG.replace('job_name: node', 'job_nam: node'));
+    assert.equal(r.status, 400);
+    assert.match(r.json.error, /config\.yml:3:\d+: field job_nam not found in scrape config/);
+    r = await s.call('GET', '/api/v1/status/config');
+    assert.equal(r.json.data.yaml, CONFIG);
+    assert.match(await readFile(join(s.dir, 'out.yml'), 'utf8'), /job_name: node/);
+  } finally {
+    await s.close();
+  }
+  // A new sidecar on the same store starts with the pushed config.
+  const again = new Sidecar({
+    outputFile: join(s.dir, 'out2.yml'), storePath: join(s.dir, 'store'), prometheusUrl: 'http://127.0.0.1:1', proxyUrl: 'http://127.0.0.1:8008',
+    fetchHeadSeries: false, reloadDebounceMs: 3_600_000, keepRulesAndAlerting: false, externalLabels: {}, log: createLogger('silent'), metrics: new SidecarMetrics(false),
+  });
+  await again.init();
+  assert.equal(again.originalConfig?.text, CONFIG);
+  await again.close();
+});
+
+test('api: status/config merges the shard\'s extra external labels into the original config', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'kvass-api-cfg-'));
+  await writeFile(join(dir, 'prometheus.yml'), CONFIG);
+  const s = await setup({ configFile: join(dir, 'prometheus.yml'), externalLabels: { replica: '1' } });
+  try {
+    const r = await s.call('GET', '/api/v1/status/config');
+    const { parse } = await import('yaml');
+    assert.deepEqual(parse(r.json.data.yaml).global.external_labels, { cluster: 'eu', replica: '1' });
+    assert.match(await readFile(join(s.dir, 'out.yml'), 'utf8'), /replica: "?1"?/);
+  } finally {
+    await s.close();
+  }
+});
+
+test('config file: a bad new version is refused with its position and the last good one stays in force', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'kvass-api-cfg-'));
+  const file = join(dir, 'prometheus.yml');
+  await writeFile(file, CONFIG);
+  const s = await setup({ configFile: file });
+  try {
+    await writeFile(file, CONFIG.replace('15s', '15 seconds'));
+    await assert.rejects(s.sidecar.reloadConfigFile(), (e: unknown) => e instanceof LocatedConfigError && /prometheus\.yml:1/.test((e as Error).message));
+    assert.equal(s.sidecar.originalConfig?.text, CONFIG);
+    const good = CONFIG.replace('15s', '30s');
+    await writeFile(file, good);
+    assert.equal(await s.sidecar.reloadConfigFile(), true);
+    assert.equal(s.sidecar.originalConfig?.text, good);
+    assert.equal(await s.sidecar.reloadConfigFile(), false, 'unchanged file: nothing to do');
+  } finally {
+    await s.close();
+  }
+});

@@ -4,6 +4,8 @@ import { LocatedConfigError } from '../prom/errors.js';
 import { UsageError, usage } from './flags.js';
 import { runTargets, TARGETS_FLAGS } from './targets.js';
 import { runSidecar, SIDECAR_FLAGS } from './sidecar.js';
+import { COORDINATOR_FLAGS, UP_FLAGS, runCoordinator, runUp } from './coordinator.js';
+import { FAKE_TARGETS_FLAGS, runFakeTargets } from './fake-targets.js';
 import type { FlagSpec } from './flags.js';
 
 interface Command {
@@ -14,6 +16,9 @@ interface Command {
 
 const COMMANDS: Record<string, Command> = {
   targets: { summary: 'Run service discovery and relabeling once and print the targets Prometheus would scrape.', flags: TARGETS_FLAGS, run: runTargets },
+  up: { summary: 'Run kvass on this machine: the coordinator and real Prometheus shards as local processes.', flags: UP_FLAGS, run: runUp },
+  coordinator: { summary: 'Discover targets, measure them, place them on shards, and scale the shards.', flags: COORDINATOR_FLAGS, run: runCoordinator },
+  'fake-targets': { summary: 'Serve demo scrape targets, one port each.', flags: FAKE_TARGETS_FLAGS, run: runFakeTargets },
   sidecar: { summary: 'Run beside one Prometheus shard: inject its config, proxy and measure its scrapes, keep its assignment.', flags: SIDECAR_FLAGS, run: runSidecar },
 };
 

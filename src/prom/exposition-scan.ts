@@ -55,6 +55,10 @@ export const METRIC_CHAR = 2; // [a-zA-Z0-9_:]
 export const LABEL_START = 4; // [a-zA-Z_]
 export const METRIC_START = 8; // [a-zA-Z_:]
 export const DIGIT = 16;
+/** Ends a text-format value token: [ \t\n{]. */
+export const TEXT_VALUE_END = 32;
+/** Needs a look inside a quoted label value: `"`, `\`, a newline, a byte of a multi-byte UTF-8 character. */
+export const IN_VALUE_SPECIAL = 64;
 
 export const CHARS = new Uint8Array(256);
 for (let c = 0; c < 256; c++) {
@@ -65,7 +69,9 @@ for (let c = 0; c < 256; c++) {
     (letter || digit ? LABEL_CHAR | METRIC_CHAR : 0) |
     (ch === ':' ? METRIC_CHAR | METRIC_START : 0) |
     (letter ? LABEL_START | METRIC_START : 0) |
-    (digit ? DIGIT : 0);
+    (digit ? DIGIT : 0) |
+    (ch === ' ' || ch === '\t' || ch === '\n' || ch === '{' ? TEXT_VALUE_END : 0) |
+    (ch === '"' || ch === '\\' || ch === '\n' || c >= 0x80 ? IN_VALUE_SPECIAL : 0);
 }
 
 export function fail(e: ScannedEntry, line: number, message: string): number {
@@ -83,12 +89,20 @@ export function labelToken(c: number): string {
   return '"INVALID"';
 }
 
-
 /**
  * Stores a label's offsets and keeps `canonical` honest: an empty or escaped value, or a name not after the
  * previous one, means the series text is not the key. Returns whether the text can still be the key.
  */
-export function addLabel(b: Uint8Array, e: ScannedEntry, n: number, ns: number, ne: number, vs: number, ve: number, canonical: boolean): boolean {
+export function addLabel(
+  b: Uint8Array,
+  e: ScannedEntry,
+  n: number,
+  ns: number,
+  ne: number,
+  vs: number,
+  ve: number,
+  canonical: boolean,
+): boolean {
   let offs = e.labels;
   if (4 * n + 4 > offs.length) {
     const grown = new Int32Array(offs.length * 2);
@@ -101,7 +115,9 @@ export function addLabel(b: Uint8Array, e: ScannedEntry, n: number, ns: number, 
   offs[4 * n + 3] = ve;
   if (!canonical || vs === ve) return false;
   if (n === 0) return true;
-  return compareBytes(b, offs[4 * n - 4]!, offs[4 * n - 3]!, ns, ne) < 0;
+  const previous = offs[4 * n - 4]!;
+  const d = b[previous]! - b[ns]!; // names nearly always differ in their first byte
+  return d !== 0 ? d < 0 : compareBytes(b, previous, offs[4 * n - 3]!, ns, ne) < 0;
 }
 
 /** Byte order of b[as..ae) and b[bs..be): Prometheus orders label names by their bytes. */
@@ -229,10 +245,14 @@ export function quoteBytes(b: Uint8Array, s: number, e: number): string {
   return JSON.stringify(Buffer.from(b.buffer, b.byteOffset + s, e - s).toString('utf8'));
 }
 
+const GO_ESCAPES: Readonly<Record<number, string>> = {
+  7: '\\a', 8: '\\b', 9: '\\t', 10: '\\n', 11: '\\v', 12: '\\f', 13: '\\r', 34: '\\"', 92: '\\\\',
+};
+
 /** Go's %q of string(byte): the byte as the code point U+00XX. */
 export function goQuoteByte(c: number): string {
-  const escapes: Record<number, string> = { 7: '\\a', 8: '\\b', 9: '\\t', 10: '\\n', 11: '\\v', 12: '\\f', 13: '\\r', 34: '\\"', 92: '\\\\' };
-  if (escapes[c] !== undefined) return `"${escapes[c]}"`;
+  const escape = GO_ESCAPES[c];
+  if (escape !== undefined) return `"${escape}"`;
   if (c < 0x20 || c === 0x7f) return `"\\x${c.toString(16).padStart(2, '0')}"`;
   if ((c >= 0x80 && c < 0xa0) || c === 0xad) return `"\\u00${c.toString(16)}"`;
   return `"${String.fromCharCode(c)}"`;

@@ -13,19 +13,24 @@
  * - timestamps are digits only (int64).
  * Messages follow Prometheus's; the caller adds the line number.
  */
-import {
-  BACKSLASH, CHARS, COMMA, DIGIT, END_OF_DATA, EQUAL, HASH, INCOMPLETE, LABEL_CHAR, LABEL_START, LBRACE, METRIC_CHAR,
-  METRIC_START, NL, OTHER, QUOTE, RBRACE, SAMPLE, SP, TAB, addLabel, fail, fitsInt64, floatError, labelToken, latin1,
-  quoteBytes, validUtf8, type ScannedEntry,
-} from './exposition-scan.js';
+import * as shared from './exposition-scan.js';
+import type { ScannedEntry } from './exposition-scan.js';
+
+// V8 reads an imported binding through its module cell at every use, which cost a third of the scanning
+// speed in these loops (measured: 1.9 -> 3.0 million lines/s); module-level constants are folded instead.
+const {
+  BACKSLASH, CHARS, COMMA, DIGIT, END_OF_DATA, EQUAL, HASH, INCOMPLETE, LABEL_CHAR, LABEL_START, LBRACE,
+  METRIC_CHAR, METRIC_START, NL, OTHER, QUOTE, RBRACE, SAMPLE, SP, TAB, TEXT_VALUE_END, IN_VALUE_SPECIAL,
+  addLabel, fail, fitsInt64, floatError, labelToken, latin1, quoteBytes, validUtf8,
+} = shared;
 
 function textTimestampToken(c: number): string {
   if (c === NL) return '"LINEBREAK"';
   return CHARS[c]! & DIGIT ? '"TIMESTAMP"' : '"INVALID"';
 }
 
-/** One entry of the text format starting at p; see the module comment for the region. */
-export function scanText(b: Uint8Array, p: number, limit: number, e: ScannedEntry): number {
+/** One entry of the text format starting at p; the region is described in exposition-scan.ts. */
+export function scanText(b: Uint8Array, view: DataView, p: number, limit: number, e: ScannedEntry): number {
   const lineStart = p;
   let c = b[p]!;
   while (c === SP || c === TAB) c = b[++p]!;
@@ -86,8 +91,21 @@ export function scanText(b: Uint8Array, p: number, limit: number, e: ScannedEntr
       if (c !== QUOTE) return fail(e, nl, 'expected label value, got "INVALID"');
       const vs = ++p;
       let high = 0;
-      for (;;) {
+      // Four bytes a step while none of them is `"`, `\\`, a newline or above 0x7f (SWAR zero-byte tests,
+      // exact), then byte by byte; view reads b.
+      while (p + 4 <= limit) {
+        const w = view.getInt32(p, true);
+        const quote = w ^ 0x22222222;
+        const backslash = w ^ 0x5c5c5c5c;
+        const newline = w ^ 0x0a0a0a0a;
+        const zero =
+          ((quote - 0x01010101) & ~quote) | ((backslash - 0x01010101) & ~backslash) | ((newline - 0x01010101) & ~newline);
+        if (((zero | w) & 0x80808080) !== 0) break;
+        p += 4;
+      }
+      for (;; p++) {
         c = b[p]!;
+        if ((CHARS[c]! & IN_VALUE_SPECIAL) === 0) continue; // one test for the bytes that need none
         if (c === QUOTE) break;
         if (c === BACKSLASH) {
           const d = b[p + 1]!;
@@ -95,16 +113,14 @@ export function scanText(b: Uint8Array, p: number, limit: number, e: ScannedEntr
           if (d === NL) return fail(e, nl, 'expected label value, got "INVALID"');
           escaped = true;
           high |= d;
-          p += 2;
-          continue;
-        }
-        if (c === NL) {
+          p++;
+        } else if (c === NL) {
           if (p >= limit) return INCOMPLETE;
           nl++;
           escaped = true;
+        } else {
+          high |= c;
         }
-        high |= c;
-        p++;
       }
       const ve = p;
       c = b[++p]!;
@@ -125,12 +141,25 @@ export function scanText(b: Uint8Array, p: number, limit: number, e: ScannedEntr
   } else {
     e.seriesEnd = e.nameEnd;
   }
-  if (c === NL || c === LBRACE) return fail(e, nl, 'expected value after metric, got ' + (c === LBRACE ? '"BOPEN"' : '"INVALID"'));
+  if (c === NL || c === LBRACE) {
+    return fail(e, nl, 'expected value after metric, got ' + (c === LBRACE ? '"BOPEN"' : '"INVALID"'));
+  }
+  // The value token ends at a blank, a newline or `{`. Its plain form (digits and at most one point) is
+  // recognised on the way, so that only other forms take floatError's full check.
   const vs = p;
-  do c = b[++p]!;
-  while (c !== SP && c !== NL && c !== TAB && c !== LBRACE);
-  const bad = floatError(b, vs, p);
-  if (bad !== null) return fail(e, nl, bad);
+  let odd = 0; // a point counts 1, any other byte but a digit 2
+  for (;;) {
+    const k = CHARS[c]!;
+    if ((k & DIGIT) === 0) {
+      if (k & TEXT_VALUE_END) break;
+      odd += c === 0x2e ? 1 : 2;
+    }
+    c = b[++p]!;
+  }
+  if (odd > 1 || p - vs === odd || p - vs >= 300) {
+    const bad = floatError(b, vs, p);
+    if (bad !== null) return fail(e, nl, bad);
+  }
   while (c === SP || c === TAB) c = b[++p]!;
   if (c !== NL) {
     if ((CHARS[c]! & DIGIT) === 0) return fail(e, nl, 'expected timestamp or new record, got ' + textTimestampToken(c));

@@ -10,12 +10,15 @@
  *   `__name__` label) takes the exact path, because honor_labels or the `exported_` renaming can make two
  *   scraped sets one series.
  * - exact: the scraped labels, then scrape.go's mutateSampleLabels, then relabel(), then a key of the result.
- * Keys are exact strings (see exposition-labels.ts); the set of keys lives for one scrape and end() drops it.
- * Only an unfinished last line is held between chunks, never the body.
+ * Keys are canonical texts (exposition-labels.ts) counted exactly, not hashed away (exposition-keyset.ts); they
+ * live for one scrape and end() drops them. Only an unfinished last line is held between chunks, never the body.
+ *
+ * When `error` is set, Prometheus stores nothing for the scrape (it rolls the append back); the counts are then
+ * what came before the error, for the proxy's information.
  */
 import { END_OF_DATA, FAILED, INCOMPLETE, OTHER, SAMPLE, ScannedEntry } from './exposition-scan.js';
-import { scanText } from './exposition-text.js';
-import { scanOpenMetrics } from './exposition-openmetrics.js';
+import * as text from './exposition-text.js';
+import * as openMetrics from './exposition-openmetrics.js';
 import { formatLabels, mutateSampleLabels, SeriesKeys, TargetLabels, textKeyOf } from './exposition-labels.js';
 import { ByteKeySet } from './exposition-keyset.js';
 import { isValidLabelName, type Labels } from './labels.js';
@@ -45,11 +48,15 @@ export interface SeriesCount {
   error?: string;
 }
 
+// Module-level constants, not imported bindings, in the per-line loop (see exposition-text.ts).
+const { scanText } = text;
+const { scanOpenMetrics } = openMetrics;
 const NL = 10;
 const SP = 32;
 const TAB = 9;
 const NEWLINE = Buffer.from('\n');
 const EMPTY = Buffer.alloc(0);
+const EMPTY_VIEW = new DataView(EMPTY.buffer, EMPTY.byteOffset, 0);
 const METRIC_NAME_RE = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 
 export class SeriesCounter {
@@ -59,6 +66,8 @@ export class SeriesCounter {
   private readonly rules: readonly RelabelConfig[];
   private readonly bodySizeLimit: number;
   private readonly entry = new ScannedEntry();
+  /** A view of the buffer being scanned, for ByteKeySet. */
+  private view: DataView = EMPTY_VIEW;
   private readonly keys = new SeriesKeys();
   private readonly keySet = new ByteKeySet();
   /** The unfinished end of the data so far (from a line start), in carry[0..carryLength). */
@@ -104,7 +113,7 @@ export class SeriesCounter {
   end(): SeriesCount {
     if (this.result !== undefined) return this.result;
     if (!this.stopped) this.finish();
-    this.result = { samples: this.samples, samplesPostRelabel: this.kept, series: this.keySet.size, bytes: this.bytes };
+    this.result = { samples: this.samples, samplesPostRelabel: this.kept, series: this.keySet.distinct(), bytes: this.bytes };
     if (this.error !== undefined) this.result.error = this.error;
     this.keySet.clear();
     this.stop();
@@ -147,10 +156,17 @@ export class SeriesCounter {
 
   /** Scans entries of b from pos while they end by b[limit] (a newline); returns where unscanned data starts. */
   private scan(b: Buffer, pos: number, limit: number, end: number): number {
+    this.view = new DataView(b.buffer, b.byteOffset, b.length);
+    const next = this.scanEntries(b, pos, limit, end);
+    this.view = EMPTY_VIEW; // not to keep the piece alive
+    return next;
+  }
+
+  private scanEntries(b: Buffer, pos: number, limit: number, end: number): number {
     const e = this.entry;
     const openMetrics = this.openMetrics;
     while (pos <= limit) {
-      const r = openMetrics ? scanOpenMetrics(b, pos, e) : scanText(b, pos, limit, e);
+      const r = openMetrics ? scanOpenMetrics(b, pos, e) : scanText(b, this.view, pos, limit, e);
       if (r === SAMPLE) {
         this.sample(b, e);
         if (this.stopped) return end;
@@ -190,14 +206,14 @@ export class SeriesCounter {
       if (key === null) return;
       this.keySet.addText(key);
     } else if (e.canonical) {
-      this.keySet.add(b, e.nameStart, e.seriesEnd);
+      this.keySet.add(this.view, e.nameStart, e.seriesEnd);
     } else {
       const length = this.keys.keyOf(b, e);
       if (length < 0) {
         this.fail(this.line, `label name "${this.keys.duplicate}" is not unique`);
         return;
       }
-      this.keySet.add(this.keys.out, 0, length);
+      this.keySet.add(this.keys.outView, 0, length);
     }
     this.kept++;
   }
@@ -228,17 +244,19 @@ export class SeriesCounter {
       this.fail(this.line, `label name "${this.keys.duplicate}" is not unique`);
       return;
     }
-    const final = relabel(mutateSampleLabels(scraped, this.target, this.honorLabels), this.rules);
+    const input = mutateSampleLabels(scraped, this.target, this.honorLabels);
+    const final = relabel(input, this.rules);
     if (final === null) return;
     const names = Object.keys(final);
     if (names.length === 0) return; // an empty set is how Prometheus marks a dropped sample
-    // scrape.go checks what the rules made before appending.
+    // scrape.go checks what the rules made before appending. Label names the rules did not make are valid
+    // already (the scanner's and the target's); the metric name may not be (blanks before it).
     const name = Object.hasOwn(final, '__name__') ? final.__name__! : '';
     if (name === '') {
       this.fail(this.line, 'missing metric name (__name__ label)');
       return;
     }
-    if (!METRIC_NAME_RE.test(name) || !names.every(isValidLabelName)) {
+    if (!METRIC_NAME_RE.test(name) || !names.every((n) => Object.hasOwn(input, n) || isValidLabelName(n))) {
       this.fail(this.line, `invalid metric name or label names: ${formatLabels(final)}`);
       return;
     }

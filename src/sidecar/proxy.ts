@@ -146,7 +146,7 @@ async function forward(deps: ScrapeProxyDeps, t: ResolvedTarget, req: IncomingMe
       if (gunzip) gunzip.write(chunk);
       else counter?.push(chunk);
       if (!res.write(chunk)) {
-        await Promise.race([once(res, 'drain'), once(res, 'close')]);
+        await drainOrClose(res);
         if (clientGone) break;
       }
     }
@@ -156,7 +156,7 @@ async function forward(deps: ScrapeProxyDeps, t: ResolvedTarget, req: IncomingMe
   deps.metrics.bytes.inc({ job }, sent);
   if (gunzip) {
     gunzip.end();
-    if (!gunzipError) await Promise.race([once(gunzip, 'end'), once(gunzip, 'error')]).catch(() => undefined);
+    if (!gunzipError && !gunzip.readableEnded) await once(gunzip, 'end').catch(() => undefined); // 'error' rejects once()
   }
   const count = counter?.end();
 
@@ -171,6 +171,20 @@ async function forward(deps: ScrapeProxyDeps, t: ResolvedTarget, req: IncomingMe
   else if (!clientGone) res.end();
   upstream.body.destroy();
   finish({ ok: error === '', error, series: count?.series ?? 0, samples: count?.samples ?? 0, bytes: count?.bytes ?? sent });
+}
+
+/** Waits until the response can take more or is gone, leaving no listener behind (bodies drain thousands of times). */
+function drainOrClose(res: ServerResponse): Promise<void> {
+  if (res.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }
 
 function causeOf(e: unknown): string {

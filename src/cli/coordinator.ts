@@ -1,0 +1,137 @@
+/** `kvass coordinator` and `kvass up` (the coordinator with local shards on one machine). */
+import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
+import { createLogger, type Logger } from '../logger.js';
+import { parseDuration } from '../prom/duration.js';
+import { Coordinator } from '../coordinator/coordinator.js';
+import { CoordinatorMetrics, createCoordinatorApi } from '../coordinator/api.js';
+import { LocalShardManager } from '../shard/local.js';
+import { StaticShardManager } from '../shard/static.js';
+import type { ShardManager } from '../shard/types.js';
+import { UsageError, parseFlags, type FlagSpec, type FlagValues } from './flags.js';
+import { parseListenAddress } from './sidecar.js';
+
+const PLACEMENT_FLAGS: readonly FlagSpec[] = [
+  { name: 'config.file', help: 'The Prometheus configuration file.', default: 'prometheus.yml' },
+  { name: 'coordinator.interval', help: 'Time between two coordinator cycles.', default: '10s', kind: 'duration' },
+  { name: 'shard.max-series', help: 'Per-shard series budget: sum over its targets of their series (plus the 5 Prometheus adds per target).', default: '1000000', kind: 'int' },
+  { name: 'shard.max-head-series', help: 'Kvass 0.3 name; when set, the budget is the smallest of the set budgets (see README).', default: '0', kind: 'int' },
+  { name: 'shard.max-process-series', help: 'Kvass 0.3 name; when set, the budget is the smallest of the set budgets (see README).', default: '0', kind: 'int' },
+  { name: 'shard.max-shard', help: 'Most shards per replica.', default: '999999', kind: 'int' },
+  { name: 'shard.min-shard', help: 'Fewest shards per replica.', default: '0', kind: 'int' },
+  { name: 'shard.max-idle-time', help: 'How long an emptied shard stays before it is removed; 0 disables scale-down.', default: '0s', kind: 'duration' },
+  { name: 'shard.not-ready-grace', help: 'How long a shard that stopped answering keeps its targets before they move.', default: '1m', kind: 'duration' },
+  { name: 'shard.delete-pvc', help: 'Delete the data of removed shards (local: their folder; k8s: their PVCs).', default: 'true', kind: 'bool' },
+  { name: 'shard.replicas', help: 'Replicas of every shard (local shards): each replica scrapes every target.', default: '1', kind: 'int' },
+  { name: 'shard.api-token-file', help: 'Bearer token for the sidecars\' API.' },
+  { name: 'explore.concurrence', help: 'Parallel probes of new targets.', default: '200', kind: 'int' },
+  { name: 'explore.default-series', help: 'Size assumed for a target whose probes keep failing (it is placed anyway).', default: '1000', kind: 'int' },
+  { name: 'sd.init-timeout', help: 'How long to wait for every job\'s first discovery result before the first cycle.', default: '1m', kind: 'duration' },
+  { name: 'log.level', help: 'Log level.', default: 'info', kind: 'enum', choices: ['debug', 'info', 'warn', 'error'] },
+];
+
+export const COORDINATOR_FLAGS: readonly FlagSpec[] = [
+  ...PLACEMENT_FLAGS,
+  { name: 'web.address', help: 'Listen address of the coordinator API.', default: ':9090' },
+  { name: 'shard.type', help: 'Shard platform: local (processes on this machine), static (a file of shards), k8s.', default: 'local', kind: 'enum', choices: ['local', 'static', 'k8s'] },
+  { name: 'shard.static-file', help: 'Shards file for --shard.type=static (Kvass format).', default: 'static-shards.yaml' },
+  { name: 'data-dir', help: 'Folder of the local shards (--shard.type=local).', default: 'data' },
+  { name: 'shard.selector', help: 'k8s: label selector of the shard StatefulSets.', default: 'app.kubernetes.io/name=prometheus' },
+  { name: 'shard.namespace', help: 'k8s: namespace of the shard StatefulSets.', default: '' },
+  { name: 'shard.port', help: 'k8s: port of the sidecar API in shard pods.', default: '8080', kind: 'int' },
+];
+
+export const UP_FLAGS: readonly FlagSpec[] = [
+  ...PLACEMENT_FLAGS.map((f) => (f.name === 'config.file' ? { ...f, default: undefined, required: true } : f)),
+  { name: 'data-dir', help: 'Folder for the shards\' data (created if missing).', required: true },
+  { name: 'web.listen-address', help: 'Where kvass answers (coordinator API; the global view joins it).', default: '127.0.0.1:9090' },
+];
+
+const int = (f: FlagValues, name: string): number => Number(f.get(name));
+
+function budget(f: FlagValues): number {
+  const set = ['shard.max-series', 'shard.max-head-series', 'shard.max-process-series'].map((n) => int(f, n)).filter((v) => v > 0);
+  if (set.length === 0) throw new UsageError('a series budget is needed: --shard.max-series must be above 0');
+  return Math.min(...set);
+}
+
+async function runCoordinatorWith(f: FlagValues, manager: ShardManager, listen: string, flagName: string, log: Logger, banner?: (addr: string) => void): Promise<number> {
+  const tokenFile = f.get('shard.api-token-file');
+  const coordinator = new Coordinator({
+    configFile: resolve(f.get('config.file')!),
+    intervalMs: parseDuration(f.get('coordinator.interval')!),
+    maxSeries: budget(f),
+    minShards: int(f, 'shard.min-shard'),
+    maxShards: int(f, 'shard.max-shard'),
+    maxIdleTimeMs: parseDuration(f.get('shard.max-idle-time')!),
+    notReadyGraceMs: parseDuration(f.get('shard.not-ready-grace')!),
+    exploreConcurrency: Math.max(1, int(f, 'explore.concurrence')),
+    sdInitTimeoutMs: parseDuration(f.get('sd.init-timeout')!),
+    defaultSeries: int(f, 'explore.default-series'),
+    hysteresis: 0.1,
+    manager,
+    token: tokenFile ? (await readFile(tokenFile, 'utf8')).trim() : undefined,
+    log,
+  });
+  const metrics = new CoordinatorMetrics();
+  const api = createCoordinatorApi(coordinator, metrics, log);
+  const addr = parseListenAddress(listen, flagName);
+  api.listen(addr.port, addr.host);
+  await once(api, 'listening');
+  const a = api.address() as AddressInfo;
+  const where = `http://${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}`;
+  await coordinator.start(); // a bad config throws here: exit 1 with its position
+  log.info({ api: where }, 'kvass coordinator running');
+  banner?.(where);
+  const onHup = (): void => {
+    coordinator.reload().then(
+      () => metrics.reloads.inc({ result: 'success' }),
+      (e: unknown) => {
+        metrics.reloads.inc({ result: 'failure' });
+        log.error({ err: (e as Error).message }, 'reload refused; the old configuration stays in force');
+      },
+    );
+  };
+  process.on('SIGHUP', onHup);
+  const signal = await new Promise<string>((r) => {
+    process.once('SIGINT', () => r('SIGINT'));
+    process.once('SIGTERM', () => r('SIGTERM'));
+  });
+  log.info({ signal }, 'stopping');
+  process.off('SIGHUP', onHup);
+  await coordinator.stop();
+  api.closeAllConnections();
+  api.close();
+  await manager.close();
+  return 0;
+}
+
+export async function runCoordinator(argv: readonly string[]): Promise<number> {
+  const f = parseFlags(argv, COORDINATOR_FLAGS);
+  const log = createLogger(f.get('log.level')!);
+  const type = f.get('shard.type')!;
+  let manager: ShardManager;
+  if (type === 'k8s') throw new UsageError('--shard.type=k8s is not available yet (it comes with the Kubernetes issue); use local or static');
+  if (type === 'static') manager = new StaticShardManager({ file: resolve(f.get('shard.static-file')!), log });
+  else manager = new LocalShardManager({ dataDir: resolve(f.get('data-dir')!), replicas: Math.max(1, int(f, 'shard.replicas')), configFile: resolve(f.get('config.file')!), deleteData: f.get('shard.delete-pvc') === 'true', log });
+  return runCoordinatorWith(f, manager, f.get('web.address')!, 'web.address', log);
+}
+
+export async function runUp(argv: readonly string[]): Promise<number> {
+  const f = parseFlags(argv, UP_FLAGS);
+  const log = createLogger(f.get('log.level')!);
+  const dataDir = resolve(f.get('data-dir')!);
+  const manager = new LocalShardManager({ dataDir, replicas: Math.max(1, int(f, 'shard.replicas')), configFile: resolve(f.get('config.file')!), deleteData: f.get('shard.delete-pvc') === 'true', log });
+  return runCoordinatorWith(f, manager, f.get('web.listen-address')!, 'web.listen-address', log, (where) => {
+    process.stdout.write([
+      `kvass is up. Config: ${resolve(f.get('config.file')!)}; shards' data: ${dataDir}`,
+      `  targets and their shards: ${where}/api/v1/targets`,
+      `  shards and their load:    ${where}/api/v1/shards`,
+      `  coordinator metrics:      ${where}/metrics`,
+      'Shards start as the coordinator needs them (see the shards endpoint). Ctrl-C stops everything.',
+      '',
+    ].join('\n'));
+  });
+}

@@ -1,0 +1,111 @@
+/**
+ * The coordinator's HTTP API (docs/coordinator-api.md): Prometheus's GET /api/v1/targets with each active target's
+ * measured `series` and the `shards` scraping it, GET /api/v1/shards, /metrics, and POST /-/reload.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Logger } from '../logger.js';
+import { publicLabels, sortedLabels } from '../prom/labels.js';
+import type { Coordinator } from './coordinator.js';
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
+}
+
+export class CoordinatorMetrics {
+  readonly registry = new Registry();
+  readonly shards = new Gauge({ name: 'kvass_coordinator_shards', help: 'Shards per replica, by readiness.', labelNames: ['ready'], registers: [this.registry] });
+  readonly targets = new Gauge({ name: 'kvass_coordinator_targets', help: 'Active targets.', registers: [this.registry] });
+  readonly series = new Gauge({ name: 'kvass_coordinator_target_series', help: 'Sum of the measured series of the active targets.', registers: [this.registry] });
+  readonly cycles = new Counter({ name: 'kvass_coordinator_cycles_total', help: 'Coordinator cycles run.', registers: [this.registry] });
+  readonly reloads = new Counter({ name: 'kvass_coordinator_config_reloads_total', help: 'Configuration reloads, by result.', labelNames: ['result'], registers: [this.registry] });
+
+  constructor(withProcessMetrics = true) {
+    if (withProcessMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'kvass_coordinator_' });
+  }
+
+  update(c: Coordinator): void {
+    this.shards.reset();
+    for (const rep of c.shardViews.slice(0, 1)) for (const s of rep) this.shards.inc({ ready: String(s.ready) });
+    this.targets.set(c.active.length);
+    this.series.set(c.active.reduce((a, t) => a + t.series, 0));
+  }
+}
+
+export function targetsData(c: Coordinator, state: string) {
+  const active = state === 'dropped' ? [] : c.active.map((a) => ({
+    discoveredLabels: sortedLabels(a.target.discoveredLabels),
+    labels: publicLabels(a.target.labels),
+    scrapePool: a.target.job,
+    scrapeUrl: a.target.scrapeUrl,
+    globalUrl: a.target.scrapeUrl,
+    lastError: a.lastError,
+    lastScrape: a.lastScrape ?? '0001-01-01T00:00:00Z',
+    lastScrapeDuration: a.lastScrapeDuration,
+    health: a.health,
+    scrapeInterval: a.scrapeInterval,
+    scrapeTimeout: a.scrapeTimeout,
+    series: a.series,
+    shards: a.shards,
+  }));
+  const dropped = state === 'active' ? [] : c.dropped.map((d) => ({ discoveredLabels: sortedLabels(d.discoveredLabels) }));
+  return { activeTargets: active, droppedTargets: dropped };
+}
+
+export function shardsData(c: Coordinator) {
+  return {
+    replicas: c.shardViews.map((rep, r) => ({
+      name: `replica-${r}`,
+      shards: rep.map((s) => ({ id: s.id, url: s.url, ready: s.ready, headSeries: s.headSeries, processSeries: s.processSeries, targets: s.targets, idleSince: s.idleSince })),
+    })),
+  };
+}
+
+export function createCoordinatorApi(c: Coordinator, metrics: CoordinatorMetrics, log: Logger): Server {
+  return createServer((req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const path = url.pathname.replace(/\/+$/, '') || '/';
+    const route = `${req.method} ${path}`;
+    void (async () => {
+      switch (route) {
+        case 'GET /-/healthy':
+        case 'GET /-/ready':
+          res.writeHead(200, { 'content-type': 'text/plain' }).end('kvass coordinator is ready.\n');
+          return;
+        case 'GET /api/v1/targets': {
+          const state = url.searchParams.get('state') ?? 'any';
+          if (!['any', 'active', 'dropped'].includes(state)) {
+            send(res, 400, { status: 'error', errorType: 'bad_data', error: `invalid state ${JSON.stringify(state)}: expected any, active or dropped` });
+            return;
+          }
+          send(res, 200, { status: 'success', data: targetsData(c, state) });
+          return;
+        }
+        case 'GET /api/v1/shards':
+          send(res, 200, { status: 'success', data: shardsData(c) });
+          return;
+        case 'GET /metrics':
+          metrics.update(c);
+          res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(await metrics.registry.metrics());
+          return;
+        case 'POST /-/reload':
+        case 'PUT /-/reload':
+          try {
+            await c.reload();
+            metrics.reloads.inc({ result: 'success' });
+            res.writeHead(200).end();
+          } catch (e) {
+            metrics.reloads.inc({ result: 'failure' });
+            log.error({ err: (e as Error).message }, 'reload refused; the old configuration stays in force');
+            res.writeHead(500, { 'content-type': 'text/plain' }).end(`failed to reload config: ${(e as Error).message}\n`);
+          }
+          return;
+      }
+      send(res, 404, { status: 'error', errorType: 'not_found', error: `no such endpoint: ${route}` });
+    })().catch((e: unknown) => {
+      log.error({ err: (e as Error).message }, 'api failure');
+      if (!res.headersSent) send(res, 500, { status: 'error', errorType: 'internal', error: (e as Error).message });
+    });
+  });
+}

@@ -1,0 +1,319 @@
+/**
+ * The coordinator's loop. Every interval it reads the shards (through their sidecars), measures targets
+ * (sidecar figures, else a probe), asks the pure planner what each shard should scrape and how many shards
+ * there should be, then pushes the changed assignments and scales. All I/O is here; every decision is in
+ * planner.ts. State that is not on the sidecars (when a shard stopped being ready, what a starting shard is
+ * meant to get) is kept in memory only: a restarted coordinator rebuilds the rest from the sidecars.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import type { Logger } from '../logger.js';
+import { parseConfig, type PromConfig, type ScrapeConfig } from '../prom/config.js';
+import { DiscoveryManager } from '../discovery/manager.js';
+import { jobDefaults, jobTargets, type DroppedTarget, type Target } from '../target/populate.js';
+import type { ShardInfo, ShardManager } from '../shard/types.js';
+import type { TargetStatus } from '../sidecar/target-status.js';
+import type { RuntimeInfo } from '../sidecar/sidecar.js';
+import { Explorer, PROBE_ATTEMPTS_BEFORE_DEFAULT } from './explore.js';
+import { planAssignments, type PlannerOutput, type PlannerShard, type ShardTargetView, type TargetState } from './planner.js';
+import { ShardClient } from './shard-client.js';
+
+/** Series Prometheus adds per target (up, scrape_duration_seconds, scrape_samples_scraped, scrape_samples_post_metric_relabeling, scrape_series_added). */
+export const PROMETHEUS_ADDED_SERIES = 5;
+
+export interface CoordinatorOptions {
+  configFile: string;
+  intervalMs: number;
+  /** The per-shard budget: sum over its targets of (series + PROMETHEUS_ADDED_SERIES). */
+  maxSeries: number;
+  minShards: number;
+  maxShards: number;
+  maxIdleTimeMs: number;
+  notReadyGraceMs: number;
+  exploreConcurrency: number;
+  sdInitTimeoutMs: number;
+  /** Size used for a target whose probes keep failing, so that it is placed and its `up` says it is down. */
+  defaultSeries: number;
+  hysteresis: number;
+  manager: ShardManager;
+  token?: string;
+  log: Logger;
+}
+
+export interface ActiveTargetView {
+  target: Target;
+  scrapeConfig: ScrapeConfig;
+  series: number;
+  shards: string[];
+  health: 'up' | 'down' | 'unknown';
+  lastError: string;
+  lastScrape: string | null;
+  lastScrapeDuration: number;
+  scrapeInterval: string;
+  scrapeTimeout: string;
+}
+
+export interface ShardView {
+  id: string;
+  ordinal: number;
+  url: string;
+  ready: boolean;
+  headSeries: number;
+  processSeries: number;
+  targets: number;
+  idleSince: string | null;
+}
+
+interface Polled {
+  info: ShardInfo;
+  ok: boolean;
+  error: string;
+  runtime?: RuntimeInfo;
+  statuses?: TargetStatus[];
+}
+
+export const shardId = (ordinal: number): string => `shard-${ordinal}`;
+
+export class Coordinator {
+  private config!: PromConfig;
+  private configHash = '';
+  private readonly discovery: DiscoveryManager;
+  private readonly explorer: Explorer;
+  private readonly notReadySince = new Map<number, number>();
+  /** Per ordinal: the last assignment known to be on the shard, or meant for it while it starts. */
+  private readonly lastView = new Map<number, Record<string, ShardTargetView>>();
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private stopped = false;
+  lastPlan: PlannerOutput | null = null;
+  lastError = '';
+  active: ActiveTargetView[] = [];
+  dropped: DroppedTarget[] = [];
+  shardViews: ShardView[][] = [];
+  cycles = 0;
+
+  constructor(readonly opts: CoordinatorOptions) {
+    this.discovery = new DiscoveryManager(opts.log, 0);
+    this.explorer = new Explorer(opts.exploreConcurrency, opts.log);
+  }
+
+  /** Loads the config, starts discovery and waits (bounded) for each job's first result. */
+  async start(): Promise<void> {
+    this.setConfig(await readFile(this.opts.configFile, 'utf8'));
+    const pending = await this.discovery.waitReady(this.opts.sdInitTimeoutMs);
+    if (pending.length) this.opts.log.warn({ jobs: pending }, 'discovery not ready within --sd.init-timeout; going on');
+    this.schedule(0);
+  }
+
+  private setConfig(text: string): void {
+    const cfg = parseConfig(text, this.opts.configFile);
+    this.config = cfg;
+    this.configHash = createHash('sha256').update(text).digest('hex').slice(0, 16);
+    this.discovery.apply(cfg);
+  }
+
+  /** Re-reads the config file; a bad one is refused (thrown) and the old one stays in force. */
+  async reload(): Promise<void> {
+    const text = await readFile(this.opts.configFile, 'utf8');
+    if (text === this.config.text) return;
+    this.setConfig(text);
+    this.opts.log.info({ file: this.opts.configFile }, 'configuration reloaded');
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = this.runOnce()
+        .catch((e: unknown) => {
+          this.lastError = (e as Error).message;
+          this.opts.log.error({ err: this.lastError }, 'coordinator cycle failed');
+        })
+        .finally(() => {
+          this.running = null;
+          this.schedule(this.opts.intervalMs);
+        });
+    }, ms);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+    this.discovery.stop();
+    await this.explorer.close();
+  }
+
+  private collectTargets(): Map<string, { target: Target; sc: ScrapeConfig }> {
+    const out = new Map<string, { target: Target; sc: ScrapeConfig }>();
+    const dropped: DroppedTarget[] = [];
+    for (const sc of this.config.scrapeConfigs) {
+      const res = jobTargets(this.discovery.groups(sc.jobName), jobDefaults(sc));
+      for (const t of res.active) if (!out.has(t.hash)) out.set(t.hash, { target: t, sc });
+      dropped.push(...res.dropped);
+    }
+    this.dropped = dropped;
+    return out;
+  }
+
+  private async poll(info: ShardInfo): Promise<Polled> {
+    if (!info.ready) return { info, ok: false, error: 'not ready' };
+    const client = new ShardClient(info.apiUrl, this.opts.token);
+    try {
+      let runtime = await client.runtimeInfo();
+      if (runtime.configHash !== this.configHash) {
+        await client.pushConfig(this.config.text);
+        runtime = await client.runtimeInfo();
+        if (runtime.configHash !== this.configHash) return { info, ok: false, error: 'runs another configuration' };
+      }
+      return { info, ok: true, error: '', runtime, statuses: await client.targets() };
+    } catch (e) {
+      return { info, ok: false, error: (e as Error).message };
+    }
+  }
+
+  /** One cycle: read, measure, plan, apply. */
+  async runOnce(): Promise<void> {
+    const now = Date.now();
+    const targets = this.collectTargets();
+    const replicas = await this.opts.manager.list();
+    const n = replicas.length ? Math.min(...replicas.map((r) => r.length)) : 0;
+    const polled = await Promise.all(replicas.map((shards) => Promise.all(shards.slice(0, n).map((s) => this.poll(s)))));
+
+    // Sizes: what a sidecar measured, else the probe, else (after failed probes) the default.
+    const measured = new Map<string, TargetStatus>();
+    for (const rep of polled) {
+      for (const p of rep) {
+        for (const st of p.statuses ?? []) {
+          const prev = measured.get(st.hash);
+          if (!prev || (st.health === 'up' && (prev.health !== 'up' || st.series > prev.series))) measured.set(st.hash, st);
+        }
+      }
+    }
+    const shards: PlannerShard[] = [];
+    for (let i = 0; i < n; i++) {
+      const copies = polled.map((rep) => rep[i]!);
+      const ready = copies.every((c) => c.ok);
+      let view: Record<string, ShardTargetView>;
+      if (ready) {
+        this.notReadySince.delete(i);
+        view = {};
+        const first = copies[0]!.statuses!;
+        for (const st of first) {
+          const scrapes = Math.min(...copies.map((c) => c.statuses!.find((x) => x.hash === st.hash)?.scrapesSinceAssigned ?? 0));
+          view[st.hash] = { state: st.state, scrapes };
+        }
+        this.lastView.set(i, view);
+      } else {
+        if (!this.notReadySince.has(i)) this.notReadySince.set(i, now);
+        view = this.lastView.get(i) ?? {};
+      }
+      const idle = ready && copies.every((c) => c.runtime!.idleSince !== null) ? Math.max(...copies.map((c) => Date.parse(c.runtime!.idleSince!))) : null;
+      shards.push({ id: i, ready, notReadySinceMs: ready ? null : this.notReadySince.get(i)!, targets: view, idleSinceMs: idle });
+    }
+
+    const plannerTargets: Array<{ hash: string; series: number }> = [];
+    const onShard = new Set(shards.flatMap((s) => Object.keys(s.targets)));
+    for (const [hash, { target, sc }] of targets) {
+      const m = measured.get(hash);
+      let series: number | null = null;
+      if (m && m.health === 'up' && m.scrapesSinceAssigned > 0) series = m.series;
+      else {
+        const probe = this.explorer.results.get(hash);
+        if (probe?.ok) series = probe.series;
+        else if (onShard.has(hash)) series = m?.series ?? probe?.series ?? 0;
+        else if (probe && probe.attempts >= PROBE_ATTEMPTS_BEFORE_DEFAULT) series = this.opts.defaultSeries;
+        if (!probe?.ok && !(m && m.health === 'up')) this.explorer.want({ hash, scrapeUrl: target.scrapeUrl, labels: target.labels, timeout: target.timeout, scrapeConfig: sc });
+      }
+      if (series !== null) plannerTargets.push({ hash, series: series + PROMETHEUS_ADDED_SERIES });
+    }
+    this.explorer.retain(new Set(targets.keys()));
+
+    const plan = planAssignments({
+      nowMs: now,
+      targets: plannerTargets,
+      shards,
+      options: {
+        maxSeries: this.opts.maxSeries, minShards: this.opts.minShards, maxShards: this.opts.maxShards, maxIdleTimeMs: this.opts.maxIdleTimeMs,
+        notReadyGraceMs: this.opts.notReadyGraceMs, transferMinScrapes: 2, hysteresis: this.opts.hysteresis,
+      },
+    });
+    this.lastPlan = plan;
+    for (const m of plan.moves) this.opts.log.info({ target: targets.get(m.hash)?.target.scrapeUrl, from: shardId(m.from), to: shardId(m.to), reason: m.reason }, 'transfer begun');
+    for (const h of plan.completed) this.opts.log.info({ target: targets.get(h)?.target.scrapeUrl }, 'transfer completed');
+    for (const h of plan.oversized) this.opts.log.warn({ target: targets.get(h)?.target.scrapeUrl, maxSeries: this.opts.maxSeries }, 'target bigger than --shard.max-series: it gets a shard of its own');
+    if (plan.unplaced.length) this.opts.log.error({ targets: plan.unplaced.length, maxShards: this.opts.maxShards }, 'targets not placed: --shard.max-shard reached');
+
+    // Apply: push changed assignments to ready shards (every replica), remember the rest.
+    const pushes: Array<Promise<void>> = [];
+    for (let i = 0; i < plan.assignments.length; i++) {
+      const want = plan.assignments[i]!;
+      const view = i < n ? shards[i]!.targets : undefined;
+      if (i < n && shards[i]!.ready) {
+        if (sameAssignment(want, view!)) continue;
+        const specs = Object.entries(want).flatMap(([hash, state]) => {
+          const t = targets.get(hash);
+          return t ? [{ hash, job: t.target.job, labels: t.target.labels, state: state as TargetState }] : [];
+        });
+        for (const rep of polled) {
+          const client = new ShardClient(rep[i]!.info.apiUrl, this.opts.token);
+          pushes.push(client.assign(specs).catch((e: unknown) => this.opts.log.error({ shard: rep[i]!.info.name, err: (e as Error).message }, 'assignment push failed')));
+        }
+        this.lastView.set(i, Object.fromEntries(Object.entries(want).map(([h, state]) => [h, { state, scrapes: view![h]?.state === state ? view![h]!.scrapes : 0 }])));
+      } else {
+        // A shard that is starting (or down within its grace) keeps what it is meant to get.
+        const prior = this.lastView.get(i) ?? {};
+        this.lastView.set(i, Object.fromEntries(Object.entries(want).map(([h, state]) => [h, { state, scrapes: prior[h]?.scrapes ?? 0 }])));
+        if (i >= n && !this.notReadySince.has(i)) this.notReadySince.set(i, now);
+      }
+    }
+    await Promise.all(pushes);
+
+    if (plan.desiredShards !== n && this.opts.manager.scalable) {
+      this.opts.log.info({ from: n, to: plan.desiredShards }, 'scaling shards');
+      await this.opts.manager.scale(plan.desiredShards);
+      for (let i = plan.desiredShards; i < n; i++) {
+        this.lastView.delete(i);
+        this.notReadySince.delete(i);
+      }
+    }
+
+    this.recordViews(targets, polled, measured, n);
+    this.cycles++;
+    this.lastError = '';
+  }
+
+  private recordViews(targets: Map<string, { target: Target; sc: ScrapeConfig }>, polled: Polled[][], measured: Map<string, TargetStatus>, n: number): void {
+    const shardsOf = new Map<string, Set<string>>();
+    for (let i = 0; i < n; i++) for (const h of Object.keys(this.lastView.get(i) ?? {})) (shardsOf.get(h) ?? shardsOf.set(h, new Set()).get(h)!).add(shardId(i));
+    this.active = [...targets.values()].map(({ target, sc }) => {
+      const m = measured.get(target.hash);
+      const probe = this.explorer.results.get(target.hash);
+      return {
+        target, scrapeConfig: sc,
+        series: m && m.health === 'up' ? m.series : probe?.ok ? probe.series : 0,
+        shards: [...(shardsOf.get(target.hash) ?? [])].sort(),
+        health: m?.health ?? (probe ? (probe.ok ? 'up' : 'down') : 'unknown'),
+        lastError: m?.lastError ?? probe?.error ?? '',
+        lastScrape: m?.lastScrape ?? null,
+        lastScrapeDuration: m?.lastScrapeDuration ?? 0,
+        scrapeInterval: target.labels.__scrape_interval__ ?? '',
+        scrapeTimeout: target.labels.__scrape_timeout__ ?? '',
+      };
+    });
+    this.shardViews = polled.map((rep) => rep.map((p, i) => ({
+      id: shardId(i), ordinal: i, url: p.info.apiUrl, ready: p.ok,
+      headSeries: p.runtime?.headSeries ?? 0, processSeries: p.runtime?.processSeries ?? 0,
+      targets: p.statuses?.length ?? 0, idleSince: p.runtime?.idleSince ?? null,
+    })));
+  }
+
+  get replicaCount(): number {
+    return this.opts.manager.replicas();
+  }
+}
+
+function sameAssignment(want: Record<string, TargetState>, have: Record<string, ShardTargetView>): boolean {
+  const w = Object.keys(want);
+  if (w.length !== Object.keys(have).length) return false;
+  return w.every((h) => have[h]?.state === want[h]);
+}

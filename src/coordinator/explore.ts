@@ -1,0 +1,138 @@
+/**
+ * Explore: each new target is probed once for its size before it is placed, with bounded concurrency and the
+ * job's own client and timeout. A failed probe is retried with back-off (and the target is shown down with its
+ * error); after PROBE_ATTEMPTS_BEFORE_DEFAULT failures the target is placed with a default size anyway, so that
+ * its `up` series exists in some shard and tells the user it is down.
+ */
+import { createGunzip } from 'node:zlib';
+import type { Logger } from '../logger.js';
+import { ConfiguredHttpClient } from '../prom/http-client.js';
+import { publicLabels } from '../prom/labels.js';
+import { SeriesCounter, isOpenMetrics } from '../prom/exposition.js';
+import type { ScrapeConfig } from '../prom/config.js';
+
+/** What Prometheus 2.42 sends as Accept when scraping. */
+export const SCRAPE_ACCEPT = 'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
+export const PROBE_ATTEMPTS_BEFORE_DEFAULT = 2;
+
+export interface ProbeResult {
+  ok: boolean;
+  series: number;
+  error: string;
+  atMs: number;
+  attempts: number;
+  /** Failed: when the next attempt may run. */
+  retryAtMs: number;
+}
+
+export interface ProbeTarget {
+  hash: string;
+  scrapeUrl: string;
+  labels: Record<string, string>;
+  timeout: number;
+  scrapeConfig: ScrapeConfig;
+}
+
+/** Scrapes a target once and counts its unique series the way the sidecar's proxy does. */
+export async function probeTarget(client: ConfiguredHttpClient, t: ProbeTarget): Promise<{ series: number; error: string }> {
+  const signal = AbortSignal.timeout(t.timeout);
+  try {
+    const res = await client.request(t.scrapeUrl, { accept: SCRAPE_ACCEPT, 'accept-encoding': 'gzip', 'x-prometheus-scrape-timeout-seconds': String(t.timeout / 1000) }, signal);
+    if (res.statusCode !== 200) {
+      await res.body.dump().catch(() => undefined);
+      return { series: 0, error: `server returned HTTP status ${res.statusCode}` };
+    }
+    const ct = res.headers['content-type'];
+    const counter = new SeriesCounter({
+      openMetrics: isOpenMetrics(typeof ct === 'string' ? ct : undefined),
+      honorLabels: t.scrapeConfig.honorLabels,
+      targetLabels: publicLabels(t.labels),
+      metricRelabelConfigs: t.scrapeConfig.metricRelabelConfigs,
+      bodySizeLimit: t.scrapeConfig.bodySizeLimit,
+    });
+    const enc = res.headers['content-encoding'];
+    if (typeof enc === 'string' && /gzip/i.test(enc)) {
+      const gunzip = createGunzip();
+      gunzip.on('data', (c: Buffer) => counter.push(c));
+      const done = new Promise<void>((resolve, reject) => {
+        gunzip.on('end', resolve);
+        gunzip.on('error', reject);
+      });
+      for await (const chunk of res.body as AsyncIterable<Buffer>) gunzip.write(chunk);
+      gunzip.end();
+      await done;
+    } else {
+      for await (const chunk of res.body as AsyncIterable<Buffer>) counter.push(chunk);
+    }
+    const count = counter.end();
+    return count.error ? { series: count.series, error: count.error } : { series: count.series, error: '' };
+  } catch (e) {
+    const err = signal.aborted ? `context deadline exceeded (timeout ${t.timeout}ms)` : (e as Error).message;
+    return { series: 0, error: err };
+  }
+}
+
+/**
+ * Probes targets in the background, at most `concurrency` at a time. `results` is read by the coordinator's
+ * loop; a target whose probe failed is retried after a back-off (5 s doubling to 5 min).
+ */
+export class Explorer {
+  readonly results = new Map<string, ProbeResult>();
+  private readonly queue: ProbeTarget[] = [];
+  private readonly queued = new Set<string>();
+  private running = 0;
+  private readonly clients = new Map<ScrapeConfig, ConfiguredHttpClient>();
+
+  constructor(private readonly concurrency: number, private readonly log: Logger, private readonly now: () => number = Date.now) {}
+
+  /** Asks for a probe unless one is done, running, queued, or waiting for its retry time. */
+  want(t: ProbeTarget): void {
+    const r = this.results.get(t.hash);
+    if (r && (r.ok || this.now() < r.retryAtMs)) return;
+    if (this.queued.has(t.hash)) return;
+    this.queued.add(t.hash);
+    this.queue.push(t);
+    this.pump();
+  }
+
+  /** Forgets targets that are gone. */
+  retain(hashes: Set<string>): void {
+    for (const h of this.results.keys()) if (!hashes.has(h)) this.results.delete(h);
+  }
+
+  get pending(): number {
+    return this.queue.length + this.running;
+  }
+
+  private clientFor(sc: ScrapeConfig): ConfiguredHttpClient {
+    let c = this.clients.get(sc);
+    if (!c) {
+      c = new ConfiguredHttpClient(sc.http, 'kvass-coordinator');
+      this.clients.set(sc, c);
+    }
+    return c;
+  }
+
+  private pump(): void {
+    while (this.running < this.concurrency && this.queue.length > 0) {
+      const t = this.queue.shift()!;
+      this.running++;
+      void probeTarget(this.clientFor(t.scrapeConfig), t).then((r) => {
+        this.running--;
+        this.queued.delete(t.hash);
+        const prev = this.results.get(t.hash);
+        const attempts = (prev?.attempts ?? 0) + 1;
+        const backoff = Math.min(300_000, 5000 * 2 ** (attempts - 1));
+        const ok = r.error === '';
+        this.results.set(t.hash, { ok, series: r.series, error: r.error, atMs: this.now(), attempts, retryAtMs: ok ? 0 : this.now() + backoff });
+        if (!ok) this.log.warn({ target: t.scrapeUrl, err: r.error, attempts }, 'explore: probe failed; will retry');
+        this.pump();
+      });
+    }
+  }
+
+  async close(): Promise<void> {
+    this.queue.length = 0;
+    await Promise.all([...this.clients.values()].map((c) => c.close()));
+  }
+}

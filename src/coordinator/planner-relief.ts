@@ -1,0 +1,153 @@
+/**
+ * Moves of scraped targets: relief of over-budget shards (phase 3) and scale-down (phase 5). Every move is a
+ * transfer. See planner.ts for the rules.
+ */
+import { bestFit, emptyReceiver, withinMargin } from './planner-place.js';
+import { beginTransfer, bySizeDesc, membersOf, type PlanState } from './planner-state.js';
+
+/**
+ * Phase 3: each ready shard over budget, with no transfer in flight from or to it, sends the smallest set of
+ * its targets that brings it back within budget to other shards (best fit, hysteresis margin). Moves that
+ * fit no existing shard wait in `reliefOverflow` for new shards.
+ */
+export function relieveOverloadedShards(st: PlanState): void {
+  const limit = Math.min(st.existing, st.maxShards);
+  for (let s = 0; s < limit; s++) {
+    if (!st.receiver[s] || st.busy[s] || s === st.drainingShard || st.load[s]! <= st.budget) continue;
+    const members = membersOf(st, s);
+    if (members.length < 2) continue; // a lone oversized target: nothing to gain
+    const chosen = chooseReliefSet(members, st.series, st.hashes, st.load[s]! - st.budget, st.budget).sort(bySizeDesc(st));
+    for (const i of chosen) {
+      const size = st.series[i]!;
+      const r = size > st.budget ? emptyReceiver(st, s) : bestFit(st, size, withinMargin, s);
+      if (r < 0) st.reliefOverflow.push({ idx: i, from: s });
+      else beginTransfer(st, i, r, 'overload');
+    }
+  }
+}
+
+function compareAsc(series: number[], hashes: string[]): (a: number, b: number) => number {
+  return (a, b) => series[a]! - series[b]! || (hashes[a]! < hashes[b]! ? -1 : hashes[a]! > hashes[b]! ? 1 : 0);
+}
+
+/** First position in `asc` (sorted by series ascending) whose series is >= need, from `from`. */
+function lowerBound(asc: number[], series: number[], need: number, from = 0, to = asc.length): number {
+  let lo = from;
+  let hi = to;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (series[asc[mid]!]! >= need) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+/**
+ * The targets (numbers from `members`) to move off a shard `excess` series over budget: the fewest targets,
+ * then the fewest series (exact for one or two targets; beyond, the largest-first set improved by swapping
+ * each chosen target for the smallest one that still suffices). A shard holding an oversized target keeps its
+ * largest oversized target and sends everything else away. Exported for tests.
+ */
+export function chooseReliefSet(members: number[], series: number[], hashes: string[], excess: number, budget: number): number[] {
+  const asc = members.slice().sort(compareAsc(series, hashes));
+  const L = asc.length;
+  if (L === 0 || excess <= 0) return [];
+  const biggest = asc[L - 1]!;
+  if (series[biggest]! > budget) {
+    // The largest oversized target is the last one with the largest series and, among equals, the first hash.
+    const keep = asc[lowerBound(asc, series, series[biggest]!)]!;
+    return asc.filter((i) => i !== keep);
+  }
+  let k = 0;
+  let top = 0;
+  while (k < L && top < excess) top += series[asc[L - 1 - k++]!]!;
+  if (top < excess) return asc.slice(); // cannot happen with every target within budget; move all as a fallback
+  if (k === 1) return [asc[lowerBound(asc, series, excess)]!];
+  if (k === 2) {
+    let best: [number, number] | null = null;
+    let bestSum = Infinity;
+    for (let p = 0; p < L; p++) {
+      const a = series[asc[p]!]!;
+      let q = lowerBound(asc, series, excess - a);
+      if (q === p) q++;
+      if (q >= L) continue;
+      const sum = a + series[asc[q]!]!;
+      if (sum < bestSum) {
+        bestSum = sum;
+        best = [asc[p]!, asc[q]!];
+      }
+    }
+    return best!;
+  }
+  // k >= 3: the k-1 largest, completed by the smallest target that reaches the excess, then swapped down.
+  const chosen = new Uint8Array(L);
+  let sum = 0;
+  for (let j = L - k + 1; j < L; j++) {
+    chosen[j] = 1;
+    sum += series[asc[j]!]!;
+  }
+  const c = lowerBound(asc, series, excess - sum, 0, L - k + 1);
+  chosen[c] = 1;
+  sum += series[asc[c]!]!;
+  for (let j = L - 1; j >= 0; j--) {
+    if (!chosen[j]) continue;
+    const size = series[asc[j]!]!;
+    const slack = sum - excess;
+    for (let u = lowerBound(asc, series, size - slack); u < L && series[asc[u]!]! < size; u++) {
+      if (chosen[u]) continue;
+      chosen[j] = 0;
+      chosen[u] = 1;
+      sum -= size - series[asc[u]!]!;
+      break;
+    }
+  }
+  const out: number[] = [];
+  for (let j = 0; j < L; j++) if (chosen[j]) out.push(asc[j]!);
+  return out;
+}
+
+/** Removable: no target in the output; empty and idle long enough by its own report, or expired for long. */
+function isRemovable(st: PlanState, s: number): boolean {
+  if (st.count[s] !== 0) return false;
+  const { maxIdleTimeMs, notReadyGraceMs } = st.input.options;
+  const sh = st.input.shards[s]!;
+  if (!st.live[s] && sh.notReadySinceMs !== null && st.nowMs - sh.notReadySinceMs >= notReadyGraceMs + maxIdleTimeMs) return true;
+  return Object.keys(sh.targets).length === 0 && sh.idleSinceMs !== null && st.nowMs - sh.idleSinceMs >= maxIdleTimeMs;
+}
+
+/**
+ * Phase 5: returns the shard count. Removes the highest shards while they are empty and idle long enough
+ * (above minShards); then, if the step is quiet (nothing placed, unplaced or moving, every shard ready), empties
+ * the highest shard when all its targets fit on the others with the hysteresis margin.
+ */
+export function scaleDown(st: PlanState): number {
+  const { minShards, maxIdleTimeMs } = st.input.options;
+  let d = st.existing + st.opened;
+  if (maxIdleTimeMs <= 0 || st.opened > 0 || st.existing > st.maxShards) return d;
+  while (d > minShards && isRemovable(st, d - 1)) d--;
+  if (d <= minShards || st.moves.length > 0 || st.toPlace.length > 0 || st.unplaced.length > 0) return d;
+  for (let s = 0; s < d; s++) if (!st.ready[s]) return d;
+  for (let i = 0; i < st.incoming.length; i++) if (st.incoming[i]! >= 0) return d;
+  const h = d - 1;
+  if (st.count[h] === 0) return d;
+
+  // Try the whole move on a scratch copy of the loads first: all or nothing.
+  const members = membersOf(st, h).sort(bySizeDesc(st));
+  const savedLoad = st.load.slice();
+  const savedCount = st.count.slice();
+  const plan: Array<[number, number]> = [];
+  for (const i of members) {
+    const size = st.series[i]!;
+    const r = size > st.budget ? emptyReceiver(st, h, h) : bestFit(st, size, withinMargin, h, h);
+    if (r < 0) break;
+    st.load[r]! += size;
+    st.count[r]!++;
+    plan.push([i, r]);
+  }
+  for (let s = 0; s < savedLoad.length; s++) {
+    st.load[s] = savedLoad[s]!;
+    st.count[s] = savedCount[s]!;
+  }
+  if (plan.length === members.length) for (const [i, r] of plan) beginTransfer(st, i, r, 'scale-down');
+  return d;
+}

@@ -1,0 +1,53 @@
+/**
+ * Shard managers: where the shards (a real Prometheus plus a kvass sidecar each) run, and how many.
+ * Each platform implements `ShardManager`: `local` (processes on this machine, src/shard/local.ts), `static`
+ * (a fixed list in a file, src/shard/static.ts) and later `k8s` (StatefulSets, one per replica).
+ *
+ * The model follows a StatefulSet: per replica, shards are numbered 0..n-1 (ordinals); growing adds the next
+ * ordinals, shrinking removes the highest ones (and, with the manager's deleteData option, their data, as
+ * Kvass deletes the PVCs of removed pods); a shard that exists is not necessarily ready.
+ */
+
+export interface ShardInfo {
+  /** Index of the replica (0..replicas()-1): every replica scrapes the same targets. */
+  replica: number;
+  /** Ordinal of the shard within its replica (0..n-1), as a StatefulSet pod's ordinal. */
+  id: number;
+  /** A name for people and logs: "replica-0/shard-2" (local), the file's id (static), a pod name (k8s). */
+  name: string;
+  /** Base URL of the shard's kvass sidecar API (docs/sidecar-api.md), without a trailing slash. */
+  apiUrl: string;
+  /** Base URL of the shard's Prometheus (the sidecar API passes unknown paths through to it). */
+  prometheusUrl: string;
+  /** The sidecar and Prometheus both answer /-/ready (static: the sidecar, which is what can be checked). */
+  ready: boolean;
+}
+
+export interface ShardManager {
+  readonly kind: 'local' | 'static' | 'k8s';
+  /** Whether scale() can change anything. static: false (scale() is then a no-op that logs once). */
+  readonly scalable: boolean;
+  /** Number of replicas: every list() has this many rows. */
+  replicas(): number;
+  /** [replica][ordinal], ordinals 0..n-1 for every replica (the same n). */
+  list(): Promise<ShardInfo[][]>;
+  /**
+   * Makes exactly `count` shards exist per replica. Removal takes the highest ordinals (stopping them, and
+   * deleting their data when the manager's deleteData option is on). Resolves once new shards are started
+   * (not necessarily ready: list() tells) and removed shards are stopped.
+   */
+  scale(count: number): Promise<void>;
+  /** Stops what this manager started (local: all processes, unless told to leave them running). */
+  close(): Promise<void>;
+}
+
+/** GET `<base>/-/ready` answers 2xx within `timeoutMs`. */
+export async function answersReady(base: string, timeoutMs = 2000): Promise<boolean> {
+  try {
+    const res = await fetch(`${base.replace(/\/+$/, '')}/-/ready`, { signal: AbortSignal.timeout(timeoutMs) });
+    await res.body?.cancel();
+    return res.ok;
+  } catch {
+    return false;
+  }
+}

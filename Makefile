@@ -21,7 +21,7 @@ build: deps
 	@npx tsc -p tsconfig.json
 
 demo: setup
-	bin/kvass targets --config.file=examples/prometheus.yml --output=table
+	node scripts/demo.mjs
 
 test: setup
 	node --test --test-concurrency=2 dist/test/

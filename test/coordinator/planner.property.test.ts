@@ -287,6 +287,24 @@ test('property (c): targets up to half the budget arriving over time: at most on
   }), { numRuns: 300 });
 });
 
+test('property: oversized targets (up to twice the budget) are scraped, each alone on its shard once settled', () => {
+  check(fc.property(scenarioArb(2 * BUDGET), (sc) => {
+    const sim = newSim(sc.options, sc.sizes, sc.shardCount, sc.newShardDelay, sc.chaos);
+    step(sim);
+    for (const e of sc.events) {
+      applyEvent(sim, e);
+      step(sim);
+    }
+    const { out } = settle(sim);
+    const oversized = [...sim.series].filter(([, s]) => s > BUDGET).map(([h]) => h).sort();
+    assert.deepEqual(out.oversized, oversized);
+    for (const [s, load] of shardLoads(out, sim.series).entries()) {
+      const keys = Object.keys(out.assignments[s]!);
+      if (load > BUDGET) assert.ok(keys.length === 1 && oversized.includes(keys[0]!), `shard ${s} at ${load} with ${keys}`);
+    }
+  }), { numRuns: 200 });
+});
+
 test('property: with a small maxShards every target is placed once or listed unplaced, and no placement exceeds the budget', () => {
   check(fc.property(scenarioArb(BUDGET), fc.integer({ min: 1, max: 3 }), (sc, maxShards) => {
     const options = { ...sc.options, maxShards, minShards: Math.min(sc.options.minShards, maxShards) };

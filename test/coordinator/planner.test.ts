@@ -299,8 +299,11 @@ test('a shard that comes back with copies placed elsewhere meanwhile: one copy i
 
 test('scale-down: not while a target is new this step, not below minShards, not without the margin', () => {
   const opts = { maxIdleTimeMs: 1000 };
-  const withNew = planAssignments(input({ 1: 100, 2: 5000 }, [shard(0), shard(1, { 1: 'n' })], opts));
+  const withNew = planAssignments(input({ 1: 100, 2: 50 }, [shard(0), shard(1, { 1: 'n' })], opts));
+  assert.deepEqual(withNew.assignments, [{}, { 1: N, 2: N }], 'the new target joins the fuller shard; nothing moves');
   assert.deepEqual(withNew.moves, []);
+  const next = planAssignments(input({ 1: 100, 2: 50 }, [shard(0), shard(1, { 1: 'n', 2: 'n' })], opts));
+  assert.deepEqual(next.moves.map((m) => m.reason), ['scale-down', 'scale-down'], 'the next quiet step empties it');
   const atMin = planAssignments(input({ 1: 100 }, [shard(0, { 0: 'n' }), shard(1, { 1: 'n' })], { ...opts, minShards: 2 }));
   assert.deepEqual(atMin.moves, []);
   // shard 0 at 850: +100 = 950 > 900 (margin): shard 1 stays.

@@ -1,0 +1,100 @@
+/**
+ * The seeds' demo with real processes: `kvass fake-targets` serves 6 targets of 10045 series, `kvass up` with
+ * --shard.max-series=30000 starts real Prometheus shards. It must end as exactly 3 shards of 2 targets each,
+ * every shard's head under 30000 series, and no shard ever given more than its budget on the way.
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KVASS_MAIN } from '../helpers/kvass.js';
+import { freePort, waitFor } from '../helpers/prometheus.js';
+
+const procs: ChildProcess[] = [];
+
+function run(args: string[]): { proc: ChildProcess; out: () => string } {
+  const proc = spawn(process.execPath, [KVASS_MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  proc.stderr!.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-100_000)));
+  procs.push(proc);
+  return { proc, out: () => out };
+}
+
+after(async () => {
+  for (const p of procs) {
+    if (p.exitCode === null && p.signalCode === null) {
+      p.kill('SIGINT');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  await Promise.all(procs.map((p) => (p.exitCode === null && p.signalCode === null ? new Promise((r) => p.once('exit', r)) : undefined)));
+});
+
+interface Shards { replicas: Array<{ shards: Array<{ id: string; ready: boolean; headSeries: number; processSeries: number; targets: number }> }> }
+
+test('the seeds\' demo: 6 × 10045 series with a 30000 budget end as 3 shards of 2 targets, never over budget', { timeout: 180_000 }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'kvass-demo-'));
+  const base = await freePort();
+  const ports = Array.from({ length: 6 }, (_, i) => base + i);
+  const fake = run(['fake-targets', '--targets=6', '--series=10045', `--listen=127.0.0.1:${base}`]);
+  await waitFor('fake targets', async () => fake.out().split('\n').filter((l) => l.includes('127.0.0.1:')).length >= 6, 20_000);
+  const configFile = join(dir, 'prometheus.yml');
+  await writeFile(configFile, `global: {scrape_interval: 2s, scrape_timeout: 2s}
+scrape_configs:
+  - job_name: metrics-test
+    static_configs: [{targets: [${ports.map((p) => `'127.0.0.1:${p}'`).join(', ')}]}]
+`);
+  const apiPort = await freePort();
+  const api = `http://127.0.0.1:${apiPort}`;
+  const up = run(['up', `--config.file=${configFile}`, `--data-dir=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${apiPort}`, '--shard.max-series=30000', '--coordinator.interval=2s', '--log.level=info']);
+
+  // Sample the shards while the system settles: no shard may ever hold more than its budget.
+  let maxHead = 0;
+  let maxProcess = 0;
+  let maxShards = 0;
+  const final = await waitFor('3 shards of 2 targets, all scraped', async () => {
+    if (up.proc.exitCode !== null) throw new Error(`kvass up exited: ${up.out()}`);
+    const res = await fetch(`${api}/api/v1/shards`).catch(() => null);
+    if (!res?.ok) return undefined;
+    const data = ((await res.json()) as { data: Shards }).data;
+    const shards = data.replicas[0]?.shards ?? [];
+    maxShards = Math.max(maxShards, shards.length);
+    for (const s of shards) {
+      maxHead = Math.max(maxHead, s.headSeries);
+      maxProcess = Math.max(maxProcess, s.processSeries);
+    }
+    const settled = shards.length === 3 && shards.every((s) => s.ready && s.targets === 2 && s.processSeries === 2 * 10045);
+    return settled ? shards : undefined;
+  }, 150_000, 500);
+  assert.match(up.out(), /kvass is up/);
+  assert.equal(final.length, 3);
+  for (const s of final) {
+    assert.equal(s.targets, 2);
+    assert.ok(s.headSeries < 30000, `${s.id} head ${s.headSeries}`);
+    // 2 targets × (10045 + the 5 series Prometheus adds per target).
+    assert.equal(s.headSeries, 2 * (10045 + 5), `${s.id} head`);
+  }
+  assert.ok(maxHead < 30000, `max head seen ${maxHead}`);
+  assert.ok(maxProcess <= 30000, `max process series seen ${maxProcess}`);
+  assert.equal(maxShards, 3, 'never more than 3 shards');
+
+  // Every target is on exactly one shard, and its measured series is reported.
+  const targets = ((await (await fetch(`${api}/api/v1/targets`)).json()) as { data: { activeTargets: Array<{ series: number; shards: string[]; health: string }> } }).data.activeTargets;
+  assert.equal(targets.length, 6);
+  for (const t of targets) {
+    assert.equal(t.series, 10045);
+    assert.equal(t.shards.length, 1);
+    assert.equal(t.health, 'up');
+  }
+  const perShard = new Map<string, number>();
+  for (const t of targets) perShard.set(t.shards[0]!, (perShard.get(t.shards[0]!) ?? 0) + 1);
+  assert.deepEqual([...perShard.values()], [2, 2, 2]);
+
+  // Ctrl-C stops everything cleanly.
+  up.proc.kill('SIGINT');
+  const code = await new Promise((r) => up.proc.once('exit', (c) => r(c)));
+  assert.equal(code, 0);
+});

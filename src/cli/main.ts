@@ -2,24 +2,25 @@
 /** The kvass command line: one sub-command per role. */
 import { LocatedConfigError } from '../prom/errors.js';
 import { UsageError, usage } from './flags.js';
-import { runTargets, TARGETS_FLAGS } from './targets.js';
-import { runSidecar, SIDECAR_FLAGS } from './sidecar.js';
-import { COORDINATOR_FLAGS, UP_FLAGS, runCoordinator, runUp } from './coordinator.js';
-import { FAKE_TARGETS_FLAGS, runFakeTargets } from './fake-targets.js';
 import type { FlagSpec } from './flags.js';
 
-interface Command {
-  summary: string;
+interface CommandModule {
   flags: readonly FlagSpec[];
   run(argv: readonly string[]): Promise<number>;
 }
 
+interface Command {
+  summary: string;
+  /** Loaded on use: a one-shot `kvass targets` should not pay for loading the sidecar and the coordinator. */
+  load(): Promise<CommandModule>;
+}
+
 const COMMANDS: Record<string, Command> = {
-  targets: { summary: 'Run service discovery and relabeling once and print the targets Prometheus would scrape.', flags: TARGETS_FLAGS, run: runTargets },
-  up: { summary: 'Run kvass on this machine: the coordinator and real Prometheus shards as local processes.', flags: UP_FLAGS, run: runUp },
-  coordinator: { summary: 'Discover targets, measure them, place them on shards, and scale the shards.', flags: COORDINATOR_FLAGS, run: runCoordinator },
-  'fake-targets': { summary: 'Serve demo scrape targets, one port each.', flags: FAKE_TARGETS_FLAGS, run: runFakeTargets },
-  sidecar: { summary: 'Run beside one Prometheus shard: inject its config, proxy and measure its scrapes, keep its assignment.', flags: SIDECAR_FLAGS, run: runSidecar },
+  targets: { summary: 'Run service discovery and relabeling once and print the targets Prometheus would scrape.', load: async () => { const m = await import('./targets.js'); return { flags: m.TARGETS_FLAGS, run: m.runTargets }; } },
+  up: { summary: 'Run kvass on this machine: the coordinator and real Prometheus shards as local processes.', load: async () => { const m = await import('./coordinator.js'); return { flags: m.UP_FLAGS, run: m.runUp }; } },
+  coordinator: { summary: 'Discover targets, measure them, place them on shards, and scale the shards.', load: async () => { const m = await import('./coordinator.js'); return { flags: m.COORDINATOR_FLAGS, run: m.runCoordinator }; } },
+  'fake-targets': { summary: 'Serve demo scrape targets, one port each.', load: async () => { const m = await import('./fake-targets.js'); return { flags: m.FAKE_TARGETS_FLAGS, run: m.runFakeTargets }; } },
+  sidecar: { summary: 'Run beside one Prometheus shard: inject its config, proxy and measure its scrapes, keep its assignment.', load: async () => { const m = await import('./sidecar.js'); return { flags: m.SIDECAR_FLAGS, run: m.runSidecar }; } },
 };
 
 function topUsage(): string {
@@ -37,15 +38,16 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`kvass: unknown command ${JSON.stringify(name)}\n\n${topUsage()}\n`);
     return 2;
   }
+  const mod = await cmd.load();
   if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(usage(name, cmd.summary, cmd.flags) + '\n');
+    process.stdout.write(usage(name, cmd.summary, mod.flags) + '\n');
     return 0;
   }
   try {
-    return await cmd.run(rest);
+    return await mod.run(rest);
   } catch (e) {
     if (e instanceof UsageError) {
-      process.stderr.write(`kvass ${name}: ${e.message}\n\n${usage(name, cmd.summary, cmd.flags)}\n`);
+      process.stderr.write(`kvass ${name}: ${e.message}\n\n${usage(name, cmd.summary, mod.flags)}\n`);
       return 2;
     }
     if (e instanceof LocatedConfigError) {

@@ -158,18 +158,26 @@ export function planAssignments(input: PlannerInput): PlannerOutput {
   };
 }
 
+/** Each shard's record, hashes in ascending order (sorted per shard: cheaper than one global sort). */
 function buildAssignments(st: PlanState, length: number): Array<Record<string, TargetState>> {
-  const out: Array<Record<string, TargetState>> = [];
-  for (let s = 0; s < length; s++) out.push({});
-  const sorted = st.hashes.slice().sort();
-  for (const hash of sorted) {
-    const i = st.idxOf.get(hash)!;
+  const hashes: string[][] = [];
+  const inTransfer: Array<Set<string> | undefined> = [];
+  for (let s = 0; s < length; s++) hashes.push([]);
+  for (let i = 0; i < st.hashes.length; i++) {
     const n = st.normal[i]!;
-    if (n >= 0) out[n]![hash] = 'normal';
+    if (n >= 0) hashes[n]!.push(st.hashes[i]!);
     const t = st.incoming[i]!;
-    if (t >= 0) out[t]![hash] = 'in_transfer';
+    if (t >= 0) {
+      hashes[t]!.push(st.hashes[i]!);
+      (inTransfer[t] ??= new Set()).add(st.hashes[i]!);
+    }
   }
-  return out;
+  return hashes.map((list, s) => {
+    const record: Record<string, TargetState> = {};
+    const moving = inTransfer[s];
+    for (const h of list.sort()) record[h] = moving?.has(h) ? 'in_transfer' : 'normal';
+    return record;
+  });
 }
 
 function oversizedTargets(st: PlanState): string[] {

@@ -295,7 +295,17 @@ test('a shard that comes back with copies placed elsewhere meanwhile: one copy i
   assert.deepEqual(out.assignments, [{ b: N }, { a: N }]);
 });
 
+test('not ready with no since-time: treated as just stopped (its targets stay for the grace)', () => {
+  const out = planAssignments(input({ a: 10 }, [shard(0, { a: 'n' }, { ready: false }), shard(1)]));
+  assert.deepEqual(out.assignments, [{ a: N }, {}]);
+});
+
 // --- scale-down (rule 6) ---
+
+test('scale-down: emptying waits until every shard is ready', () => {
+  const shards = [shard(0, { a: 'n' }, { ready: false, notReadySinceMs: NOW - 1000 }), shard(1), shard(2, { b: 'n' })];
+  assert.deepEqual(planAssignments(input({ a: 10, b: 10 }, shards, { maxIdleTimeMs: 1000 })).moves, []);
+});
 
 test('scale-down: not while a target is new this step, not below minShards, not without the margin', () => {
   const opts = { maxIdleTimeMs: 1000 };
@@ -351,6 +361,12 @@ test('maxShards below the shard count: desiredShards is maxShards; the shards ab
   assert.deepEqual(out.moves, [{ hash: 'b', from: 1, to: 0, reason: 'scale-down' }]);
   assert.deepEqual(out.unplaced, ['c']);
   assert.deepEqual(out.assignments, [{ a: N, b: T }, { b: N }, { c: N }]);
+});
+
+test('maxShards below the shard count: a transfer towards a shard above it is dropped, then drained', () => {
+  const out = planAssignments(input({ a: 100 }, [shard(0, { a: 'n' }), shard(1, { a: 't:9' })], { maxShards: 1 }));
+  assert.deepEqual(out.assignments, [{ a: N }, {}]);
+  assert.deepEqual([out.completed, out.moves], [[], []]);
 });
 
 // --- stability and determinism (rules 1, 9) ---

@@ -1,0 +1,107 @@
+/**
+ * Gap test with real Prometheus: while 2 shards grow to 3 (a target grows and its shard is relieved) and shrink
+ * back to 2 (the target shrinks; the highest shard is drained and removed), every target's `up` series has a
+ * sample in every scrape interval: a moved target is scraped by both shards until the new one has it.
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KVASS_MAIN } from '../helpers/kvass.js';
+import { freePort, waitFor } from '../helpers/prometheus.js';
+import { metricsBody, startTarget, type TestTarget } from '../helpers/targets.js';
+
+const INTERVAL_S = 1;
+let up: ChildProcess | undefined;
+const targets: TestTarget[] = [];
+
+after(async () => {
+  if (up && up.exitCode === null) {
+    up.kill('SIGINT');
+    await new Promise((r) => up!.once('exit', r));
+  }
+  for (const t of targets) await t.close();
+});
+
+interface ShardRow { id: string; url: string; ready: boolean; targets: number; processSeries: number }
+
+test('no scrape interval without an `up` sample while shards go 2 → 3 → 2', { timeout: 240_000 }, async () => {
+  const sizes = [6000, 6000, 6000, 6000];
+  const bodies = new Map<number, string>();
+  const body = (n: number) => bodies.get(n) ?? (bodies.set(n, metricsBody(n)), bodies.get(n)!);
+  for (let i = 0; i < 4; i++) {
+    targets.push(await startTarget((_req, res) => res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(body(sizes[i]!))));
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'kvass-gaps-'));
+  const configFile = join(dir, 'prometheus.yml');
+  await writeFile(configFile, `global: {scrape_interval: ${INTERVAL_S}s, scrape_timeout: ${INTERVAL_S}s}
+scrape_configs:
+  - job_name: grow
+    static_configs: [{targets: [${targets.map((t) => `'${t.address}'`).join(', ')}]}]
+`);
+  const apiPort = await freePort();
+  const api = `http://127.0.0.1:${apiPort}`;
+  let out = '';
+  up = spawn(process.execPath, [KVASS_MAIN, 'up', `--config.file=${configFile}`, `--data-dir=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${apiPort}`,
+    '--shard.max-series=15000', '--shard.max-idle-time=4s', '--coordinator.interval=2s', '--log.level=info'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  up.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  up.stderr!.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-200_000)));
+
+  // Raw `up` samples of every instance, from every shard, collected as the shards come and go.
+  const samples = new Map<string, Set<number>>();
+  let shardCounts: number[] = [];
+  const shards = async (): Promise<ShardRow[]> => {
+    const res = await fetch(`${api}/api/v1/shards`).catch(() => null);
+    if (!res?.ok) return [];
+    return ((await res.json()) as { data: { replicas: Array<{ shards: ShardRow[] }> } }).data.replicas[0]?.shards ?? [];
+  };
+  let collecting = true;
+  const collector = (async () => {
+    while (collecting) {
+      const list = await shards();
+      shardCounts.push(list.length);
+      await Promise.all(list.filter((s) => s.ready).map(async (s) => {
+        const res = await fetch(`${s.url}/api/v1/query?query=${encodeURIComponent('up[40s]')}`).catch(() => null);
+        if (!res?.ok) return;
+        const data = ((await res.json()) as { data: { result: Array<{ metric: { instance: string }; values: Array<[number, string]> }> } }).data;
+        for (const r of data.result) {
+          const set = samples.get(r.metric.instance) ?? samples.set(r.metric.instance, new Set()).get(r.metric.instance)!;
+          for (const [ts] of r.values) set.add(ts);
+        }
+      }));
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  })();
+
+  const settledOn = (n: number) => async () => {
+    if (up!.exitCode !== null) throw new Error(`kvass up exited: ${out}`);
+    const list = await shards();
+    return list.length === n && list.every((s) => s.ready) && list.reduce((a, s) => a + s.targets, 0) === 4 ? list : undefined;
+  };
+  await waitFor('2 shards with the 4 targets', settledOn(2), 120_000, 500);
+  const start = Date.now() / 1000;
+  shardCounts = [];
+
+  sizes[0] = 9000; // its shard goes over 15000: a target moves to a new shard
+  await waitFor('3 shards', settledOn(3), 90_000, 500);
+  sizes[0] = 6000; // room again: the highest shard is drained and removed after --shard.max-idle-time
+  await waitFor('back to 2 shards', settledOn(2), 120_000, 500);
+  await new Promise((r) => setTimeout(r, 4000));
+  collecting = false;
+  await collector;
+  const end = Date.now() / 1000 - 3;
+
+  assert.ok(shardCounts.includes(3), 'went through 3 shards');
+  assert.match(out, /transfer begun/);
+  assert.match(out, /"reason":"overload"/);
+  assert.match(out, /"reason":"scale-down"/);
+  for (const t of targets) {
+    const ts = [...(samples.get(t.address) ?? [])].filter((x) => x >= start && x <= end).sort((a, b) => a - b);
+    assert.ok(ts.length >= (end - start) / INTERVAL_S * 0.8, `${t.address}: only ${ts.length} samples over ${Math.round(end - start)} s`);
+    let worst = 0;
+    for (let i = 1; i < ts.length; i++) worst = Math.max(worst, ts[i]! - ts[i - 1]!);
+    assert.ok(worst <= 1.5 * INTERVAL_S, `${t.address}: a gap of ${worst.toFixed(2)} s between two up samples`);
+  }
+});

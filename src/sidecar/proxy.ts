@@ -143,9 +143,11 @@ async function forward(deps: ScrapeProxyDeps, t: ResolvedTarget, req: IncomingMe
   try {
     for await (const chunk of upstream.body as AsyncIterable<Buffer>) {
       sent += chunk.length;
+      // Forward first, count second: Prometheus gets the bytes before the counting work.
+      const more = res.write(chunk);
       if (gunzip) gunzip.write(chunk);
       else counter?.push(chunk);
-      if (!res.write(chunk)) {
+      if (!more) {
         await drainOrClose(res);
         if (clientGone) break;
       }
@@ -154,6 +156,9 @@ async function forward(deps: ScrapeProxyDeps, t: ResolvedTarget, req: IncomingMe
     readError = abort.signal.aborted ? (abort.signal.reason as Error).message : `error reading the body: ${(e as Error).message}`;
   }
   deps.metrics.bytes.inc({ job }, sent);
+  // The scrape is over for Prometheus before the count is: end (or cut, for a truncated body) first.
+  if (readError && !clientGone) res.destroy(); // a truncated body must reach Prometheus as one, not as a short success
+  else if (!clientGone) res.end();
   if (gunzip) {
     gunzip.end();
     if (!gunzipError && !gunzip.readableEnded) await once(gunzip, 'end').catch(() => undefined); // 'error' rejects once()
@@ -167,8 +172,6 @@ async function forward(deps: ScrapeProxyDeps, t: ResolvedTarget, req: IncomingMe
   else if (clientGone) error = (abort.signal.reason as Error | undefined)?.message ?? 'scrape cancelled by Prometheus';
   else if (gunzipError) error = gunzipError;
 
-  if (readError && !clientGone) res.destroy(); // a truncated body must reach Prometheus as one, not as a short success
-  else if (!clientGone) res.end();
   upstream.body.destroy();
   finish({ ok: error === '', error, series: count?.series ?? 0, samples: count?.samples ?? 0, bytes: count?.bytes ?? sent });
 }

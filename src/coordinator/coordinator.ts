@@ -268,10 +268,18 @@ export class Coordinator {
     }
     await Promise.all(pushes);
 
-    if (plan.desiredShards !== n && this.opts.manager.scalable) {
-      this.opts.log.info({ from: n, to: plan.desiredShards }, 'scaling shards');
-      await this.opts.manager.scale(plan.desiredShards);
-      for (let i = plan.desiredShards; i < n; i++) {
+    // A shard is removed only once nothing is assigned to it any more (the planner drains it first).
+    let desired = plan.desiredShards;
+    for (let i = n - 1; i >= desired; i--) {
+      if (Object.keys(plan.assignments[i] ?? {}).length > 0) {
+        desired = i + 1;
+        break;
+      }
+    }
+    if (desired !== n && this.opts.manager.scalable) {
+      this.opts.log.info({ from: n, to: desired }, 'scaling shards');
+      await this.opts.manager.scale(desired);
+      for (let i = desired; i < n; i++) {
         this.lastView.delete(i);
         this.notReadySince.delete(i);
       }

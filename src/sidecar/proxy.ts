@@ -32,6 +32,11 @@ const FORWARDED_REQUEST_HEADERS = ['accept', 'accept-encoding', 'user-agent', 'x
 /** Response headers Prometheus reads. Content-Length is not passed on: the body streams (chunked). */
 const FORWARDED_RESPONSE_HEADERS = ['content-type', 'content-encoding'];
 
+/** Body bytes a scrape may keep for counting after the response (see forward), and all scrapes together. */
+const DEFER_PER_SCRAPE = 2 << 20;
+const DEFER_TOTAL = 64 << 20;
+let deferredTotal = 0;
+
 export function createScrapeProxy(deps: ScrapeProxyDeps): Server {
   const server = createServer((req, res) => {
     proxyScrape(deps, req, res).catch((e: unknown) => {
@@ -140,13 +145,35 @@ async function forward(deps: ScrapeProxyDeps, t: ResolvedTarget, req: IncomingMe
 
   let sent = 0;
   let readError = '';
+  // Counting is deferred while the scrape streams, so that it adds no latency: chunks are kept (not copied) until
+  // the response has ended, within a per-scrape and a process-wide byte cap; beyond them they are counted on the
+  // way, so memory stays bounded for big targets.
+  const deferred: Buffer[] = [];
+  let deferredBytes = 0;
+  let inline = false;
+  const countChunk = (chunk: Buffer): void => {
+    if (gunzip) gunzip.write(chunk);
+    else counter?.push(chunk);
+  };
+  const flushDeferred = (): void => {
+    for (const c of deferred) countChunk(c);
+    deferred.length = 0;
+    deferredTotal -= deferredBytes;
+    deferredBytes = 0;
+  };
   try {
     for await (const chunk of upstream.body as AsyncIterable<Buffer>) {
       sent += chunk.length;
-      // Forward first, count second: Prometheus gets the bytes before the counting work.
       const more = res.write(chunk);
-      if (gunzip) gunzip.write(chunk);
-      else counter?.push(chunk);
+      if (!inline && counter && deferredBytes + chunk.length <= DEFER_PER_SCRAPE && deferredTotal + chunk.length <= DEFER_TOTAL) {
+        deferred.push(chunk);
+        deferredBytes += chunk.length;
+        deferredTotal += chunk.length;
+      } else {
+        flushDeferred(); // the counter must see the body in order
+        inline = true;
+        countChunk(chunk);
+      }
       if (!more) {
         await drainOrClose(res);
         if (clientGone) break;
@@ -159,6 +186,7 @@ async function forward(deps: ScrapeProxyDeps, t: ResolvedTarget, req: IncomingMe
   // The scrape is over for Prometheus before the count is: end (or cut, for a truncated body) first.
   if (readError && !clientGone) res.destroy(); // a truncated body must reach Prometheus as one, not as a short success
   else if (!clientGone) res.end();
+  flushDeferred();
   if (gunzip) {
     gunzip.end();
     if (!gunzipError && !gunzip.readableEnded) await once(gunzip, 'end').catch(() => undefined); // 'error' rejects once()

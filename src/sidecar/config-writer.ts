@@ -4,6 +4,7 @@
  * the debounce time (and at the latest after 5 debounce times, so a steady stream cannot starve reloads).
  * A reload that fails (Prometheus not up yet, or refusing the file) is retried with back-off until it works.
  */
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Logger } from '../logger.js';
 import type { SidecarMetrics } from './metrics.js';
@@ -22,8 +23,13 @@ export class ConfigWriter {
   /** Reloads that succeeded; tests and the API read it. */
   reloads = 0;
 
+  /**
+   * `reloadedFile` keeps the hash of the last content Prometheus reloaded successfully, so that a sidecar
+   * killed between writing the file and reloading Prometheus reloads it when it starts again.
+   */
   constructor(
     readonly file: string,
+    private readonly reloadedFile: string,
     private readonly prometheus: PrometheusClient,
     private readonly debounceMs: number,
     private readonly metrics: SidecarMetrics,
@@ -40,6 +46,17 @@ export class ConfigWriter {
     this.log.info({ file: this.file, bytes: Buffer.byteLength(text) }, 'injected config written');
     this.scheduleReload();
     return true;
+  }
+
+  /** Reloads Prometheus unless the file's content is the one it last reloaded successfully. */
+  async ensureLoaded(): Promise<void> {
+    const text = await readFile(this.file, 'utf8').catch(() => null);
+    if (text === null) return;
+    const last = (await readFile(this.reloadedFile, 'utf8').catch(() => '')).trim();
+    if (last !== hashOf(text)) {
+      this.log.info({ file: this.file }, 'the config file may not be loaded by Prometheus yet: reloading');
+      this.scheduleReload();
+    }
   }
 
   private scheduleReload(): void {
@@ -61,7 +78,9 @@ export class ConfigWriter {
     }
     this.reloading = (async () => {
       try {
+        const loaded = this.current;
         await this.prometheus.reload();
+        if (loaded !== null) await writeFileAtomic(this.reloadedFile, hashOf(loaded) + '\n').catch(() => undefined);
         this.reloads++;
         this.retryMs = 0;
         this.lastReloadError = '';
@@ -98,4 +117,8 @@ export class ConfigWriter {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
   }
+}
+
+function hashOf(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
 }

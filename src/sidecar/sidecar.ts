@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Server } from 'node:http';
 import type { Logger } from '../logger.js';
 import { parseConfig, type PromConfig } from '../prom/config.js';
@@ -84,7 +84,7 @@ export class Sidecar {
     this.metrics = opts.metrics ?? new SidecarMetrics();
     this.store = new SidecarStore(opts.storePath, opts.log);
     this.prometheus = new PrometheusClient(opts.prometheusUrl);
-    this.writer = new ConfigWriter(opts.outputFile, this.prometheus, opts.reloadDebounceMs, this.metrics, opts.log);
+    this.writer = new ConfigWriter(opts.outputFile, join(opts.storePath, 'reloaded-config.sha256'), this.prometheus, opts.reloadDebounceMs, this.metrics, opts.log);
     this.idleSince = this.now();
   }
 
@@ -114,7 +114,7 @@ export class Sidecar {
     }
     this.commit(cfg, specs, next);
     if (stored) this.log.info({ targets: specs.length, updatedAt: stored.updatedAt }, 'assignment restored from the store');
-    if (next.text !== null) await this.writer.write(next.text);
+    if (next.text !== null && !(await this.writer.write(next.text))) await this.writer.ensureLoaded();
   }
 
   private parse(text: string, file: string): PromConfig {

@@ -118,7 +118,9 @@ scrape_configs:
   process.kill((await pidsOf(receiver2)).sidecar, 'SIGKILL');
   await waitFor('the sidecar back', async () => (await shards()).find((s) => s.id === receiver2)?.ready === true, 60_000, 200);
   downtimes.push((Date.now() - t0) / 1000);
-  await waitFor('settled after the sidecar kill', settled, 90_000, 500);
+  await waitFor('settled after the sidecar kill', settled, 90_000, 500).catch(async (e: unknown) => {
+    throw new Error(`${(e as Error).message}\nshards: ${JSON.stringify(await shards())}\ntargets: ${JSON.stringify((await targetRows()).map((t) => [t.labels.instance, t.shards]))}\nsizes: ${sizes}\nlog: ${out.split('\n').filter((l) => /transfer|scal|warn|error|"level":[45]0/.test(l)).slice(-40).join('\n')}`);
+  });
 
   // 3. Grow every target that is still small; kill the coordinator mid-transfer and start it again.
   for (let i = 0; i < sizes.length; i++) if (sizes[i] === 6000) await grow(i);

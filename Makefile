@@ -24,7 +24,7 @@ demo: setup
 	node scripts/demo.mjs
 
 test: setup
-	node --test --test-concurrency=2 dist/test/
+	node --test --test-concurrency=2 --test-timeout=600000 dist/test/
 
 bench: setup
 	node --expose-gc --max-old-space-size=8192 dist/bench/run.js

@@ -29,7 +29,10 @@ function startUp(configFile: string, apiPort: number): ChildProcess {
   return p;
 }
 
+let collecting = false;
+
 after(async () => {
+  collecting = false; // a failed test must not leave the collector looping (it would keep the process alive)
   if (up && up.exitCode === null && up.signalCode === null) {
     up.kill('SIGINT');
     await new Promise((r) => up!.once('exit', r));
@@ -65,7 +68,7 @@ scrape_configs:
 
   // Successful (`up` == 1) samples of every instance, from every shard, as shards come and go.
   const okSamples = new Map<string, Set<number>>();
-  let collecting = true;
+  collecting = true;
   const collector = (async () => {
     while (collecting) {
       const list = await shards();
@@ -109,11 +112,22 @@ scrape_configs:
   await waitFor('settled after the Prometheus kill', settled, 90_000, 500);
 
   // 2. Another target grows; kill the receiving sidecar mid-transfer.
-  const busy = (await shards()).find((s) => s.targets === 2 && s.id !== receiver1)!;
-  const victim = (await onShard(busy.id))[0]!;
+  // A still-small target sharing its shard with another one: growing it overloads that shard.
+  let busy: ShardRow | undefined;
+  let victim = '';
+  for (const s of await shards()) {
+    if (s.targets !== 2) continue;
+    const small = (await onShard(s.id)).find((a) => sizes[targets.findIndex((t) => t.address === a)] === 6000);
+    if (small) {
+      busy = s;
+      victim = small;
+      break;
+    }
+  }
+  assert.ok(busy, 'a shard with two targets, one of them small');
   await grow(targets.findIndex((t) => t.address === victim));
   const moving2 = await waitFor('a second transfer', async () => (await targetRows()).find((t) => t.shards.length === 2), 60_000, 200);
-  const receiver2 = moving2.shards.find((id) => id !== busy.id) ?? moving2.shards.sort().at(-1)!;
+  const receiver2 = moving2.shards.find((id) => id !== busy!.id) ?? moving2.shards.sort().at(-1)!;
   t0 = Date.now();
   process.kill((await pidsOf(receiver2)).sidecar, 'SIGKILL');
   await waitFor('the sidecar back', async () => (await shards()).find((s) => s.id === receiver2)?.ready === true, 60_000, 200);

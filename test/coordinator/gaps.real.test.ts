@@ -17,7 +17,10 @@ const INTERVAL_S = 1;
 let up: ChildProcess | undefined;
 const targets: TestTarget[] = [];
 
+let collecting = false;
+
 after(async () => {
+  collecting = false; // a failed test must not leave the collector looping (it would keep the process alive)
   if (up && up.exitCode === null) {
     up.kill('SIGINT');
     await new Promise((r) => up!.once('exit', r));
@@ -57,7 +60,7 @@ scrape_configs:
     if (!res?.ok) return [];
     return ((await res.json()) as { data: { replicas: Array<{ shards: ShardRow[] }> } }).data.replicas[0]?.shards ?? [];
   };
-  let collecting = true;
+  collecting = true;
   const collector = (async () => {
     while (collecting) {
       const list = await shards();

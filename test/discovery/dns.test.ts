@@ -2,35 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
 import { createDnsSd, dnsSd, formatIPv6 } from '../../src/discovery/dns.js';
-import type { DiscoveryContext, TargetGroup } from '../../src/discovery/types.js';
-import { silentLogger } from '../../src/logger.js';
+import { harness } from '../helpers/discovery.js';
 
-function harness() {
-  const ac = new AbortController();
-  const emits: TargetGroup[][] = [];
-  const fails: Error[] = [];
-  const state = new Map<string, TargetGroup>();
-  const ctx: DiscoveryContext = {
-    signal: ac.signal,
-    logger: silentLogger(),
-    emit(groups) {
-      emits.push(groups);
-      for (const g of groups) g.targets.length ? state.set(g.source, g) : state.delete(g.source);
-    },
-    fail(err) {
-      fails.push(err);
-    },
-  };
-  const until = async (pred: () => boolean, what: string, ms = 5000) => {
-    const deadline = Date.now() + ms;
-    while (!pred()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  };
-  const addresses = () => [...state.values()].flatMap((g) => g.targets.map((t) => t.__address__)).sort();
-  return { ac, ctx, emits, fails, state, until, addresses };
-}
 
 // ---- a tiny authoritative DNS server on 127.0.0.1 (UDP), answering from a mutable zone ----
 

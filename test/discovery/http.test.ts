@@ -3,35 +3,8 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { httpSd } from '../../src/discovery/http.js';
-import type { DiscoveryContext, TargetGroup } from '../../src/discovery/types.js';
-import { silentLogger } from '../../src/logger.js';
+import { harness } from '../helpers/discovery.js';
 
-function harness() {
-  const ac = new AbortController();
-  const emits: TargetGroup[][] = [];
-  const fails: Error[] = [];
-  const state = new Map<string, TargetGroup>();
-  const ctx: DiscoveryContext = {
-    signal: ac.signal,
-    logger: silentLogger(),
-    emit(groups) {
-      emits.push(groups);
-      for (const g of groups) g.targets.length ? state.set(g.source, g) : state.delete(g.source);
-    },
-    fail(err) {
-      fails.push(err);
-    },
-  };
-  const until = async (pred: () => boolean, what: string, ms = 5000) => {
-    const deadline = Date.now() + ms;
-    while (!pred()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  };
-  const addresses = () => [...state.values()].flatMap((g) => g.targets.map((t) => t.__address__)).sort();
-  return { ac, ctx, emits, fails, state, until, addresses };
-}
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 

@@ -5,42 +5,30 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KVASS_MAIN } from '../helpers/kvass.js';
+import { fetchShards, runKvass, type RunningKvass } from '../helpers/kvass.js';
 import { freePort, waitFor } from '../helpers/prometheus.js';
 
-const procs: ChildProcess[] = [];
+const procs: RunningKvass[] = [];
 
-function run(args: string[]): { proc: ChildProcess; out: () => string } {
-  const proc = spawn(process.execPath, [KVASS_MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  proc.stderr!.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-100_000)));
-  procs.push(proc);
-  return { proc, out: () => out };
+function run(args: string[]): RunningKvass {
+  const p = runKvass(args);
+  procs.push(p);
+  return p;
 }
 
 after(async () => {
-  for (const p of procs) {
-    if (p.exitCode === null && p.signalCode === null) {
-      p.kill('SIGINT');
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  await Promise.all(procs.map((p) => (p.exitCode === null && p.signalCode === null ? new Promise((r) => p.once('exit', r)) : undefined)));
+  for (const p of [...procs].reverse()) await p.stop();
 });
-
-interface Shards { replicas: Array<{ shards: Array<{ id: string; ready: boolean; headSeries: number; processSeries: number; targets: number }> }> }
 
 test('the seeds\' demo: 6 × 10045 series with a 30000 budget end as 3 shards of 2 targets, never over budget', { timeout: 180_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'kvass-demo-'));
   const base = await freePort();
   const ports = Array.from({ length: 6 }, (_, i) => base + i);
   const fake = run(['fake-targets', '--targets=6', '--series=10045', `--listen=127.0.0.1:${base}`]);
-  await waitFor('fake targets', async () => fake.out().split('\n').filter((l) => l.includes('127.0.0.1:')).length >= 6, 20_000);
+  await waitFor('fake targets', async () => fake.output().split('\n').filter((l) => l.includes('127.0.0.1:')).length >= 6, 20_000);
   const configFile = join(dir, 'prometheus.yml');
   await writeFile(configFile, `global: {scrape_interval: 2s, scrape_timeout: 2s}
 scrape_configs:
@@ -56,11 +44,8 @@ scrape_configs:
   let maxProcess = 0;
   let maxShards = 0;
   const final = await waitFor('3 shards of 2 targets, all scraped', async () => {
-    if (up.proc.exitCode !== null) throw new Error(`kvass up exited: ${up.out()}`);
-    const res = await fetch(`${api}/api/v1/shards`).catch(() => null);
-    if (!res?.ok) return undefined;
-    const data = ((await res.json()) as { data: Shards }).data;
-    const shards = data.replicas[0]?.shards ?? [];
+    if (up.proc.exitCode !== null) throw new Error(`kvass up exited: ${up.output()}`);
+    const shards = (await fetchShards(api))[0]?.shards ?? [];
     maxShards = Math.max(maxShards, shards.length);
     for (const s of shards) {
       maxHead = Math.max(maxHead, s.headSeries);
@@ -69,7 +54,7 @@ scrape_configs:
     const settled = shards.length === 3 && shards.every((s) => s.ready && s.targets === 2 && s.processSeries === 2 * 10045);
     return settled ? shards : undefined;
   }, 150_000, 500);
-  assert.match(up.out(), /kvass is up/);
+  assert.match(up.output(), /kvass is up/);
   assert.equal(final.length, 3);
   for (const s of final) {
     assert.equal(s.targets, 2);
@@ -94,7 +79,5 @@ scrape_configs:
   assert.deepEqual([...perShard.values()], [2, 2, 2]);
 
   // Ctrl-C stops everything cleanly.
-  up.proc.kill('SIGINT');
-  const code = await new Promise((r) => up.proc.once('exit', (c) => r(c)));
-  assert.equal(code, 0);
+  assert.equal(await up.stop(), 0);
 });

@@ -6,42 +6,38 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KVASS_MAIN } from '../helpers/kvass.js';
+import { fetchShards, runKvass, type RunningKvass, type ShardRow } from '../helpers/kvass.js';
 import { freePort, waitFor } from '../helpers/prometheus.js';
 import { metricsBody, startTarget, type TestTarget } from '../helpers/targets.js';
 
 const SCRAPE_S = 1;
 const COORDINATOR_S = 2;
 const targets: TestTarget[] = [];
-let up: ChildProcess | undefined;
+let up: RunningKvass | undefined;
 let dir = '';
-let out = '';
+/** Output of every `kvass up` run of the test (the coordinator is restarted once). */
+const outputs: Array<() => string> = [];
 
-function startUp(configFile: string, apiPort: number): ChildProcess {
-  const p = spawn(process.execPath, [KVASS_MAIN, 'up', `--config.file=${configFile}`, `--data-dir=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${apiPort}`,
-    '--shard.max-series=15000', `--coordinator.interval=${COORDINATOR_S}s`, '--log.level=info'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  p.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  p.stderr!.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-300_000)));
+function startUp(configFile: string, apiPort: number): RunningKvass {
+  const p = runKvass(['up', `--config.file=${configFile}`, `--data-dir=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${apiPort}`,
+    '--shard.max-series=15000', `--coordinator.interval=${COORDINATOR_S}s`, '--log.level=info']);
+  outputs.push(p.output);
   return p;
 }
+const output = (): string => outputs.map((o) => o()).join('\n');
 
 let collecting = false;
 
 after(async () => {
   collecting = false; // a failed test must not leave the collector looping (it would keep the process alive)
-  if (up && up.exitCode === null && up.signalCode === null) {
-    up.kill('SIGINT');
-    await new Promise((r) => up!.once('exit', r));
-  }
+  await up?.stop();
   // Shards adopted by a restarted `kvass up` are stopped by it; anything left over is killed here.
   for (const t of targets) await t.close();
 });
 
-interface ShardRow { id: string; url: string; ready: boolean; targets: number }
 interface TargetRow { labels: { instance: string }; shards: string[] }
 
 test('kill -9 of a shard\'s Prometheus, of its sidecar and of the coordinator during transfers', { timeout: 420_000 }, async () => {
@@ -63,7 +59,7 @@ scrape_configs:
     const res = await fetch(api + path).catch(() => null);
     return res?.ok ? (((await res.json()) as { data: T }).data) : undefined;
   };
-  const shards = async () => (await getJson<{ replicas: Array<{ shards: ShardRow[] }> }>('/api/v1/shards'))?.replicas[0]?.shards ?? [];
+  const shards = async (): Promise<ShardRow[]> => (await fetchShards(api))[0]?.shards ?? [];
   const targetRows = async () => (await getJson<{ activeTargets: TargetRow[] }>('/api/v1/targets'))?.activeTargets ?? [];
 
   // Successful (`up` == 1) samples of every instance, from every shard, as shards come and go.
@@ -133,15 +129,15 @@ scrape_configs:
   await waitFor('the sidecar back', async () => (await shards()).find((s) => s.id === receiver2)?.ready === true, 60_000, 200);
   downtimes.push((Date.now() - t0) / 1000);
   await waitFor('settled after the sidecar kill', settled, 90_000, 500).catch(async (e: unknown) => {
-    throw new Error(`${(e as Error).message}\nshards: ${JSON.stringify(await shards())}\ntargets: ${JSON.stringify((await targetRows()).map((t) => [t.labels.instance, t.shards]))}\nsizes: ${sizes}\nlog: ${out.split('\n').filter((l) => /transfer|scal|warn|error|"level":[45]0/.test(l)).slice(-40).join('\n')}`);
+    throw new Error(`${(e as Error).message}\nshards: ${JSON.stringify(await shards())}\ntargets: ${JSON.stringify((await targetRows()).map((t) => [t.labels.instance, t.shards]))}\nsizes: ${sizes}\nlog: ${output().split('\n').filter((l) => /transfer|scal|warn|error|"level":[45]0/.test(l)).slice(-40).join('\n')}`);
   });
 
   // 3. Grow every target that is still small; kill the coordinator mid-transfer and start it again.
   for (let i = 0; i < sizes.length; i++) if (sizes[i] === 6000) await grow(i);
   await waitFor('a third transfer', async () => (await targetRows()).find((t) => t.shards.length === 2), 60_000, 200);
   t0 = Date.now();
-  up.kill('SIGKILL');
-  await new Promise((r) => up!.once('exit', r));
+  up.proc.kill('SIGKILL');
+  await new Promise((r) => up!.proc.once('exit', r));
   up = startUp(configFile, apiPort);
   await waitFor('the coordinator back', async () => (await fetch(`${api}/-/ready`).catch(() => null))?.ok, 30_000, 200);
   downtimes.push((Date.now() - t0) / 1000);
@@ -168,5 +164,5 @@ scrape_configs:
     for (let i = 1; i < ts.length; i++) worst = Math.max(worst, ts[i]! - ts[i - 1]!);
     assert.ok(worst <= allowed, `${t.address}: ${worst.toFixed(1)} s without a successful scrape (allowed ${allowed.toFixed(1)} s; downtimes ${downtimes.map((d) => d.toFixed(1)).join(', ')} s)`);
   }
-  assert.match(out, /transfer begun/);
+  assert.match(output(), /transfer begun/);
 });

@@ -5,30 +5,24 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KVASS_MAIN } from '../helpers/kvass.js';
+import { fetchShards, runKvass, type RunningKvass, type ShardRow } from '../helpers/kvass.js';
 import { freePort, waitFor } from '../helpers/prometheus.js';
 import { metricsBody, startTarget, type TestTarget } from '../helpers/targets.js';
 
 const INTERVAL_S = 1;
-let up: ChildProcess | undefined;
+let up: RunningKvass | undefined;
 const targets: TestTarget[] = [];
 
 let collecting = false;
 
 after(async () => {
   collecting = false; // a failed test must not leave the collector looping (it would keep the process alive)
-  if (up && up.exitCode === null) {
-    up.kill('SIGINT');
-    await new Promise((r) => up!.once('exit', r));
-  }
+  await up?.stop();
   for (const t of targets) await t.close();
 });
-
-interface ShardRow { id: string; url: string; ready: boolean; targets: number; processSeries: number }
 
 test('no scrape interval without an `up` sample while shards go 2 → 3 → 2', { timeout: 240_000 }, async () => {
   const sizes = [6000, 6000, 6000, 6000];
@@ -46,20 +40,13 @@ scrape_configs:
 `);
   const apiPort = await freePort();
   const api = `http://127.0.0.1:${apiPort}`;
-  let out = '';
-  up = spawn(process.execPath, [KVASS_MAIN, 'up', `--config.file=${configFile}`, `--data-dir=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${apiPort}`,
-    '--shard.max-series=15000', '--shard.max-idle-time=4s', '--coordinator.interval=2s', '--log.level=info'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  up.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  up.stderr!.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-200_000)));
+  up = runKvass(['up', `--config.file=${configFile}`, `--data-dir=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${apiPort}`,
+    '--shard.max-series=15000', '--shard.max-idle-time=4s', '--coordinator.interval=2s', '--log.level=info']);
 
   // Raw `up` samples of every instance, from every shard, collected as the shards come and go.
   const samples = new Map<string, Set<number>>();
   let shardCounts: number[] = [];
-  const shards = async (): Promise<ShardRow[]> => {
-    const res = await fetch(`${api}/api/v1/shards`).catch(() => null);
-    if (!res?.ok) return [];
-    return ((await res.json()) as { data: { replicas: Array<{ shards: ShardRow[] }> } }).data.replicas[0]?.shards ?? [];
-  };
+  const shards = async (): Promise<ShardRow[]> => (await fetchShards(api))[0]?.shards ?? [];
   collecting = true;
   const collector = (async () => {
     while (collecting) {
@@ -79,7 +66,7 @@ scrape_configs:
   })();
 
   const settledOn = (n: number) => async () => {
-    if (up!.exitCode !== null) throw new Error(`kvass up exited: ${out}`);
+    if (up!.proc.exitCode !== null) throw new Error(`kvass up exited: ${up!.output()}`);
     const list = await shards();
     return list.length === n && list.every((s) => s.ready) && list.reduce((a, s) => a + s.targets, 0) === 4 ? list : undefined;
   };
@@ -95,6 +82,7 @@ scrape_configs:
   collecting = false;
   await collector;
   const end = Date.now() / 1000 - 3;
+  const out = up.output();
 
   assert.ok(shardCounts.includes(3), 'went through 3 shards');
   assert.match(out, /transfer begun/);

@@ -5,26 +5,20 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KVASS_MAIN } from '../helpers/kvass.js';
+import { fetchShards, runKvass, type RunningKvass } from '../helpers/kvass.js';
 import { freePort, waitFor } from '../helpers/prometheus.js';
 import { metricsBody, startTarget, type TestTarget } from '../helpers/targets.js';
 
-let up: ChildProcess | undefined;
+let up: RunningKvass | undefined;
 const targets: TestTarget[] = [];
 
 after(async () => {
-  if (up && up.exitCode === null) {
-    up.kill('SIGINT');
-    await new Promise((r) => up!.once('exit', r));
-  }
+  await up?.stop();
   for (const t of targets) await t.close();
 });
-
-interface ShardRow { id: string; url: string; ready: boolean; targets: number; processSeries: number }
 
 test('two replicas share one placement and carry their replica label', { timeout: 180_000 }, async () => {
   for (let i = 0; i < 4; i++) targets.push(await startTarget(metricsBody(3000)));
@@ -37,17 +31,12 @@ scrape_configs:
 `);
   const apiPort = await freePort();
   const api = `http://127.0.0.1:${apiPort}`;
-  let out = '';
-  up = spawn(process.execPath, [KVASS_MAIN, 'up', `--config.file=${configFile}`, `--data-dir=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${apiPort}`,
-    '--shard.max-series=7000', '--shard.replicas=2', '--coordinator.interval=2s'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  up.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  up.stderr!.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-100_000)));
+  up = runKvass(['up', `--config.file=${configFile}`, `--data-dir=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${apiPort}`,
+    '--shard.max-series=7000', '--shard.replicas=2', '--coordinator.interval=2s']);
 
   const replicas = await waitFor('2 replicas of 2 shards with every target measured', async () => {
-    if (up!.exitCode !== null) throw new Error(`kvass up exited: ${out}`);
-    const res = await fetch(`${api}/api/v1/shards`).catch(() => null);
-    if (!res?.ok) return undefined;
-    const reps = ((await res.json()) as { data: { replicas: Array<{ name: string; shards: ShardRow[] }> } }).data.replicas;
+    if (up!.proc.exitCode !== null) throw new Error(`kvass up exited: ${up!.output()}`);
+    const reps = await fetchShards(api);
     const ok = reps.length === 2 && reps.every((r) => r.shards.length === 2 && r.shards.every((s) => s.ready && s.targets === 2 && s.processSeries === 6000));
     return ok ? reps : undefined;
   }, 150_000, 500);

@@ -86,3 +86,40 @@ export async function startSidecar(a: SidecarArgs): Promise<RunningSidecar> {
   };
   return s;
 }
+
+export interface RunningKvass {
+  proc: ChildProcess;
+  /** stdout and stderr together, the last `keep` characters. */
+  output(): string;
+  /** SIGINT (as Ctrl-C) unless it has exited; resolves with its exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** Runs `kvass <args>` as a real process. */
+export function runKvass(args: string[], keep = 300_000): RunningKvass {
+  const proc = spawn(process.execPath, [KVASS_MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const add = (c: Buffer): void => {
+    out = (out + c.toString()).slice(-keep);
+  };
+  proc.stdout!.on('data', add);
+  proc.stderr!.on('data', add);
+  return {
+    proc,
+    output: () => out,
+    async stop() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
+      proc.kill('SIGINT');
+      return new Promise((r) => proc.once('exit', (code) => r(code)));
+    },
+  };
+}
+
+export interface ShardRow { id: string; url: string; ready: boolean; headSeries: number; processSeries: number; targets: number; idleSince: string | null }
+
+/** GET /api/v1/shards of a coordinator: the shards of every replica; [] while it does not answer. */
+export async function fetchShards(api: string): Promise<Array<{ name: string; shards: ShardRow[] }>> {
+  const res = await fetch(`${api}/api/v1/shards`).catch(() => null);
+  if (!res?.ok) return [];
+  return ((await res.json()) as { data: { replicas: Array<{ name: string; shards: ShardRow[] }> } }).data.replicas;
+}

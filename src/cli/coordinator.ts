@@ -1,5 +1,6 @@
 /** `kvass coordinator` and `kvass up` (the coordinator with local shards on one machine). */
 import { once } from 'node:events';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
@@ -10,7 +11,8 @@ import { CoordinatorMetrics, createCoordinatorApi } from '../coordinator/api.js'
 import { LocalShardManager } from '../shard/local.js';
 import { StaticShardManager } from '../shard/static.js';
 import type { ShardManager } from '../shard/types.js';
-import { UsageError, parseFlags, type FlagSpec, type FlagValues } from './flags.js';
+import { UsageError, flagList, parseFlags, type FlagSpec, type FlagValues } from './flags.js';
+import { QUERY_FLAGS, createGlobalView, type GlobalView } from './global-view.js';
 import { parseListenAddress } from './sidecar.js';
 
 const PLACEMENT_FLAGS: readonly FlagSpec[] = [
@@ -46,7 +48,8 @@ export const COORDINATOR_FLAGS: readonly FlagSpec[] = [
 export const UP_FLAGS: readonly FlagSpec[] = [
   ...PLACEMENT_FLAGS.map((f) => (f.name === 'config.file' ? { ...f, default: undefined, required: true } : f)),
   { name: 'data-dir', help: 'Folder for the shards\' data (created if missing).', required: true },
-  { name: 'web.listen-address', help: 'Where kvass answers (coordinator API; the global view joins it).', default: '127.0.0.1:9090' },
+  { name: 'web.listen-address', help: 'Where kvass answers: the global view (Prometheus\'s HTTP API over all shards) and the coordinator\'s API.', default: '127.0.0.1:9090' },
+  ...QUERY_FLAGS,
 ];
 
 const int = (f: FlagValues, name: string): number => Number(f.get(name));
@@ -57,8 +60,9 @@ function budget(f: FlagValues): number {
   return Math.min(...set);
 }
 
-async function runCoordinatorWith(f: FlagValues, manager: ShardManager, listen: string, flagName: string, log: Logger, banner?: (addr: string) => void): Promise<number> {
+async function runCoordinatorWith(f: FlagValues, manager: ShardManager, listen: string, flagName: string, log: Logger, banner?: (addr: string) => void, withGlobalView = false): Promise<number> {
   const tokenFile = f.get('shard.api-token-file');
+  const token = tokenFile ? (await readFile(tokenFile, 'utf8')).trim() : undefined;
   const coordinator = new Coordinator({
     configFile: resolve(f.get('config.file')!),
     intervalMs: parseDuration(f.get('coordinator.interval')!),
@@ -72,20 +76,35 @@ async function runCoordinatorWith(f: FlagValues, manager: ShardManager, listen: 
     defaultSeries: int(f, 'explore.default-series'),
     hysteresis: 0.1,
     manager,
-    token: tokenFile ? (await readFile(tokenFile, 'utf8')).trim() : undefined,
+    token,
     log,
   });
   const metrics = new CoordinatorMetrics();
   const api = createCoordinatorApi(coordinator, metrics, log);
   const addr = parseListenAddress(listen, flagName);
+  let view: GlobalView | null = null;
+  let where = '';
+  if (withGlobalView) {
+    // The front door takes the listener; the coordinator's API answers the paths that are its own.
+    const coordinatorHandler = api.listeners('request')[0] as (req: IncomingMessage, res: ServerResponse) => void;
+    api.removeAllListeners('request');
+    view = await createGlobalView(f, { coordinator, coordinatorHandler, configFile: resolve(f.get('config.file')!), dataDir: resolve(f.get('data-dir')!), frontDoorUrl: () => where, token, registry: metrics.registry, log });
+    api.on('request', view.handler);
+  }
   api.listen(addr.port, addr.host);
   await once(api, 'listening');
   const a = api.address() as AddressInfo;
-  const where = `http://${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}`;
+  where = `http://${a.address.includes(':') ? `[${a.address}]` : a.address === '0.0.0.0' ? '127.0.0.1' : a.address}:${a.port}`;
   await coordinator.start(); // a bad config throws here: exit 1 with its position
+  if (view) await view.querier.start();
   log.info({ api: where }, 'kvass coordinator running');
   banner?.(where);
+  const reloadQuerier = (): void => {
+    view?.querier.reload().catch((e: Error) => log.error({ err: e.message }, 'global querier reload failed; it keeps its configuration'));
+  };
+  view?.onReload(reloadQuerier);
   const onHup = (): void => {
+    reloadQuerier();
     coordinator.reload().then(
       () => metrics.reloads.inc({ result: 'success' }),
       (e: unknown) => {
@@ -102,6 +121,7 @@ async function runCoordinatorWith(f: FlagValues, manager: ShardManager, listen: 
   log.info({ signal }, 'stopping');
   process.off('SIGHUP', onHup);
   await coordinator.stop();
+  await view?.querier.stop();
   api.closeAllConnections();
   api.close();
   await manager.close();
@@ -123,15 +143,17 @@ export async function runUp(argv: readonly string[]): Promise<number> {
   const f = parseFlags(argv, UP_FLAGS);
   const log = createLogger(f.get('log.level')!);
   const dataDir = resolve(f.get('data-dir')!);
-  const manager = new LocalShardManager({ dataDir, replicas: Math.max(1, int(f, 'shard.replicas')), configFile: resolve(f.get('config.file')!), deleteData: f.get('shard.delete-pvc') === 'true', log });
+  const replicaLabel = flagList(f, 'query.replica-label')[0] ?? 'replica';
+  const manager = new LocalShardManager({ dataDir, replicas: Math.max(1, int(f, 'shard.replicas')), replicaLabel, configFile: resolve(f.get('config.file')!), deleteData: f.get('shard.delete-pvc') === 'true', log });
   return runCoordinatorWith(f, manager, f.get('web.listen-address')!, 'web.listen-address', log, (where) => {
     process.stdout.write([
       `kvass is up. Config: ${resolve(f.get('config.file')!)}; shards' data: ${dataDir}`,
+      `  query all shards as one Prometheus (Grafana data source, web UI): ${where}`,
       `  targets and their shards: ${where}/api/v1/targets`,
       `  shards and their load:    ${where}/api/v1/shards`,
       `  coordinator metrics:      ${where}/metrics`,
       'Shards start as the coordinator needs them (see the shards endpoint). Ctrl-C stops everything.',
       '',
     ].join('\n'));
-  });
+  }, true);
 }

@@ -8,6 +8,8 @@ export interface FlagSpec {
   kind?: 'string' | 'bool' | 'duration' | 'int' | 'enum';
   choices?: readonly string[];
   required?: boolean;
+  /** May be given several times (like Prometheus's repeated flags); read with flagList(). */
+  repeatable?: boolean;
 }
 
 export class UsageError extends Error {
@@ -40,7 +42,7 @@ export function parseFlags(argv: readonly string[], specs: readonly FlagSpec[]):
       else if (i + 1 < argv.length) value = argv[++i]!;
       else throw new UsageError(`flag --${name} needs a value`);
     }
-    out.set(name, value);
+    out.set(name, spec.repeatable && out.has(name) ? `${out.get(name)}\n${value}` : value);
   }
   for (const s of specs) {
     const v = out.get(s.name) ?? s.default;
@@ -50,6 +52,7 @@ export function parseFlags(argv: readonly string[], specs: readonly FlagSpec[]):
     }
     out.set(s.name, v);
     const bad = (why: string) => new UsageError(`invalid value ${JSON.stringify(v)} for flag --${s.name}: ${why}`);
+    if (s.repeatable) continue;
     if (s.kind === 'duration') {
       try { parseDuration(v); } catch (e) { throw bad((e as Error).message); }
     } else if (s.kind === 'int' && !/^-?\d+$/.test(v)) throw bad('expected an integer');
@@ -66,4 +69,10 @@ export function usage(command: string, summary: string, specs: readonly FlagSpec
     lines.push(`  --${s.name}${s.kind === 'bool' ? '' : '=VALUE'}`.padEnd(34) + `${s.help}${dflt}`);
   }
   return lines.join('\n');
+}
+
+/** The values of a repeatable flag, in the order given (its default when not given). */
+export function flagList(f: FlagValues, name: string): string[] {
+  const v = f.get(name);
+  return v === undefined || v === '' ? [] : v.split('\n');
 }

@@ -2,6 +2,10 @@
  * Gap test with real Prometheus: while 2 shards grow to 3 (a target grows and its shard is relieved) and shrink
  * back to 2 (the target shrinks; the highest shard is drained and removed), every target's `up` series has a
  * sample in every scrape interval: a moved target is scraped by both shards until the new one has it.
+ *
+ * Through the global view (the front door of `kvass up`), meanwhile: the series of the targets that do not change
+ * are counted the same at every moment whatever the shard count, and a range query over the whole time has every
+ * target's `up` exactly once at every step (a target scraped by two shards during its move is deduplicated).
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,6 +21,7 @@ let up: RunningKvass | undefined;
 const targets: TestTarget[] = [];
 
 let collecting = false;
+let counting = false;
 
 after(async () => {
   collecting = false; // a failed test must not leave the collector looping (it would keep the process alive)
@@ -46,12 +51,24 @@ scrape_configs:
   // Raw `up` samples of every instance, from every shard, collected as the shards come and go.
   const samples = new Map<string, Set<number>>();
   let shardCounts: number[] = [];
+  // Through the front door: series of the 3 targets that keep their size, and `count(up)`, at each poll.
+  const frontCounts: Array<{ shards: number; steady: number; up: number }> = [];
+  const instant = async (q: string): Promise<number | undefined> => {
+    const res = await fetch(`${api}/api/v1/query?query=${encodeURIComponent(q)}`).catch(() => null);
+    if (!res?.ok) return undefined;
+    const r = ((await res.json()) as { data: { result: Array<{ value: [number, string] }> } }).data.result;
+    return r.length === 1 ? Number(r[0]!.value[1]) : undefined;
+  };
   const shards = async (): Promise<ShardRow[]> => (await fetchShards(api))[0]?.shards ?? [];
   collecting = true;
   const collector = (async () => {
     while (collecting) {
       const list = await shards();
       shardCounts.push(list.length);
+      if (counting) {
+        const [steady, ups] = await Promise.all([instant(`count(demo_metric{instance!="${targets[0]!.address}"})`), instant('count(up)')]);
+        frontCounts.push({ shards: list.length, steady: steady ?? -1, up: ups ?? -1 });
+      }
       await Promise.all(list.filter((s) => s.ready).map(async (s) => {
         const res = await fetch(`${s.url}/api/v1/query?query=${encodeURIComponent('up[40s]')}`).catch(() => null);
         if (!res?.ok) return;
@@ -73,6 +90,9 @@ scrape_configs:
   await waitFor('2 shards with the 4 targets', settledOn(2), 120_000, 500);
   const start = Date.now() / 1000;
   shardCounts = [];
+  // The querier's lookback is 5m: once every target has been scraped, counts are complete.
+  await new Promise((r) => setTimeout(r, 2000));
+  counting = true;
 
   sizes[0] = 9000; // its shard goes over 15000: a target moves to a new shard
   await waitFor('3 shards', settledOn(3), 90_000, 500);
@@ -83,6 +103,19 @@ scrape_configs:
   await collector;
   const end = Date.now() / 1000 - 3;
   const out = up.output();
+
+  // Global view: constant counts while the shard count changed.
+  assert.ok(new Set(frontCounts.map((c) => c.shards)).size >= 2, `the shard count changed while counting: ${JSON.stringify(frontCounts.map((c) => c.shards))}`);
+  for (const c of frontCounts) {
+    assert.equal(c.steady, 18000, `series of the steady targets through the front door with ${c.shards} shards: ${JSON.stringify(frontCounts)}`);
+    assert.equal(c.up, 4, `count(up) through the front door with ${c.shards} shards`);
+  }
+  // One range query over the whole time: every target's `up` at every step, never twice.
+  const rangeRes = await fetch(`${api}/api/v1/query_range?query=${encodeURIComponent('up')}&start=${start + 3}&end=${end}&step=1`);
+  const range = ((await rangeRes.json()) as { data: { result: Array<{ metric: { instance: string }; values: Array<[number, string]> }> } }).data.result;
+  assert.deepEqual(range.map((r) => r.metric.instance).sort(), targets.map((t) => t.address).sort(), 'each target once');
+  const steps = Math.floor(end - (start + 3)) + 1;
+  for (const r of range) assert.equal(r.values.length, steps, `${r.metric.instance}: ${r.values.length} of ${steps} steps have a value`);
 
   assert.ok(shardCounts.includes(3), 'went through 3 shards');
   assert.match(out, /transfer begun/);

@@ -1,0 +1,67 @@
+/** The global view inside `kvass up`: store gateway, global querier and front door (src/query/). */
+import { join } from 'node:path';
+import type { Registry } from 'prom-client';
+import type { Logger } from '../logger.js';
+import { parseDuration } from '../prom/duration.js';
+import type { Coordinator } from '../coordinator/coordinator.js';
+import { PortAllocator } from '../shard/local-shard.js';
+import { StoreGateway, type ReadShard } from '../query/gateway.js';
+import { GlobalQuerier } from '../query/querier.js';
+import { createFrontDoor } from '../query/front-door.js';
+import { flagList, type FlagSpec, type FlagValues } from './flags.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+export const QUERY_FLAGS: readonly FlagSpec[] = [
+  { name: 'query.replica-label', help: 'Label telling replicas apart, dropped from query results when deduplicating (repeatable).', default: 'replica', repeatable: true },
+  { name: 'query.shard-timeout', help: 'How long one shard may take to answer a read before it is left out (with a warning).', default: '30s', kind: 'duration' },
+  { name: 'query.partial-response', help: 'Answer without a shard that failed, with a warning; --no-query.partial-response fails the query instead.', default: 'true', kind: 'bool' },
+  { name: 'query.lookback-delta', help: 'The global querier\'s --query.lookback-delta.', default: '5m', kind: 'duration' },
+];
+
+/** The shards to read from: every shard that is ready or has targets (one starting up with none holds no data). */
+export function readShardsOf(c: Coordinator): ReadShard[] {
+  return c.shardViews.flatMap((rep, r) => rep.filter((s) => s.ready || s.targets > 0).map((s) => ({ name: `replica-${r}/shard-${s.ordinal}`, url: s.url, replica: r, ordinal: s.ordinal })));
+}
+
+export interface GlobalView {
+  handler: (req: IncomingMessage, res: ServerResponse) => void;
+  querier: GlobalQuerier;
+  gateway: StoreGateway;
+  /** Registers what to do on POST /-/reload (besides the coordinator's own reload). */
+  onReload(f: () => void): void;
+}
+
+export async function createGlobalView(f: FlagValues, o: { coordinator: Coordinator; coordinatorHandler: (req: IncomingMessage, res: ServerResponse) => void; configFile: string; dataDir: string; frontDoorUrl: () => string; token?: string; registry: Registry; log: Logger }): Promise<GlobalView> {
+  const log = o.log.child({ component: 'global-view' });
+  const replicaLabels = flagList(f, 'query.replica-label');
+  const shardTimeoutMs = parseDuration(f.get('query.shard-timeout')!);
+  const partialResponse = f.get('query.partial-response') === 'true';
+  const registry = o.registry;
+  const shards = () => readShardsOf(o.coordinator);
+  const gateway = new StoreGateway({ shards, replicaLabels, shardTimeoutMs, partialResponse, token: o.token, log, registry });
+  const port = await new PortAllocator().one();
+  const querier = new GlobalQuerier({
+    configFile: o.configFile,
+    dir: join(o.dataDir, 'querier'),
+    // The front door's address is known once it listens, after this: read it when the querier starts.
+    get gatewayUrl() {
+      return o.frontDoorUrl();
+    },
+    port,
+    lookbackDeltaMs: parseDuration(f.get('query.lookback-delta')!),
+    readTimeoutMs: shardTimeoutMs + 30_000,
+    get externalUrl() {
+      return o.frontDoorUrl();
+    },
+    log,
+  });
+  let reloadHook: () => void = () => undefined;
+  const coordinatorHandler = (req: IncomingMessage, res: ServerResponse): void => {
+    if (/^\/-\/reload\/?$/.test(new URL(req.url ?? '/', 'http://x').pathname) && (req.method === 'POST' || req.method === 'PUT')) res.once('finish', () => {
+      if (res.statusCode < 300) reloadHook();
+    });
+    o.coordinatorHandler(req, res);
+  };
+  const handler = createFrontDoor({ coordinator: coordinatorHandler, gateway, shards, querierUrl: querier.url, replicaLabels, shardTimeoutMs, partialResponse, token: o.token, log });
+  return { handler, querier, gateway, onReload: (f) => void (reloadHook = f) };
+}

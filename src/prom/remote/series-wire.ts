@@ -1,0 +1,421 @@
+/**
+ * The series payload of a remote-read SAMPLES response (ReadResponse → QueryResult → TimeSeries), scanned into a
+ * flat table of byte offsets without building an object per series or label: a series the gateway does not change
+ * is written back by copying its label and sample bytes. 100k series scan in tens of milliseconds.
+ *
+ * Field numbers (prompb): ReadResponse.results = 1; QueryResult.timeseries = 1; TimeSeries.labels = 1,
+ * samples = 2, exemplars = 3, histograms = 4; Label.name = 1, value = 2; Sample.value = 1 (double),
+ * timestamp = 2 (int64).
+ *
+ * Prometheus writes a series' labels first, then its samples. A series laid out otherwise (legal protobuf) is
+ * re-encoded that way into a side buffer when scanned, so the rest of the code sees one layout.
+ */
+import { WIRE_FIXED64, WIRE_LEN, WIRE_VARINT, WireError, WireReader, WireWriter, varintSize } from './wire.js';
+
+/** Decoded samples of one series, in time order. */
+export interface Samples {
+  t: number[];
+  v: number[];
+}
+
+// Per series, FIELDS int32s: buffer index, labels [start, end), cut [start, end) (a replica label's field, left out
+// of the key and the output), samples [start, end), flags, start of the last sample field.
+const FIELDS = 9;
+const BUF = 0, L0 = 1, L1 = 2, C0 = 3, C1 = 4, S0 = 5, S1 = 6, FLAGS = 7, LAST = 8;
+const FLAG_HISTOGRAMS = 1;
+
+const decoder = new TextDecoder();
+
+/** The series of one query result. */
+export class SeriesTable {
+  readonly bufs: Uint8Array[];
+  data: Int32Array;
+  n = 0;
+  /** Series with more than one replica label: their further cut ranges. */
+  readonly extraCuts = new Map<number, number[]>();
+
+  constructor(buf: Uint8Array, readonly replicaNames: readonly Uint8Array[], capacity = 64) {
+    this.bufs = [buf];
+    this.data = new Int32Array(capacity * FIELDS);
+  }
+
+  /** @internal */
+  push(buf: number, l0: number, l1: number, c0: number, c1: number, s0: number, s1: number, flags: number, last: number): number {
+    if ((this.n + 1) * FIELDS > this.data.length) {
+      const next = new Int32Array(this.data.length * 2);
+      next.set(this.data);
+      this.data = next;
+    }
+    const d = this.data;
+    const b = this.n * FIELDS;
+    d[b + BUF] = buf; d[b + L0] = l0; d[b + L1] = l1; d[b + C0] = c0; d[b + C1] = c1; d[b + S0] = s0; d[b + S1] = s1; d[b + FLAGS] = flags; d[b + LAST] = last;
+    return this.n++;
+  }
+
+  buf(i: number): Uint8Array {
+    return this.bufs[this.data[i * FIELDS + BUF]!]!;
+  }
+
+  hasHistograms(i: number): boolean {
+    return (this.data[i * FIELDS + FLAGS]! & FLAG_HISTOGRAMS) !== 0;
+  }
+
+  /** [start, end) ranges of the label fields that are kept (replica labels cut out). */
+  keptRanges(i: number): number[] {
+    const d = this.data;
+    const b = i * FIELDS;
+    const cuts = [d[b + C0]!, d[b + C1]!, ...(this.extraCuts.get(i) ?? [])];
+    const out: number[] = [];
+    let from = d[b + L0]!;
+    for (let k = 0; k < cuts.length; k += 2) {
+      if (cuts[k] === cuts[k + 1]) continue;
+      if (cuts[k]! > from) out.push(from, cuts[k]!);
+      from = cuts[k + 1]!;
+    }
+    if (d[b + L1]! > from) out.push(from, d[b + L1]!);
+    return out;
+  }
+
+  /** Identity of the series without its replica labels: its label bytes (protobuf is canonical here) as latin1. */
+  key(i: number): string {
+    const d = this.data;
+    const b = i * FIELDS;
+    const buf = Buffer.from(this.buf(i).buffer, this.buf(i).byteOffset, this.buf(i).byteLength);
+    if (d[b + C0] === d[b + C1] && !this.extraCuts.has(i)) return buf.toString('latin1', d[b + L0]!, d[b + L1]!);
+    const r = this.keptRanges(i);
+    let k = '';
+    for (let j = 0; j < r.length; j += 2) k += buf.toString('latin1', r[j]!, r[j + 1]!);
+    return k;
+  }
+
+  /** Label pairs, replica labels left out unless `all`. */
+  labels(i: number, all = false): Array<[string, string]> {
+    const d = this.data;
+    const b = i * FIELDS;
+    const buf = this.buf(i);
+    const ranges = all ? [d[b + L0]!, d[b + L1]!] : this.keptRanges(i);
+    const out: Array<[string, string]> = [];
+    const r = new WireReader(buf);
+    for (let j = 0; j < ranges.length; j += 2) {
+      r.pos = ranges[j]!;
+      while (r.pos < ranges[j + 1]!) {
+        r.uint32();
+        const labelLen = r.len();
+        const end = r.pos + labelLen;
+        let name = '';
+        let value = '';
+        while (r.pos < end) {
+          const tag = r.uint32();
+          if (tag === 0x0a || tag === 0x12) {
+            const n = r.len();
+            const s = decoder.decode(buf.subarray(r.pos, r.pos + n));
+            r.pos += n;
+            if (tag === 0x0a) name = s;
+            else value = s;
+          } else r.skip(tag & 7);
+        }
+        out.push([name, value]);
+      }
+    }
+    return out;
+  }
+
+  samplesRange(i: number): [number, number] {
+    return [this.data[i * FIELDS + S0]!, this.data[i * FIELDS + S1]!];
+  }
+
+  samples(i: number, out: Samples = { t: [], v: [] }): Samples {
+    const [s0, s1] = this.samplesRange(i);
+    return decodeSamples(this.buf(i), s0, s1, out);
+  }
+
+  /** [start, end) of the last sample field (empty range when there is none). */
+  lastSampleRange(i: number): [number, number] {
+    return [this.data[i * FIELDS + LAST]!, this.data[i * FIELDS + S1]!];
+  }
+}
+
+function isReplicaName(buf: Uint8Array, start: number, end: number, names: readonly Uint8Array[]): boolean {
+  outer: for (const name of names) {
+    if (end - start !== name.length) continue;
+    for (let k = 0; k < name.length; k++) if (buf[start + k] !== name[k]) continue outer;
+    return true;
+  }
+  return false;
+}
+
+/** Name bytes [start, end) of the label message whose body is [pos, end). */
+function labelNameRange(r: WireReader, end: number): [number, number] {
+  let ns = 0;
+  let ne = 0;
+  while (r.pos < end) {
+    const tag = r.uint32();
+    if ((tag >>> 3 === 1 || tag >>> 3 === 2) && (tag & 7) === WIRE_LEN) {
+      const n = r.len();
+      if (tag >>> 3 === 1) {
+        ns = r.pos;
+        ne = r.pos + n;
+      }
+      r.pos += n;
+    } else r.skip(tag & 7);
+  }
+  if (r.pos !== end) throw new WireError('label message overruns');
+  return [ns, ne];
+}
+
+/** Scans one TimeSeries message [start, end) into the table. */
+function scanSeries(t: SeriesTable, r: WireReader, end: number): void {
+  const start = r.pos;
+  let l0 = -1, l1 = -1, s0 = -1, s1 = -1, c0 = 0, c1 = 0, flags = 0, last = -1;
+  let canonical = true;
+  let extra: number[] | undefined;
+  let lastField = 0;
+  while (r.pos < end) {
+    const fieldStart = r.pos;
+    const tag = r.uint32();
+    const field = tag >>> 3;
+    const wt = tag & 7;
+    if (field === 1 && wt === WIRE_LEN) {
+      const n = r.len();
+      const bodyEnd = r.pos + n;
+      if (bodyEnd > end) throw new WireError('label runs past its series');
+      if (l0 < 0) l0 = fieldStart;
+      else if (l1 !== fieldStart) canonical = false;
+      const [ns, ne] = labelNameRange(r, bodyEnd);
+      l1 = bodyEnd;
+      if (t.replicaNames.length > 0 && isReplicaName(r.buf, ns, ne, t.replicaNames)) {
+        if (c0 === c1) {
+          c0 = fieldStart;
+          c1 = bodyEnd;
+        } else (extra ??= []).push(fieldStart, bodyEnd);
+      }
+    } else if (field === 2 && wt === WIRE_LEN) {
+      const n = r.len();
+      if (s0 < 0) s0 = fieldStart;
+      else if (s1 !== fieldStart) canonical = false;
+      last = fieldStart;
+      r.pos += n;
+      s1 = r.pos;
+      if (lastField !== 1 && lastField !== 2 && lastField !== 0) canonical = false;
+    } else {
+      if (field === 4) flags |= FLAG_HISTOGRAMS;
+      r.skip(wt);
+    }
+    if (field === 1 && lastField === 2) canonical = false;
+    lastField = field;
+    if (r.pos > end) throw new WireError('series field runs past its message');
+  }
+  if (l0 < 0) l0 = l1 = start;
+  if (s0 < 0) s0 = s1 = last = l1;
+  if (canonical) {
+    const i = t.push(0, l0, l1, c0, c1, s0, s1, flags, last);
+    if (extra) t.extraCuts.set(i, extra);
+    return;
+  }
+  // Fields interleaved: re-encode labels-then-samples into a buffer of its own and scan that.
+  const own = encodeSeries(collectLabels(r.buf, start, end), decodeSamples(r.buf, start, end, { t: [], v: [] }, true));
+  const tmp = new SeriesTable(own, t.replicaNames);
+  scanSeries(tmp, new WireReader(own), own.length);
+  const d = tmp.data;
+  const bi = t.bufs.push(own) - 1;
+  const i = t.push(bi, d[L0]!, d[L1]!, d[C0]!, d[C1]!, d[S0]!, d[S1]!, flags, d[LAST]!);
+  const ec = tmp.extraCuts.get(0);
+  if (ec) t.extraCuts.set(i, ec);
+}
+
+function collectLabels(buf: Uint8Array, start: number, end: number): Array<[string, string]> {
+  const r = new WireReader(buf, start, end);
+  const out: Array<[string, string]> = [];
+  while (r.pos < end) {
+    const tag = r.uint32();
+    if (tag !== 0x0a) {
+      r.skip(tag & 7);
+      continue;
+    }
+    const labelLen = r.len();
+    const e = r.pos + labelLen;
+    let name = '';
+    let value = '';
+    while (r.pos < e) {
+      const t2 = r.uint32();
+      if (t2 === 0x0a || t2 === 0x12) {
+        const n = r.len();
+        const s = decoder.decode(buf.subarray(r.pos, r.pos + n));
+        r.pos += n;
+        if (t2 === 0x0a) name = s;
+        else value = s;
+      } else r.skip(t2 & 7);
+    }
+    out.push([name, value]);
+  }
+  return out;
+}
+
+/** Scans a decompressed ReadResponse: one table per query result. Throws WireError on malformed input. */
+export function scanReadResponse(buf: Uint8Array, replicaLabels: readonly string[] = []): SeriesTable[] {
+  const names = replicaLabels.map((n) => new TextEncoder().encode(n));
+  const r = new WireReader(buf);
+  const results: SeriesTable[] = [];
+  while (!r.done()) {
+    const tag = r.uint32();
+    if (tag !== 0x0a) {
+      r.skip(tag & 7);
+      continue;
+    }
+    const n = r.len();
+    const resultEnd = r.pos + n;
+    const table = new SeriesTable(buf, names, Math.max(64, n >>> 8));
+    while (r.pos < resultEnd) {
+      const t = r.uint32();
+      if (t === 0x0a) {
+        const len = r.len();
+        scanSeries(table, r, r.pos + len);
+      } else r.skip(t & 7);
+    }
+    if (r.pos !== resultEnd) throw new WireError('query result overruns');
+    results.push(table);
+  }
+  return results;
+}
+
+/**
+ * Decodes sample fields in [start, end) (a samples region; with `anyFields`, a whole series message whose other
+ * fields are skipped).
+ */
+export function decodeSamples(buf: Uint8Array, start: number, end: number, out: Samples = { t: [], v: [] }, anyFields = false): Samples {
+  const r = new WireReader(buf, start, end);
+  while (r.pos < end) {
+    const tag = r.uint32();
+    if (tag !== 0x12) {
+      if (!anyFields) throw new WireError(`unexpected field in samples (tag ${tag})`);
+      r.skip(tag & 7);
+      continue;
+    }
+    const n = r.len();
+    const e = r.pos + n;
+    let t = 0;
+    let v = 0;
+    while (r.pos < e) {
+      const ft = r.uint32();
+      if (ft === ((1 << 3) | WIRE_FIXED64)) v = r.double();
+      else if (ft === ((2 << 3) | WIRE_VARINT)) t = r.int64();
+      else r.skip(ft & 7);
+    }
+    if (r.pos !== e) throw new WireError('sample overruns');
+    out.t.push(t);
+    out.v.push(v);
+  }
+  return out;
+}
+
+/** One series to write: labels (kept ranges) from a table, samples raw from it, from `range`, or given decoded. */
+export interface OutSeries {
+  table: SeriesTable;
+  i: number;
+  /** Samples to write instead of the series' own. */
+  samples?: Samples;
+  /** A sub-range of the series' sample bytes to write instead of all of them (e.g. its last sample). */
+  range?: [number, number];
+}
+
+const sampleBodySize = (t: number): number => 9 + 1 + (t < 0 ? 10 : varintSize(t));
+
+function samplesSize(s: Samples): number {
+  let n = 0;
+  for (let i = 0; i < s.t.length; i++) {
+    const b = sampleBodySize(s.t[i]!);
+    n += 1 + varintSize(b) + b;
+  }
+  return n;
+}
+
+function writeSamples(w: WireWriter, s: Samples): void {
+  for (let i = 0; i < s.t.length; i++) {
+    w.byte(0x12);
+    w.uvarint(sampleBodySize(s.t[i]!));
+    w.byte(0x09);
+    w.double(s.v[i]!);
+    w.byte(0x10);
+    w.int64(s.t[i]!);
+  }
+}
+
+/** Encodes a ReadResponse (uncompressed) with one QueryResult per element of `results`. */
+export function encodeReadResponse(results: OutSeries[][]): Buffer {
+  const sizes: number[][] = [];
+  const resultSizes: number[] = [];
+  const kept: number[][][] = [];
+  let total = 0;
+  for (const series of results) {
+    const ss: number[] = [];
+    const ks: number[][] = [];
+    let rs = 0;
+    for (const o of series) {
+      const k = o.table.keptRanges(o.i);
+      let n = 0;
+      for (let j = 0; j < k.length; j += 2) n += k[j + 1]! - k[j]!;
+      if (o.samples) n += samplesSize(o.samples);
+      else {
+        const [s0, s1] = o.range ?? o.table.samplesRange(o.i);
+        n += s1 - s0;
+      }
+      ss.push(n);
+      ks.push(k);
+      rs += 1 + varintSize(n) + n;
+    }
+    sizes.push(ss);
+    kept.push(ks);
+    resultSizes.push(rs);
+    total += 1 + varintSize(rs) + rs;
+  }
+  const w = new WireWriter(total);
+  results.forEach((series, qi) => {
+    w.byte(0x0a);
+    w.uvarint(resultSizes[qi]!);
+    series.forEach((o, si) => {
+      const buf = o.table.buf(o.i);
+      w.byte(0x0a);
+      w.uvarint(sizes[qi]![si]!);
+      const k = kept[qi]![si]!;
+      for (let j = 0; j < k.length; j += 2) w.bytes(buf, k[j]!, k[j + 1]!);
+      if (o.samples) writeSamples(w, o.samples);
+      else {
+        const [s0, s1] = o.range ?? o.table.samplesRange(o.i);
+        w.bytes(buf, s0, s1);
+      }
+    });
+  });
+  return w.finish();
+}
+
+/** A TimeSeries message: labels then samples, as Prometheus writes it. */
+export function encodeSeries(labels: ReadonlyArray<readonly [string, string]>, samples: Samples): Buffer {
+  const w = new WireWriter(64 + samplesSize(samples));
+  for (const [name, value] of labels) {
+    const nb = Buffer.byteLength(name);
+    const vb = Buffer.byteLength(value);
+    w.byte(0x0a);
+    w.uvarint(1 + varintSize(nb) + nb + 1 + varintSize(vb) + vb);
+    w.byte(0x0a);
+    w.string(name);
+    w.byte(0x12);
+    w.string(value);
+  }
+  writeSamples(w, samples);
+  return w.finish();
+}
+
+/** A ReadResponse with one query result of the given series (tests and benchmarks). */
+export function encodeQueryResult(series: ReadonlyArray<{ labels: ReadonlyArray<readonly [string, string]>; samples: Samples }>): Buffer {
+  const parts = series.map((s) => encodeSeries(s.labels, s.samples));
+  const body = parts.reduce((n, p) => n + 1 + varintSize(p.length) + p.length, 0);
+  const w = new WireWriter(body + 12);
+  w.byte(0x0a);
+  w.uvarint(body);
+  for (const p of parts) {
+    w.byte(0x0a);
+    w.uvarint(p.length);
+    w.bytes(p);
+  }
+  return w.finish();
+}

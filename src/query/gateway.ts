@@ -1,0 +1,291 @@
+/**
+ * The store gateway: Prometheus remote read (`POST /api/v1/read`) over every current shard. Each read is sent to
+ * every shard's Prometheus (through its sidecar, which passes /api/v1/read through), the answers are merged and
+ * deduplicated (merge.ts), and the result is sent as SAMPLES or STREAMED_XOR_CHUNKS, as the client accepts.
+ *
+ * A shard that fails, answers garbage or does not answer within the per-shard timeout is left out and named in a
+ * warning: in the `X-Kvass-Warning` response headers, in the log, and in `warningsSince()` for the front door,
+ * which adds them to the JSON answers of the queries that caused them (the remote-read protocol has no place for
+ * warnings). With partial responses off, a read fails (503) unless every shard ordinal was answered by at least one
+ * of its replicas.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { compressSync, uncompressSync } from 'snappy';
+import { request } from 'undici';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import type { Logger } from '../logger.js';
+import { STREAMED_CONTENT_TYPE, MAX_BYTES_IN_FRAME, encodeChunkedReadResponse, frame, type ChunkedSeriesMessage } from '../prom/remote/chunked.js';
+import { RESPONSE_SAMPLES, RESPONSE_STREAMED_XOR_CHUNKS, decodeReadRequest, encodeReadRequest, type ReadQuery, type ReadRequest } from '../prom/remote/read-proto.js';
+import { encodeReadResponse, scanReadResponse, type OutSeries, type SeriesTable, type Samples } from '../prom/remote/series-wire.js';
+import { SAMPLES_PER_CHUNK, encodeXorChunk } from '../prom/remote/xor-chunk.js';
+import { isCounterFunc } from './dedup.js';
+import { mergeAnswers, type MergeStats } from './merge.js';
+
+/** One shard to read from. */
+export interface ReadShard {
+  /** For warnings and logs: "replica-0/shard-2". */
+  name: string;
+  /** Base URL answering /api/v1/read (a sidecar API, or a Prometheus). */
+  url: string;
+  replica: number;
+  ordinal: number;
+}
+
+export interface GatewayOptions {
+  /** The current shards, asked at every read (scale-up and scale-down are followed as they happen). */
+  shards: () => readonly ReadShard[];
+  /** Labels that tell copies of one series apart (--query.replica-label); dropped from the output. */
+  replicaLabels: readonly string[];
+  /** Per-shard deadline for a whole answer (--query.shard-timeout). */
+  shardTimeoutMs: number;
+  /** true: a missing shard gives a partial answer with warnings; false: the read fails. */
+  partialResponse: boolean;
+  /** Bearer token for the shards' sidecar API. */
+  token?: string;
+  /** Largest request body accepted. */
+  maxRequestBytes?: number;
+  log: Logger;
+  registry?: Registry;
+}
+
+/** The header a querier sets (its --query.lookback-delta) to allow answering instant selectors with one sample. */
+export const LOOKBACK_HEADER = 'x-kvass-lookback-delta-ms';
+export const WARNING_HEADER = 'x-kvass-warning';
+
+interface ReadEvent {
+  start: number;
+  end: number;
+  warnings: string[];
+}
+
+export class BadReadRequest extends Error {}
+
+interface ShardAnswer {
+  shard: ReadShard;
+  results?: SeriesTable[];
+  error?: string;
+}
+
+const sanitize = (s: string): string => s.replace(/[\r\n]+/g, ' ').replace(/[^\x20-\x7e]/g, '?').slice(0, 1000);
+
+export class StoreGateway {
+  private readonly events: ReadEvent[] = [];
+  private readonly reads?: Counter<string>;
+  private readonly shardReads?: Counter<string>;
+  private readonly duration?: Histogram<string>;
+
+  constructor(private readonly opts: GatewayOptions) {
+    if (opts.registry) {
+      this.reads = new Counter({ name: 'kvass_gateway_reads_total', help: 'Remote reads answered, by result (complete, partial, failed, bad_request).', labelNames: ['result'], registers: [opts.registry] });
+      this.shardReads = new Counter({ name: 'kvass_gateway_shard_reads_total', help: 'Reads sent to shards, by result.', labelNames: ['result'], registers: [opts.registry] });
+      this.duration = new Histogram({ name: 'kvass_gateway_read_duration_seconds', help: 'Time to answer a remote read.', buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [opts.registry] });
+    }
+  }
+
+  /** Warnings of the reads that started at or after `since` (ms since the epoch) and are finished. */
+  warningsSince(since: number): string[] {
+    const out = new Set<string>();
+    for (const e of this.events) if (e.start >= since) for (const w of e.warnings) out.add(w);
+    return [...out];
+  }
+
+  private remember(e: ReadEvent): void {
+    this.events.push(e);
+    const cutoff = Date.now() - 10 * 60_000;
+    while (this.events.length > 0 && (this.events.length > 2000 || this.events[0]!.end < cutoff)) this.events.shift();
+  }
+
+  /** Handles POST /api/v1/read. */
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const start = Date.now();
+    const endTimer = this.duration?.startTimer();
+    let request: ReadRequest;
+    try {
+      request = await this.readRequest(req);
+    } catch (e) {
+      this.reads?.inc({ result: 'bad_request' });
+      const msg = (e as Error).message;
+      res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' }).end(`${msg}\n`);
+      return;
+    }
+    const types = request.acceptedResponseTypes;
+    const responseType = types.length === 0 ? RESPONSE_SAMPLES : types.find((t) => t === RESPONSE_SAMPLES || t === RESPONSE_STREAMED_XOR_CHUNKS);
+    if (responseType === undefined) {
+      this.reads?.inc({ result: 'bad_request' });
+      res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' }).end(`server does not support any of the requested response types: ${JSON.stringify(types)}; supported: [0 (SAMPLES) 1 (STREAMED_XOR_CHUNKS)]\n`);
+      return;
+    }
+    const lookback = Number(req.headers[LOOKBACK_HEADER] ?? NaN);
+    const { answers, warnings, complete } = await this.fanOut(request);
+    const event: ReadEvent = { start, end: 0, warnings };
+    if (!complete && !this.opts.partialResponse) {
+      event.end = Date.now();
+      this.remember(event);
+      this.reads?.inc({ result: 'failed' });
+      endTimer?.();
+      res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8' }).end(`partial response disabled and some shards did not answer: ${warnings.join('; ')}\n`);
+      return;
+    }
+    const stats: MergeStats = { series: 0, deduplicated: 0, histograms: 0 };
+    const merged = request.queries.map((q, qi) => {
+      const perShard = answers.map((a) => a.results![qi]!);
+      const out = mergeAnswers(perShard, isCounterFunc(q.hints?.func ?? ''), stats, needsLastSampleOnly(q, lookback));
+      if (q.hints?.func === 'series') for (const o of out) o.samples = { t: [], v: [] };
+      return out;
+    });
+    if (stats.histograms > 0) warnings.push(`${stats.histograms} series had native histogram samples, which kvass's store gateway does not pass on`);
+    const headers: Record<string, string | string[]> = {};
+    if (warnings.length > 0) headers[WARNING_HEADER] = warnings.map(sanitize);
+    if (responseType === RESPONSE_SAMPLES) {
+      const body = compressSync(encodeReadResponse(merged));
+      res.writeHead(200, { ...headers, 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy', 'content-length': body.length }).end(body);
+    } else {
+      res.writeHead(200, { ...headers, 'content-type': STREAMED_CONTENT_TYPE });
+      for (const f of chunkedFrames(merged)) res.write(f);
+      res.end();
+    }
+    event.end = Date.now();
+    this.remember(event);
+    this.reads?.inc({ result: warnings.length > 0 ? 'partial' : 'complete' });
+    endTimer?.();
+    this.opts.log.debug({ queries: request.queries.length, shards: answers.length, warnings: warnings.length, ...stats, ms: Date.now() - start }, 'remote read');
+  }
+
+  private async readRequest(req: IncomingMessage): Promise<ReadRequest> {
+    if (req.method !== 'POST') throw new BadReadRequest(`method ${req.method} not allowed: remote read is POST`);
+    const max = this.opts.maxRequestBytes ?? 32 << 20;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const c of req) {
+      size += (c as Buffer).length;
+      if (size > max) throw new BadReadRequest(`request body larger than ${max} bytes`);
+      chunks.push(c as Buffer);
+    }
+    let raw: Buffer;
+    try {
+      raw = uncompressSync(Buffer.concat(chunks)) as Buffer;
+    } catch (e) {
+      throw new BadReadRequest(`snappy: cannot decompress the request body: ${(e as Error).message}`);
+    }
+    try {
+      return decodeReadRequest(raw);
+    } catch (e) {
+      throw new BadReadRequest(`cannot decode the ReadRequest protobuf: ${(e as Error).message}`);
+    }
+  }
+
+  private async fanOut(request: ReadRequest): Promise<{ answers: ShardAnswer[]; warnings: string[]; complete: boolean }> {
+    const shards = this.opts.shards();
+    const body = compressSync(Buffer.from(encodeReadRequest({ queries: request.queries, acceptedResponseTypes: [RESPONSE_SAMPLES] })));
+    const all = await Promise.all(shards.map((s) => this.readShard(s, body, request.queries.length)));
+    const warnings: string[] = [];
+    for (const a of all) {
+      if (a.error === undefined) continue;
+      warnings.push(`shard ${a.shard.name} (${a.shard.url}): ${a.error}`);
+      this.opts.log.warn({ shard: a.shard.name, url: a.shard.url, err: a.error }, 'shard left out of a remote read');
+    }
+    const answered = new Set(all.filter((a) => a.error === undefined).map((a) => a.shard.ordinal));
+    const complete = shards.every((s) => answered.has(s.ordinal));
+    return { answers: all.filter((a) => a.error === undefined), warnings, complete };
+  }
+
+  private async readShard(shard: ReadShard, body: Buffer, queries: number): Promise<ShardAnswer> {
+    const timeout = this.opts.shardTimeoutMs;
+    const headers: Record<string, string> = {
+      'content-type': 'application/x-protobuf',
+      'content-encoding': 'snappy',
+      'accept-encoding': 'snappy',
+      'x-prometheus-remote-read-version': '0.1.0',
+      'user-agent': 'kvass-gateway',
+    };
+    if (this.opts.token) headers.authorization = `Bearer ${this.opts.token}`;
+    const signal = AbortSignal.timeout(timeout);
+    try {
+      const res = await request(`${shard.url.replace(/\/+$/, '')}/api/v1/read`, { method: 'POST', headers, body, signal });
+      const buf = Buffer.from(await res.body.arrayBuffer());
+      if (res.statusCode < 200 || res.statusCode > 299) {
+        this.shardReads?.inc({ result: 'error' });
+        return { shard, error: `HTTP ${res.statusCode}: ${sanitize(buf.toString('utf8', 0, 500).trim())}` };
+      }
+      let results: SeriesTable[];
+      try {
+        results = scanReadResponse(uncompressSync(buf) as Buffer, this.opts.replicaLabels);
+      } catch (e) {
+        this.shardReads?.inc({ result: 'garbage' });
+        return { shard, error: `unreadable answer (${buf.length} bytes): ${(e as Error).message}` };
+      }
+      if (results.length !== queries) {
+        this.shardReads?.inc({ result: 'garbage' });
+        return { shard, error: `answered ${results.length} results to ${queries} queries` };
+      }
+      this.shardReads?.inc({ result: 'success' });
+      return { shard, results };
+    } catch (e) {
+      if (signal.aborted) {
+        this.shardReads?.inc({ result: 'timeout' });
+        return { shard, error: `no complete answer within ${timeout / 1000}s (--query.shard-timeout)` };
+      }
+      this.shardReads?.inc({ result: 'error' });
+      const err = e as Error & { cause?: Error };
+      return { shard, error: sanitize(err.cause?.message ?? err.message) };
+    }
+  }
+}
+
+/**
+ * Whether a query can be answered with each series' last sample: an instant vector selector (no range, no step)
+ * whose window is exactly the querier's lookback delta, so not inside a subquery. PromQL then reads only the
+ * latest sample at or before the end. Only a querier that says its lookback delta (LOOKBACK_HEADER) gets this.
+ */
+export function needsLastSampleOnly(q: ReadQuery, lookbackMs: number): boolean {
+  const h = q.hints;
+  if (!h || !Number.isFinite(lookbackMs) || lookbackMs <= 0) return false;
+  if (h.stepMs !== 0 || h.rangeMs !== 0 || h.func === 'series') return false;
+  return h.endMs - h.startMs === lookbackMs && q.endMs - q.startMs === lookbackMs;
+}
+
+const utf8 = (s: string): Buffer => Buffer.from(s);
+
+/** Prometheus's label-set order: label by label, name then value, bytewise; a prefix sorts first. */
+export function compareLabels(a: ReadonlyArray<readonly [string, string]>, b: ReadonlyArray<readonly [string, string]>): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    let c = a[i]![0] === b[i]![0] ? 0 : Buffer.compare(utf8(a[i]![0]), utf8(b[i]![0]));
+    if (c !== 0) return c;
+    c = a[i]![1] === b[i]![1] ? 0 : Buffer.compare(utf8(a[i]![1]), utf8(b[i]![1]));
+    if (c !== 0) return c;
+  }
+  return a.length - b.length;
+}
+
+/** STREAMED_XOR_CHUNKS frames of merged results: chunks of at most 120 samples, frames up to about 1 MiB. */
+function* chunkedFrames(results: OutSeries[][]): Generator<Buffer> {
+  for (let qi = 0; qi < results.length; qi++) {
+    let batch: ChunkedSeriesMessage[] = [];
+    let size = 0;
+    // Sorted by labels, as Prometheus streams them (Thanos-style readers merge sorted streams).
+    const sorted = results[qi]!.map((o) => ({ o, labels: o.table.labels(o.i) })).sort((a, b) => compareLabels(a.labels, b.labels));
+    for (const { o, labels } of sorted) {
+      const samples: Samples = o.samples ?? (o.range ? o.table.samples(o.i, undefined) : o.table.samples(o.i));
+      if (o.range && !o.samples) {
+        samples.t = samples.t.slice(-1);
+        samples.v = samples.v.slice(-1);
+      }
+      const chunks = [];
+      for (let i = 0; i < samples.t.length; i += SAMPLES_PER_CHUNK) {
+        const to = Math.min(samples.t.length, i + SAMPLES_PER_CHUNK);
+        const data = encodeXorChunk(samples, i, to);
+        chunks.push({ minTimeMs: samples.t[i]!, maxTimeMs: samples.t[to - 1]!, type: 1, data });
+        size += data.length + 32;
+      }
+      for (const [n, v] of labels) size += n.length + v.length + 8;
+      batch.push({ labels, chunks });
+      if (size >= MAX_BYTES_IN_FRAME) {
+        yield frame(encodeChunkedReadResponse({ series: batch, queryIndex: qi }));
+        batch = [];
+        size = 0;
+      }
+    }
+    if (batch.length > 0) yield frame(encodeChunkedReadResponse({ series: batch, queryIndex: qi }));
+  }
+}

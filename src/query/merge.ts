@@ -1,0 +1,78 @@
+/**
+ * Merging the answers of several shards to one remote-read query: series are matched on their labels without the
+ * replica labels, copies of a series (replicas, or a target scraped by two shards while it moves) are deduplicated
+ * (dedup.ts), and replica labels are left out of the output.
+ *
+ * Matching is a hash join on the label bytes (series-wire.ts keys), in shard order, so the output is each shard's
+ * series in its order, shard after shard: Prometheus sorts what it reads from remote storage itself, and the
+ * STREAMED_XOR_CHUNKS path sorts (gateway.ts).
+ */
+import type { OutSeries, SeriesTable } from '../prom/remote/series-wire.js';
+import { dedupSamples } from './dedup.js';
+
+export interface MergeStats {
+  /** Series in the output. */
+  series: number;
+  /** Output series that were made from more than one copy. */
+  deduplicated: number;
+  /** Series that carried native histograms, which are not passed on. */
+  histograms: number;
+}
+
+const sameBytes = (a: Uint8Array, a0: number, a1: number, b: Uint8Array, b0: number, b1: number): boolean => {
+  if (a1 - a0 !== b1 - b0) return false;
+  return Buffer.from(a.buffer, a.byteOffset + a0, a1 - a0).equals(Buffer.from(b.buffer, b.byteOffset + b0, b1 - b0));
+};
+
+/**
+ * Merges one query's answers (one table per shard). `counter`: the query reads counters (dedup.ts).
+ * `lastOnly`: keep only each series' last sample (the query needs no more; see gateway.ts).
+ */
+export function mergeAnswers(tables: readonly SeriesTable[], counter: boolean, stats?: MergeStats, lastOnly = false): OutSeries[] {
+  const out: OutSeries[] = [];
+  // Output index of each key; extra copies by output index.
+  const seen = new Map<string, number>();
+  const copies = new Map<number, Array<{ table: SeriesTable; i: number }>>();
+  const single = tables.length === 1;
+  for (const table of tables) {
+    for (let i = 0; i < table.n; i++) {
+      if (stats && table.hasHistograms(i)) stats.histograms++;
+      if (single) {
+        out.push({ table, i });
+        continue;
+      }
+      const key = table.key(i);
+      const at = seen.get(key);
+      if (at === undefined) {
+        seen.set(key, out.length);
+        out.push({ table, i });
+      } else {
+        const list = copies.get(at) ?? copies.set(at, [{ table: out[at]!.table, i: out[at]!.i }]).get(at)!;
+        list.push({ table, i });
+      }
+    }
+  }
+  for (const [at, list] of copies) {
+    // Byte-identical copies (the same samples) need no merging.
+    const first = list[0]!;
+    const [f0, f1] = first.table.samplesRange(first.i);
+    const distinct = list.filter((c, k) => {
+      if (k === 0) return true;
+      const [c0, c1] = c.table.samplesRange(c.i);
+      return !sameBytes(first.table.buf(first.i), f0, f1, c.table.buf(c.i), c0, c1);
+    });
+    if (distinct.length > 1) {
+      out[at]!.samples = dedupSamples(distinct.map((c) => c.table.samples(c.i)), counter);
+      if (stats) stats.deduplicated++;
+    }
+  }
+  if (lastOnly) {
+    for (const o of out) {
+      if (o.samples) {
+        if (o.samples.t.length > 1) o.samples = { t: o.samples.t.slice(-1), v: o.samples.v.slice(-1) };
+      } else o.range = o.table.lastSampleRange(o.i);
+    }
+  }
+  if (stats) stats.series += out.length;
+  return out;
+}

@@ -1,0 +1,121 @@
+/**
+ * The global querier: a real `prometheus` with no scrape jobs whose storage is remote read from the store gateway
+ * (`read_recent: true`), so PromQL is Prometheus's own. It runs the original config's `rule_files` and `alerting`
+ * (recording rules land in its own TSDB; alerts go to the configured Alertmanagers), keeps `global` (external
+ * labels, evaluation interval) and `remote_write` (so rule results are shipped as one Prometheus would), and adds
+ * the gateway in front of any `remote_read` the original has.
+ *
+ * Files in `<dir>`: prometheus.yml (generated), tsdb/, prometheus.log, pid.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import YAML, { isMap, isSeq, YAMLMap, YAMLSeq } from 'yaml';
+import type { Logger } from '../logger.js';
+import { intervalString, loadConfigFile } from '../prom/config.js';
+import { injectConfig } from '../sidecar/inject.js';
+import { WatchedProcess, findPidsByCommandLine, stopPid } from '../shard/local-process.js';
+import { answersReady } from '../shard/types.js';
+import { LOOKBACK_HEADER } from './gateway.js';
+
+export interface QuerierOptions {
+  /** The original prometheus.yml. */
+  configFile: string;
+  /** Folder of the querier (created). */
+  dir: string;
+  /** Base URL of the store gateway (…/api/v1/read is appended). */
+  gatewayUrl: string;
+  /** Port for the querier's HTTP API (on 127.0.0.1). */
+  port: number;
+  lookbackDeltaMs: number;
+  /** The querier's remote_timeout towards the gateway. */
+  readTimeoutMs: number;
+  /** --web.external-url: the front door, so links in alerts point there. */
+  externalUrl?: string;
+  prometheusBinary?: string;
+  log: Logger;
+}
+
+/** The querier's configuration text, from the original configuration file. */
+export async function querierConfig(opts: Pick<QuerierOptions, 'configFile' | 'dir' | 'gatewayUrl' | 'lookbackDeltaMs' | 'readTimeoutMs'>): Promise<string> {
+  const cfg = await loadConfigFile(opts.configFile);
+  // injectConfig keeps comments and secrets as written and makes relative paths absolute for the new folder.
+  const text = injectConfig(cfg, [], { proxyUrl: 'http://127.0.0.1:1', keepRulesAndAlerting: true, outputDir: opts.dir });
+  const doc = YAML.parseDocument(text);
+  const top = isMap(doc.contents) ? doc.contents : new YAMLMap();
+  doc.contents = top as never;
+  top.delete('scrape_configs');
+  const gateway = doc.createNode({
+    name: 'kvass-gateway',
+    url: `${opts.gatewayUrl.replace(/\/+$/, '')}/api/v1/read`,
+    read_recent: true,
+    remote_timeout: intervalString(opts.readTimeoutMs),
+    headers: { [LOOKBACK_HEADER]: String(opts.lookbackDeltaMs) },
+  });
+  const existing = top.get('remote_read', true);
+  const list = isSeq(existing) ? existing : new YAMLSeq();
+  list.items.unshift(gateway);
+  top.set('remote_read', list);
+  return `# Written by kvass from ${opts.configFile}: the global querier (no scrape jobs; data from the store gateway).\n${doc.toString({ lineWidth: 0 })}`;
+}
+
+export class GlobalQuerier {
+  private process: WatchedProcess | null = null;
+
+  constructor(private readonly opts: QuerierOptions) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${this.opts.port}`;
+  }
+
+  get configPath(): string {
+    return join(this.opts.dir, 'prometheus.yml');
+  }
+
+  private get marker(): string {
+    return `--storage.tsdb.path=${join(this.opts.dir, 'tsdb')}`;
+  }
+
+  async writeConfig(): Promise<void> {
+    await mkdir(this.opts.dir, { recursive: true });
+    await writeFile(this.configPath, await querierConfig(this.opts));
+  }
+
+  async start(): Promise<void> {
+    await this.writeConfig();
+    // A querier left running by a coordinator killed earlier holds the TSDB lock: stop it first.
+    for (const pid of findPidsByCommandLine(this.marker)) await stopPid(pid);
+    this.process = new WatchedProcess({
+      label: 'global querier prometheus',
+      command: this.opts.prometheusBinary ?? 'prometheus',
+      args: [
+        `--config.file=${this.configPath}`,
+        this.marker,
+        `--web.listen-address=127.0.0.1:${this.opts.port}`,
+        '--web.enable-lifecycle',
+        `--query.lookback-delta=${intervalString(this.opts.lookbackDeltaMs)}`,
+        ...(this.opts.externalUrl ? [`--web.external-url=${this.opts.externalUrl}`] : []),
+      ],
+      cwd: this.opts.dir,
+      logFile: join(this.opts.dir, 'prometheus.log'),
+      log: this.opts.log,
+      onPid: (pid) => void writeFile(join(this.opts.dir, 'pid'), pid === null ? '' : String(pid)).catch(() => undefined),
+    });
+    await this.process.start();
+  }
+
+  async ready(timeoutMs = 1000): Promise<boolean> {
+    return answersReady(this.url, timeoutMs);
+  }
+
+  /** Rewrites the config from the original file and has Prometheus reload it; throws with Prometheus's reason. */
+  async reload(): Promise<void> {
+    await this.writeConfig();
+    const res = await fetch(`${this.url}/-/reload`, { method: 'POST', signal: AbortSignal.timeout(30_000) });
+    const body = await res.text();
+    if (!res.ok) throw new Error(`the global querier refused the new configuration: ${body.trim()}`);
+  }
+
+  async stop(): Promise<void> {
+    await this.process?.stop();
+  }
+}

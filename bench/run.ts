@@ -4,12 +4,14 @@ import * as targets from './targets.bench.js';
 import * as exposition from './exposition.bench.js';
 import * as proxy from './proxy.bench.js';
 import * as planner from './planner.bench.js';
+import * as query from './query.bench.js';
 
 const benches: Array<[string, { run(): Array<Record<string, string | number>> | Promise<Array<Record<string, string | number>>> }]> = [
   ['targets', targets],
   ['exposition', exposition],
   ['proxy', proxy],
   ['planner', planner],
+  ['query', query],
 ];
 
 const only = process.argv.slice(2);

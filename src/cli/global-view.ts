@@ -18,9 +18,16 @@ export const QUERY_FLAGS: readonly FlagSpec[] = [
   { name: 'query.lookback-delta', help: 'The global querier\'s --query.lookback-delta.', default: '5m', kind: 'duration' },
 ];
 
-/** The shards to read from: every shard that is ready or has targets (one starting up with none holds no data). */
-export function readShardsOf(c: Coordinator): ReadShard[] {
-  return c.shardViews.flatMap((rep, r) => rep.filter((s) => s.ready || s.targets > 0).map((s) => ({ name: `replica-${r}/shard-${s.ordinal}`, url: s.url, replica: r, ordinal: s.ordinal })));
+/**
+ * The shards to read from, as the coordinator sees them: every shard that has been ready once (one that stops
+ * answering is still read, and named in a warning when it fails); a shard never ready yet is starting and holds no data.
+ */
+export function shardReader(c: Coordinator): () => ReadShard[] {
+  const seenReady = new Set<string>();
+  return () => c.shardViews.flatMap((rep, r) => rep.filter((s) => {
+    if (s.ready) seenReady.add(s.url);
+    return seenReady.has(s.url);
+  }).map((s) => ({ name: `replica-${r}/shard-${s.ordinal}`, url: s.url, replica: r, ordinal: s.ordinal })));
 }
 
 export interface GlobalView {
@@ -37,7 +44,7 @@ export async function createGlobalView(f: FlagValues, o: { coordinator: Coordina
   const shardTimeoutMs = parseDuration(f.get('query.shard-timeout')!);
   const partialResponse = f.get('query.partial-response') === 'true';
   const registry = o.registry;
-  const shards = () => readShardsOf(o.coordinator);
+  const shards = shardReader(o.coordinator);
   const gateway = new StoreGateway({ shards, replicaLabels, shardTimeoutMs, partialResponse, token: o.token, log, registry });
   const port = await new PortAllocator().one();
   const querier = new GlobalQuerier({

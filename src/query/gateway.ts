@@ -117,6 +117,7 @@ export class StoreGateway {
     }
     const lookback = Number(req.headers[LOOKBACK_HEADER] ?? NaN);
     const { answers, warnings, complete } = await this.fanOut(request);
+    const fannedOut = Date.now();
     const event: ReadEvent = { start, end: 0, warnings };
     if (!complete && !this.opts.partialResponse) {
       event.end = Date.now();
@@ -148,7 +149,7 @@ export class StoreGateway {
     this.remember(event);
     this.reads?.inc({ result: warnings.length > 0 ? 'partial' : 'complete' });
     endTimer?.();
-    this.opts.log.debug({ queries: request.queries.length, shards: answers.length, warnings: warnings.length, ...stats, ms: Date.now() - start }, 'remote read');
+    this.opts.log.debug({ queries: request.queries.length, shards: answers.length, warnings: warnings.length, ...stats, fanOutMs: fannedOut - start, ms: Date.now() - start, hints: request.queries[0]?.hints }, 'remote read');
   }
 
   private async readRequest(req: IncomingMessage): Promise<ReadRequest> {

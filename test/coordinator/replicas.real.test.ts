@@ -2,10 +2,14 @@
  * Replicas with real processes: `kvass up --shard.replicas=2` gives two replicas of the same placement. Every
  * replica scrapes every target, shard i of both replicas scrapes the same targets, and each replica's series
  * carry their replica external label in their config.
+ *
+ * Through the global view, the replicas count once; with one replica's shard hung (SIGSTOP) and then killed
+ * (SIGKILL, restarted by kvass), queries keep their answers (with a warning naming the shard, cut at the shard
+ * timeout), and the raw samples over the outage have no hole: the other replica's fill it.
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fetchShards, runKvass, type RunningKvass } from '../helpers/kvass.js';
@@ -14,8 +18,18 @@ import { metricsBody, startTarget, type TestTarget } from '../helpers/targets.js
 
 let up: RunningKvass | undefined;
 const targets: TestTarget[] = [];
+let api = '';
+let dataDir = '';
+let stopped: number | undefined;
 
 after(async () => {
+  if (stopped) {
+    try {
+      process.kill(stopped, 'SIGCONT');
+    } catch {
+      // gone
+    }
+  }
   await up?.stop();
   for (const t of targets) await t.close();
 });
@@ -30,9 +44,10 @@ scrape_configs:
     static_configs: [{targets: [${targets.map((t) => `'${t.address}'`).join(', ')}]}]
 `);
   const apiPort = await freePort();
-  const api = `http://127.0.0.1:${apiPort}`;
-  up = runKvass(['up', `--config.file=${configFile}`, `--data-dir=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${apiPort}`,
-    '--shard.max-series=7000', '--shard.replicas=2', '--coordinator.interval=2s']);
+  api = `http://127.0.0.1:${apiPort}`;
+  dataDir = join(dir, 'data');
+  up = runKvass(['up', `--config.file=${configFile}`, `--data-dir=${dataDir}`, `--web.listen-address=127.0.0.1:${apiPort}`,
+    '--shard.max-series=7000', '--shard.replicas=2', '--coordinator.interval=2s', '--query.shard-timeout=2s']);
 
   const replicas = await waitFor('2 replicas of 2 shards with every target measured', async () => {
     if (up!.proc.exitCode !== null) throw new Error(`kvass up exited: ${up!.output()}`);
@@ -57,4 +72,59 @@ scrape_configs:
     });
     assert.match(res, new RegExp(`replica: "?${r}"?`));
   }
+});
+
+type Vector = Array<{ metric: Record<string, string>; value: [number, string] }>;
+type Matrix = Array<{ metric: Record<string, string>; values: Array<[number, string]> }>;
+
+async function query<T>(base: string, q: string): Promise<{ data: { result: T }; warnings?: string[] }> {
+  const res = await fetch(`${base}/api/v1/query?query=${encodeURIComponent(q)}`);
+  assert.equal(res.status, 200, q);
+  return (await res.json()) as { data: { result: T }; warnings?: string[] };
+}
+
+const maxGap = (values: Array<[number, string]>) => values.reduce((m, v, i) => (i === 0 ? 0 : Math.max(m, v[0] - values[i - 1]![0])), 0);
+
+test('through the global view, replicas count once and a replica\'s outage loses no sample', { timeout: 180_000 }, async () => {
+  assert.ok(up, 'kvass up runs (previous test)');
+  const replicas = await fetchShards(api);
+  const perShard = Number((await query<Vector>(replicas[0]!.shards[0]!.url, 'count(demo_metric)')).data.result[0]!.value[1]);
+  assert.equal(perShard, 6000);
+  const global = await query<Vector>(api, 'count(demo_metric)');
+  assert.equal(Number(global.data.result[0]!.value[1]), 12000, 'the 2 replicas of 2 shards of 6000 series count as 12000');
+  assert.equal(global.warnings, undefined);
+
+  // Replica 0's shard 0 (the first copy in the merge order) hangs, then is killed.
+  const victim = replicas[0]!.shards[0]!;
+  const instance = ((await (await fetch(`${victim.url}/api/v1/shard/targets`)).json()) as { data: { targets: Array<{ labels: { instance: string } }> } }).data.targets[0]!.labels.instance;
+  const pids = JSON.parse(await readFile(join(dataDir, 'replica-0', 'shard-0', 'pids.json'), 'utf8')) as { prometheus: number };
+  const outageStart = Date.now() / 1000;
+  process.kill(pids.prometheus, 'SIGSTOP');
+  stopped = pids.prometheus;
+  await new Promise((r) => setTimeout(r, 6000));
+  const during = await query<Vector>(api, 'count(demo_metric)');
+  assert.equal(Number(during.data.result[0]!.value[1]), 12000, 'the other replica answers for the hung shard');
+  assert.ok(during.warnings?.some((w) => w.includes('replica-0/shard-0') && /within 2s/.test(w)), `a warning names the hung shard: ${JSON.stringify(during.warnings)}`);
+  process.kill(pids.prometheus, 'SIGKILL'); // kvass restarts it
+  stopped = undefined;
+  await waitFor('the killed Prometheus to be restarted and to answer', async () => {
+    const p = JSON.parse(await readFile(join(dataDir, 'replica-0', 'shard-0', 'pids.json'), 'utf8')) as { prometheus: number };
+    if (p.prometheus === pids.prometheus) return false;
+    return (await fetch(`${victim.url}/api/v1/query?query=up`).catch(() => null))?.ok;
+  }, 60_000, 500);
+  await new Promise((r) => setTimeout(r, 4000));
+  const window = Math.ceil(Date.now() / 1000 - outageStart) + 5;
+
+  // The hung-then-killed replica's own data has the hole (and may have lost more: unflushed WAL at the kill) …
+  const own = (await query<Matrix>(victim.url, `up{instance="${instance}"}[${window}s]`)).data.result[0]?.values ?? [];
+  const inHole = own.filter(([t]) => t > outageStart + 1 && t < outageStart + 5);
+  assert.deepEqual(inHole, [], 'replica 0 has no sample while it was stopped');
+  // … and the global view has every scrape interval: at most the penalty algorithm's hand-over (under 3 intervals).
+  // The querier's lookback (5 m) would hide a hole in query_range; a range selector shows the raw samples.
+  const merged = (await query<Matrix>(api, `up{instance="${instance}"}[${window}s]`)).data.result;
+  assert.equal(merged.length, 1, 'one series, the replica label dropped');
+  assert.equal(merged[0]!.metric.replica, undefined);
+  const values = merged[0]!.values;
+  assert.ok(maxGap(values) < 3, `largest gap between samples through the global view: ${maxGap(values)} s`);
+  assert.ok(values.length >= window * 0.75, `${values.length} samples over ${window} s`);
 });

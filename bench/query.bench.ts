@@ -1,0 +1,146 @@
+/**
+ * The global view against one Prometheus (issue 5's goal: no slower than 1.5×). 100k series (100 instances × 500
+ * gauges + 500 counters, 15 min at 15 s) are written by remote write into one Prometheus holding all of them and,
+ * split by instance, into 3 shard Prometheus; the store gateway (in this process) reads the shards, and a real
+ * global querier Prometheus reads the gateway, as in `kvass up`. Five typical queries run alternately on both,
+ * 5 times each; the table gives the medians and their ratio.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { compressSync } from 'snappy';
+import { createLogger, silentLogger } from '../src/logger.js';
+import { encodeSeries } from '../src/prom/remote/series-wire.js';
+import { WireWriter, varintSize } from '../src/prom/remote/wire.js';
+import { StoreGateway } from '../src/query/gateway.js';
+import { GlobalQuerier } from '../src/query/querier.js';
+import { PortAllocator } from '../src/shard/local-shard.js';
+
+const INSTANCES = 100;
+const PER_KIND = 500;
+const STEP_MS = 15_000;
+const SPAN_MS = 15 * 60_000;
+const RUNS = 5;
+
+const QUERIES: Array<{ name: string; query: string; range?: boolean }> = [
+  { name: 'count', query: 'count(demo_metric)' },
+  { name: 'sum by instance', query: 'sum by (instance) (demo_metric)' },
+  { name: 'topk', query: 'topk(10, demo_metric)' },
+  { name: 'rate, sum by instance', query: 'sum by (instance) (rate(demo_requests_total[5m]))' },
+  { name: 'range 10m/30s: sum rate', query: 'sum(rate(demo_requests_total[2m]))', range: true },
+];
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitReady(url: string, proc: ChildProcess): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    if (proc.exitCode !== null) throw new Error(`prometheus exited (${proc.exitCode})`);
+    if ((await fetch(`${url}/-/ready`).catch(() => null))?.ok) return;
+    await sleep(100);
+  }
+  throw new Error(`${url} not ready`);
+}
+
+export async function startPrometheus(dir: string, port: number): Promise<{ url: string; proc: ChildProcess }> {
+  await writeFile(join(dir, 'prometheus.yml'), 'global: {scrape_interval: 15s}\n');
+  const proc = spawn('prometheus', [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'tsdb')}`, `--web.listen-address=127.0.0.1:${port}`,
+    '--web.enable-remote-write-receiver', '--log.level=warn'], { stdio: 'ignore' });
+  const url = `http://127.0.0.1:${port}`;
+  await waitReady(url, proc);
+  return { url, proc };
+}
+
+/** Remote-writes the series of the given instances, in batches. */
+export async function load(url: string, instances: number[], end: number): Promise<void> {
+  const start = end - SPAN_MS;
+  const t: number[] = [];
+  for (let ts = start; ts <= end; ts += STEP_MS) t.push(ts);
+  for (const i of instances) {
+    const parts: Buffer[] = [];
+    for (let k = 0; k < PER_KIND; k++) {
+      const base = ((k * 7 + i) % 101);
+      parts.push(encodeSeries([['__name__', 'demo_metric'], ['instance', `host-${i}:9100`], ['job', 'bench'], ['series_id', String(k)]], { t, v: t.map((x) => base + Math.sin(x / 60_000)) }));
+      parts.push(encodeSeries([['__name__', 'demo_requests_total'], ['instance', `host-${i}:9100`], ['job', 'bench'], ['path', `/p${k}`]], { t, v: t.map((x) => ((k % 10) + 1) * (x - start) / 1000) }));
+    }
+    const w = new WireWriter(parts.reduce((n, p) => n + p.length + 1 + varintSize(p.length), 0));
+    for (const p of parts) {
+      w.byte(0x0a);
+      w.uvarint(p.length);
+      w.bytes(p);
+    }
+    const res = await fetch(`${url}/api/v1/write`, { method: 'POST', body: compressSync(w.finish()), headers: { 'content-encoding': 'snappy', 'content-type': 'application/x-protobuf', 'x-prometheus-remote-write-version': '0.1.0' } });
+    if (!res.ok) throw new Error(`remote write to ${url}: ${res.status} ${await res.text()}`);
+  }
+}
+
+async function timeQuery(base: string, q: (typeof QUERIES)[number], at: number): Promise<{ ms: number; series: number }> {
+  const params: Record<string, string> = q.range ? { query: q.query, start: String(at - 600), end: String(at), step: '30' } : { query: q.query, time: String(at) };
+  const t0 = performance.now();
+  const res = await fetch(`${base}/api/v1/${q.range ? 'query_range' : 'query'}?${new URLSearchParams(params)}`);
+  const body = (await res.json()) as { status: string; data: { result: unknown[] }; error?: string };
+  const ms = performance.now() - t0;
+  if (body.status !== 'success') throw new Error(`${q.query} on ${base}: ${body.error}`);
+  return { ms, series: body.data.result.length };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+export async function run(): Promise<Array<Record<string, string | number>>> {
+  const root = await mkdtemp(join(tmpdir(), 'kvass-bench-query-'));
+  const ports = new PortAllocator();
+  const procs: ChildProcess[] = [];
+  let querier: GlobalQuerier | undefined;
+  const gatewayServer = createServer();
+  try {
+    const single = await startPrometheus(await mkdtemp(join(root, 'single-')), await ports.one());
+    const shards: Array<{ url: string; proc: ChildProcess }> = [];
+    for (let s = 0; s < 3; s++) shards.push(await startPrometheus(await mkdtemp(join(root, `shard${s}-`)), await ports.one()));
+    procs.push(single.proc, ...shards.map((s) => s.proc));
+    const end = Math.floor(Date.now() / STEP_MS) * STEP_MS - STEP_MS;
+    const all = Array.from({ length: INSTANCES }, (_, i) => i);
+    const t0 = performance.now();
+    await load(single.url, all, end);
+    await Promise.all(shards.map((s, k) => load(s.url, all.filter((i) => i % 3 === k), end)));
+    const loadS = (performance.now() - t0) / 1000;
+
+    const gateway = new StoreGateway({
+      shards: () => shards.map((s, k) => ({ name: `shard-${k}`, url: s.url, replica: 0, ordinal: k })),
+      replicaLabels: ['replica'], shardTimeoutMs: 60_000, partialResponse: true, log: process.env.KVASS_BENCH_LOG ? createLogger('debug') : silentLogger(),
+    });
+    gatewayServer.on('request', (req, res) => void gateway.handle(req, res));
+    gatewayServer.listen(0, '127.0.0.1');
+    await once(gatewayServer, 'listening');
+    const gatewayUrl = `http://127.0.0.1:${(gatewayServer.address() as { port: number }).port}`;
+    const qdir = await mkdtemp(join(root, 'querier-'));
+    await writeFile(join(qdir, 'original.yml'), 'global: {scrape_interval: 15s}\n');
+    querier = new GlobalQuerier({ configFile: join(qdir, 'original.yml'), dir: qdir, gatewayUrl, port: await ports.one(), lookbackDeltaMs: 300_000, readTimeoutMs: 120_000, log: silentLogger() });
+    await querier.start();
+    for (let i = 0; i < 300 && !(await querier.ready()); i++) await sleep(100);
+
+    const at = end / 1000;
+    const rows: Array<Record<string, string | number>> = [];
+    for (const q of QUERIES) {
+      // One warm-up each (first reads load index pages), then alternate.
+      const a = await timeQuery(single.url, q, at);
+      const b = await timeQuery(querier.url, q, at);
+      if (a.series !== b.series) throw new Error(`${q.query}: ${a.series} series from one Prometheus, ${b.series} through the global view`);
+      const one: number[] = [];
+      const global: number[] = [];
+      for (let r = 0; r < RUNS; r++) {
+        one.push((await timeQuery(single.url, q, at)).ms);
+        global.push((await timeQuery(querier.url, q, at)).ms);
+      }
+      rows.push({ query: q.name, 'one Prometheus ms (median)': Math.round(median(one)), 'global view ms (median)': Math.round(median(global)), ratio: Number((median(global) / median(one)).toFixed(2)), 'result series': a.series });
+    }
+    rows.push({ query: `(loaded ${INSTANCES * PER_KIND * 2} series × ${SPAN_MS / STEP_MS + 1} samples twice in ${loadS.toFixed(1)} s)`, 'one Prometheus ms (median)': '', 'global view ms (median)': '', ratio: '', 'result series': '' });
+    return rows;
+  } finally {
+    await querier?.stop();
+    gatewayServer.close();
+    for (const p of procs) p.kill('SIGTERM');
+    await Promise.all(procs.map((p) => (p.exitCode === null ? once(p, 'exit') : null)));
+  }
+}

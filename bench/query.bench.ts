@@ -121,6 +121,11 @@ export async function run(): Promise<Array<Record<string, string | number>>> {
     for (let i = 0; i < 300 && !(await querier.ready()); i++) await sleep(100);
 
     const at = end / 1000;
+    if (process.env.KVASS_BENCH_HOLD) {
+      // For profiling by hand: keep everything up for that many seconds.
+      console.log(JSON.stringify({ single: single.url, querier: querier.url, gateway: gatewayUrl, shards: shards.map((s) => s.url), at }));
+      await sleep(Number(process.env.KVASS_BENCH_HOLD) * 1000);
+    }
     const rows: Array<Record<string, string | number>> = [];
     for (const q of QUERIES) {
       // One warm-up each (first reads load index pages), then alternate.

@@ -59,8 +59,19 @@ for (;;) {
     for (const s of shards) console.log(`  ${s.id}  ${s.url}  targets=${s.targets}  headSeries=${s.headSeries}  processSeries=${s.processSeries}`);
     console.log('\nTargets:');
     for (const t of targets) console.log(`  ${t.labels.instance}  series=${t.series}  shards=${t.shards.join(',')}  health=${t.health}`);
-    console.log(`\nLook at: ${api}/api/v1/shards (each shard's head stays under 30000), ${api}/api/v1/targets (series and shard of each target).`);
-    console.log("Each shard is a real Prometheus: its sidecar URL above passes through to it, e.g. <url>/api/v1/query?query=count(demo_metric).");
+    // The global view: the querier's recording rule runs every 5 s, and the shards need a scrape or two.
+    const query = async (q) => (await (await fetch(`${api}/api/v1/query?query=${encodeURIComponent(q)}`)).json()).data?.result?.[0]?.value?.[1];
+    let count;
+    let rule;
+    for (let i = 0; i < 30 && !stopping; i++) {
+      [count, rule] = await Promise.all([query('count(demo_metric)'), query('demo:series:count')]);
+      if (count === '60000' && rule === '60000') break;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    console.log(`\nGlobal view (${api}, one Prometheus over the ${shards.length} shards):`);
+    console.log(`  count(demo_metric) = ${count}   recording rule demo:series:count = ${rule}`);
+    console.log(`\nLook at: ${api} (web UI, or a Grafana data source), ${api}/api/v1/shards (each shard's head stays under 30000),`);
+    console.log(`${api}/api/v1/targets (series and shard of each target).`);
     if (process.env.DEMO_EXIT_AFTER_SETTLE) stop(0);
     else console.log('Ctrl-C stops everything.');
     break;

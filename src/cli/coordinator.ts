@@ -12,7 +12,7 @@ import { LocalShardManager } from '../shard/local.js';
 import { StaticShardManager } from '../shard/static.js';
 import type { ShardManager } from '../shard/types.js';
 import { UsageError, flagList, parseFlags, type FlagSpec, type FlagValues } from './flags.js';
-import { QUERY_FLAGS, createGlobalView, type GlobalView } from './global-view.js';
+import { QUERY_FLAGS, createGlobalView, shardReader, type GlobalView } from './global-view.js';
 import { parseListenAddress } from './sidecar.js';
 
 const PLACEMENT_FLAGS: readonly FlagSpec[] = [
@@ -88,7 +88,7 @@ async function runCoordinatorWith(f: FlagValues, manager: ShardManager, listen: 
     // The front door takes the listener; the coordinator's API answers the paths that are its own.
     const coordinatorHandler = api.listeners('request')[0] as (req: IncomingMessage, res: ServerResponse) => void;
     api.removeAllListeners('request');
-    view = await createGlobalView(f, { coordinator, coordinatorHandler, configFile: resolve(f.get('config.file')!), dataDir: resolve(f.get('data-dir')!), frontDoorUrl: () => where, token, registry: metrics.registry, log });
+    view = await createGlobalView(f, { shards: shardReader(coordinator), coordinatorHandler, configFile: resolve(f.get('config.file')!), dataDir: resolve(f.get('data-dir')!), frontDoorUrl: () => where, token, registry: metrics.registry, log });
     api.on('request', view.handler);
   }
   api.listen(addr.port, addr.host);

@@ -38,13 +38,26 @@ export interface GlobalView {
   onReload(f: () => void): void;
 }
 
-export async function createGlobalView(f: FlagValues, o: { coordinator: Coordinator; coordinatorHandler: (req: IncomingMessage, res: ServerResponse) => void; configFile: string; dataDir: string; frontDoorUrl: () => string; token?: string; registry: Registry; log: Logger }): Promise<GlobalView> {
+export interface GlobalViewOptions {
+  /** The current shards (shardReader of an in-process coordinator, or polled from a remote one). */
+  shards: () => ReadShard[];
+  /** Answers the coordinator's own paths (/api/v1/targets, /api/v1/shards, /metrics, /-/ready, /-/reload …). */
+  coordinatorHandler: (req: IncomingMessage, res: ServerResponse) => void;
+  configFile: string;
+  dataDir: string;
+  frontDoorUrl: () => string;
+  token?: string;
+  registry: Registry;
+  log: Logger;
+}
+
+export async function createGlobalView(f: FlagValues, o: GlobalViewOptions): Promise<GlobalView> {
   const log = o.log.child({ component: 'global-view' });
   const replicaLabels = flagList(f, 'query.replica-label');
   const shardTimeoutMs = parseDuration(f.get('query.shard-timeout')!);
   const partialResponse = f.get('query.partial-response') === 'true';
   const registry = o.registry;
-  const shards = shardReader(o.coordinator);
+  const shards = o.shards;
   const gateway = new StoreGateway({ shards, replicaLabels, shardTimeoutMs, partialResponse, token: o.token, log, registry });
   const port = await new PortAllocator().one();
   const querier = new GlobalQuerier({

@@ -20,6 +20,7 @@ const COMMANDS: Record<string, Command> = {
   up: { summary: 'Run kvass on this machine: the coordinator and real Prometheus shards as local processes.', load: async () => { const m = await import('./coordinator.js'); return { flags: m.UP_FLAGS, run: m.runUp }; } },
   coordinator: { summary: 'Discover targets, measure them, place them on shards, and scale the shards.', load: async () => { const m = await import('./coordinator.js'); return { flags: m.COORDINATOR_FLAGS, run: m.runCoordinator }; } },
   'fake-targets': { summary: 'Serve demo scrape targets, one port each.', load: async () => { const m = await import('./fake-targets.js'); return { flags: m.FAKE_TARGETS_FLAGS, run: m.runFakeTargets }; } },
+  query: { summary: 'Serve the global view (one Prometheus API over all shards) beside a coordinator running elsewhere.', load: async () => { const m = await import('./query.js'); return { flags: m.QUERY_COMMAND_FLAGS, run: m.runQuery }; } },
   sidecar: { summary: 'Run beside one Prometheus shard: inject its config, proxy and measure its scrapes, keep its assignment.', load: async () => { const m = await import('./sidecar.js'); return { flags: m.SIDECAR_FLAGS, run: m.runSidecar }; } },
 };
 

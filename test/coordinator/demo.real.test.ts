@@ -78,6 +78,12 @@ scrape_configs:
   for (const t of targets) perShard.set(t.shards[0]!, (perShard.get(t.shards[0]!) ?? 0) + 1);
   assert.deepEqual([...perShard.values()], [2, 2, 2]);
 
+  // The same address is one Prometheus over the 3 shards.
+  await waitFor('count(demo_metric) through the global view', async () => {
+    const body = (await (await fetch(`${api}/api/v1/query?query=count(demo_metric)`)).json()) as { data?: { result: Array<{ value: [number, string] }> } };
+    return body.data?.result[0]?.value[1] === String(6 * 10000);
+  }, 30_000, 500);
+
   // Ctrl-C stops everything cleanly.
   assert.equal(await up.stop(), 0);
 });

@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compressSync } from 'snappy';
@@ -80,7 +80,12 @@ scrape_configs:
   await new Promise((r) => setTimeout(r, 50_000));
 });
 
+let stopped: number | undefined;
+const queries: RunningKvass[] = [];
+
 after(async () => {
+  if (stopped) process.kill(stopped, 'SIGCONT');
+  for (const q of queries) await q.stop();
   await up?.stop();
   await reference?.stop();
   for (const t of targets) await t.close();
@@ -279,4 +284,49 @@ test('a shard answering garbage and a hanging shard are cut at the timeout and n
     await once(server, 'close');
   }
   hanging.closeAllConnections();
+});
+
+test('`kvass query` serves the same view beside a remote coordinator; partial answers warn, or fail when told to', async () => {
+  const start = async (extra: string[]) => {
+    const port = await freePort();
+    const q = runKvass(['query', `--config.file=${join(dir, 'prometheus.yml')}`, `--coordinator.url=${front}`, `--data-dir=${await mkdtemp(join(dir, 'query-'))}`,
+      `--web.listen-address=127.0.0.1:${port}`, '--query.shard-timeout=1500ms', ...extra]);
+    queries.push(q);
+    const url = `http://127.0.0.1:${port}`;
+    await waitFor('kvass query to answer', async () => {
+      if (q.proc.exitCode !== null) throw new Error(`kvass query exited: ${q.output()}`);
+      const r = await fetch(`${url}/api/v1/query?query=count(demo_metric)`).catch(() => null);
+      if (!r?.ok) return false;
+      const body = (await r.json()) as { data: { result: Result[] } };
+      return body.data.result.length === 1;
+    }, 60_000, 500);
+    return url;
+  };
+  const partial = await start([]);
+  const strict = await start(['--no-query.partial-response']);
+  const total = String(300 * 6 + 40 * 15);
+  const count = async (base: string) => (await fetch(`${base}/api/v1/query?query=count(demo_metric)`)).json() as Promise<{ status: string; data?: { result: Result[] }; warnings?: string[]; error?: string }>;
+  assert.equal((await count(partial)).data!.result[0]!.value![1], total);
+  assert.equal((await count(strict)).data!.result[0]!.value![1], total);
+  const targets = (await (await fetch(`${partial}/api/v1/targets`)).json()) as { data: { activeTargets: unknown[] } };
+  assert.equal(targets.data.activeTargets.length, 6, 'the coordinator\'s targets pass through');
+
+  // One shard's Prometheus hangs.
+  const pids = JSON.parse(await readFile(join(dir, 'data', 'replica-0', 'shard-1', 'pids.json'), 'utf8')) as { prometheus: number };
+  process.kill(pids.prometheus, 'SIGSTOP');
+  stopped = pids.prometheus;
+  try {
+    const p = await count(partial);
+    assert.equal(p.status, 'success');
+    assert.ok(Number(p.data!.result[0]!.value![1]) < Number(total), 'a partial count');
+    assert.ok(p.warnings?.some((w) => w.includes('replica-0/shard-1') && w.includes('1.5s')), JSON.stringify(p.warnings));
+    const res = await fetch(`${strict}/api/v1/query?query=count(demo_metric)`);
+    assert.equal(res.status, 503);
+    const s = (await res.json()) as { status: string; errorType: string; error: string };
+    assert.equal(s.status, 'error');
+    assert.match(s.error, /partial response disabled.*replica-0\/shard-1/);
+  } finally {
+    process.kill(pids.prometheus, 'SIGCONT');
+    stopped = undefined;
+  }
 });

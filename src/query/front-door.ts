@@ -11,6 +11,7 @@
  */
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from '../logger.js';
+import { readBody } from './body.js';
 import { fanOutApi, type ApiKind } from './shard-api.js';
 import type { ReadShard, StoreGateway } from './gateway.js';
 
@@ -36,16 +37,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
 }
 
-async function readAll(req: IncomingMessage, max = 8 << 20): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const c of req) {
-    n += (c as Buffer).length;
-    if (n > max) throw new Error(`request body larger than ${max} bytes`);
-    chunks.push(c as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
+const readAll = (req: IncomingMessage): Promise<Buffer> => readBody(req, 8 << 20);
 
 export function createFrontDoor(o: FrontDoorOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const querier = new URL(o.querierUrl);

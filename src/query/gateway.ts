@@ -18,6 +18,7 @@ import { STREAMED_CONTENT_TYPE, MAX_BYTES_IN_FRAME, encodeChunkedReadResponse, f
 import { RESPONSE_SAMPLES, RESPONSE_STREAMED_XOR_CHUNKS, decodeReadRequest, encodeReadRequest, type ReadQuery, type ReadRequest } from '../prom/remote/read-proto.js';
 import { encodeReadResponse, scanReadResponse, type OutSeries, type SeriesTable, type Samples } from '../prom/remote/series-wire.js';
 import { SAMPLES_PER_CHUNK, encodeXorChunk } from '../prom/remote/xor-chunk.js';
+import { readBody } from './body.js';
 import { isCounterFunc } from './dedup.js';
 import { mergeAnswers, type MergeStats } from './merge.js';
 
@@ -154,17 +155,15 @@ export class StoreGateway {
 
   private async readRequest(req: IncomingMessage): Promise<ReadRequest> {
     if (req.method !== 'POST') throw new BadReadRequest(`method ${req.method} not allowed: remote read is POST`);
-    const max = this.opts.maxRequestBytes ?? 32 << 20;
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const c of req) {
-      size += (c as Buffer).length;
-      if (size > max) throw new BadReadRequest(`request body larger than ${max} bytes`);
-      chunks.push(c as Buffer);
+    let body: Buffer;
+    try {
+      body = await readBody(req, this.opts.maxRequestBytes ?? 32 << 20);
+    } catch (e) {
+      throw new BadReadRequest((e as Error).message);
     }
     let raw: Buffer;
     try {
-      raw = uncompressSync(Buffer.concat(chunks)) as Buffer;
+      raw = uncompressSync(body) as Buffer;
     } catch (e) {
       throw new BadReadRequest(`snappy: cannot decompress the request body: ${(e as Error).message}`);
     }

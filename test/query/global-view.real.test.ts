@@ -46,19 +46,38 @@ let up: RunningKvass;
 let front = '';
 let dir = '';
 const extra: Server[] = [];
+/** Alerts received by a stand-in Alertmanager (POST /api/v2/alerts), as Prometheus 2.42 sends them. */
+const alertsReceived: Array<{ labels: Record<string, string>; generatorURL: string }> = [];
 
 before(async () => {
   for (let i = 0; i < 6; i++) targets.push(await startTarget((_req, res) => res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(body(i))));
   dir = await mkdtemp(join(tmpdir(), 'kvass-global-'));
+  const alertmanager = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (req.method === 'POST' && req.url === '/api/v2/alerts') alertsReceived.push(...(JSON.parse(Buffer.concat(chunks).toString()) as typeof alertsReceived));
+      res.writeHead(200).end();
+    });
+  });
+  extra.push(alertmanager);
+  alertmanager.listen(0, '127.0.0.1');
+  await once(alertmanager, 'listening');
   await writeFile(join(dir, 'rules.yml'), `groups:
   - name: global
     interval: 1s
     rules:
       - record: job:demo_metric:count
         expr: count by (job) (demo_metric)
+      - alert: AllDemoSeriesPresent
+        expr: count(demo_metric) == ${300 * 6 + 40 * 15}
+        labels: {severity: info}
 `);
   await writeFile(join(dir, 'prometheus.yml'), `global: {scrape_interval: 1s, scrape_timeout: 1s, evaluation_interval: 1s, external_labels: {cluster: test}}
 rule_files: [rules.yml]
+alerting:
+  alertmanagers:
+    - static_configs: [{targets: ['127.0.0.1:${(alertmanager.address() as { port: number }).port}']}]
 scrape_configs:
   - job_name: demo
     static_configs: [{targets: [${targets.slice(0, 4).map((t) => `'${t.address}'`).join(', ')}]}]
@@ -184,6 +203,14 @@ test('the recording rule of the original config is evaluated over all shards', a
   const rules = await (await fetch(`${front}/api/v1/rules`)).json() as { data: { groups: Array<{ rules: Array<{ name: string; health: string }> }> } };
   assert.equal(rules.data.groups[0]!.rules[0]!.name, 'job:demo_metric:count');
   assert.equal(rules.data.groups[0]!.rules[0]!.health, 'ok');
+});
+
+test('an alert of the original config, evaluated over all shards, reaches the configured Alertmanager from the querier', async () => {
+  // The reference sends the same alert; the querier's links point at the front door (its --web.external-url).
+  const fromQuerier = await waitFor('the alert from the global querier', async () => alertsReceived.find((a) => a.labels.alertname === 'AllDemoSeriesPresent' && a.generatorURL.startsWith(front)), 30_000, 500);
+  assert.deepEqual({ ...fromQuerier.labels }, { alertname: 'AllDemoSeriesPresent', severity: 'info', cluster: 'test' });
+  const alerts = (await (await fetch(`${front}/api/v1/alerts`)).json()) as { data: { alerts: Array<{ labels: { alertname: string }; state: string }> } };
+  assert.equal(alerts.data.alerts.find((a) => a.labels.alertname === 'AllDemoSeriesPresent')?.state, 'firing');
 });
 
 test('labels, label values, series and metadata through the front door match the reference', async () => {

@@ -64,7 +64,9 @@ export class SeriesTable {
   keptRanges(i: number): number[] {
     const d = this.data;
     const b = i * FIELDS;
-    const cuts = [d[b + C0]!, d[b + C1]!, ...(this.extraCuts.get(i) ?? [])];
+    const extra = this.extraCuts.size > 0 ? this.extraCuts.get(i) : undefined;
+    if (d[b + C0] === d[b + C1] && !extra) return [d[b + L0]!, d[b + L1]!];
+    const cuts = [d[b + C0]!, d[b + C1]!, ...(extra ?? [])];
     const out: number[] = [];
     let from = d[b + L0]!;
     for (let k = 0; k < cuts.length; k += 2) {
@@ -95,28 +97,7 @@ export class SeriesTable {
     const buf = this.buf(i);
     const ranges = all ? [d[b + L0]!, d[b + L1]!] : this.keptRanges(i);
     const out: Array<[string, string]> = [];
-    const r = new WireReader(buf);
-    for (let j = 0; j < ranges.length; j += 2) {
-      r.pos = ranges[j]!;
-      while (r.pos < ranges[j + 1]!) {
-        r.uint32();
-        const labelLen = r.len();
-        const end = r.pos + labelLen;
-        let name = '';
-        let value = '';
-        while (r.pos < end) {
-          const tag = r.uint32();
-          if (tag === 0x0a || tag === 0x12) {
-            const n = r.len();
-            const s = decoder.decode(buf.subarray(r.pos, r.pos + n));
-            r.pos += n;
-            if (tag === 0x0a) name = s;
-            else value = s;
-          } else r.skip(tag & 7);
-        }
-        out.push([name, value]);
-      }
-    }
+    for (let j = 0; j < ranges.length; j += 2) collectLabels(buf, ranges[j]!, ranges[j + 1]!, out);
     return out;
   }
 
@@ -195,6 +176,15 @@ function scanSeries(t: SeriesTable, r: WireReader, end: number): void {
       else if (s1 !== fieldStart) canonical = false;
       last = fieldStart;
       r.pos += n;
+      // The samples that follow, walked without method calls: tag 0x12 and a one-byte length (a sample is 11 to
+      // 20 bytes); anything else goes back to the general loop.
+      const buf = r.buf;
+      let p = r.pos;
+      while (p + 1 < end && buf[p] === 0x12 && buf[p + 1]! < 128 && p + 2 + buf[p + 1]! <= end) {
+        last = p;
+        p += 2 + buf[p + 1]!;
+      }
+      r.pos = p;
       s1 = r.pos;
       if (lastField !== 1 && lastField !== 2 && lastField !== 0) canonical = false;
     } else {
@@ -223,9 +213,9 @@ function scanSeries(t: SeriesTable, r: WireReader, end: number): void {
   if (ec) t.extraCuts.set(i, ec);
 }
 
-function collectLabels(buf: Uint8Array, start: number, end: number): Array<[string, string]> {
+/** The label fields (tag 1) among the fields in [start, end), decoded; other fields are skipped. */
+function collectLabels(buf: Uint8Array, start: number, end: number, out: Array<[string, string]> = []): Array<[string, string]> {
   const r = new WireReader(buf, start, end);
-  const out: Array<[string, string]> = [];
   while (r.pos < end) {
     const tag = r.uint32();
     if (tag !== 0x0a) {

@@ -26,16 +26,26 @@ const FLAG_HISTOGRAMS = 1;
 
 const decoder = new TextDecoder();
 
+const asBuffer = (b: Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+
+declare module 'node:buffer' {
+  interface Buffer {
+    /** Node's native latin1 decoding of [start, end) (what toString('latin1', …) calls, without its checks). */
+    latin1Slice(start: number, end: number): string;
+  }
+}
+
 /** The series of one query result. */
 export class SeriesTable {
-  readonly bufs: Uint8Array[];
+  /** Buffer views (Buffer's native latin1 slicing and copying, without a view per call). */
+  readonly bufs: Buffer[];
   data: Int32Array;
   n = 0;
   /** Series with more than one replica label: their further cut ranges. */
   readonly extraCuts = new Map<number, number[]>();
 
   constructor(buf: Uint8Array, readonly replicaNames: readonly Uint8Array[], capacity = 64) {
-    this.bufs = [buf];
+    this.bufs = [asBuffer(buf)];
     this.data = new Int32Array(capacity * FIELDS);
   }
 
@@ -52,7 +62,7 @@ export class SeriesTable {
     return this.n++;
   }
 
-  buf(i: number): Uint8Array {
+  buf(i: number): Buffer {
     return this.bufs[this.data[i * FIELDS + BUF]!]!;
   }
 
@@ -82,11 +92,11 @@ export class SeriesTable {
   key(i: number): string {
     const d = this.data;
     const b = i * FIELDS;
-    const buf = Buffer.from(this.buf(i).buffer, this.buf(i).byteOffset, this.buf(i).byteLength);
-    if (d[b + C0] === d[b + C1] && !this.extraCuts.has(i)) return buf.toString('latin1', d[b + L0]!, d[b + L1]!);
+    const buf = this.bufs[d[b + BUF]!]!;
+    if (d[b + C0] === d[b + C1] && (this.extraCuts.size === 0 || !this.extraCuts.has(i))) return buf.latin1Slice(d[b + L0]!, d[b + L1]!);
     const r = this.keptRanges(i);
     let k = '';
-    for (let j = 0; j < r.length; j += 2) k += buf.toString('latin1', r[j]!, r[j + 1]!);
+    for (let j = 0; j < r.length; j += 2) k += buf.latin1Slice(r[j]!, r[j + 1]!);
     return k;
   }
 
@@ -162,7 +172,16 @@ function scanSeries(t: SeriesTable, r: WireReader, end: number): void {
       if (bodyEnd > end) throw new WireError('label runs past its series');
       if (l0 < 0) l0 = fieldStart;
       else if (l1 !== fieldStart) canonical = false;
-      const [ns, ne] = labelNameRange(r, bodyEnd);
+      // Fast path for the usual layout (name then value, one-byte lengths); labelNameRange handles any other.
+      const buf = r.buf;
+      const q = r.pos;
+      let ns: number;
+      let ne: number;
+      if (n >= 4 && buf[q] === 0x0a && buf[q + 1]! < 128 && buf[q + 2 + buf[q + 1]!] === 0x12 && q + 4 + buf[q + 1]! + buf[q + 3 + buf[q + 1]!]! === bodyEnd && buf[q + 3 + buf[q + 1]!]! < 128) {
+        ns = q + 2;
+        ne = ns + buf[q + 1]!;
+        r.pos = bodyEnd;
+      } else [ns, ne] = labelNameRange(r, bodyEnd);
       l1 = bodyEnd;
       if (t.replicaNames.length > 0 && isReplicaName(r.buf, ns, ne, t.replicaNames)) {
         if (c0 === c1) {
@@ -207,7 +226,7 @@ function scanSeries(t: SeriesTable, r: WireReader, end: number): void {
   const tmp = new SeriesTable(own, t.replicaNames);
   scanSeries(tmp, new WireReader(own), own.length);
   const d = tmp.data;
-  const bi = t.bufs.push(own) - 1;
+  const bi = t.bufs.push(asBuffer(own)) - 1;
   const i = t.push(bi, d[L0]!, d[L1]!, d[C0]!, d[C1]!, d[S0]!, d[S1]!, flags, d[LAST]!);
   const ec = tmp.extraCuts.get(0);
   if (ec) t.extraCuts.set(i, ec);

@@ -189,7 +189,8 @@ export class WireWriter {
   bytes(src: Uint8Array, start = 0, end = src.length): void {
     const n = end - start;
     this.ensure(n);
-    this.buf.set(src.subarray(start, end), this.pos);
+    if (Buffer.isBuffer(src)) src.copy(this.buf, this.pos, start, end); // native copy, no view object
+    else this.buf.set(src.subarray(start, end), this.pos);
     this.pos += n;
   }
 

@@ -20,7 +20,7 @@ import { encodeReadResponse, scanReadResponse, type OutSeries, type SeriesTable,
 import { SAMPLES_PER_CHUNK, encodeXorChunk } from '../prom/remote/xor-chunk.js';
 import { readBody } from './body.js';
 import { isCounterFunc } from './dedup.js';
-import { mergeAnswers, type MergeStats } from './merge.js';
+import { mergeAnswers, sortSeries, type MergeStats } from './merge.js';
 
 /** One shard to read from. */
 export interface ReadShard {
@@ -133,7 +133,7 @@ export class StoreGateway {
       const perShard = answers.map((a) => a.results![qi]!);
       const out = mergeAnswers(perShard, isCounterFunc(q.hints?.func ?? ''), stats, needsLastSampleOnly(q, lookback));
       if (q.hints?.func === 'series') for (const o of out) o.samples = { t: [], v: [] };
-      return out;
+      return sortSeries(out);
     });
     if (stats.histograms > 0) warnings.push(`${stats.histograms} series had native histogram samples, which kvass's store gateway does not pass on`);
     const headers: Record<string, string | string[]> = {};
@@ -244,28 +244,14 @@ export function needsLastSampleOnly(q: ReadQuery, lookbackMs: number): boolean {
   return h.endMs - h.startMs === lookbackMs && q.endMs - q.startMs === lookbackMs;
 }
 
-const utf8 = (s: string): Buffer => Buffer.from(s);
-
-/** Prometheus's label-set order: label by label, name then value, bytewise; a prefix sorts first. */
-export function compareLabels(a: ReadonlyArray<readonly [string, string]>, b: ReadonlyArray<readonly [string, string]>): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    let c = a[i]![0] === b[i]![0] ? 0 : Buffer.compare(utf8(a[i]![0]), utf8(b[i]![0]));
-    if (c !== 0) return c;
-    c = a[i]![1] === b[i]![1] ? 0 : Buffer.compare(utf8(a[i]![1]), utf8(b[i]![1]));
-    if (c !== 0) return c;
-  }
-  return a.length - b.length;
-}
-
 /** STREAMED_XOR_CHUNKS frames of merged results: chunks of at most 120 samples, frames up to about 1 MiB. */
 function* chunkedFrames(results: OutSeries[][]): Generator<Buffer> {
   for (let qi = 0; qi < results.length; qi++) {
     let batch: ChunkedSeriesMessage[] = [];
     let size = 0;
-    // Sorted by labels, as Prometheus streams them (Thanos-style readers merge sorted streams).
-    const sorted = results[qi]!.map((o) => ({ o, labels: o.table.labels(o.i) })).sort((a, b) => compareLabels(a.labels, b.labels));
-    for (const { o, labels } of sorted) {
+    // Already sorted (mergeAnswers then sortSeries), as Prometheus streams them.
+    for (const o of results[qi]!) {
+      const labels = o.table.labels(o.i);
       const samples: Samples = o.samples ?? (o.range ? o.table.samples(o.i, undefined) : o.table.samples(o.i));
       if (o.range && !o.samples) {
         samples.t = samples.t.slice(-1);

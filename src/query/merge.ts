@@ -3,11 +3,11 @@
  * replica labels, copies of a series (replicas, or a target scraped by two shards while it moves) are deduplicated
  * (dedup.ts), and replica labels are left out of the output.
  *
- * Matching is a hash join on the label bytes (series-wire.ts keys), in shard order, so the output is each shard's
- * series in its order, shard after shard: Prometheus sorts what it reads from remote storage itself, and the
- * STREAMED_XOR_CHUNKS path sorts (gateway.ts).
+ * Matching is a hash join on the label bytes (series-wire.ts keys). The output is then sorted as Prometheus
+ * sorts series (shards answer in their TSDB's series order): the Prometheus that reads it sorts again, and its
+ * sort is linear on sorted input but costly otherwise (it copies both label sets at every comparison).
  */
-import type { OutSeries, SeriesTable } from '../prom/remote/series-wire.js';
+import type { OutSeries, SeriesTable, SortScratch } from '../prom/remote/series-wire.js';
 import { dedupSamples } from './dedup.js';
 
 export interface MergeStats {
@@ -75,4 +75,12 @@ export function mergeAnswers(tables: readonly SeriesTable[], counter: boolean, s
   }
   if (stats) stats.series += out.length;
   return out;
+}
+
+/** Sorts merged series into Prometheus's label-set order (series-wire.ts sortKey). */
+export function sortSeries(out: OutSeries[]): OutSeries[] {
+  const scratch: SortScratch = { buf: Buffer.allocUnsafe(4096) };
+  const keyed = out.map((o) => ({ o, k: o.table.sortKey(o.i, scratch) }));
+  keyed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
+  return keyed.map((x) => x.o);
 }

@@ -35,6 +35,11 @@ declare module 'node:buffer' {
   }
 }
 
+/** A reusable buffer for sortKey(). */
+export interface SortScratch {
+  buf: Buffer;
+}
+
 /** The series of one query result. */
 export class SeriesTable {
   /** Buffer views (Buffer's native latin1 slicing and copying, without a view per call). */
@@ -68,6 +73,60 @@ export class SeriesTable {
 
   hasHistograms(i: number): boolean {
     return (this.data[i * FIELDS + FLAGS]! & FLAG_HISTOGRAMS) !== 0;
+  }
+
+  /**
+   * A string whose order (JavaScript's, by code unit) is Prometheus's label-set order for the kept labels: each
+   * name and value as latin1 of its UTF-8 bytes, each followed by a 0 byte (below every other byte, so a prefix
+   * sorts first). Only a 0 byte inside a value could order differently; Prometheus sorts what it reads anyway.
+   */
+  sortKey(i: number, scratch: SortScratch): string {
+    const buf = this.buf(i);
+    const ranges = this.keptRanges(i);
+    let n = 0;
+    const put = (from: number, to: number): void => {
+      if (n + to - from + 1 > scratch.buf.length) {
+        const bigger = Buffer.allocUnsafe(Math.max(scratch.buf.length * 2, n + to - from + 1));
+        scratch.buf.copy(bigger, 0, 0, n);
+        scratch.buf = bigger;
+      }
+      const out = scratch.buf;
+      for (let k = from; k < to; k++) out[n++] = buf[k]!;
+      out[n++] = 0;
+    };
+    for (let j = 0; j < ranges.length; j += 2) {
+      let p = ranges[j]!;
+      const end = ranges[j + 1]!;
+      while (p < end) {
+        // The usual layout (one-byte lengths, name then value) inline; anything else through the reader.
+        const q = p + 2;
+        const len = buf[p + 1]!;
+        const nl = buf[q + 1]!;
+        const vl = buf[q + 3 + nl]!;
+        if (buf[p] === 0x0a && len < 128 && buf[q] === 0x0a && nl < 128 && buf[q + 2 + nl] === 0x12 && vl < 128 && q + 4 + nl + vl === q + len) {
+          put(q + 2, q + 2 + nl);
+          put(q + 4 + nl, q + 4 + nl + vl);
+          p = q + len;
+          continue;
+        }
+        const r = new WireReader(buf, p, end);
+        r.uint32();
+        const labelLen = r.len();
+        const labelEnd = r.pos + labelLen;
+        while (r.pos < labelEnd) {
+          const tag = r.uint32();
+          if (tag !== 0x0a && tag !== 0x12) {
+            r.skip(tag & 7);
+            continue;
+          }
+          const m = r.len();
+          put(r.pos, r.pos + m);
+          r.pos += m;
+        }
+        p = labelEnd;
+      }
+    }
+    return scratch.buf.latin1Slice(0, n);
   }
 
   /** [start, end) ranges of the label fields that are kept (replica labels cut out). */

@@ -95,6 +95,8 @@ async function runCoordinatorWith(f: FlagValues, manager: ShardManager, listen: 
   await once(api, 'listening');
   const a = api.address() as AddressInfo;
   where = `http://${a.address.includes(':') ? `[${a.address}]` : a.address === '0.0.0.0' ? '127.0.0.1' : a.address}:${a.port}`;
+  // Bad rule files or alerting fail here, before any shard starts (exit 1 with promtool's reason).
+  if (view) await view.querier.check();
   await coordinator.start(); // a bad config throws here: exit 1 with its position
   if (view) await view.querier.start();
   log.info({ api: where }, 'kvass coordinator running');

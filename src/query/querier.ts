@@ -7,8 +7,9 @@
  *
  * Files in `<dir>`: prometheus.yml (generated), tsdb/, prometheus.log, pid.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import YAML, { isMap, isSeq, YAMLMap, YAMLSeq } from 'yaml';
 import type { Logger } from '../logger.js';
 import { intervalString, loadConfigFile } from '../prom/config.js';
@@ -75,13 +76,28 @@ export class GlobalQuerier {
     return `--storage.tsdb.path=${join(this.opts.dir, 'tsdb')}`;
   }
 
-  async writeConfig(): Promise<void> {
+  /**
+   * Writes the config and has `promtool check config` read it with its rule files, as Prometheus will: a bad rule
+   * file is an error with its file, line and reason here, before anything starts, not a querier failing in a loop.
+   */
+  async check(): Promise<void> {
     await mkdir(this.opts.dir, { recursive: true });
-    await writeFile(this.configPath, await querierConfig(this.opts));
+    const next = `${this.configPath}.new`;
+    await writeFile(next, await querierConfig(this.opts));
+    const promtool = join(dirname(this.opts.prometheusBinary ?? 'prometheus'), 'promtool').replace(/^\.\//, '');
+    await new Promise<void>((resolveCheck, reject) => {
+      execFile(promtool, ['check', 'config', '--lint=none', next], { timeout: 60_000 }, (err, stdout, stderr) => {
+        if (!err) return resolveCheck();
+        const why = `${stdout}\n${stderr}`.split('\n').map((l) => l.trim()).filter((l) => /FAILED|error|err/i.test(l)).join('; ');
+        reject(new Error(`the global querier's configuration (rule_files, alerting of ${this.opts.configFile}) is refused by promtool: ${why || err.message}`));
+      });
+    });
+    // Only a checked config replaces the one Prometheus loads (and reloads after a crash).
+    await rename(next, this.configPath);
   }
 
   async start(): Promise<void> {
-    await this.writeConfig();
+    await this.check();
     // A querier left running by a coordinator killed earlier holds the TSDB lock: stop it first.
     for (const pid of findPidsByCommandLine(this.marker)) await stopPid(pid);
     this.process = new WatchedProcess({
@@ -109,7 +125,7 @@ export class GlobalQuerier {
 
   /** Rewrites the config from the original file and has Prometheus reload it; throws with Prometheus's reason. */
   async reload(): Promise<void> {
-    await this.writeConfig();
+    await this.check();
     const res = await fetch(`${this.url}/-/reload`, { method: 'POST', signal: AbortSignal.timeout(30_000) });
     const body = await res.text();
     if (!res.ok) throw new Error(`the global querier refused the new configuration: ${body.trim()}`);

@@ -39,7 +39,11 @@ class CoordinatorShards {
 
   constructor(private readonly base: string, private readonly everyMs: number, private readonly log: Logger, private readonly token?: string) {}
 
+  private refreshing = false;
+
   async refresh(): Promise<void> {
+    if (this.refreshing) return; // a slow coordinator: no overlapping reads (an older list could land last)
+    this.refreshing = true;
     try {
       const res = await fetch(`${this.base}/api/v1/shards`, { headers: this.token ? { authorization: `Bearer ${this.token}` } : {}, signal: AbortSignal.timeout(10_000) });
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
@@ -52,6 +56,8 @@ class CoordinatorShards {
       }).filter((s) => s.seen).map(({ seen: _seen, ...s }) => s));
     } catch (e) {
       this.log.warn({ coordinator: this.base, err: (e as Error).message }, 'cannot read the shard list; keeping the last one');
+    } finally {
+      this.refreshing = false;
     }
   }
 
@@ -98,17 +104,19 @@ export async function runQuery(argv: readonly string[]): Promise<number> {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('kvass query is ready.\n');
       return;
     }
-    if (path === '/-/reload') {
+    if (path === '/-/reload' && (req.method === 'POST' || req.method === 'PUT')) {
       onReload();
       res.writeHead(200, { 'content-type': 'text/plain' }).end('reloading the global querier\n');
       return;
     }
     const out = httpRequest(new URL(req.url ?? '/', `${base}/`), { method: req.method, headers: { ...req.headers, host: coordinator.host } }, (up) => {
       res.writeHead(up.statusCode ?? 502, up.headers);
+      up.on('error', () => res.destroy());
       up.pipe(res);
     });
     out.on('error', (e) => {
       if (!res.headersSent) res.writeHead(502, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'error', errorType: 'unavailable', error: `coordinator: ${e.message}` }));
+      else res.destroy();
     });
     req.pipe(out);
   };

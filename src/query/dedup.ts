@@ -8,7 +8,7 @@
  * resets), a switch to a copy whose value is below the last one returned adds the difference to that copy from
  * then on (Thanos's counter adjustment), so the switch is not read as a counter reset.
  */
-import type { Samples } from '../prom/remote/series-wire.js';
+import { isStale, pushSample, type Samples } from '../prom/remote/samples.js';
 
 const INITIAL_PENALTY = 5000;
 
@@ -23,6 +23,8 @@ interface DedupIterator {
   seek(t: number): boolean;
   atT(): number;
   atV(): number;
+  /** The current sample is a staleness marker. */
+  atStale(): boolean;
   adjustAtValue(lastValue: number): void;
 }
 
@@ -50,6 +52,10 @@ class ArrayIterator implements DedupIterator {
 
   atV(): number {
     return this.s.v[this.i]! + this.errAdjust;
+  }
+
+  atStale(): boolean {
+    return isStale(this.s, this.i);
   }
 
   adjustAtValue(lastValue: number): void {
@@ -141,6 +147,10 @@ class PenaltyIterator implements DedupIterator {
     return this.lastIter.atV();
   }
 
+  atStale(): boolean {
+    return this.lastIter.atStale();
+  }
+
   adjustAtValue(lastValue: number): void {
     if (this.aok) this.a.adjustAtValue(lastValue);
     if (this.bok) this.b.adjustAtValue(lastValue);
@@ -154,9 +164,6 @@ export function dedupSamples(copies: readonly Samples[], counter: boolean): Samp
   let it: DedupIterator = new ArrayIterator(copies[0]!, counter);
   for (const c of copies.slice(1)) it = new PenaltyIterator(it, new ArrayIterator(c, counter));
   const out: Samples = { t: [], v: [] };
-  while (it.next()) {
-    out.t.push(it.atT());
-    out.v.push(it.atV());
-  }
+  while (it.next()) pushSample(out, it.atT(), it.atV(), it.atStale());
   return out;
 }

@@ -7,7 +7,7 @@
  *   (shard-api.ts), since remote read cannot answer them.
  * - everything else (query, query_range, series, rules, alerts, status, the web UI): the global querier. The
  *   JSON answers of query, query_range and series get the warnings of the shard reads made while they ran; with
- *   partial responses off, such an answer becomes an error (503) instead.
+ *   partial responses off, an answer whose read the gateway refused becomes an error (503).
  */
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from '../logger.js';
@@ -54,6 +54,7 @@ export function createFrontDoor(o: FrontDoorOptions): (req: IncomingMessage, res
         const h = { ...up.headers };
         for (const x of HOP_BY_HOP) delete h[x];
         res.writeHead(up.statusCode ?? 502, h);
+        up.on('error', () => res.destroy());
         up.pipe(res);
         return;
       }
@@ -117,16 +118,17 @@ export function createFrontDoor(o: FrontDoorOptions): (req: IncomingMessage, res
       const since = Date.now();
       const body = req.method === 'POST' ? await readAll(req) : null;
       toQuerier(req, res, body, (status, json) => {
-        // The querier reports a failed gateway read as a warning of its own (naming …/api/v1/read); the gateway's
-        // warnings say which shard and why, so they replace it.
-        const own = Array.isArray(json.warnings) ? (json.warnings as string[]).filter((w) => !w.includes('/api/v1/read')) : [];
-        const shardWarnings = o.gateway.warningsSince(since);
-        const warnings = [...own, ...shardWarnings];
-        if (shardWarnings.length > 0 && !o.partialResponse) {
-          return { status: 503, json: { status: 'error', errorType: 'unavailable', error: `partial response disabled and some shards did not answer: ${shardWarnings.join('; ')}` } };
+        // A read the gateway refused (partial responses off) comes back as this request's own warning naming
+        // …/api/v1/read: that decides the error. The gateway's shard warnings of the reads made meanwhile say which
+        // shard and why; a concurrent request's reads may be among them, so they only inform.
+        const own = Array.isArray(json.warnings) ? (json.warnings as string[]) : [];
+        const failedRead = own.filter((w) => w.includes('/api/v1/read'));
+        const shardWarnings = o.gateway.warningsSince(since).filter((w) => !own.includes(w));
+        if (failedRead.length > 0 && !o.partialResponse) {
+          return { status: 503, json: { status: 'error', errorType: 'unavailable', error: `partial response disabled and some shards did not answer: ${failedRead.join('; ')}` } };
         }
+        const warnings = [...own, ...shardWarnings];
         if (warnings.length > 0) json.warnings = warnings;
-        else delete json.warnings;
         return { status, json };
       });
     })().catch((e: Error) => {

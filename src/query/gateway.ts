@@ -9,6 +9,7 @@
  * warnings). With partial responses off, a read fails (503) unless every shard ordinal was answered by at least one
  * of its replicas.
  */
+import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { compressSync, uncompressSync } from 'snappy';
 import { request } from 'undici';
@@ -16,7 +17,7 @@ import { Counter, Histogram, type Registry } from 'prom-client';
 import type { Logger } from '../logger.js';
 import { STREAMED_CONTENT_TYPE, MAX_BYTES_IN_FRAME, encodeChunkedReadResponse, frame, type ChunkedSeriesMessage } from '../prom/remote/chunked.js';
 import { RESPONSE_SAMPLES, RESPONSE_STREAMED_XOR_CHUNKS, decodeReadRequest, encodeReadRequest, type ReadQuery, type ReadRequest } from '../prom/remote/read-proto.js';
-import { encodeReadResponse, scanReadResponse, type OutSeries, type SeriesTable, type Samples } from '../prom/remote/series-wire.js';
+import { encodeReadResponse, lastSample, scanReadResponse, type OutSeries, type SeriesTable, type Samples } from '../prom/remote/series-wire.js';
 import { SAMPLES_PER_CHUNK, encodeXorChunk } from '../prom/remote/xor-chunk.js';
 import { readBody } from './body.js';
 import { isCounterFunc } from './dedup.js';
@@ -56,7 +57,10 @@ export const WARNING_HEADER = 'x-kvass-warning';
 interface ReadEvent {
   start: number;
   end: number;
+  /** Shards left out, and notes (e.g. native histograms not passed on). */
   warnings: string[];
+  /** Every shard ordinal was answered by at least one replica. */
+  complete: boolean;
 }
 
 export class BadReadRequest extends Error {}
@@ -117,40 +121,56 @@ export class StoreGateway {
       return;
     }
     const lookback = Number(req.headers[LOOKBACK_HEADER] ?? NaN);
-    const { answers, warnings, complete } = await this.fanOut(request);
+    const { answers, warnings: failures, complete } = await this.fanOut(request);
     const fannedOut = Date.now();
-    const event: ReadEvent = { start, end: 0, warnings };
-    if (!complete && !this.opts.partialResponse) {
+    const event: ReadEvent = { start, end: 0, warnings: [...failures], complete };
+    const finish = (result: string): void => {
       event.end = Date.now();
       this.remember(event);
-      this.reads?.inc({ result: 'failed' });
+      this.reads?.inc({ result });
       endTimer?.();
-      res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8' }).end(`partial response disabled and some shards did not answer: ${warnings.join('; ')}\n`);
+    };
+    if (!complete && !this.opts.partialResponse) {
+      finish('failed');
+      res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8' }).end(`partial response disabled and some shards did not answer: ${failures.join('; ')}\n`);
       return;
     }
     const stats: MergeStats = { series: 0, deduplicated: 0, histograms: 0 };
-    const merged = request.queries.map((q, qi) => {
-      const perShard = answers.map((a) => a.results![qi]!);
-      const out = mergeAnswers(perShard, isCounterFunc(q.hints?.func ?? ''), stats, needsLastSampleOnly(q, lookback));
-      if (q.hints?.func === 'series') for (const o of out) o.samples = { t: [], v: [] };
-      return sortSeries(out);
-    });
-    if (stats.histograms > 0) warnings.push(`${stats.histograms} series had native histogram samples, which kvass's store gateway does not pass on`);
+    let merged: OutSeries[][];
+    let body: Buffer | null = null;
+    try {
+      merged = request.queries.map((q, qi) => {
+        const perShard = answers.map((a) => a.results![qi]!);
+        const out = mergeAnswers(perShard, isCounterFunc(q.hints?.func ?? ''), stats, needsLastSampleOnly(q, lookback));
+        if (q.hints?.func === 'series') for (const o of out) o.samples = { t: [], v: [] };
+        return sortSeries(out);
+      });
+      if (responseType === RESPONSE_SAMPLES) body = compressSync(encodeReadResponse(merged));
+    } catch (e) {
+      // Shard answers are checked when scanned; this is a defect, reported rather than a dropped connection.
+      this.opts.log.error({ err: (e as Error).message }, 'cannot merge the shards\' answers');
+      event.warnings.push(`cannot merge the shards' answers: ${(e as Error).message}`);
+      finish('failed');
+      res.writeHead(502, { 'content-type': 'text/plain; charset=utf-8' }).end(`cannot merge the shards' answers: ${(e as Error).message}\n`);
+      return;
+    }
+    if (stats.histograms > 0) event.warnings.push(`${stats.histograms} series had native histogram samples, which kvass's store gateway does not pass on`);
     const headers: Record<string, string | string[]> = {};
-    if (warnings.length > 0) headers[WARNING_HEADER] = warnings.map(sanitize);
-    if (responseType === RESPONSE_SAMPLES) {
-      const body = compressSync(encodeReadResponse(merged));
+    if (event.warnings.length > 0) headers[WARNING_HEADER] = event.warnings.map(sanitize);
+    if (body) {
       res.writeHead(200, { ...headers, 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy', 'content-length': body.length }).end(body);
     } else {
       res.writeHead(200, { ...headers, 'content-type': STREAMED_CONTENT_TYPE });
-      for (const f of chunkedFrames(merged)) res.write(f);
-      res.end();
+      try {
+        for (const f of chunkedFrames(merged)) if (!res.write(f)) await once(res, 'drain');
+        res.end();
+      } catch (e) {
+        this.opts.log.error({ err: (e as Error).message }, 'streamed remote read cut');
+        res.destroy(e as Error);
+      }
     }
-    event.end = Date.now();
-    this.remember(event);
-    this.reads?.inc({ result: warnings.length > 0 ? 'partial' : 'complete' });
-    endTimer?.();
-    this.opts.log.debug({ queries: request.queries.length, shards: answers.length, warnings: warnings.length, ...stats, fanOutMs: fannedOut - start, ms: Date.now() - start, hints: request.queries[0]?.hints }, 'remote read');
+    finish(failures.length > 0 ? 'partial' : 'complete');
+    this.opts.log.debug({ queries: request.queries.length, shards: answers.length, warnings: event.warnings.length, ...stats, fanOutMs: fannedOut - start, ms: Date.now() - start, hints: request.queries[0]?.hints }, 'remote read');
   }
 
   private async readRequest(req: IncomingMessage): Promise<ReadRequest> {
@@ -241,7 +261,9 @@ export function needsLastSampleOnly(q: ReadQuery, lookbackMs: number): boolean {
   const h = q.hints;
   if (!h || !Number.isFinite(lookbackMs) || lookbackMs <= 0) return false;
   if (h.stepMs !== 0 || h.rangeMs !== 0 || h.func === 'series') return false;
-  return h.endMs - h.startMs === lookbackMs && q.endMs - q.startMs === lookbackMs;
+  // Prometheus 2.x reads [t - lookback, t]; 3.x's left-open window starts 1 ms later.
+  const window = (w: number): boolean => w === lookbackMs || w === lookbackMs - 1;
+  return window(h.endMs - h.startMs) && window(q.endMs - q.startMs);
 }
 
 /** STREAMED_XOR_CHUNKS frames of merged results: chunks of at most 120 samples, frames up to about 1 MiB. */
@@ -252,11 +274,8 @@ function* chunkedFrames(results: OutSeries[][]): Generator<Buffer> {
     // Already sorted (mergeAnswers then sortSeries), as Prometheus streams them.
     for (const o of results[qi]!) {
       const labels = o.table.labels(o.i);
-      const samples: Samples = o.samples ?? (o.range ? o.table.samples(o.i, undefined) : o.table.samples(o.i));
-      if (o.range && !o.samples) {
-        samples.t = samples.t.slice(-1);
-        samples.v = samples.v.slice(-1);
-      }
+      const all: Samples = o.samples ?? o.table.samples(o.i);
+      const samples = o.range && !o.samples ? lastSample(all) : all;
       const chunks = [];
       for (let i = 0; i < samples.t.length; i += SAMPLES_PER_CHUNK) {
         const to = Math.min(samples.t.length, i + SAMPLES_PER_CHUNK);

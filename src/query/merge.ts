@@ -7,7 +7,7 @@
  * sorts series (shards answer in their TSDB's series order): the Prometheus that reads it sorts again, and its
  * sort is linear on sorted input but costly otherwise (it copies both label sets at every comparison).
  */
-import type { OutSeries, SeriesTable, SortScratch } from '../prom/remote/series-wire.js';
+import { lastSample, type OutSeries, type SeriesTable, type SortScratch } from '../prom/remote/series-wire.js';
 import { dedupSamples } from './dedup.js';
 
 export interface MergeStats {
@@ -68,9 +68,8 @@ export function mergeAnswers(tables: readonly SeriesTable[], counter: boolean, s
   }
   if (lastOnly) {
     for (const o of out) {
-      if (o.samples) {
-        if (o.samples.t.length > 1) o.samples = { t: o.samples.t.slice(-1), v: o.samples.v.slice(-1) };
-      } else o.range = o.table.lastSampleRange(o.i);
+      if (o.samples) o.samples = lastSample(o.samples);
+      else o.range = o.table.lastSampleRange(o.i);
     }
   }
   if (stats) stats.series += out.length;

@@ -97,3 +97,11 @@ test('mergeAnswers with lastOnly keeps each series\' last sample', () => {
   const out = mergeAnswers([table([[[['x', '1']], s(sec(0, 10, 20))]]), table([[[['y', '1']], s(sec(5))]])], false, undefined, true).map(read);
   assert.deepEqual(out, [{ labels: 'x=1', t: [20_000] }, { labels: 'y=1', t: [5000] }]);
 });
+
+test('a staleness marker chosen by the dedup stays a marker', () => {
+  const a: Samples = { t: [0, 10_000, 20_000], v: [1, 2, NaN], stale: [false, false, true] };
+  const b: Samples = { t: [1000, 11_000], v: [1, 2] };
+  const out = dedupSamples([a, b], false);
+  assert.deepEqual(out.t, [0, 10_000, 20_000]);
+  assert.deepEqual(out.stale, [false, false, true]);
+});

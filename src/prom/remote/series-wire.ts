@@ -11,12 +11,9 @@
  * re-encoded that way into a side buffer when scanned, so the rest of the code sees one layout.
  */
 import { WIRE_FIXED64, WIRE_LEN, WIRE_VARINT, WireError, WireReader, WireWriter, varintSize } from './wire.js';
+import { decodeSamples, encodeSeries, samplesSize, writeSamples, type Samples } from './samples.js';
 
-/** Decoded samples of one series, in time order. */
-export interface Samples {
-  t: number[];
-  v: number[];
-}
+export * from './samples.js';
 
 // Per series, FIELDS int32s: buffer index, labels [start, end), cut [start, end) (a replica label's field, left out
 // of the key and the output), samples [start, end), flags, start of the last sample field.
@@ -213,6 +210,18 @@ function labelNameRange(r: WireReader, end: number): [number, number] {
   return [ns, ne];
 }
 
+/** Throws WireError unless [start, end) is a well-formed Sample message (unknown fields are allowed, as protobuf allows). */
+function checkSample(buf: Uint8Array, start: number, end: number): void {
+  const r = new WireReader(buf, start, end);
+  while (r.pos < end) {
+    const tag = r.uint32();
+    if (tag === ((1 << 3) | WIRE_FIXED64)) r.double();
+    else if (tag === ((2 << 3) | WIRE_VARINT)) r.int64();
+    else r.skip(tag & 7);
+  }
+  if (r.pos !== end) throw new WireError('sample overruns its message');
+}
+
 /** Scans one TimeSeries message [start, end) into the table. */
 function scanSeries(t: SeriesTable, r: WireReader, end: number): void {
   const start = r.pos;
@@ -253,14 +262,29 @@ function scanSeries(t: SeriesTable, r: WireReader, end: number): void {
       if (s0 < 0) s0 = fieldStart;
       else if (s1 !== fieldStart) canonical = false;
       last = fieldStart;
+      checkSample(r.buf, r.pos, r.pos + n);
       r.pos += n;
-      // The samples that follow, walked without method calls: tag 0x12 and a one-byte length (a sample is 11 to
-      // 20 bytes); anything else goes back to the general loop.
+      // The samples that follow, checked and walked without method calls when laid out as Prometheus writes them
+      // (tag 0x12, a one-byte length, then 0x09 + 8 bytes and 0x10 + a varint, either omitted when zero); anything
+      // else goes back to the general loop, which checks it field by field.
       const buf = r.buf;
       let p = r.pos;
-      while (p + 1 < end && buf[p] === 0x12 && buf[p + 1]! < 128 && p + 2 + buf[p + 1]! <= end) {
+      fast: while (p + 1 < end && buf[p] === 0x12 && buf[p + 1]! < 128) {
+        const sampleEnd = p + 2 + buf[p + 1]!;
+        if (sampleEnd > end) break;
+        let q = p + 2;
+        while (q < sampleEnd) {
+          if (buf[q] === 0x09) q += 9;
+          else if (buf[q] === 0x10) {
+            const varintEnd = Math.min(sampleEnd, q + 11);
+            q++;
+            while (q < varintEnd && buf[q]! >= 0x80) q++;
+            q++;
+          } else break fast;
+        }
+        if (q !== sampleEnd) break;
         last = p;
-        p += 2 + buf[p + 1]!;
+        p = sampleEnd;
       }
       r.pos = p;
       s1 = r.pos;
@@ -346,36 +370,6 @@ export function scanReadResponse(buf: Uint8Array, replicaLabels: readonly string
   return results;
 }
 
-/**
- * Decodes sample fields in [start, end) (a samples region; with `anyFields`, a whole series message whose other
- * fields are skipped).
- */
-export function decodeSamples(buf: Uint8Array, start: number, end: number, out: Samples = { t: [], v: [] }, anyFields = false): Samples {
-  const r = new WireReader(buf, start, end);
-  while (r.pos < end) {
-    const tag = r.uint32();
-    if (tag !== 0x12) {
-      if (!anyFields) throw new WireError(`unexpected field in samples (tag ${tag})`);
-      r.skip(tag & 7);
-      continue;
-    }
-    const n = r.len();
-    const e = r.pos + n;
-    let t = 0;
-    let v = 0;
-    while (r.pos < e) {
-      const ft = r.uint32();
-      if (ft === ((1 << 3) | WIRE_FIXED64)) v = r.double();
-      else if (ft === ((2 << 3) | WIRE_VARINT)) t = r.int64();
-      else r.skip(ft & 7);
-    }
-    if (r.pos !== e) throw new WireError('sample overruns');
-    out.t.push(t);
-    out.v.push(v);
-  }
-  return out;
-}
-
 /** One series to write: labels (kept ranges) from a table, samples raw from it, from `range`, or given decoded. */
 export interface OutSeries {
   table: SeriesTable;
@@ -384,28 +378,6 @@ export interface OutSeries {
   samples?: Samples;
   /** A sub-range of the series' sample bytes to write instead of all of them (e.g. its last sample). */
   range?: [number, number];
-}
-
-const sampleBodySize = (t: number): number => 9 + 1 + (t < 0 ? 10 : varintSize(t));
-
-function samplesSize(s: Samples): number {
-  let n = 0;
-  for (let i = 0; i < s.t.length; i++) {
-    const b = sampleBodySize(s.t[i]!);
-    n += 1 + varintSize(b) + b;
-  }
-  return n;
-}
-
-function writeSamples(w: WireWriter, s: Samples): void {
-  for (let i = 0; i < s.t.length; i++) {
-    w.byte(0x12);
-    w.uvarint(sampleBodySize(s.t[i]!));
-    w.byte(0x09);
-    w.double(s.v[i]!);
-    w.byte(0x10);
-    w.int64(s.t[i]!);
-  }
 }
 
 /** Encodes a ReadResponse (uncompressed) with one QueryResult per element of `results`. */
@@ -453,37 +425,5 @@ export function encodeReadResponse(results: OutSeries[][]): Buffer {
       }
     });
   });
-  return w.finish();
-}
-
-/** A TimeSeries message: labels then samples, as Prometheus writes it. */
-export function encodeSeries(labels: ReadonlyArray<readonly [string, string]>, samples: Samples): Buffer {
-  const w = new WireWriter(64 + samplesSize(samples));
-  for (const [name, value] of labels) {
-    const nb = Buffer.byteLength(name);
-    const vb = Buffer.byteLength(value);
-    w.byte(0x0a);
-    w.uvarint(1 + varintSize(nb) + nb + 1 + varintSize(vb) + vb);
-    w.byte(0x0a);
-    w.string(name);
-    w.byte(0x12);
-    w.string(value);
-  }
-  writeSamples(w, samples);
-  return w.finish();
-}
-
-/** A ReadResponse with one query result of the given series (tests and benchmarks). */
-export function encodeQueryResult(series: ReadonlyArray<{ labels: ReadonlyArray<readonly [string, string]>; samples: Samples }>): Buffer {
-  const parts = series.map((s) => encodeSeries(s.labels, s.samples));
-  const body = parts.reduce((n, p) => n + 1 + varintSize(p.length) + p.length, 0);
-  const w = new WireWriter(body + 12);
-  w.byte(0x0a);
-  w.uvarint(body);
-  for (const p of parts) {
-    w.byte(0x0a);
-    w.uvarint(p.length);
-    w.bytes(p);
-  }
   return w.finish();
 }

@@ -8,10 +8,13 @@
  * window, or '1', 5 bits of leading zeros (at most 31), 6 bits of significant-bit count (64 written as 0), the bits.
  */
 import { WireError } from './wire.js';
-import type { Samples } from './series-wire.js';
+import { isStale, pushSample, type Samples } from './samples.js';
 
 /** Most samples per chunk, as the TSDB head cuts them. */
 export const SAMPLES_PER_CHUNK = 120;
+
+/** Prometheus's staleness marker. */
+const STALE_BITS = 0x7ff0000000000002n;
 
 class BitWriter {
   private bytes: number[] = [];
@@ -120,7 +123,7 @@ export function encodeXorChunk(s: Samples, from = 0, to = s.t.length): Uint8Arra
   let trailing = 0;
   for (let i = from; i < to; i++) {
     const t = BigInt(s.t[i]!);
-    const v = floatBits(s.v[i]!);
+    const v = isStale(s, i) ? STALE_BITS : floatBits(s.v[i]!);
     const k = i - from;
     if (k === 0) {
       writeUvarint(w, BigInt.asUintN(64, (t << 1n) ^ (t >> 63n))); // zig-zag
@@ -210,8 +213,7 @@ export function decodeXorChunk(data: Uint8Array, out: Samples = { t: [], v: [] }
         v ^= r.readBits(sig) << BigInt(trailing);
       }
     }
-    out.t.push(Number(t));
-    out.v.push(bitsFloat(v));
+    pushSample(out, Number(t), bitsFloat(v), v === STALE_BITS);
   }
   return out;
 }

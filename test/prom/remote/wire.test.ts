@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { remoteProto, decodeReadRequest, encodeReadRequest } from '../../../src/prom/remote/read-proto.js';
-import { encodeQueryResult, encodeReadResponse, scanReadResponse } from '../../../src/prom/remote/series-wire.js';
+import { STALE_NAN_LE, encodeQueryResult, encodeReadResponse, scanReadResponse } from '../../../src/prom/remote/series-wire.js';
 import { crc32c, decodeChunkedReadResponse, encodeChunkedReadResponse, frame, readFrames } from '../../../src/prom/remote/chunked.js';
 import { decodeXorChunk, encodeXorChunk } from '../../../src/prom/remote/xor-chunk.js';
 import { WireError } from '../../../src/prom/remote/wire.js';
@@ -135,4 +135,27 @@ test('ChunkedReadResponse round-trips', () => {
   assert.equal(back.queryIndex, 2);
   assert.deepEqual(back.series[0]!.labels, [['__name__', 'x']]);
   assert.deepEqual(decodeXorChunk(back.series[0]!.chunks[0]!.data), { t: [1000, 2000], v: [1, 2] });
+});
+
+test('staleness markers keep their bit pattern through decoding, re-encoding and XOR chunks', () => {
+  const samples = { t: [1000, 2000, 3000], v: [1, NaN, NaN], stale: [false, true, false] };
+  const [table] = scanReadResponse(encodeQueryResult([{ labels: [['__name__', 'x']], samples }]));
+  assert.ok(table!.buf(0).includes(STALE_NAN_LE), 'the marker\'s bytes are on the wire');
+  const back = table!.samples(0);
+  assert.deepEqual(back.stale, [false, true, false], 'a plain NaN is not a marker');
+  const reencoded = encodeReadResponse([[{ table: table!, i: 0, samples: back }]]);
+  assert.ok(reencoded.includes(STALE_NAN_LE));
+  const x = decodeXorChunk(encodeXorChunk(back));
+  assert.deepEqual(x.stale, [false, true, false]);
+  assert.ok(Number.isNaN(x.v[2]));
+});
+
+test('a malformed sample makes the whole answer unreadable (the shard is then left out with a warning)', () => {
+  const wrap = (b: number[]) => [0x0a, b.length, ...b];
+  const label = [0x0a, 0x03, 0x0a, 0x01, 0x78]; // {x=""}
+  const good = Buffer.from(wrap(wrap([...label, 0x12, 0x02, 0x10, 0x05])));
+  assert.deepEqual(scanReadResponse(good)[0]!.samples(0), { t: [5], v: [0] }, 'a value of 0 is omitted on the wire');
+  for (const sample of [[0x12, 0x03, 0x09, 0x00, 0x00], [0x12, 0x02, 0x10, 0x80], [0x12, 0x02, 0x0b, 0x00]]) {
+    assert.throws(() => scanReadResponse(Buffer.from(wrap(wrap([...label, ...sample])))), WireError, JSON.stringify(sample));
+  }
 });

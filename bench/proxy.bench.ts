@@ -15,7 +15,6 @@ import { Sidecar } from '../src/sidecar/sidecar.js';
 import { SidecarMetrics } from '../src/sidecar/metrics.js';
 import { parseConfig } from '../src/prom/config.js';
 import { jobDefaults, targetsFromGroup, type GroupTargets } from '../src/target/populate.js';
-import { TARGET_PARAM } from '../src/sidecar/inject.js';
 
 async function listen(server: Server): Promise<number> {
   server.listen(0, '127.0.0.1');

@@ -85,7 +85,6 @@ scrape_configs:
     const [list, rows] = await Promise.all([shards(), targetRows()]);
     return list.length > 0 && list.every((s) => s.ready) && rows.length === 4 && rows.every((t) => t.shards.length === 1) ? list : undefined;
   };
-  const transferOf = (instance: string) => async () => (await targetRows()).find((t) => t.labels.instance === instance && t.shards.length === 2)?.shards;
   const pidsOf = async (shard: string) => JSON.parse(await readFile(join(dir, 'data', 'replica-0', shard, 'pids.json'), 'utf8')) as { sidecar: number; prometheus: number };
 
   await waitFor('the first placement', settled, 120_000, 500);

@@ -4,7 +4,6 @@ import { mkdtemp, mkdir, rm, symlink, unlink, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileSd, filepathGlob, globMatch, parseTargetGroups } from '../../src/discovery/file.js';
-import type { TargetGroup } from '../../src/discovery/types.js';
 import { harness } from '../helpers/discovery.js';
 
 

@@ -21,8 +21,10 @@ const targets: TestTarget[] = [];
 let api = '';
 let dataDir = '';
 let stopped: number | undefined;
+let strictView: RunningKvass | undefined;
 
 after(async () => {
+  await strictView?.stop();
   if (stopped) {
     try {
       process.kill(stopped, 'SIGCONT');
@@ -94,6 +96,16 @@ test('through the global view, replicas count once and a replica\'s outage loses
   assert.equal(Number(global.data.result[0]!.value[1]), 12000, 'the 2 replicas of 2 shards of 6000 series count as 12000');
   assert.equal(global.warnings, undefined);
 
+  // A second view with partial responses off: one replica down is not a partial answer, its twin has the data.
+  const strictPort = await freePort();
+  const strict = `http://127.0.0.1:${strictPort}`;
+  strictView = runKvass(['query', `--config.file=${join(dataDir, '..', 'prometheus.yml')}`, `--coordinator.url=${api}`, `--data-dir=${join(dataDir, '..', 'strict-view')}`,
+    `--web.listen-address=127.0.0.1:${strictPort}`, '--query.shard-timeout=2s', '--no-query.partial-response']);
+  await waitFor('the strict view', async () => {
+    const r = await fetch(`${strict}/api/v1/query?query=count(demo_metric)`).catch(() => null);
+    return r?.ok && ((await r.json()) as { data: { result: unknown[] } }).data.result.length === 1;
+  }, 60_000, 500);
+
   // Replica 0's shard 0 (the first copy in the merge order) hangs, then is killed.
   const victim = replicas[0]!.shards[0]!;
   const instance = ((await (await fetch(`${victim.url}/api/v1/shard/targets`)).json()) as { data: { targets: Array<{ labels: { instance: string } }> } }).data.targets[0]!.labels.instance;
@@ -105,6 +117,8 @@ test('through the global view, replicas count once and a replica\'s outage loses
   const during = await query<Vector>(api, 'count(demo_metric)');
   assert.equal(Number(during.data.result[0]!.value[1]), 12000, 'the other replica answers for the hung shard');
   assert.ok(during.warnings?.some((w) => w.includes('replica-0/shard-0') && /within 2s/.test(w)), `a warning names the hung shard: ${JSON.stringify(during.warnings)}`);
+  const strictDuring = await query<Vector>(strict, 'count(demo_metric)');
+  assert.equal(Number(strictDuring.data.result[0]!.value[1]), 12000, 'partial responses off, one replica down: still an answer');
   process.kill(pids.prometheus, 'SIGKILL'); // kvass restarts it
   stopped = undefined;
   await waitFor('the killed Prometheus to be restarted and to answer', async () => {

@@ -19,21 +19,26 @@ export const QUERY_FLAGS: readonly FlagSpec[] = [
 ];
 
 /**
- * The shards to read from, as the coordinator sees them: every shard that has been ready once (one that stops
- * answering is still read, and named in a warning when it fails); a shard never ready yet is starting and holds no data.
+ * The shards to read from, given the coordinator's view (per replica, shards in ordinal order): every shard that has
+ * been ready once (one that stops answering is still read, and named in a warning when it fails); a shard never
+ * ready yet is starting and holds no data. `seenReady` keeps the URLs seen ready across calls.
  */
+export function readShardsOf(replicas: ReadonlyArray<ReadonlyArray<{ id: string; url: string; ready: boolean }>>, seenReady: Set<string>): ReadShard[] {
+  return replicas.flatMap((rep, r) => rep.flatMap((s, ordinal) => {
+    if (s.ready) seenReady.add(s.url);
+    return seenReady.has(s.url) ? [{ name: `replica-${r}/${s.id}`, url: s.url, replica: r, ordinal }] : [];
+  }));
+}
+
+/** readShardsOf over an in-process coordinator's current view. */
 export function shardReader(c: Coordinator): () => ReadShard[] {
   const seenReady = new Set<string>();
-  return () => c.shardViews.flatMap((rep, r) => rep.filter((s) => {
-    if (s.ready) seenReady.add(s.url);
-    return seenReady.has(s.url);
-  }).map((s) => ({ name: `replica-${r}/shard-${s.ordinal}`, url: s.url, replica: r, ordinal: s.ordinal })));
+  return () => readShardsOf(c.shardViews, seenReady);
 }
 
 export interface GlobalView {
   handler: (req: IncomingMessage, res: ServerResponse) => void;
   querier: GlobalQuerier;
-  gateway: StoreGateway;
   /** Registers what to do on POST /-/reload (besides the coordinator's own reload). */
   onReload(f: () => void): void;
 }
@@ -83,5 +88,5 @@ export async function createGlobalView(f: FlagValues, o: GlobalViewOptions): Pro
     o.coordinatorHandler(req, res);
   };
   const handler = createFrontDoor({ coordinator: coordinatorHandler, gateway, shards, querierUrl: querier.url, replicaLabels, shardTimeoutMs, partialResponse, token: o.token, log });
-  return { handler, querier, gateway, onReload: (f) => void (reloadHook = f) };
+  return { handler, querier, onReload: (f) => void (reloadHook = f) };
 }

@@ -13,7 +13,7 @@ import { createLogger, type Logger } from '../logger.js';
 import { parseDuration } from '../prom/duration.js';
 import type { ReadShard } from '../query/gateway.js';
 import { UsageError, parseFlags, type FlagSpec } from './flags.js';
-import { QUERY_FLAGS, createGlobalView } from './global-view.js';
+import { QUERY_FLAGS, createGlobalView, readShardsOf } from './global-view.js';
 import { parseListenAddress } from './sidecar.js';
 
 export const QUERY_COMMAND_FLAGS: readonly FlagSpec[] = [
@@ -50,10 +50,7 @@ class CoordinatorShards {
       const body = (await res.json()) as ShardsBody;
       const reps = body.data?.replicas;
       if (!Array.isArray(reps)) throw new Error('no data.replicas in the answer');
-      this.list = reps.flatMap((rep, r) => (rep.shards ?? []).map((s, ordinal) => {
-        if (s.ready) this.seenReady.add(s.url);
-        return { name: `replica-${r}/${s.id}`, url: s.url, replica: r, ordinal, seen: this.seenReady.has(s.url) };
-      }).filter((s) => s.seen).map(({ seen: _seen, ...s }) => s));
+      this.list = readShardsOf(reps.map((rep) => rep.shards ?? []), this.seenReady);
     } catch (e) {
       this.log.warn({ coordinator: this.base, err: (e as Error).message }, 'cannot read the shard list; keeping the last one');
     } finally {

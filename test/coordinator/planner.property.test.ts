@@ -236,15 +236,22 @@ const scenarioArb = (maxSize: number) => fc.record({
   events: fc.array(eventArb(maxSize), { maxLength: 40 }),
 });
 
+type Scenario = ReturnType<typeof scenarioArb> extends fc.Arbitrary<infer T> ? T : never;
+
+/** Starts the simulation, applies the scenario's events one planner step each, then settles it. */
+function runScenario(sc: Scenario, options: PlannerOptions): { sim: Sim; out: PlannerOutput } {
+  const sim = newSim(options, sc.sizes, sc.shardCount, sc.newShardDelay, sc.chaos);
+  step(sim);
+  for (const e of sc.events) {
+    applyEvent(sim, e);
+    step(sim);
+  }
+  return { sim, out: settle(sim).out };
+}
+
 test('property (a, b, d, e): random events, every step checked, then settled within budget and stable', () => {
   check(fc.property(scenarioArb(BUDGET), (sc) => {
-    const sim = newSim(sc.options, sc.sizes, sc.shardCount, sc.newShardDelay, sc.chaos);
-    step(sim);
-    for (const e of sc.events) {
-      applyEvent(sim, e);
-      step(sim);
-    }
-    const { out } = settle(sim);
+    const { sim, out } = runScenario(sc, sc.options);
     // (a) settled: every target fits the budget, so no shard exceeds it; no transfer is left.
     for (const [s, load] of shardLoads(out, sim.series).entries()) assert.ok(load <= BUDGET, `shard ${s} at ${load}`);
     assert.equal(out.assignments.flatMap((a) => Object.values(a)).filter((st) => st === 'in_transfer').length, 0);
@@ -255,13 +262,7 @@ test('property (a, b, d, e): random events, every step checked, then settled wit
 test('property (c): targets up to half the budget, settled with scale-down on: shards <= max(minShards, ceil(total / (maxSeries*(1/2 - hysteresis))))', () => {
   check(fc.property(scenarioArb(BUDGET / 2), (sc) => {
     const options = { ...sc.options, maxIdleTimeMs: 45_000, hysteresis: Math.min(sc.options.hysteresis, 0.25) };
-    const sim = newSim(options, sc.sizes, sc.shardCount, sc.newShardDelay, sc.chaos);
-    step(sim);
-    for (const e of sc.events) {
-      applyEvent(sim, e);
-      step(sim);
-    }
-    const { out } = settle(sim);
+    const { sim, out } = runScenario(sc, options);
     const total = [...sim.series.values()].reduce((a, b) => a + b, 0);
     const bound = Math.max(options.minShards, Math.ceil(total / (BUDGET * (0.5 - options.hysteresis))));
     assert.ok(out.desiredShards <= bound, `${out.desiredShards} shards for ${total} series (bound ${bound})`);
@@ -289,13 +290,7 @@ test('property (c): targets up to half the budget arriving over time: at most on
 
 test('property: oversized targets (up to twice the budget) are scraped, each alone on its shard once settled', () => {
   check(fc.property(scenarioArb(2 * BUDGET), (sc) => {
-    const sim = newSim(sc.options, sc.sizes, sc.shardCount, sc.newShardDelay, sc.chaos);
-    step(sim);
-    for (const e of sc.events) {
-      applyEvent(sim, e);
-      step(sim);
-    }
-    const { out } = settle(sim);
+    const { sim, out } = runScenario(sc, sc.options);
     const oversized = [...sim.series].filter(([, s]) => s > BUDGET).map(([h]) => h).sort();
     assert.deepEqual(out.oversized, oversized);
     for (const [s, load] of shardLoads(out, sim.series).entries()) {

@@ -5,12 +5,14 @@ import * as exposition from './exposition.bench.js';
 import * as proxy from './proxy.bench.js';
 import * as planner from './planner.bench.js';
 import * as query from './query.bench.js';
+import * as merge from './merge.bench.js';
 
 const benches: Array<[string, { run(): Array<Record<string, string | number>> | Promise<Array<Record<string, string | number>>> }]> = [
   ['targets', targets],
   ['exposition', exposition],
   ['proxy', proxy],
   ['planner', planner],
+  ['merge', merge],
   ['query', query],
 ];
 

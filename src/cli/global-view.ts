@@ -63,9 +63,11 @@ export async function createGlobalView(f: FlagValues, o: GlobalViewOptions): Pro
   const partialResponse = f.get('query.partial-response') === 'true';
   const registry = o.registry;
   const shards = o.shards;
-  const gateway = new StoreGateway({ shards, replicaLabels, shardTimeoutMs, partialResponse, token: o.token, log, registry });
+  // The querier reads the config (and checks it) at start and at every reload: the gateway takes its smallest interval.
+  const fallbackIntervalMs = (): number => querier.smallestScrapeIntervalMs;
+  const gateway = new StoreGateway({ shards, replicaLabels, shardTimeoutMs, partialResponse, token: o.token, log, registry, fallbackIntervalMs });
   const port = await new PortAllocator().one();
-  const querier = new GlobalQuerier({
+  const querier: GlobalQuerier = new GlobalQuerier({
     configFile: o.configFile,
     dir: join(o.dataDir, 'querier'),
     // The front door's address is known once it listens, after this: read it when the querier starts.

@@ -1,7 +1,8 @@
 /**
  * The store gateway: Prometheus remote read (`POST /api/v1/read`) over every current shard. Each read is sent to
- * every shard's Prometheus (through its sidecar, which passes /api/v1/read through), the answers are merged and
- * deduplicated (merge.ts), and the result is sent as SAMPLES or STREAMED_XOR_CHUNKS, as the client accepts.
+ * every shard's Prometheus (through its sidecar, which passes /api/v1/read through), the answers are merged
+ * (merge.ts: transfer copies stitched, replicas deduplicated), and the result is sent as SAMPLES or
+ * STREAMED_XOR_CHUNKS, as the client accepts.
  *
  * A shard that fails, answers garbage or does not answer within the per-shard timeout is left out and named in a
  * warning: in the `X-Kvass-Warning` response headers, in the log, and in `warningsSince()` for the front door,
@@ -44,6 +45,11 @@ export interface GatewayOptions {
   partialResponse: boolean;
   /** Bearer token for the shards' sidecar API. */
   token?: string;
+  /**
+   * The scrape interval assumed for a series whose copies hold too few samples to tell theirs (copies.ts): the
+   * smallest scrape interval of the configuration. Read at every read (it follows config reloads); unset: unknown.
+   */
+  fallbackIntervalMs?: () => number;
   /** Largest request body accepted. */
   maxRequestBytes?: number;
   log: Logger;
@@ -136,12 +142,13 @@ export class StoreGateway {
       return;
     }
     const stats: MergeStats = { series: 0, deduplicated: 0, histograms: 0 };
+    const fallbackIntervalMs = this.opts.fallbackIntervalMs?.() ?? 0;
     let merged: OutSeries[][];
     let body: Buffer | null = null;
     try {
       merged = request.queries.map((q, qi) => {
         const perShard = answers.map((a) => a.results![qi]!);
-        const out = mergeAnswers(perShard, isCounterFunc(q.hints?.func ?? ''), stats, needsLastSampleOnly(q, lookback));
+        const out = mergeAnswers(perShard, { counter: isCounterFunc(q.hints?.func ?? ''), fallbackIntervalMs, lastOnly: needsLastSampleOnly(q, lookback) }, stats);
         if (q.hints?.func === 'series') for (const o of out) o.samples = { t: [], v: [] };
         return sortSeries(out);
       });

@@ -1,14 +1,14 @@
 /**
  * Merging the answers of several shards to one remote-read query: series are matched on their labels without the
- * replica labels, copies of a series (replicas, or a target scraped by two shards while it moves) are deduplicated
- * (dedup.ts), and replica labels are left out of the output.
+ * replica labels, copies of a series (replicas, or a target scraped by two shards while it moves) are merged into
+ * one (copies.ts), and replica labels are left out of the output.
  *
  * Matching is a hash join on the label bytes (series-wire.ts keys). The output is then sorted as Prometheus
  * sorts series (shards answer in their TSDB's series order): the Prometheus that reads it sorts again, and its
  * sort is linear on sorted input but costly otherwise (it copies both label sets at every comparison).
  */
 import { lastSample, type OutSeries, type SeriesTable, type SortScratch } from '../prom/remote/series-wire.js';
-import { dedupSamples } from './dedup.js';
+import { mergeCopies, type MergeCopiesOptions } from './copies.js';
 
 export interface MergeStats {
   /** Series in the output. */
@@ -19,16 +19,15 @@ export interface MergeStats {
   histograms: number;
 }
 
-const sameBytes = (a: Uint8Array, a0: number, a1: number, b: Uint8Array, b0: number, b1: number): boolean => {
-  if (a1 - a0 !== b1 - b0) return false;
-  return Buffer.from(a.buffer, a.byteOffset + a0, a1 - a0).equals(Buffer.from(b.buffer, b.byteOffset + b0, b1 - b0));
-};
+const sameBytes = (a: Buffer, a0: number, a1: number, b: Buffer, b0: number, b1: number): boolean => a1 - a0 === b1 - b0 && a.compare(b, b0, b1, a0, a1) === 0;
 
-/**
- * Merges one query's answers (one table per shard). `counter`: the query reads counters (dedup.ts).
- * `lastOnly`: keep only each series' last sample (the query needs no more; see gateway.ts).
- */
-export function mergeAnswers(tables: readonly SeriesTable[], counter: boolean, stats?: MergeStats, lastOnly = false): OutSeries[] {
+export interface MergeOptions extends MergeCopiesOptions {
+  /** Keep only each series' last sample (the query needs no more; see gateway.ts). */
+  lastOnly?: boolean;
+}
+
+/** Merges one query's answers (one table per shard). */
+export function mergeAnswers(tables: readonly SeriesTable[], opts: MergeOptions, stats?: MergeStats): OutSeries[] {
   const out: OutSeries[] = [];
   // Output index of each key; extra copies by output index.
   const seen = new Map<string, number>();
@@ -62,11 +61,11 @@ export function mergeAnswers(tables: readonly SeriesTable[], counter: boolean, s
       return !sameBytes(first.table.buf(first.i), f0, f1, c.table.buf(c.i), c0, c1);
     });
     if (distinct.length > 1) {
-      out[at]!.samples = dedupSamples(distinct.map((c) => c.table.samples(c.i)), counter);
+      out[at]!.samples = mergeCopies(distinct.map((c) => ({ samples: c.table.samples(c.i), replica: c.table.replicaKey(c.i) })), opts);
       if (stats) stats.deduplicated++;
     }
   }
-  if (lastOnly) {
+  if (opts.lastOnly) {
     for (const o of out) {
       if (o.samples) o.samples = lastSample(o.samples);
       else o.range = o.table.lastSampleRange(o.i);

@@ -12,7 +12,7 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import YAML, { isMap, isSeq, YAMLMap, YAMLSeq } from 'yaml';
 import type { Logger } from '../logger.js';
-import { intervalString, loadConfigFile } from '../prom/config.js';
+import { intervalString, loadConfigFile, type PromConfig } from '../prom/config.js';
 import { injectConfig } from '../sidecar/inject.js';
 import { WatchedProcess, findPidsByCommandLine, stopPid } from '../shard/local-process.js';
 import { answersReady } from '../shard/types.js';
@@ -36,9 +36,20 @@ export interface QuerierOptions {
   log: Logger;
 }
 
+type ConfigOptions = Pick<QuerierOptions, 'configFile' | 'dir' | 'gatewayUrl' | 'lookbackDeltaMs' | 'readTimeoutMs'>;
+
 /** The querier's configuration text, from the original configuration file. */
-export async function querierConfig(opts: Pick<QuerierOptions, 'configFile' | 'dir' | 'gatewayUrl' | 'lookbackDeltaMs' | 'readTimeoutMs'>): Promise<string> {
-  const cfg = await loadConfigFile(opts.configFile);
+export async function querierConfig(opts: ConfigOptions): Promise<string> {
+  return querierConfigOf(await loadConfigFile(opts.configFile), opts);
+}
+
+/** The smallest scrape interval of the jobs of a configuration (the global one when it has no job). */
+export function smallestScrapeInterval(cfg: PromConfig): number {
+  if (cfg.scrapeConfigs.length === 0) return cfg.global.scrapeInterval;
+  return Math.min(...cfg.scrapeConfigs.map((j) => j.scrapeInterval));
+}
+
+function querierConfigOf(cfg: PromConfig, opts: ConfigOptions): string {
   // injectConfig keeps comments and secrets as written and makes relative paths absolute for the new folder.
   const text = injectConfig(cfg, [], { proxyUrl: 'http://127.0.0.1:1', keepRulesAndAlerting: true, outputDir: opts.dir });
   const doc = YAML.parseDocument(text);
@@ -61,6 +72,7 @@ export async function querierConfig(opts: Pick<QuerierOptions, 'configFile' | 'd
 
 export class GlobalQuerier {
   private process: WatchedProcess | null = null;
+  private smallestInterval = 0;
 
   constructor(private readonly opts: QuerierOptions) {}
 
@@ -70,6 +82,11 @@ export class GlobalQuerier {
 
   get configPath(): string {
     return join(this.opts.dir, 'prometheus.yml');
+  }
+
+  /** The smallest scrape interval of the configuration last checked (0 before the first check). */
+  get smallestScrapeIntervalMs(): number {
+    return this.smallestInterval;
   }
 
   private get marker(): string {
@@ -83,7 +100,8 @@ export class GlobalQuerier {
   async check(): Promise<void> {
     await mkdir(this.opts.dir, { recursive: true });
     const next = `${this.configPath}.new`;
-    await writeFile(next, await querierConfig(this.opts));
+    const cfg = await loadConfigFile(this.opts.configFile);
+    await writeFile(next, querierConfigOf(cfg, this.opts));
     const promtool = join(dirname(this.opts.prometheusBinary ?? 'prometheus'), 'promtool').replace(/^\.\//, '');
     await new Promise<void>((resolveCheck, reject) => {
       execFile(promtool, ['check', 'config', '--lint=none', next], { timeout: 60_000 }, (err, stdout, stderr) => {
@@ -94,6 +112,7 @@ export class GlobalQuerier {
     });
     // Only a checked config replaces the one Prometheus loads (and reloads after a crash).
     await rename(next, this.configPath);
+    this.smallestInterval = smallestScrapeInterval(cfg);
   }
 
   async start(): Promise<void> {

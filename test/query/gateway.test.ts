@@ -42,6 +42,6 @@ test('sortSeries: Prometheus\'s label-set order (name then value, bytewise UTF-8
   // Two shards, each answering in some other order, with a replica label to drop.
   const shuffled = inOrder.map((l, k) => ({ l, k })).sort((a, b) => ((a.k * 5) % 8) - ((b.k * 5) % 8));
   const table = (part: typeof shuffled, r: string) => scanReadResponse(encodeQueryResult(part.map(({ l }) => ({ labels: [...l, ['replica', r]].sort((x, y) => (x[0] < y[0] ? -1 : 1)) as Array<[string, string]>, samples: { t: [1], v: [1] } }))), ['replica'])[0]!;
-  const out = sortSeries(mergeAnswers([table(shuffled.slice(0, 4), '0'), table(shuffled.slice(4), '1')], false));
+  const out = sortSeries(mergeAnswers([table(shuffled.slice(0, 4), '0'), table(shuffled.slice(4), '1')], { counter: false, fallbackIntervalMs: 0 }));
   assert.deepEqual(out.map((o) => o.table.labels(o.i)), inOrder);
 });

@@ -47,6 +47,11 @@ export function lastSample(s: Samples): Samples {
 export function decodeSamples(buf: Uint8Array, start: number, end: number, out: Samples = { t: [], v: [] }, anyFields = false): Samples {
   const r = new WireReader(buf, start, end);
   while (r.pos < end) {
+    const fast = decodeUsualSample(buf, r.view, r.pos, end, out);
+    if (fast > 0) {
+      r.pos = fast;
+      continue;
+    }
     const tag = r.uint32();
     if (tag !== 0x12) {
       if (!anyFields) throw new WireError(`unexpected field in samples (tag ${tag})`);
@@ -70,6 +75,44 @@ export function decodeSamples(buf: Uint8Array, start: number, end: number, out: 
     pushSample(out, t, v, stale);
   }
   return out;
+}
+
+const isStaleAt = (buf: Uint8Array, p: number): boolean =>
+  buf[p] === 0x02 && buf[p + 7] === 0x7f && buf[p + 6] === 0xf0 && buf[p + 1] === 0 && buf[p + 2] === 0 && buf[p + 3] === 0 && buf[p + 4] === 0 && buf[p + 5] === 0;
+
+/**
+ * One sample field laid out as Prometheus writes it (tag 0x12, a one-byte length, then 0x09 + 8 bytes of value,
+ * left out when 0, then 0x10 + a non-negative timestamp varint of at most 7 bytes, exact in a double) decoded without the reader;
+ * returns the position after it, or 0 for anything else (the general loop then reads it field by field).
+ */
+function decodeUsualSample(buf: Uint8Array, view: DataView, p: number, end: number, out: Samples): number {
+  if (buf[p] !== 0x12 || p + 1 >= end) return 0;
+  const n = buf[p + 1]!;
+  const e = p + 2 + n;
+  if (n >= 128 || e > end) return 0;
+  let q = p + 2;
+  let v = 0;
+  let stale = false;
+  if (buf[q] === 0x09) {
+    if (q + 9 > e) return 0;
+    stale = isStaleAt(buf, q + 1);
+    v = view.getFloat64(q + 1, true);
+    q += 9;
+  }
+  if (buf[q] !== 0x10) return 0;
+  q++;
+  let t = 0;
+  let scale = 1;
+  for (let k = 0; ; k++) {
+    if (q >= e || k === 7) return 0;
+    const b = buf[q++]!;
+    t += (b & 0x7f) * scale;
+    if (b < 0x80) break;
+    scale *= 128;
+  }
+  if (q !== e) return 0;
+  pushSample(out, t, v, stale);
+  return e;
 }
 
 const sampleBodySize = (t: number): number => 9 + 1 + (t < 0 ? 10 : varintSize(t));

@@ -156,6 +156,21 @@ export class SeriesTable {
     return k;
   }
 
+  /**
+   * The series' replica label fields (the cut ranges) as latin1 of their bytes, in label order: '' when it has none.
+   * Two copies with the same key come from the same replica.
+   */
+  replicaKey(i: number): string {
+    const d = this.data;
+    const b = i * FIELDS;
+    if (d[b + C0] === d[b + C1]) return '';
+    const buf = this.buf(i);
+    let k = buf.latin1Slice(d[b + C0]!, d[b + C1]!);
+    const extra = this.extraCuts.size > 0 ? this.extraCuts.get(i) : undefined;
+    if (extra) for (let j = 0; j < extra.length; j += 2) k += buf.latin1Slice(extra[j]!, extra[j + 1]!);
+    return k;
+  }
+
   /** Label pairs, replica labels left out unless `all`. */
   labels(i: number, all = false): Array<[string, string]> {
     const d = this.data;

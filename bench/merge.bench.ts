@@ -9,7 +9,7 @@
 import { dedupSamples } from '../src/query/dedup.js';
 import { mergeAnswers } from '../src/query/merge.js';
 import { mergeCopies } from '../src/query/copies.js';
-import { encodeQueryResult, scanReadResponse, type Samples, type SeriesTable } from '../src/prom/remote/series-wire.js';
+import { encodeQueryResult, scanReadResponse, type Samples, type SeriesTable } from '../src/query/remote/series-wire.js';
 
 const SERIES = 50_000;
 const STEP = 15_000;

@@ -8,7 +8,7 @@
  * replica label are replicas, each scraping at its own phase: each replica's copies are stitched first, then the
  * replicas are merged with the penalty algorithm (dedup.ts).
  */
-import type { Samples } from '../prom/remote/samples.js';
+import type { Samples } from './remote/samples.js';
 import { dedupSamples } from './dedup.js';
 import { scrapeInterval } from './slots.js';
 import { stitchCopies } from './stitch.js';

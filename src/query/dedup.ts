@@ -22,7 +22,7 @@
  * is applied to the copy switched to only. With the interval unknown (0) there is no gap rule, no slot guard and no
  * marker rule: Thanos's steps in that walk.
  */
-import { isStale, pushSample, type Samples } from '../prom/remote/samples.js';
+import { isStale, pushSample, type Samples } from './remote/samples.js';
 import { realSampleFor } from './slots.js';
 
 const INITIAL_PENALTY = 5000;

@@ -7,7 +7,7 @@
  * sorts series (shards answer in their TSDB's series order): the Prometheus that reads it sorts again, and its
  * sort is linear on sorted input but costly otherwise (it copies both label sets at every comparison).
  */
-import { lastSample, type OutSeries, type SeriesTable, type SortScratch } from '../prom/remote/series-wire.js';
+import { lastSample, type OutSeries, type SeriesTable, type SortScratch } from './remote/series-wire.js';
 import { mergeCopies, type MergeCopiesOptions } from './copies.js';
 
 export interface MergeStats {

@@ -3,7 +3,7 @@
  * interval a series is scraped at, read from its copies, and the real sample that stands for a staleness marker.
  * Timestamps of different copies within half an interval of each other are one scrape.
  */
-import { isStale, type Samples } from '../prom/remote/samples.js';
+import { isStale, type Samples } from './remote/samples.js';
 
 /**
  * The scrape interval of a series, in ms, from its copies: the median spacing of each copy's samples (robust to a

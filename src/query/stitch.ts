@@ -15,7 +15,7 @@
  * ends by design (the old shard at the hand-over) the samples inside the penalty are lost: every move was a hole of
  * two to three intervals in the view.
  */
-import { isStale, pushSample, type Samples } from '../prom/remote/samples.js';
+import { isStale, pushSample, type Samples } from './remote/samples.js';
 import { firstAfter, realSampleFor } from './slots.js';
 
 /**

@@ -1,9 +1,9 @@
 /** A remote-read client for tests: sends a ReadRequest and decodes SAMPLES or STREAMED_XOR_CHUNKS answers. */
 import { compressSync, uncompressSync } from 'snappy';
-import { encodeReadRequest, type LabelMatcher, type ReadHints } from '../../src/prom/remote/read-proto.js';
-import { scanReadResponse } from '../../src/prom/remote/series-wire.js';
-import { decodeChunkedReadResponse, readFrames } from '../../src/prom/remote/chunked.js';
-import { decodeXorChunk } from '../../src/prom/remote/xor-chunk.js';
+import { encodeReadRequest, type LabelMatcher, type ReadHints } from '../../src/query/remote/read-proto.js';
+import { scanReadResponse } from '../../src/query/remote/series-wire.js';
+import { decodeChunkedReadResponse, readFrames } from '../../src/query/remote/chunked.js';
+import { decodeXorChunk } from '../../src/query/remote/xor-chunk.js';
 
 export interface ReadSeries {
   labels: Record<string, string>;

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { mergeCopies, type SeriesCopy } from '../../src/query/copies.js';
-import type { Samples } from '../../src/prom/remote/series-wire.js';
+import type { Samples } from '../../src/query/remote/series-wire.js';
 
 interface CopySpec {
   replica: number;

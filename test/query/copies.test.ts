@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mergeCopies, replicaGroups } from '../../src/query/copies.js';
 import { mergeAnswers } from '../../src/query/merge.js';
-import { encodeQueryResult, scanReadResponse, type Samples } from '../../src/prom/remote/series-wire.js';
+import { encodeQueryResult, scanReadResponse, type Samples } from '../../src/query/remote/series-wire.js';
 
 const at = (ts: number[], stale: number[] = []): Samples => {
   const out: Samples = { t: ts.map((t) => Math.round(t * 1000)), v: ts.map((t) => t) };

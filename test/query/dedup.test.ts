@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { dedupSamples, isCounterFunc } from '../../src/query/dedup.js';
 import { mergeAnswers } from '../../src/query/merge.js';
-import { encodeQueryResult, scanReadResponse, type OutSeries, type Samples, type SeriesTable } from '../../src/prom/remote/series-wire.js';
+import { encodeQueryResult, scanReadResponse, type OutSeries, type Samples, type SeriesTable } from '../../src/query/remote/series-wire.js';
 
 const s = (pairs: Array<[number, number]>): Samples => ({ t: pairs.map(([t]) => t), v: pairs.map(([, v]) => v) });
 const sec = (...ts: number[]) => ts.map((t) => [t * 1000, t] as [number, number]);

@@ -3,8 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { needsLastSampleOnly } from '../../src/query/gateway.js';
 import { mergeAnswers, sortSeries } from '../../src/query/merge.js';
-import { encodeQueryResult, scanReadResponse } from '../../src/prom/remote/series-wire.js';
-import type { ReadQuery } from '../../src/prom/remote/read-proto.js';
+import { encodeQueryResult, scanReadResponse } from '../../src/query/remote/series-wire.js';
+import type { ReadQuery } from '../../src/query/remote/read-proto.js';
 
 const L = 300_000;
 const q = (start: number, end: number, hints?: Partial<NonNullable<ReadQuery['hints']>>): ReadQuery => ({

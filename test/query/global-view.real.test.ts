@@ -16,7 +16,7 @@ import { fetchShards, runKvass, type RunningKvass } from '../helpers/kvass.js';
 import { freePort, startPrometheus, waitFor, type RunningPrometheus } from '../helpers/prometheus.js';
 import { startTarget, type TestTarget } from '../helpers/targets.js';
 import { remoteRead } from '../helpers/remote-read.js';
-import { encodeReadRequest } from '../../src/prom/remote/read-proto.js';
+import { encodeReadRequest } from '../../src/query/remote/read-proto.js';
 import { StoreGateway } from '../../src/query/gateway.js';
 import { silentLogger } from '../../src/logger.js';
 

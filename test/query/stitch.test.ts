@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { stitchCopies } from '../../src/query/stitch.js';
 import { scrapeInterval } from '../../src/query/slots.js';
-import type { Samples } from '../../src/prom/remote/series-wire.js';
+import type { Samples } from '../../src/query/remote/series-wire.js';
 
 /** Samples at the given seconds; value = the time in seconds (a counter); `stale` seconds carry staleness markers. */
 const at = (ts: number[], stale: number[] = []): Samples => {

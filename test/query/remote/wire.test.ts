@@ -2,11 +2,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { remoteProto, decodeReadRequest, encodeReadRequest } from '../../../src/prom/remote/read-proto.js';
-import { STALE_NAN_LE, encodeQueryResult, encodeReadResponse, scanReadResponse } from '../../../src/prom/remote/series-wire.js';
-import { crc32c, decodeChunkedReadResponse, encodeChunkedReadResponse, frame, readFrames } from '../../../src/prom/remote/chunked.js';
-import { decodeXorChunk, encodeXorChunk } from '../../../src/prom/remote/xor-chunk.js';
-import { WireError } from '../../../src/prom/remote/wire.js';
+import { remoteProto, decodeReadRequest, encodeReadRequest } from '../../../src/query/remote/read-proto.js';
+import { STALE_NAN_LE, encodeQueryResult, encodeReadResponse, scanReadResponse } from '../../../src/query/remote/series-wire.js';
+import { crc32c, decodeChunkedReadResponse, encodeChunkedReadResponse, frame, readFrames } from '../../../src/query/remote/chunked.js';
+import { decodeXorChunk, encodeXorChunk } from '../../../src/query/remote/xor-chunk.js';
+import { WireError } from '../../../src/query/remote/wire.js';
 
 const ReadResponse = remoteProto.lookupType('prometheus.ReadResponse');
 

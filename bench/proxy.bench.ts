@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { silentLogger } from '../src/logger.js';
 import { Sidecar } from '../src/sidecar/sidecar.js';
 import { SidecarMetrics } from '../src/sidecar/metrics.js';
-import { parseConfig } from '../src/prom/config.js';
+import { parseConfig } from '../src/config/config.js';
 import { jobDefaults, targetsFromGroup, type GroupTargets } from '../src/target/populate.js';
 
 async function listen(server: Server): Promise<number> {

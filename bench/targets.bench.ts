@@ -3,7 +3,7 @@
  * PopulateLabels with a 10-rule relabel pipeline, plus the scrape URL and identity hash. Also memory held per
  * discovered target. Goal (issue 2): ≥ 500,000 targets/s on one core.
  */
-import { parseConfig } from '../src/prom/config.js';
+import { parseConfig } from '../src/config/config.js';
 import { jobDefaults, targetsFromGroup, type GroupTargets } from '../src/target/populate.js';
 import type { TargetGroup } from '../src/discovery/types.js';
 import type { Labels } from '../src/prom/labels.js';

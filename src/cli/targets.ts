@@ -2,7 +2,7 @@
  * `kvass targets`: run service discovery once and print the targets, as Prometheus's
  * `GET /api/v1/targets?state=any` would list them (`--output=json`) or as a table for people.
  */
-import { loadConfigFile, type PromConfig } from '../prom/config.js';
+import { loadConfigFile, type PromConfig } from '../config/config.js';
 import { parseDuration } from '../prom/duration.js';
 import { publicLabels, sortedLabels, ADDRESS_LABEL, SCRAPE_INTERVAL_LABEL, SCRAPE_TIMEOUT_LABEL } from '../prom/labels.js';
 import { DiscoveryManager } from '../discovery/manager.js';

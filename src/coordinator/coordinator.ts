@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Logger } from '../logger.js';
-import { parseConfig, type PromConfig, type ScrapeConfig } from '../prom/config.js';
+import { parseConfig, type PromConfig, type ScrapeConfig } from '../config/config.js';
 import { DiscoveryManager } from '../discovery/manager.js';
 import { jobDefaults, jobTargets, type DroppedTarget, type Target } from '../target/populate.js';
 import type { ShardInfo, ShardManager } from '../shard/types.js';

@@ -6,10 +6,10 @@
  */
 import { createGunzip } from 'node:zlib';
 import type { Logger } from '../logger.js';
-import { ConfiguredHttpClient } from '../prom/http-client.js';
+import { ConfiguredHttpClient } from '../config/http-client.js';
 import { publicLabels } from '../prom/labels.js';
 import { SeriesCounter, isOpenMetrics } from '../prom/exposition.js';
-import type { ScrapeConfig } from '../prom/config.js';
+import type { ScrapeConfig } from '../config/config.js';
 
 /** What Prometheus 2.42 sends as Accept when scraping. */
 export const SCRAPE_ACCEPT = 'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';

@@ -5,7 +5,7 @@
  */
 import { ConfigError, type YamlPath } from '../prom/errors.js';
 import { optString, readDuration, readMap } from '../prom/decode.js';
-import { ConfiguredHttpClient, HTTP_CLIENT_FIELDS, readHttpClientConfig, type HttpClientConfig } from '../prom/http-client.js';
+import { ConfiguredHttpClient, HTTP_CLIENT_FIELDS, readHttpClientConfig, type HttpClientConfig } from '../config/http-client.js';
 import { errorMessage, GroupTracker, parseTargetGroups, RefreshLoop } from './refresh.js';
 import type { Discoverer, DiscoveryContext, SdMechanism, TargetGroup } from './types.js';
 

@@ -3,7 +3,7 @@
  * after a good start keeps its last good groups (the failure is logged and remembered for status). On a new
  * configuration, discoverers whose job and settings are unchanged keep running.
  */
-import type { PromConfig, SdEntry } from '../prom/config.js';
+import type { PromConfig, SdEntry } from '../config/config.js';
 import type { Logger } from '../logger.js';
 import type { TargetGroup } from './types.js';
 

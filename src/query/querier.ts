@@ -12,7 +12,7 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import YAML, { isMap, isSeq, YAMLMap, YAMLSeq } from 'yaml';
 import type { Logger } from '../logger.js';
-import { intervalString, loadConfigFile, type PromConfig } from '../prom/config.js';
+import { intervalString, loadConfigFile, type PromConfig } from '../config/config.js';
 import { injectConfig } from '../sidecar/inject.js';
 import { WatchedProcess, findPidsByCommandLine, stopPid } from '../shard/local-process.js';
 import { answersReady } from '../shard/types.js';

@@ -3,7 +3,7 @@
  * what the store keeps. A target's identity hash is recomputed here from its labels and its job's params, so
  * the sidecar and the coordinator agree on identities or the update is refused.
  */
-import type { PromConfig, ScrapeConfig } from '../prom/config.js';
+import type { PromConfig, ScrapeConfig } from '../config/config.js';
 import { ADDRESS_LABEL, type Labels } from '../prom/labels.js';
 import { parseDuration } from '../prom/duration.js';
 import { SCRAPE_INTERVAL_LABEL, SCRAPE_TIMEOUT_LABEL } from '../prom/labels.js';

@@ -25,7 +25,7 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import YAML, { isAlias, isMap, isPair, isScalar, isSeq, Pair, Scalar, YAMLMap, YAMLSeq, type Document, type Node as YamlNode, type ScalarTag } from 'yaml';
-import type { PromConfig, ScrapeConfig } from '../prom/config.js';
+import type { PromConfig, ScrapeConfig } from '../config/config.js';
 import {
   ADDRESS_LABEL, JOB_LABEL, METRICS_PATH_LABEL, PARAM_LABEL_PREFIX, SCHEME_LABEL, SCRAPE_INTERVAL_LABEL,
   SCRAPE_TIMEOUT_LABEL, isValidLabelName, type Labels,

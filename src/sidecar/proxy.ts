@@ -10,7 +10,7 @@ import { createServer, STATUS_CODES, type IncomingMessage, type Server, type Ser
 import { once } from 'node:events';
 import { createGunzip, type Gunzip } from 'node:zlib';
 import type { Logger } from '../logger.js';
-import type { ConfiguredHttpClient } from '../prom/http-client.js';
+import type { ConfiguredHttpClient } from '../config/http-client.js';
 import { formatDuration } from '../prom/duration.js';
 import { publicLabels } from '../prom/labels.js';
 import { SeriesCounter, isOpenMetrics } from '../prom/exposition.js';

@@ -3,7 +3,7 @@
  * TargetsFromGroup do: add the job's defaults, relabel, check the address, interval and timeout, add the
  * default port, remove `__meta_*`, default `instance`, and build the scrape URL.
  */
-import type { ScrapeConfig } from '../prom/config.js';
+import type { ScrapeConfig } from '../config/config.js';
 import { formatDuration, parseDuration } from '../prom/duration.js';
 import {
   ADDRESS_LABEL, INSTANCE_LABEL, JOB_LABEL, META_LABEL_PREFIX, METRICS_PATH_LABEL, PARAM_LABEL_PREFIX,

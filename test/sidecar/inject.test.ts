@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
-import { loadConfigFile, parseConfig, type PromConfig } from '../../src/prom/config.js';
+import { loadConfigFile, parseConfig, type PromConfig } from '../../src/config/config.js';
 import { sortedLabels, type Labels } from '../../src/prom/labels.js';
 import { toPlain } from '../../src/prom/yaml-plain.js';
 import { discoverOnce } from '../../src/cli/targets.js';

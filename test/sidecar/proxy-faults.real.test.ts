@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { parseConfig } from '../../src/prom/config.js';
+import { parseConfig } from '../../src/config/config.js';
 import { discoverOnce } from '../../src/cli/targets.js';
 import type { Target } from '../../src/target/populate.js';
 import { freePort, startPrometheus, waitFor, type RunningPrometheus } from '../helpers/prometheus.js';

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseConfig } from '../../src/prom/config.js';
+import { parseConfig } from '../../src/config/config.js';
 import { discoverOnce } from '../../src/cli/targets.js';
 import type { Target } from '../../src/target/populate.js';
 import { startPrometheus, waitFor, type RunningPrometheus } from '../helpers/prometheus.js';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseConfig } from '../../src/prom/config.js';
+import { parseConfig } from '../../src/config/config.js';
 import { hasPort, jobDefaults, jobTargets, populateLabels, scrapeUrlOf } from '../../src/target/populate.js';
 
 function job(yaml: string) {

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { Agent, ProxyAgent, fetch as undiciFetch, type Dispatcher, type Response } from 'undici';
 import type * as K8s from '@kubernetes/client-node';
-import { ConfiguredHttpClient } from '../../prom/http-client.js';
+import { ConfiguredHttpClient } from '../../config/http-client.js';
 import type { KubernetesSdConfig } from './config.js';
 
 export type K8sLib = typeof K8s;

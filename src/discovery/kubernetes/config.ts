@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import { ConfigError, type YamlPath } from '../../prom/errors.js';
 import { readBool, readList, readMap, readString, readStringList } from '../../prom/decode.js';
-import { HTTP_CLIENT_FIELDS, readHttpClientConfig, type HttpClientConfig } from '../../prom/http-client.js';
+import { HTTP_CLIENT_FIELDS, readHttpClientConfig, type HttpClientConfig } from '../../config/http-client.js';
 import { fieldSelectorError, labelSelectorError } from './selectors.js';
 
 export const ROLES = ['node', 'pod', 'service', 'endpoints', 'endpointslice', 'ingress'] as const;

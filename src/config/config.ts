@@ -6,13 +6,13 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import YAML, { isMap, isPair, isScalar, LineCounter, type Document, type Node as YamlNode } from 'yaml';
-import { ConfigError, LocatedConfigError, type YamlPath } from './errors.js';
-import { readBool, readDuration, readInt, readLabelSet, readList, readMap, readString, readStringList, isPlainMap, optString, type Plain } from './decode.js';
-import { formatDuration } from './duration.js';
+import { ConfigError, LocatedConfigError, type YamlPath } from '../prom/errors.js';
+import { readBool, readDuration, readInt, readLabelSet, readList, readMap, readString, readStringList, isPlainMap, optString, type Plain } from '../prom/decode.js';
+import { formatDuration } from '../prom/duration.js';
 import { HTTP_CLIENT_FIELDS, readHttpClientConfig, type HttpClientConfig } from './http-client.js';
-import { readRelabelConfigs, type RelabelConfig } from './relabel.js';
-import type { Labels } from './labels.js';
-import { toPlain } from './yaml-plain.js';
+import { readRelabelConfigs, type RelabelConfig } from '../prom/relabel.js';
+import type { Labels } from '../prom/labels.js';
+import { toPlain } from '../prom/yaml-plain.js';
 import { ALL_SD_KEYS, SD_MECHANISMS, SUPPORTED_SD_KEYS } from '../discovery/registry.js';
 import type { SdMechanism } from '../discovery/types.js';
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseConfig } from '../../src/prom/config.js';
+import { parseConfig } from '../../src/config/config.js';
 import { LocatedConfigError } from '../../src/prom/errors.js';
 
 function fails(text: string, re: RegExp, where?: { line: number; col?: number; job?: string }) {

@@ -5,8 +5,8 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Agent, Headers, ProxyAgent, fetch as undiciFetch, interceptors, request as undiciRequest, type Dispatcher, type RequestInit, type Response } from 'undici';
-import { ConfigError, type YamlPath } from './errors.js';
-import { isPlainMap, optString, readBool, readMap, readStringList, readString, type Plain } from './decode.js';
+import { ConfigError, type YamlPath } from '../prom/errors.js';
+import { isPlainMap, optString, readBool, readMap, readStringList, readString, type Plain } from '../prom/decode.js';
 
 export interface TlsConfig {
   caFile?: string; ca?: string;

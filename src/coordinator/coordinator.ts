@@ -5,18 +5,16 @@
  * planner.ts. State that is not on the sidecars (when a shard stopped being ready, what a starting shard is
  * meant to get) is kept in memory only: a restarted coordinator rebuilds the rest from the sidecars.
  */
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Logger } from '../logger.js';
 import { parseConfig, type PromConfig, type ScrapeConfig } from '../config/config.js';
 import { DiscoveryManager } from '../discovery/manager.js';
 import { jobDefaults, jobTargets, type DroppedTarget, type Target } from '../target/populate.js';
 import type { ShardInfo, ShardManager } from '../shard/types.js';
-import type { TargetStatus } from '../sidecar/target-status.js';
-import type { RuntimeInfo } from '../sidecar/sidecar.js';
+import { configHash, type RuntimeInfo, type TargetStatus, type TargetState } from '../shard/contract.js';
 import { Explorer, PROBE_ATTEMPTS_BEFORE_DEFAULT } from './explore.js';
-import { planAssignments, type PlannerOutput, type PlannerShard, type ShardTargetView, type TargetState } from './planner.js';
-import { ShardClient } from './shard-client.js';
+import { planAssignments, type PlannerOutput, type PlannerShard, type ShardTargetView } from './planner.js';
+import { ShardClient } from '../shard/client.js';
 
 /** Series Prometheus adds per target (up, scrape_duration_seconds, scrape_samples_scraped, scrape_samples_post_metric_relabeling, scrape_series_added). */
 export const PROMETHEUS_ADDED_SERIES = 5;
@@ -108,7 +106,7 @@ export class Coordinator {
   private setConfig(text: string): void {
     const cfg = parseConfig(text, this.opts.configFile);
     this.config = cfg;
-    this.configHash = createHash('sha256').update(text).digest('hex').slice(0, 16);
+    this.configHash = configHash(text);
     this.discovery.apply(cfg);
   }
 

@@ -65,8 +65,9 @@
 import { resolveCopies, type PlanState } from './planner-state.js';
 import { placeNewTargets, packIntoNewShards, drainExcessShards } from './planner-place.js';
 import { relieveOverloadedShards, scaleDown } from './planner-relief.js';
+import type { TargetState } from '../shard/contract.js';
 
-export type TargetState = 'normal' | 'in_transfer';
+export type { TargetState };
 
 /** Every target that must be scraped now (from discovery); `series` already includes Prometheus's own per-target series. */
 export interface PlannerTarget {

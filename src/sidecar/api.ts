@@ -9,7 +9,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { Document } from 'yaml';
 import type { Logger } from '../logger.js';
 import { LocatedConfigError } from '../prom/errors.js';
-import { AssignmentError, readAssignment } from './assignment.js';
+import { AssignmentError, readAssignment } from '../shard/contract.js';
 import type { Sidecar } from './sidecar.js';
 
 const MAX_BODY = 64 << 20;

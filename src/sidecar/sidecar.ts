@@ -4,7 +4,6 @@
  * against the configuration, stored on disk, then injected; a new configuration is checked before it
  * replaces the old one (a bad one is refused and the last good one stays).
  */
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Server } from 'node:http';
@@ -12,7 +11,8 @@ import type { Logger } from '../logger.js';
 import { parseConfig, type PromConfig } from '../config/config.js';
 import { ConfiguredHttpClient } from '../config/http-client.js';
 import type { Labels } from '../prom/labels.js';
-import { resolveTargets, type AssignedTargetSpec, type ResolvedTarget } from './assignment.js';
+import { resolveTargets, type ResolvedTarget } from './assignment.js';
+import { configHash, type AssignedTargetSpec, type RuntimeInfo } from '../shard/contract.js';
 import { ConfigWriter } from './config-writer.js';
 import { injectConfig } from './inject.js';
 import { SidecarMetrics } from './metrics.js';
@@ -42,17 +42,6 @@ interface Prepared {
   resolved: Map<string, ResolvedTarget>;
   /** The injected config; null without a configuration. */
   text: string | null;
-}
-
-export interface RuntimeInfo {
-  headSeries: number;
-  headSeriesError: string;
-  processSeries: number;
-  targets: number;
-  configHash: string;
-  idleSince: string | null;
-  prometheusReady: boolean;
-  lastReloadError: string;
 }
 
 export class Sidecar {
@@ -144,7 +133,7 @@ export class Sidecar {
   private commit(cfg: PromConfig | null, specs: AssignedTargetSpec[], next: Prepared): void {
     if (cfg !== this.config) {
       this.config = cfg;
-      this.configHashValue = cfg ? createHash('sha256').update(cfg.text).digest('hex').slice(0, 16) : '';
+      this.configHashValue = cfg ? configHash(cfg.text) : '';
       for (const c of this.clients.values()) void c.close();
       this.clients.clear();
     }

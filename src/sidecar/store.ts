@@ -8,7 +8,7 @@
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../logger.js';
-import { readAssignment, type AssignedTargetSpec } from './assignment.js';
+import { readAssignment, type AssignedTargetSpec } from '../shard/contract.js';
 
 const ASSIGNMENT_FILE = 'assignment.json';
 const CONFIG_FILE = 'config.yml';

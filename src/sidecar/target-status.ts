@@ -5,8 +5,7 @@
  * or a shard goes over budget at every peak; a short window because a target that shrank for good should free
  * its room within a few scrapes.
  */
-import type { AssignedTargetSpec, TargetState } from './assignment.js';
-import type { Labels } from '../prom/labels.js';
+import type { AssignedTargetSpec, TargetStatus } from '../shard/contract.js';
 
 export const SERIES_WINDOW = 3;
 
@@ -18,27 +17,6 @@ export interface ScrapeResult {
   bytes: number;
   durationMs: number;
   at: Date;
-}
-
-export interface TargetStatus {
-  hash: string;
-  job: string;
-  labels: Labels;
-  state: TargetState;
-  health: 'up' | 'down' | 'unknown';
-  lastError: string;
-  /** ISO time of the last scrape's start, null before the first. */
-  lastScrape: string | null;
-  /** Seconds. */
-  lastScrapeDuration: number;
-  /** Smoothed unique series (see SERIES_WINDOW), without the `up` and `scrape_*` series Prometheus adds. */
-  series: number;
-  lastSeries: number;
-  samples: number;
-  bytes: number;
-  /** Successful scrapes since this shard was assigned the target. */
-  scrapesSinceAssigned: number;
-  assignedAt: string;
 }
 
 interface Entry {

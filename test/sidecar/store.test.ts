@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SidecarStore } from '../../src/sidecar/store.js';
 import { createLogger } from '../../src/logger.js';
-import { readAssignment } from '../../src/sidecar/assignment.js';
+import { readAssignment } from '../../src/shard/contract.js';
 
 const quiet = createLogger('silent');
 

@@ -1,7 +1,5 @@
-/** The coordinator's calls to one shard's sidecar API (docs/sidecar-api.md). */
-import type { RuntimeInfo } from '../sidecar/sidecar.js';
-import type { TargetStatus } from '../sidecar/target-status.js';
-import type { AssignedTargetSpec } from '../sidecar/assignment.js';
+/** The coordinator's calls to one shard's sidecar API (docs/sidecar-api.md; the types are the contract's, contract.ts). */
+import type { AssignedTargetSpec, RuntimeInfo, TargetStatus } from './contract.js';
 
 export class ShardClient {
   constructor(readonly apiUrl: string, private readonly token?: string, private readonly timeoutMs = 5000) {}

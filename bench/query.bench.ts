@@ -16,6 +16,7 @@ import { createLogger, silentLogger } from '../src/logger.js';
 import { encodeSeries } from '../src/query/remote/series-wire.js';
 import { WireWriter, varintSize } from '../src/query/remote/wire.js';
 import { StoreGateway } from '../src/query/gateway.js';
+import { ApiClient } from '../src/http/client.js';
 import { GlobalQuerier } from '../src/query/querier.js';
 import { PortAllocator } from '../src/shard/local-shard.js';
 
@@ -108,7 +109,7 @@ export async function run(): Promise<Array<Record<string, string | number>>> {
 
     const gateway = new StoreGateway({
       shards: () => shards.map((s, k) => ({ name: `shard-${k}`, url: s.url, replica: 0, ordinal: k })),
-      replicaLabels: ['replica'], shardTimeoutMs: 60_000, partialResponse: true, log: process.env.KVASS_BENCH_LOG ? createLogger('debug') : silentLogger(),
+      replicaLabels: ['replica'], shardTimeoutMs: 60_000, partialResponse: true, client: new ApiClient({ timeoutMs: 60_000, maxResponseBytes: 1 << 30 }), log: process.env.KVASS_BENCH_LOG ? createLogger('debug') : silentLogger(),
     });
     gatewayServer.on('request', (req, res) => void gateway.handle(req, res));
     gatewayServer.listen(0, '127.0.0.1');

@@ -1,19 +1,25 @@
 /** `kvass coordinator` and `kvass up` (the coordinator with local shards on one machine). */
 import { once } from 'node:events';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { readFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createLogger, type Logger } from '../logger.js';
 import { parseDuration } from '../prom/duration.js';
 import { Coordinator } from '../coordinator/coordinator.js';
-import { CoordinatorMetrics, createCoordinatorApi } from '../coordinator/api.js';
+import { CoordinatorMetrics, coordinatorAccess, coordinatorHandler } from '../coordinator/api.js';
+import { createKvassServer } from '../http/server.js';
+import type { ApiClient } from '../http/client.js';
+import { frontDoorAccess } from '../query/front-door.js';
+import { writeFileAtomic } from '../files.js';
 import { LocalShardManager } from '../shard/local.js';
 import { StaticShardManager } from '../shard/static.js';
 import type { ShardManager } from '../shard/types.js';
 import { UsageError, flagList, parseFlags, type FlagSpec, type FlagValues } from './flags.js';
 import { QUERY_FLAGS, createGlobalView, shardReader, type GlobalView } from './global-view.js';
 import { parseListenAddress } from './sidecar.js';
+import { CLIENT_FLAGS, WEB_SECURITY_FLAGS, clientFromFlags, serverSecurity, type ServerSecurity } from './web.js';
+import { waitForStop } from './signals.js';
 
 const PLACEMENT_FLAGS: readonly FlagSpec[] = [
   { name: 'config.file', help: 'The Prometheus configuration file.', default: 'prometheus.yml' },
@@ -27,10 +33,11 @@ const PLACEMENT_FLAGS: readonly FlagSpec[] = [
   { name: 'shard.not-ready-grace', help: 'How long a shard that stopped answering keeps its targets before they move.', default: '1m', kind: 'duration' },
   { name: 'shard.delete-pvc', help: 'Delete the data of removed shards (local: their folder; k8s: their PVCs).', default: 'true', kind: 'bool' },
   { name: 'shard.replicas', help: 'Replicas of every shard (local shards): each replica scrapes every target.', default: '1', kind: 'int' },
-  { name: 'shard.api-token-file', help: 'Bearer token for the sidecars\' API.' },
   { name: 'explore.concurrence', help: 'Parallel probes of new targets.', default: '200', kind: 'int' },
   { name: 'explore.default-series', help: 'Size assumed for a target whose probes keep failing (it is placed anyway).', default: '1000', kind: 'int' },
   { name: 'sd.init-timeout', help: 'How long to wait for every job\'s first discovery result before the first cycle.', default: '1m', kind: 'duration' },
+  ...CLIENT_FLAGS,
+  ...WEB_SECURITY_FLAGS,
   { name: 'log.level', help: 'Log level.', default: 'info', kind: 'enum', choices: ['debug', 'info', 'warn', 'error'] },
 ];
 
@@ -60,9 +67,32 @@ function budget(f: FlagValues): number {
   return Math.min(...set);
 }
 
-async function runCoordinatorWith(f: FlagValues, manager: ShardManager, listen: string, flagName: string, log: Logger, banner?: (addr: string) => void, withGlobalView = false): Promise<number> {
-  const tokenFile = f.get('shard.api-token-file');
-  const token = tokenFile ? (await readFile(tokenFile, 'utf8')).trim() : undefined;
+/** `kvass up`'s token: `<data-dir>/token`, made at first start (32 random bytes as hex), mode 0600. */
+export async function dataDirToken(dataDir: string): Promise<{ file: string; token: string }> {
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const file = join(dataDir, 'token');
+  try {
+    const token = (await readFile(file, 'utf8')).trim();
+    if (/^[0-9a-f]{64}$/.test(token)) {
+      await chmod(file, 0o600);
+      return { file, token };
+    }
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  const token = randomBytes(32).toString('hex');
+  await writeFileAtomic(file, `${token}\n`);
+  return { file, token };
+}
+
+interface Security {
+  /** The coordinator's (or front door's) own server: token and web config. */
+  server: ServerSecurity;
+  /** kvass as a client of the sidecars. */
+  client: ApiClient;
+}
+
+async function runCoordinatorWith(f: FlagValues, manager: ShardManager, listen: string, flagName: string, log: Logger, security: Security, banner?: (addr: string) => void, withGlobalView = false): Promise<number> {
   const coordinator = new Coordinator({
     configFile: resolve(f.get('config.file')!),
     intervalMs: parseDuration(f.get('coordinator.interval')!),
@@ -76,25 +106,27 @@ async function runCoordinatorWith(f: FlagValues, manager: ShardManager, listen: 
     defaultSeries: int(f, 'explore.default-series'),
     hysteresis: 0.1,
     manager,
-    token,
+    client: security.client,
     log,
   });
   const metrics = new CoordinatorMetrics();
-  const api = createCoordinatorApi(coordinator, metrics, log);
+  const coordinatorApi = coordinatorHandler(coordinator, metrics, log);
   const addr = parseListenAddress(listen, flagName);
   let view: GlobalView | null = null;
   let where = '';
   if (withGlobalView) {
-    // The front door takes the listener; the coordinator's API answers the paths that are its own.
-    const coordinatorHandler = api.listeners('request')[0] as (req: IncomingMessage, res: ServerResponse) => void;
-    api.removeAllListeners('request');
-    view = await createGlobalView(f, { shards: shardReader(coordinator), coordinatorHandler, configFile: resolve(f.get('config.file')!), dataDir: resolve(f.get('data-dir')!), frontDoorUrl: () => where, token, registry: metrics.registry, log });
-    api.on('request', view.handler);
+    view = await createGlobalView(f, { shards: shardReader(coordinator), coordinatorHandler: coordinatorApi, configFile: resolve(f.get('config.file')!), dataDir: resolve(f.get('data-dir')!), frontDoorUrl: () => where, client: security.client, registry: metrics.registry, log });
   }
-  api.listen(addr.port, addr.host);
-  await once(api, 'listening');
-  const a = api.address() as AddressInfo;
-  where = `http://${a.address.includes(':') ? `[${a.address}]` : a.address === '0.0.0.0' ? '127.0.0.1' : a.address}:${a.port}`;
+  const api = await createKvassServer({
+    name: view ? 'front door' : 'coordinator API', log, ...security.server,
+    access: view ? frontDoorAccess : coordinatorAccess,
+    handler: view ? view.handler : coordinatorApi,
+  });
+  api.server.listen(addr.port, addr.host);
+  await once(api.server, 'listening');
+  const a = api.server.address() as AddressInfo;
+  const scheme = security.server.webConfig?.current().tls ? 'https' : 'http';
+  where = `${scheme}://${a.address.includes(':') ? `[${a.address}]` : a.address === '0.0.0.0' ? '127.0.0.1' : a.address}:${a.port}`;
   // Bad rule files or alerting fail here, before any shard starts (exit 1 with promtool's reason).
   if (view) await view.querier.check();
   await coordinator.start(); // a bad config throws here: exit 1 with its position
@@ -116,17 +148,17 @@ async function runCoordinatorWith(f: FlagValues, manager: ShardManager, listen: 
     );
   };
   process.on('SIGHUP', onHup);
-  const signal = await new Promise<string>((r) => {
-    process.once('SIGINT', () => r('SIGINT'));
-    process.once('SIGTERM', () => r('SIGTERM'));
-  });
+  const signal = await waitForStop();
   log.info({ signal }, 'stopping');
   process.off('SIGHUP', onHup);
   await coordinator.stop();
   await view?.querier.stop();
-  api.closeAllConnections();
+  view?.close();
   api.close();
+  api.server.closeAllConnections();
+  api.server.close();
   await manager.close();
+  await security.client.close();
   return 0;
 }
 
@@ -134,11 +166,16 @@ export async function runCoordinator(argv: readonly string[]): Promise<number> {
   const f = parseFlags(argv, COORDINATOR_FLAGS);
   const log = createLogger(f.get('log.level')!);
   const type = f.get('shard.type')!;
-  let manager: ShardManager;
   if (type === 'k8s') throw new UsageError('--shard.type=k8s is not available yet (it comes with the Kubernetes issue); use local or static');
-  if (type === 'static') manager = new StaticShardManager({ file: resolve(f.get('shard.static-file')!), log });
-  else manager = new LocalShardManager({ dataDir: resolve(f.get('data-dir')!), replicas: Math.max(1, int(f, 'shard.replicas')), configFile: resolve(f.get('config.file')!), deleteData: f.get('shard.delete-pvc') === 'true', log });
-  return runCoordinatorWith(f, manager, f.get('web.address')!, 'web.address', log);
+  const addr = parseListenAddress(f.get('web.address')!, 'web.address');
+  const security: Security = { server: await serverSecurity(f, log, [{ flag: 'web.address', host: addr.host }]), client: await clientFromFlags(f) };
+  let manager: ShardManager;
+  if (type === 'static') manager = new StaticShardManager({ file: resolve(f.get('shard.static-file')!), client: security.client, log });
+  else {
+    const tokenFile = f.get('shard.api-token-file');
+    manager = new LocalShardManager({ dataDir: resolve(f.get('data-dir')!), replicas: Math.max(1, int(f, 'shard.replicas')), configFile: resolve(f.get('config.file')!), deleteData: f.get('shard.delete-pvc') === 'true', tokenFile: tokenFile ? resolve(tokenFile) : undefined, sidecarLogLevel: f.get('log.level'), log });
+  }
+  return runCoordinatorWith(f, manager, f.get('web.address')!, 'web.address', log, security);
 }
 
 export async function runUp(argv: readonly string[]): Promise<number> {
@@ -146,14 +183,22 @@ export async function runUp(argv: readonly string[]): Promise<number> {
   const log = createLogger(f.get('log.level')!);
   const dataDir = resolve(f.get('data-dir')!);
   const replicaLabel = flagList(f, 'query.replica-label')[0] ?? 'replica';
-  const manager = new LocalShardManager({ dataDir, replicas: Math.max(1, int(f, 'shard.replicas')), replicaLabel, configFile: resolve(f.get('config.file')!), deleteData: f.get('shard.delete-pvc') === 'true', log });
-  return runCoordinatorWith(f, manager, f.get('web.listen-address')!, 'web.listen-address', log, (where) => {
+  // Secure by default: one token for every internal call (sidecars, gateway) and the front door's control paths.
+  const given = f.get('shard.api-token-file');
+  const generated = given ? undefined : await dataDirToken(dataDir);
+  const tokenFile = given ? resolve(given) : generated!.file;
+  const addr = parseListenAddress(f.get('web.listen-address')!, 'web.listen-address');
+  const client = await clientFromFlags(f, generated?.token);
+  const server = await serverSecurity(f, log, [{ flag: 'web.listen-address', host: addr.host }], client.opts.token);
+  const manager = new LocalShardManager({ dataDir, replicas: Math.max(1, int(f, 'shard.replicas')), replicaLabel, configFile: resolve(f.get('config.file')!), deleteData: f.get('shard.delete-pvc') === 'true', tokenFile, sidecarLogLevel: f.get('log.level'), log });
+  return runCoordinatorWith(f, manager, f.get('web.listen-address')!, 'web.listen-address', log, { server, client }, (where) => {
     process.stdout.write([
       `kvass is up. Config: ${resolve(f.get('config.file')!)}; shards' data: ${dataDir}`,
       `  query all shards as one Prometheus (Grafana data source, web UI): ${where}`,
       `  targets and their shards: ${where}/api/v1/targets`,
       `  shards and their load:    ${where}/api/v1/shards`,
       `  coordinator metrics:      ${where}/metrics`,
+      `  POST ${where}/-/reload needs the bearer token in ${tokenFile}`,
       'Shards start as the coordinator needs them (see the shards endpoint). Ctrl-C stops everything.',
       '',
     ].join('\n'));

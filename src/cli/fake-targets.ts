@@ -8,6 +8,7 @@
  * period one hour around a per-series base), so rate(), deriv() and friends give smooth answers. With fewer than
  * 45 series, only the first ones of the Go-shaped list are served.
  */
+import { waitForStop } from './signals.js';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -182,7 +183,8 @@ export async function runFakeTargets(argv: readonly string[]): Promise<number> {
   for (let i = 0; i < targets; i++) {
     const n = series + i * step;
     const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-      const path = new URL(req.url ?? '/', 'http://x').pathname;
+      // The path only, read without new URL (which throws on absolute-form targets).
+      const path = (req.url ?? '/').split('?')[0];
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
         return;
@@ -217,10 +219,7 @@ export async function runFakeTargets(argv: readonly string[]): Promise<number> {
   process.stdout.write(addresses.map((a) => `${a}\n`).join(''));
   log.info({ targets, series, seriesStep: step, addresses }, 'fake targets listening');
 
-  const signal = await new Promise<string>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-  });
+  const signal = await waitForStop();
   log.info({ signal }, 'stopping');
   await closeAll();
   return 0;

@@ -9,7 +9,11 @@ import { StoreGateway, type ReadShard } from '../query/gateway.js';
 import { GlobalQuerier } from '../query/querier.js';
 import { createFrontDoor } from '../query/front-door.js';
 import { flagList, type FlagSpec, type FlagValues } from './flags.js';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { createKvassServer, type Handler } from '../http/server.js';
+import { apiError } from '../http/respond.js';
+import type { ApiClient } from '../http/client.js';
 
 export const QUERY_FLAGS: readonly FlagSpec[] = [
   { name: 'query.replica-label', help: 'Label telling replicas apart, dropped from query results when deduplicating (repeatable).', default: 'replica', repeatable: true },
@@ -37,21 +41,24 @@ export function shardReader(c: Coordinator): () => ReadShard[] {
 }
 
 export interface GlobalView {
-  handler: (req: IncomingMessage, res: ServerResponse) => void;
+  handler: Handler;
   querier: GlobalQuerier;
   /** Registers what to do on POST /-/reload (besides the coordinator's own reload). */
   onReload(f: () => void): void;
+  /** Stops the querier's own gateway listener. */
+  close(): void;
 }
 
 export interface GlobalViewOptions {
   /** The current shards (shardReader of an in-process coordinator, or polled from a remote one). */
   shards: () => ReadShard[];
   /** Answers the coordinator's own paths (/api/v1/targets, /api/v1/shards, /metrics, /-/ready, /-/reload …). */
-  coordinatorHandler: (req: IncomingMessage, res: ServerResponse) => void;
+  coordinatorHandler: Handler;
   configFile: string;
   dataDir: string;
   frontDoorUrl: () => string;
-  token?: string;
+  /** kvass's client for the shards' sidecars. */
+  client: ApiClient;
   registry: Registry;
   log: Logger;
 }
@@ -65,15 +72,21 @@ export async function createGlobalView(f: FlagValues, o: GlobalViewOptions): Pro
   const shards = o.shards;
   // The querier reads the config (and checks it) at start and at every reload: the gateway takes its smallest interval.
   const fallbackIntervalMs = (): number => querier.smallestScrapeIntervalMs;
-  const gateway = new StoreGateway({ shards, replicaLabels, shardTimeoutMs, partialResponse, token: o.token, log, registry, fallbackIntervalMs });
+  const gateway = new StoreGateway({ shards, replicaLabels, shardTimeoutMs, partialResponse, client: o.client, log, registry, fallbackIntervalMs });
   const port = await new PortAllocator().one();
+  // The querier reads the gateway on a listener of its own on loopback: the front door may have TLS, client
+  // certificates or basic auth that the querier's remote_read does not carry; this one serves remote read only.
+  const internal = await createKvassServer({
+    name: 'gateway for the querier', log, access: () => 'read',
+    handler: (req, res, target) => (target.path === '/api/v1/read' ? gateway.handle(req, res) : apiError(res, 404, 'not_found', 'remote read only')),
+  });
+  internal.server.listen(0, '127.0.0.1');
+  await once(internal.server, 'listening');
+  const gatewayUrl = `http://127.0.0.1:${(internal.server.address() as AddressInfo).port}`;
   const querier: GlobalQuerier = new GlobalQuerier({
     configFile: o.configFile,
     dir: join(o.dataDir, 'querier'),
-    // The front door's address is known once it listens, after this: read it when the querier starts.
-    get gatewayUrl() {
-      return o.frontDoorUrl();
-    },
+    gatewayUrl,
     port,
     lookbackDeltaMs: parseDuration(f.get('query.lookback-delta')!),
     readTimeoutMs: shardTimeoutMs + 30_000,
@@ -83,12 +96,17 @@ export async function createGlobalView(f: FlagValues, o: GlobalViewOptions): Pro
     log,
   });
   let reloadHook: () => void = () => undefined;
-  const coordinatorHandler = (req: IncomingMessage, res: ServerResponse): void => {
-    if (/^\/-\/reload\/?$/.test(new URL(req.url ?? '/', 'http://x').pathname) && (req.method === 'POST' || req.method === 'PUT')) res.once('finish', () => {
+  const coordinatorHandler: Handler = (req, res, target) => {
+    if (target.path === '/-/reload' && (req.method === 'POST' || req.method === 'PUT')) res.once('finish', () => {
       if (res.statusCode < 300) reloadHook();
     });
-    o.coordinatorHandler(req, res);
+    return o.coordinatorHandler(req, res, target);
   };
-  const handler = createFrontDoor({ coordinator: coordinatorHandler, gateway, shards, querierUrl: querier.url, replicaLabels, shardTimeoutMs, partialResponse, token: o.token, log });
-  return { handler, querier, onReload: (f) => void (reloadHook = f) };
+  const handler = createFrontDoor({ coordinator: coordinatorHandler, gateway, shards, querierUrl: querier.url, replicaLabels, shardTimeoutMs, partialResponse, client: o.client, log });
+  const close = (): void => {
+    internal.close();
+    internal.server.closeAllConnections();
+    internal.server.close();
+  };
+  return { handler, querier, onReload: (f) => void (reloadHook = f), close };
 }

@@ -4,8 +4,6 @@
  * GET /api/v1/shards and its /api/v1/targets and /api/v1/shards passed through.
  */
 import { once } from 'node:events';
-import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
-import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { Registry, collectDefaultMetrics } from 'prom-client';
@@ -15,6 +13,13 @@ import type { ReadShard } from '../query/gateway.js';
 import { UsageError, parseFlags, type FlagSpec } from './flags.js';
 import { QUERY_FLAGS, createGlobalView, readShardsOf } from './global-view.js';
 import { parseListenAddress } from './sidecar.js';
+import { CLIENT_FLAGS, WEB_SECURITY_FLAGS, clientFromFlags, serverSecurity } from './web.js';
+import { waitForStop } from './signals.js';
+import type { ApiClient } from '../http/client.js';
+import { AllowList, notForwarded, passThrough } from '../http/passthrough.js';
+import { sendText } from '../http/respond.js';
+import { createKvassServer, type Handler } from '../http/server.js';
+import { frontDoorAccess } from '../query/front-door.js';
 
 export const QUERY_COMMAND_FLAGS: readonly FlagSpec[] = [
   { name: 'config.file', help: 'The Prometheus configuration (its rule_files, alerting, global and remote_write run in the querier).', required: true },
@@ -22,13 +27,29 @@ export const QUERY_COMMAND_FLAGS: readonly FlagSpec[] = [
   { name: 'data-dir', help: 'Folder of the global querier (its TSDB holds recording-rule results).', required: true },
   { name: 'web.listen-address', help: 'Where the global view answers.', default: '127.0.0.1:9091' },
   { name: 'query.shards-refresh', help: 'How often the shard list is read from the coordinator.', default: '5s', kind: 'duration' },
-  { name: 'shard.api-token-file', help: 'Bearer token for the sidecars\' API (and the coordinator\'s, when it has one).' },
+  ...CLIENT_FLAGS,
+  ...WEB_SECURITY_FLAGS,
   ...QUERY_FLAGS,
   { name: 'log.level', help: 'Log level.', default: 'info', kind: 'enum', choices: ['debug', 'info', 'warn', 'error'] },
 ];
 
-interface ShardsBody {
-  data?: { replicas?: Array<{ shards?: Array<{ id: string; url: string; ready: boolean }> }> };
+/** What `kvass query` passes through to the coordinator: its read API. */
+const COORDINATOR_PASS_THROUGH = new AllowList([{ methods: ['GET'], path: /^\/api\/v1\/(targets|shards)$/ }]);
+
+/** Checks the coordinator's `data` of GET /api/v1/shards. */
+function readShardList(data: unknown): Array<Array<{ id: string; url: string; ready: boolean }>> {
+  const reps = (data as { replicas?: unknown } | null)?.replicas;
+  if (!Array.isArray(reps)) throw new Error('no data.replicas in the answer');
+  return reps.map((rep, r) => {
+    const shards = (rep as { shards?: unknown } | null)?.shards ?? [];
+    if (!Array.isArray(shards)) throw new Error(`replicas[${r}].shards is not a list`);
+    return shards.map((s, i) => {
+      const o = s as { id?: unknown; url?: unknown; ready?: unknown } | null;
+      if (typeof o?.id !== 'string' || typeof o.url !== 'string' || typeof o.ready !== 'boolean') throw new Error(`replicas[${r}].shards[${i}]: needs string id and url and boolean ready`);
+      if (!/^https?:\/\//.test(o.url)) throw new Error(`replicas[${r}].shards[${i}]: url ${JSON.stringify(o.url.slice(0, 100))} is not http(s)`);
+      return { id: o.id, url: o.url, ready: o.ready };
+    });
+  });
 }
 
 /** Polls the coordinator's shard list; keeps the last good one when the coordinator does not answer. */
@@ -37,7 +58,7 @@ class CoordinatorShards {
   private readonly seenReady = new Set<string>();
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly base: string, private readonly everyMs: number, private readonly log: Logger, private readonly token?: string) {}
+  constructor(private readonly base: string, private readonly everyMs: number, private readonly log: Logger, private readonly client: ApiClient) {}
 
   private refreshing = false;
 
@@ -45,12 +66,8 @@ class CoordinatorShards {
     if (this.refreshing) return; // a slow coordinator: no overlapping reads (an older list could land last)
     this.refreshing = true;
     try {
-      const res = await fetch(`${this.base}/api/v1/shards`, { headers: this.token ? { authorization: `Bearer ${this.token}` } : {}, signal: AbortSignal.timeout(10_000) });
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      const body = (await res.json()) as ShardsBody;
-      const reps = body.data?.replicas;
-      if (!Array.isArray(reps)) throw new Error('no data.replicas in the answer');
-      this.list = readShardsOf(reps.map((rep) => rep.shards ?? []), this.seenReady);
+      const { data } = await this.client.data(`${this.base}/api/v1/shards`, { timeoutMs: 10_000, maxResponseBytes: 64 << 20 });
+      this.list = readShardsOf(readShardList(data), this.seenReady);
     } catch (e) {
       this.log.warn({ coordinator: this.base, err: (e as Error).message }, 'cannot read the shard list; keeping the last one');
     } finally {
@@ -77,55 +94,49 @@ export async function runQuery(argv: readonly string[]): Promise<number> {
   let coordinator: URL;
   try {
     coordinator = new URL(f.get('coordinator.url')!);
+    if (coordinator.protocol !== 'http:' && coordinator.protocol !== 'https:') throw new Error('not http');
   } catch {
     throw new UsageError(`invalid --coordinator.url ${JSON.stringify(f.get('coordinator.url'))}: expected a URL such as http://kvass-coordinator:9090`);
   }
-  const tokenFile = f.get('shard.api-token-file');
-  const token = tokenFile ? (await readFile(tokenFile, 'utf8')).trim() : undefined;
+  const addr = parseListenAddress(f.get('web.listen-address')!, 'web.listen-address');
+  const client = await clientFromFlags(f);
+  const security = await serverSecurity(f, log, [{ flag: 'web.listen-address', host: addr.host }], client.opts.token);
   const base = coordinator.toString().replace(/\/+$/, '');
-  const shards = new CoordinatorShards(base, parseDuration(f.get('query.shards-refresh')!), log, token);
+  const shards = new CoordinatorShards(base, parseDuration(f.get('query.shards-refresh')!), log, client);
   await shards.refresh();
   shards.start();
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'kvass_query_' });
 
-  // The coordinator's paths go to the coordinator; /metrics, /-/ready, /-/healthy and /-/reload are this process's.
+  // The coordinator's read paths go to the coordinator; /metrics, /-/ready, /-/healthy and /-/reload are this process's.
   let onReload: () => void = () => undefined;
-  const coordinatorHandler = (req: IncomingMessage, res: ServerResponse): void => {
-    const path = new URL(req.url ?? '/', 'http://x').pathname.replace(/\/+$/, '');
+  const coordinatorHandler: Handler = async (req, res, target) => {
+    const { path } = target;
     if (path === '/metrics') {
-      void registry.metrics().then((text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text));
+      res.writeHead(200, { 'content-type': registry.contentType }).end(await registry.metrics());
       return;
     }
-    if (path === '/-/ready' || path === '/-/healthy') {
-      res.writeHead(200, { 'content-type': 'text/plain' }).end('kvass query is ready.\n');
-      return;
-    }
+    if (path === '/-/ready' || path === '/-/healthy') return sendText(res, 200, 'kvass query is ready.\n');
     if (path === '/-/reload' && (req.method === 'POST' || req.method === 'PUT')) {
       onReload();
-      res.writeHead(200, { 'content-type': 'text/plain' }).end('reloading the global querier\n');
-      return;
+      return sendText(res, 200, 'reloading the global querier\n');
     }
-    const out = httpRequest(new URL(req.url ?? '/', `${base}/`), { method: req.method, headers: { ...req.headers, host: coordinator.host } }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.on('error', () => res.destroy());
-      up.pipe(res);
+    if (!COORDINATOR_PASS_THROUGH.allows(req.method ?? 'GET', path)) return notForwarded(res, req.method ?? 'GET', path);
+    const auth = await client.authorization();
+    await passThrough(req, res, target, {
+      upstream: base, name: 'coordinator', timeoutMs: 30_000, maxRequestBytes: 1 << 20, maxResponseBytes: 512 << 20,
+      dropRequestHeaders: ['authorization', 'cookie'], setRequestHeaders: auth ? { authorization: auth } : {}, dispatcher: await client.dispatcher(),
     });
-    out.on('error', (e) => {
-      if (!res.headersSent) res.writeHead(502, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'error', errorType: 'unavailable', error: `coordinator: ${e.message}` }));
-      else res.destroy();
-    });
-    req.pipe(out);
   };
 
   let where = '';
-  const view = await createGlobalView(f, { shards: () => shards.current, coordinatorHandler, configFile: resolve(f.get('config.file')!), dataDir: resolve(f.get('data-dir')!), frontDoorUrl: () => where, token, registry, log });
-  const server = createServer(view.handler);
-  const addr = parseListenAddress(f.get('web.listen-address')!, 'web.listen-address');
-  server.listen(addr.port, addr.host);
-  await once(server, 'listening');
-  const a = server.address() as AddressInfo;
-  where = `http://${a.address.includes(':') ? `[${a.address}]` : a.address === '0.0.0.0' ? '127.0.0.1' : a.address}:${a.port}`;
+  const view = await createGlobalView(f, { shards: () => shards.current, coordinatorHandler, configFile: resolve(f.get('config.file')!), dataDir: resolve(f.get('data-dir')!), frontDoorUrl: () => where, client, registry, log });
+  const api = await createKvassServer({ name: 'front door', log, ...security, access: frontDoorAccess, handler: view.handler });
+  api.server.listen(addr.port, addr.host);
+  await once(api.server, 'listening');
+  const a = api.server.address() as AddressInfo;
+  const scheme = security.webConfig?.current().tls ? 'https' : 'http';
+  where = `${scheme}://${a.address.includes(':') ? `[${a.address}]` : a.address === '0.0.0.0' ? '127.0.0.1' : a.address}:${a.port}`;
   await view.querier.start();
   const reload = (): void => {
     view.querier.reload().catch((e: Error) => log.error({ err: e.message }, 'global querier reload failed; it keeps its configuration'));
@@ -133,14 +144,14 @@ export async function runQuery(argv: readonly string[]): Promise<number> {
   onReload = reload;
   process.on('SIGHUP', reload);
   log.info({ listen: where, coordinator: base, shards: shards.current.length }, 'kvass query running');
-  const signal = await new Promise<string>((r) => {
-    process.once('SIGINT', () => r('SIGINT'));
-    process.once('SIGTERM', () => r('SIGTERM'));
-  });
+  const signal = await waitForStop();
   log.info({ signal }, 'stopping');
   shards.stop();
   await view.querier.stop();
-  server.closeAllConnections();
-  server.close();
+  view.close();
+  api.close();
+  api.server.closeAllConnections();
+  api.server.close();
+  await client.close();
   return 0;
 }

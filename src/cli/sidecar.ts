@@ -1,5 +1,4 @@
 /** `kvass sidecar`: runs beside one Prometheus shard (see src/sidecar/). */
-import { readFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
@@ -7,17 +6,20 @@ import { createLogger } from '../logger.js';
 import { parseDuration } from '../prom/duration.js';
 import { isValidLabelName, type Labels } from '../prom/labels.js';
 import { createSidecarApi } from '../sidecar/api.js';
+import { isLoopback } from '../http/auth.js';
 import { Sidecar } from '../sidecar/sidecar.js';
 import { UsageError, parseFlags, type FlagSpec } from './flags.js';
+import { WEB_SECURITY_FLAGS, serverSecurity } from './web.js';
+import { waitForStop } from './signals.js';
 
 export const SIDECAR_FLAGS: readonly FlagSpec[] = [
   { name: 'config.file', help: 'The original Prometheus configuration. Without it, the coordinator pushes it (POST /api/v1/shard/config).' },
   { name: 'config.output-file', help: 'Where the injected configuration Prometheus loads is written.', default: '/etc/prometheus/config_out/prometheus.env.yaml' },
   { name: 'config.check-interval', help: 'How often --config.file is re-read for changes (SIGHUP re-reads at once).', default: '10s', kind: 'duration' },
   { name: 'store.path', help: 'Folder keeping the assignment (and a pushed configuration) across restarts.', default: '/prometheus/' },
-  { name: 'web.proxy-addr', help: 'Listen address of the scrape proxy Prometheus scrapes through.', default: ':8008' },
-  { name: 'web.api-addr', help: 'Listen address of the API (and of the pass-through to Prometheus).', default: ':8080' },
-  { name: 'web.api-token-file', help: 'File holding a bearer token the API requires (except /metrics, /-/healthy, /-/ready).' },
+  { name: 'web.proxy-addr', help: 'Listen address of the scrape proxy Prometheus scrapes through (beside it: loopback).', default: '127.0.0.1:8008' },
+  { name: 'web.api-addr', help: 'Listen address of the API (and of the pass-through to Prometheus\'s read API).', default: ':8080' },
+  ...WEB_SECURITY_FLAGS,
   { name: 'prometheus.url', help: 'URL of the shard\'s Prometheus (started with --web.enable-lifecycle).', default: 'http://127.0.0.1:9090' },
   { name: 'prometheus.reload-debounce', help: 'Quiet time after a config change before Prometheus is reloaded; a burst of changes gives one reload.', default: '1s', kind: 'duration' },
   { name: 'inject.proxy', help: 'proxy_url written into the injected config (default: the proxy address on 127.0.0.1).' },
@@ -59,9 +61,11 @@ export async function runSidecar(argv: readonly string[]): Promise<number> {
   const proxyAddr = parseListenAddress(flags.get('web.proxy-addr')!, 'web.proxy-addr');
   const apiAddr = parseListenAddress(flags.get('web.api-addr')!, 'web.api-addr');
   const externalLabels = parseLabelList(flags.get('shard.external-labels')!, 'shard.external-labels');
-  const tokenFile = flags.get('web.api-token-file');
-  const token = tokenFile ? (await readFile(tokenFile, 'utf8')).trim() : undefined;
-  if (token === '') throw new UsageError(`--web.api-token-file ${tokenFile} is empty`);
+  // The proxy has no credential of its own (Prometheus beside it is its only client): it counts as unauthenticated.
+  const security = await serverSecurity(flags, log, [{ flag: 'web.api-addr', host: apiAddr.host }]);
+  if (!isLoopback(proxyAddr.host) && flags.get('web.allow-unauthenticated') !== 'true') {
+    throw new UsageError(`--web.proxy-addr listens beyond loopback (${proxyAddr.host ?? 'every interface'}); the scrape proxy has no credential, so it serves the Prometheus beside it on loopback: give --web.allow-unauthenticated to open it`);
+  }
 
   const sidecar = new Sidecar({
     configFile: flags.get('config.file'),
@@ -80,7 +84,8 @@ export async function runSidecar(argv: readonly string[]): Promise<number> {
   const proxyInfo = await listen(proxy, proxyAddr);
   if (sidecar.proxyUrl === '') sidecar.proxyUrl = `http://127.0.0.1:${proxyInfo.port}`;
   await sidecar.init();
-  const api = createSidecarApi(sidecar, { token, log });
+  const apiServer = await createSidecarApi(sidecar, { ...security, log });
+  const api = apiServer.server;
   const apiInfo = await listen(api, apiAddr);
   log.info({ proxy: `${proxyInfo.address}:${proxyInfo.port}`, api: `${apiInfo.address}:${apiInfo.port}`, proxyUrl: sidecar.proxyUrl, output: flags.get('config.output-file') }, 'kvass sidecar listening');
 
@@ -92,12 +97,10 @@ export async function runSidecar(argv: readonly string[]): Promise<number> {
   };
   process.on('SIGHUP', onHup);
 
-  const signal = await new Promise<string>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-  });
+  const signal = await waitForStop();
   log.info({ signal }, 'stopping');
   clearInterval(check);
+  apiServer.close();
   process.off('SIGHUP', onHup);
   api.close();
   proxy.close();

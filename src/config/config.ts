@@ -3,7 +3,7 @@
  * into jobs and validate as Prometheus does. The parsed YAML Document is kept so later rewrites (the sidecar's
  * injected config) can edit its structure and leave every other field, secrets included, as the user wrote it.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import YAML, { isMap, isPair, isScalar, LineCounter, type Document, type Node as YamlNode } from 'yaml';
 import { ConfigError, LocatedConfigError, type YamlPath } from '../prom/errors.js';
@@ -12,7 +12,7 @@ import { formatDuration } from '../prom/duration.js';
 import { HTTP_CLIENT_FIELDS, readHttpClientConfig, type HttpClientConfig } from './http-client.js';
 import { readRelabelConfigs, type RelabelConfig } from '../prom/relabel.js';
 import type { Labels } from '../prom/labels.js';
-import { toPlain } from '../prom/yaml-plain.js';
+import { aliasBudget, toPlain } from '../prom/yaml-plain.js';
 import { ALL_SD_KEYS, SD_MECHANISMS, SUPPORTED_SD_KEYS } from '../discovery/registry.js';
 import type { SdMechanism } from '../discovery/types.js';
 
@@ -242,8 +242,12 @@ function duplicateKeyPosition(text: string): { line: number; col: number } | und
   return found === undefined ? undefined : lines.linePos(found);
 }
 
+/** The largest configuration read or pushed (a big cluster's prometheus.yml is a few MiB). */
+export const MAX_CONFIG_BYTES = 16 << 20;
+
 /** Parses configuration text; throws LocatedConfigError (file:line:col, job) on the first problem. */
 export function parseConfig(text: string, file: string, dir = dirname(resolve(file))): PromConfig {
+  if (text.length > MAX_CONFIG_BYTES) throw new LocatedConfigError(`configuration larger than ${MAX_CONFIG_BYTES} bytes`, file, 1, 1);
   const lines = new LineCounter();
   const document = YAML.parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, version: '1.1' });
   const yamlErr = document.errors[0];
@@ -251,7 +255,12 @@ export function parseConfig(text: string, file: string, dir = dirname(resolve(fi
     const pos = (yamlErr.code === 'DUPLICATE_KEY' ? duplicateKeyPosition(text) : undefined) ?? yamlErr.linePos?.[0] ?? { line: 1, col: 1 };
     throw new LocatedConfigError(`invalid YAML: ${yamlErr.message.split('\n')[0]}`, file, pos.line, pos.col);
   }
-  const raw = toPlain(document.contents, document);
+  let raw: unknown;
+  try {
+    raw = toPlain(document.contents, document, 0, { viaAlias: 0, limit: aliasBudget(text.length) });
+  } catch (e) {
+    throw new LocatedConfigError(`invalid YAML: ${(e as Error).message}`, file, 1, 1);
+  }
   let job: string | undefined;
   try {
     const top = readMap(raw ?? {}, [], 'configuration file', TOP_FIELDS) as Plain;
@@ -282,12 +291,19 @@ export function parseConfig(text: string, file: string, dir = dirname(resolve(fi
   }
 }
 
+/** A configuration file's text, refused unread when it is larger than MAX_CONFIG_BYTES. */
+export async function readConfigText(file: string): Promise<string> {
+  const size = (await stat(file)).size;
+  if (size > MAX_CONFIG_BYTES) throw new Error(`configuration file ${file} is larger than ${MAX_CONFIG_BYTES} bytes`);
+  return readFile(file, 'utf8');
+}
+
 /** Reads and parses a configuration file. */
 export async function loadConfigFile(file: string): Promise<PromConfig> {
   const abs = resolve(file);
   let text: string;
   try {
-    text = await readFile(abs, 'utf8');
+    text = await readConfigText(abs);
   } catch (e) {
     throw new Error(`cannot read configuration file ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
   }

@@ -171,22 +171,40 @@ async function tlsConnectOptions(tls: TlsConfig): Promise<Record<string, unknown
   return opts;
 }
 
+const OAUTH2_TIMEOUT_MS = 30_000;
+const OAUTH2_MAX_BYTES = 1 << 20;
+
+async function boundedText(res: Response, max: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of res.body ?? []) {
+    n += (c as Uint8Array).length;
+    if (n > max) {
+      await res.body?.cancel().catch(() => undefined);
+      throw new Error(`answer over ${max} bytes`);
+    }
+    chunks.push(Buffer.from(c as Uint8Array));
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 /** An HTTP client applying one HttpClientConfig. Credential files are read per request, as Prometheus re-reads them. */
 export class ConfiguredHttpClient {
-  private dispatcher?: Promise<Dispatcher>;
+  private dispatcherPromise?: Promise<Dispatcher>;
   private oauthToken?: { value: string; expires: number };
 
   constructor(readonly cfg: HttpClientConfig, readonly userAgent = 'kvass') {}
 
-  private getDispatcher(): Promise<Dispatcher> {
-    this.dispatcher ??= (async () => {
+  /** The dispatcher applying this config's TLS and proxy settings (one per client, kept). */
+  dispatcher(): Promise<Dispatcher> {
+    this.dispatcherPromise ??= (async () => {
       const connect = await tlsConnectOptions(this.cfg.tls);
       if (!this.cfg.proxyUrl) return new Agent({ connect, allowH2: this.cfg.enableHttp2 });
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(this.cfg.proxyConnectHeader)) headers[k] = v.join(', ');
       return new ProxyAgent({ uri: this.cfg.proxyUrl, requestTls: connect, headers });
     })();
-    return this.dispatcher;
+    return this.dispatcherPromise;
   }
 
   /** The Authorization header value this config calls for, if any. */
@@ -213,12 +231,22 @@ export class ConfiguredHttpClient {
     if (o.scopes.length) body.set('scope', o.scopes.join(' '));
     const connect = await tlsConnectOptions(o.tls);
     const dispatcher = o.proxyUrl ? new ProxyAgent({ uri: o.proxyUrl, requestTls: connect }) : new Agent({ connect });
+    // Bounded in time and size: a token endpoint that hangs or floods must not hold a scrape or the process.
     const res = await undiciFetch(o.tokenUrl, {
-      method: 'POST', body, dispatcher,
+      method: 'POST', body, dispatcher, signal: AbortSignal.timeout(OAUTH2_TIMEOUT_MS),
       headers: { authorization: `Basic ${Buffer.from(`${encodeURIComponent(o.clientId)}:${encodeURIComponent(secret)}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
     });
-    if (!res.ok) throw new Error(`oauth2 token request to ${o.tokenUrl} failed: ${res.status} ${res.statusText}`);
-    const tok = (await res.json()) as { access_token?: string; expires_in?: number };
+    if (!res.ok) {
+      await res.body?.cancel();
+      throw new Error(`oauth2 token request to ${o.tokenUrl} failed: ${res.status} ${res.statusText}`);
+    }
+    const text = await boundedText(res, OAUTH2_MAX_BYTES);
+    let tok: { access_token?: string; expires_in?: number };
+    try {
+      tok = JSON.parse(text) as typeof tok;
+    } catch {
+      throw new Error(`oauth2 token response from ${o.tokenUrl} is not JSON`);
+    }
     if (!tok.access_token) throw new Error(`oauth2 token response from ${o.tokenUrl} has no access_token`);
     this.oauthToken = { value: tok.access_token, expires: Date.now() + Math.max(0, (tok.expires_in ?? 3600) - 10) * 1000 };
     return tok.access_token;
@@ -233,7 +261,7 @@ export class ConfiguredHttpClient {
     return undiciFetch(url, {
       ...init,
       headers: Object.fromEntries(headers.entries()),
-      dispatcher: await this.getDispatcher(),
+      dispatcher: await this.dispatcher(),
       redirect: this.cfg.followRedirects ? 'follow' : 'manual',
     });
   }
@@ -246,7 +274,7 @@ export class ConfiguredHttpClient {
     const h: Record<string, string> = { 'user-agent': this.userAgent, ...headers };
     const auth = await this.authorizationHeader();
     if (auth) h.authorization = auth;
-    let dispatcher: Dispatcher = await this.getDispatcher();
+    let dispatcher: Dispatcher = await this.dispatcher();
     if (this.cfg.followRedirects) {
       this.redirecting ??= dispatcher.compose(interceptors.redirect({ maxRedirections: 10 }));
       dispatcher = this.redirecting;
@@ -257,6 +285,6 @@ export class ConfiguredHttpClient {
   private redirecting?: Dispatcher;
 
   async close(): Promise<void> {
-    if (this.dispatcher) await (await this.dispatcher).close();
+    if (this.dispatcherPromise) await (await this.dispatcherPromise).close();
   }
 }

@@ -2,16 +2,13 @@
  * The coordinator's HTTP API (docs/coordinator-api.md): Prometheus's GET /api/v1/targets with each active target's
  * measured `series` and the `shards` scraping it, GET /api/v1/shards, /metrics, and POST /-/reload.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Access } from '../http/auth.js';
+import { apiError, apiSuccess, sendText } from '../http/respond.js';
+import type { Handler } from '../http/server.js';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from '../logger.js';
 import { publicLabels, sortedLabels } from '../prom/labels.js';
 import type { Coordinator } from './coordinator.js';
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
-}
 
 export class CoordinatorMetrics {
   readonly registry = new Registry();
@@ -62,50 +59,45 @@ export function shardsData(c: Coordinator) {
   };
 }
 
-export function createCoordinatorApi(c: Coordinator, metrics: CoordinatorMetrics, log: Logger): Server {
-  return createServer((req: IncomingMessage, res: ServerResponse) => {
-    const url = new URL(req.url ?? '/', 'http://x');
-    const path = url.pathname.replace(/\/+$/, '') || '/';
-    const route = `${req.method} ${path}`;
-    void (async () => {
-      switch (route) {
-        case 'GET /-/healthy':
-        case 'GET /-/ready':
-          res.writeHead(200, { 'content-type': 'text/plain' }).end('kvass coordinator is ready.\n');
-          return;
-        case 'GET /api/v1/targets': {
-          const state = url.searchParams.get('state') ?? 'any';
-          if (!['any', 'active', 'dropped'].includes(state)) {
-            send(res, 400, { status: 'error', errorType: 'bad_data', error: `invalid state ${JSON.stringify(state)}: expected any, active or dropped` });
-            return;
-          }
-          send(res, 200, { status: 'success', data: targetsData(c, state) });
-          return;
-        }
-        case 'GET /api/v1/shards':
-          send(res, 200, { status: 'success', data: shardsData(c) });
-          return;
-        case 'GET /metrics':
-          metrics.update(c);
-          res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(await metrics.registry.metrics());
-          return;
-        case 'POST /-/reload':
-        case 'PUT /-/reload':
-          try {
-            await c.reload();
-            metrics.reloads.inc({ result: 'success' });
-            res.writeHead(200).end();
-          } catch (e) {
-            metrics.reloads.inc({ result: 'failure' });
-            log.error({ err: (e as Error).message }, 'reload refused; the old configuration stays in force');
-            res.writeHead(500, { 'content-type': 'text/plain' }).end(`failed to reload config: ${(e as Error).message}\n`);
-          }
-          return;
+/** Access levels of the coordinator's routes (http/auth.ts): reads open as Prometheus's are, /-/reload a control path. */
+export function coordinatorAccess(method: string, path: string): Access {
+  if (path === '/-/healthy' || path === '/-/ready' || path === '/metrics') return 'open';
+  if (path === '/-/reload') return 'control';
+  return 'read';
+}
+
+/** The coordinator's API as a handler (its own server in `kvass coordinator`, part of the front door in `kvass up`). */
+export function coordinatorHandler(c: Coordinator, metrics: CoordinatorMetrics, log: Logger): Handler {
+  return async (req, res, target) => {
+    const route = `${req.method} ${target.path}`;
+    switch (route) {
+      case 'GET /-/healthy':
+      case 'GET /-/ready':
+        return sendText(res, 200, 'kvass coordinator is ready.\n');
+      case 'GET /api/v1/targets': {
+        const state = target.query.get('state') ?? 'any';
+        if (!['any', 'active', 'dropped'].includes(state)) return apiError(res, 400, 'bad_data', `invalid state ${JSON.stringify(state)}: expected any, active or dropped`);
+        return apiSuccess(res, targetsData(c, state));
       }
-      send(res, 404, { status: 'error', errorType: 'not_found', error: `no such endpoint: ${route}` });
-    })().catch((e: unknown) => {
-      log.error({ err: (e as Error).message }, 'api failure');
-      if (!res.headersSent) send(res, 500, { status: 'error', errorType: 'internal', error: (e as Error).message });
-    });
-  });
+      case 'GET /api/v1/shards':
+        return apiSuccess(res, shardsData(c));
+      case 'GET /metrics':
+        metrics.update(c);
+        res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(await metrics.registry.metrics());
+        return;
+      case 'POST /-/reload':
+      case 'PUT /-/reload':
+        try {
+          await c.reload();
+          metrics.reloads.inc({ result: 'success' });
+          res.writeHead(200).end();
+        } catch (e) {
+          metrics.reloads.inc({ result: 'failure' });
+          log.error({ err: (e as Error).message }, 'reload refused; the old configuration stays in force');
+          sendText(res, 500, `failed to reload config: ${(e as Error).message}\n`);
+        }
+        return;
+    }
+    apiError(res, 404, 'not_found', `no such endpoint: ${route}`);
+  };
 }

@@ -5,16 +5,16 @@
  * planner.ts. State that is not on the sidecars (when a shard stopped being ready, what a starting shard is
  * meant to get) is kept in memory only: a restarted coordinator rebuilds the rest from the sidecars.
  */
-import { readFile } from 'node:fs/promises';
 import type { Logger } from '../logger.js';
-import { parseConfig, type PromConfig, type ScrapeConfig } from '../config/config.js';
+import { parseConfig, readConfigText, type PromConfig, type ScrapeConfig } from '../config/config.js';
 import { DiscoveryManager } from '../discovery/manager.js';
 import { jobDefaults, jobTargets, type DroppedTarget, type Target } from '../target/populate.js';
 import type { ShardInfo, ShardManager } from '../shard/types.js';
-import { configHash, type RuntimeInfo, type TargetStatus, type TargetState } from '../shard/contract.js';
+import { configHash, targetLabelProblem, type RuntimeInfo, type TargetStatus, type TargetState } from '../shard/contract.js';
 import { Explorer, PROBE_ATTEMPTS_BEFORE_DEFAULT } from './explore.js';
 import { planAssignments, type PlannerOutput, type PlannerShard, type ShardTargetView } from './planner.js';
 import { ShardClient } from '../shard/client.js';
+import type { ApiClient } from '../http/client.js';
 
 /** Series Prometheus adds per target (up, scrape_duration_seconds, scrape_samples_scraped, scrape_samples_post_metric_relabeling, scrape_series_added). */
 export const PROMETHEUS_ADDED_SERIES = 5;
@@ -34,7 +34,8 @@ export interface CoordinatorOptions {
   defaultSeries: number;
   hysteresis: number;
   manager: ShardManager;
-  token?: string;
+  /** kvass's client for the sidecars' API (credential, TLS, timeouts). */
+  client: ApiClient;
   log: Logger;
 }
 
@@ -83,6 +84,8 @@ export class Coordinator {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private stopped = false;
+  /** Targets kept out of plans this cycle, and why. */
+  private readonly unassignable = new Map<string, string>();
   lastPlan: PlannerOutput | null = null;
   lastError = '';
   active: ActiveTargetView[] = [];
@@ -97,7 +100,7 @@ export class Coordinator {
 
   /** Loads the config, starts discovery and waits (bounded) for each job's first result. */
   async start(): Promise<void> {
-    this.setConfig(await readFile(this.opts.configFile, 'utf8'));
+    this.setConfig(await readConfigText(this.opts.configFile));
     const pending = await this.discovery.waitReady(this.opts.sdInitTimeoutMs);
     if (pending.length) this.opts.log.warn({ jobs: pending }, 'discovery not ready within --sd.init-timeout; going on');
     this.schedule(0);
@@ -111,12 +114,20 @@ export class Coordinator {
   }
 
   /** Re-reads the config file; a bad one is refused (thrown) and the old one stays in force. */
-  async reload(): Promise<void> {
-    const text = await readFile(this.opts.configFile, 'utf8');
-    if (text === this.config.text) return;
-    this.setConfig(text);
-    this.opts.log.info({ file: this.opts.configFile }, 'configuration reloaded');
+  /** Re-reads the config file; reloads run one at a time (a second waits for the first). */
+  reload(): Promise<void> {
+    const run = async (): Promise<void> => {
+      const text = await readConfigText(this.opts.configFile);
+      if (text === this.config.text) return;
+      this.setConfig(text);
+      this.opts.log.info({ file: this.opts.configFile }, 'configuration reloaded');
+    };
+    const p = this.reloading.then(run, run);
+    this.reloading = p.catch(() => undefined);
+    return p;
   }
+
+  private reloading: Promise<unknown> = Promise.resolve();
 
   private schedule(ms: number): void {
     if (this.stopped) return;
@@ -155,7 +166,7 @@ export class Coordinator {
 
   private async poll(info: ShardInfo): Promise<Polled> {
     if (!info.ready) return { info, ok: false, error: 'not ready' };
-    const client = new ShardClient(info.apiUrl, this.opts.token);
+    const client = new ShardClient(info.apiUrl, this.opts.client);
     try {
       let runtime = await client.runtimeInfo();
       if (runtime.configHash !== this.configHash) {
@@ -211,7 +222,14 @@ export class Coordinator {
 
     const plannerTargets: Array<{ hash: string; series: number }> = [];
     const onShard = new Set(shards.flatMap((s) => Object.keys(s.targets)));
+    this.unassignable.clear();
     for (const [hash, { target, sc }] of targets) {
+      // A sidecar refuses what cannot be scraped as it is (contract.ts): kept out of plans, shown with the reason.
+      const problem = targetLabelProblem(target.labels);
+      if (problem !== undefined) {
+        this.unassignable.set(hash, problem);
+        continue;
+      }
       const m = measured.get(hash);
       let series: number | null = null;
       if (m && m.health === 'up' && m.scrapesSinceAssigned > 0) series = m.series;
@@ -247,13 +265,16 @@ export class Coordinator {
       const want = plan.assignments[i]!;
       const view = i < n ? shards[i]!.targets : undefined;
       if (i < n && shards[i]!.ready) {
-        if (sameAssignment(want, view!)) continue;
+        if (polled.every((rep) => sameAssignment(want, viewOf(rep[i]!.statuses ?? [])))) continue;
         const specs = Object.entries(want).flatMap(([hash, state]) => {
           const t = targets.get(hash);
           return t ? [{ hash, job: t.target.job, labels: t.target.labels, state: state as TargetState }] : [];
         });
+        // Every replica whose applied assignment differs gets it (a push that failed, a sidecar that restored an
+        // older one from its store): what a sidecar reports is what it applies.
         for (const rep of polled) {
-          const client = new ShardClient(rep[i]!.info.apiUrl, this.opts.token);
+          if (sameAssignment(want, viewOf(rep[i]!.statuses ?? []))) continue;
+          const client = new ShardClient(rep[i]!.info.apiUrl, this.opts.client);
           pushes.push(client.assign(specs).catch((e: unknown) => this.opts.log.error({ shard: rep[i]!.info.name, err: (e as Error).message }, 'assignment push failed')));
         }
         this.lastView.set(i, Object.fromEntries(Object.entries(want).map(([h, state]) => [h, { state, scrapes: view![h]?.state === state ? view![h]!.scrapes : 0 }])));
@@ -298,8 +319,8 @@ export class Coordinator {
         target, scrapeConfig: sc,
         series: m && m.health === 'up' ? m.series : probe?.ok ? probe.series : 0,
         shards: [...(shardsOf.get(target.hash) ?? [])].sort(),
-        health: m?.health ?? (probe ? (probe.ok ? 'up' : 'down') : 'unknown'),
-        lastError: m?.lastError ?? probe?.error ?? '',
+        health: this.unassignable.has(target.hash) ? 'down' : m?.health ?? (probe ? (probe.ok ? 'up' : 'down') : 'unknown'),
+        lastError: this.unassignable.get(target.hash) ?? m?.lastError ?? probe?.error ?? '',
         lastScrape: m?.lastScrape ?? null,
         lastScrapeDuration: m?.lastScrapeDuration ?? 0,
         scrapeInterval: target.labels.__scrape_interval__ ?? '',
@@ -316,6 +337,11 @@ export class Coordinator {
   get replicaCount(): number {
     return this.opts.manager.replicas();
   }
+}
+
+/** A sidecar's applied assignment, as the planner sees one. */
+function viewOf(statuses: readonly TargetStatus[]): Record<string, ShardTargetView> {
+  return Object.fromEntries(statuses.map((st) => [st.hash, { state: st.state, scrapes: st.scrapesSinceAssigned }]));
 }
 
 function sameAssignment(want: Record<string, TargetState>, have: Record<string, ShardTargetView>): boolean {

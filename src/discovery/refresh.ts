@@ -7,7 +7,7 @@ import YAML, { LineCounter } from 'yaml';
 import { ConfigError } from '../prom/errors.js';
 import { isPlainMap, readLabelSet, readList, readMap, readString } from '../prom/decode.js';
 import { isValidLabelName, type Labels } from '../prom/labels.js';
-import { toPlain } from '../prom/yaml-plain.js';
+import { aliasBudget, toPlain } from '../prom/yaml-plain.js';
 import type { DiscoveryContext, TargetGroup } from './types.js';
 
 /**
@@ -184,7 +184,8 @@ function yamlGroups(text: string): RawGroup[] {
   const doc = YAML.parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, version: '1.1' });
   const err = doc.errors[0];
   if (err) throw new Error(`invalid YAML at line ${err.linePos?.[0]?.line ?? 1}: ${err.message.split('\n')[0]}`);
-  const raw = toPlain(doc.contents, doc);
+  // file_sd files are read as often as every few seconds: an alias bomb there is refused as in the config.
+  const raw = toPlain(doc.contents, doc, 0, { viaAlias: 0, limit: aliasBudget(text.length) });
   try {
     return readList(raw, [], 'target groups').map((g, i) => {
       if (g === null) throw new ConfigError(`target group ${i} is null`, [i]);

@@ -12,15 +12,15 @@
  */
 import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { compressSync, uncompressSync } from 'snappy';
-import { request } from 'undici';
+import { compressSync } from 'snappy';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { Logger } from '../logger.js';
 import { STREAMED_CONTENT_TYPE, MAX_BYTES_IN_FRAME, encodeChunkedReadResponse, frame, type ChunkedSeriesMessage } from './remote/chunked.js';
-import { RESPONSE_SAMPLES, RESPONSE_STREAMED_XOR_CHUNKS, decodeReadRequest, encodeReadRequest, type ReadQuery, type ReadRequest } from './remote/read-proto.js';
+import { RESPONSE_SAMPLES, RESPONSE_STREAMED_XOR_CHUNKS, decodeReadRequest, encodeReadRequest, readRequestProblem, type ReadQuery, type ReadRequest } from './remote/read-proto.js';
 import { encodeReadResponse, lastSample, scanReadResponse, type OutSeries, type SeriesTable, type Samples } from './remote/series-wire.js';
 import { SAMPLES_PER_CHUNK, encodeXorChunk } from './remote/xor-chunk.js';
-import { readBody } from './body.js';
+import { readBody, snappyDecode } from '../http/body.js';
+import type { ApiClient } from '../http/client.js';
 import { isCounterFunc } from './dedup.js';
 import { mergeAnswers, sortSeries, type MergeStats } from './merge.js';
 
@@ -43,8 +43,8 @@ export interface GatewayOptions {
   shardTimeoutMs: number;
   /** true: a missing shard gives a partial answer with warnings; false: the read fails. */
   partialResponse: boolean;
-  /** Bearer token for the shards' sidecar API. */
-  token?: string;
+  /** kvass's client for the shards' sidecar API (credential, TLS). */
+  client: ApiClient;
   /**
    * The scrape interval assumed for a series whose copies hold too few samples to tell theirs (copies.ts): the
    * smallest scrape interval of the configuration. Read at every read (it follows config reloads); unset: unknown.
@@ -69,7 +69,17 @@ interface ReadEvent {
   complete: boolean;
 }
 
-export class BadReadRequest extends Error {}
+export class BadReadRequest extends Error {
+  constructor(message: string, readonly status = 400) {
+    super(message);
+  }
+}
+
+/** A ReadRequest is a few matchers per query: 32 MiB, compressed or not, is far beyond any real one. */
+const MAX_REQUEST_BYTES = 32 << 20;
+/** A shard's answer to one read: held whole for the merge, so bounded (compressed, and decoded). */
+const MAX_SHARD_ANSWER_BYTES = 1 << 30;
+const MAX_SHARD_ANSWER_DECODED = 2 ** 31 - 1;
 
 interface ShardAnswer {
   shard: ReadShard;
@@ -116,7 +126,7 @@ export class StoreGateway {
     } catch (e) {
       this.reads?.inc({ result: 'bad_request' });
       const msg = (e as Error).message;
-      res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' }).end(`${msg}\n`);
+      res.writeHead(e instanceof BadReadRequest ? e.status : 400, { 'content-type': 'text/plain; charset=utf-8' }).end(`${msg}\n`);
       return;
     }
     const types = request.acceptedResponseTypes;
@@ -182,23 +192,22 @@ export class StoreGateway {
 
   private async readRequest(req: IncomingMessage): Promise<ReadRequest> {
     if (req.method !== 'POST') throw new BadReadRequest(`method ${req.method} not allowed: remote read is POST`);
-    let body: Buffer;
-    try {
-      body = await readBody(req, this.opts.maxRequestBytes ?? 32 << 20);
-    } catch (e) {
-      throw new BadReadRequest((e as Error).message);
-    }
+    const max = this.opts.maxRequestBytes ?? MAX_REQUEST_BYTES;
     let raw: Buffer;
     try {
-      raw = uncompressSync(body) as Buffer;
+      raw = snappyDecode(await readBody(req, max), max);
     } catch (e) {
-      throw new BadReadRequest(`snappy: cannot decompress the request body: ${(e as Error).message}`);
+      throw new BadReadRequest(`${(e as Error).message}`, (e as { status?: number }).status === 413 ? 413 : 400);
     }
+    let request: ReadRequest;
     try {
-      return decodeReadRequest(raw);
+      request = decodeReadRequest(raw);
     } catch (e) {
       throw new BadReadRequest(`cannot decode the ReadRequest protobuf: ${(e as Error).message}`);
     }
+    const problem = readRequestProblem(request);
+    if (problem) throw new BadReadRequest(problem);
+    return request;
   }
 
   private async fanOut(request: ReadRequest): Promise<{ answers: ShardAnswer[]; warnings: string[]; complete: boolean }> {
@@ -223,39 +232,33 @@ export class StoreGateway {
       'content-encoding': 'snappy',
       'accept-encoding': 'snappy',
       'x-prometheus-remote-read-version': '0.1.0',
-      'user-agent': 'kvass-gateway',
     };
-    if (this.opts.token) headers.authorization = `Bearer ${this.opts.token}`;
-    const signal = AbortSignal.timeout(timeout);
+    let r;
     try {
-      const res = await request(`${shard.url.replace(/\/+$/, '')}/api/v1/read`, { method: 'POST', headers, body, signal });
-      const buf = Buffer.from(await res.body.arrayBuffer());
-      if (res.statusCode < 200 || res.statusCode > 299) {
-        this.shardReads?.inc({ result: 'error' });
-        return { shard, error: `HTTP ${res.statusCode}: ${sanitize(buf.toString('utf8', 0, 500).trim())}` };
-      }
-      let results: SeriesTable[];
-      try {
-        results = scanReadResponse(uncompressSync(buf) as Buffer, this.opts.replicaLabels);
-      } catch (e) {
-        this.shardReads?.inc({ result: 'garbage' });
-        return { shard, error: `unreadable answer (${buf.length} bytes): ${(e as Error).message}` };
-      }
-      if (results.length !== queries) {
-        this.shardReads?.inc({ result: 'garbage' });
-        return { shard, error: `answered ${results.length} results to ${queries} queries` };
-      }
-      this.shardReads?.inc({ result: 'success' });
-      return { shard, results };
+      r = await this.opts.client.call(`${shard.url.replace(/\/+$/, '')}/api/v1/read`, { method: 'POST', headers, body, timeoutMs: timeout, maxResponseBytes: MAX_SHARD_ANSWER_BYTES });
     } catch (e) {
-      if (signal.aborted) {
-        this.shardReads?.inc({ result: 'timeout' });
-        return { shard, error: `no complete answer within ${timeout / 1000}s (--query.shard-timeout)` };
-      }
-      this.shardReads?.inc({ result: 'error' });
-      const err = e as Error & { cause?: Error };
-      return { shard, error: sanitize(err.cause?.message ?? err.message) };
+      const msg = (e as Error).message;
+      const timedOut = msg.includes('no answer within') || msg.includes('not complete in time');
+      this.shardReads?.inc({ result: timedOut ? 'timeout' : 'error' });
+      return { shard, error: timedOut ? `no complete answer within ${timeout / 1000}s (--query.shard-timeout)` : sanitize(msg) };
     }
+    if (r.status < 200 || r.status > 299) {
+      this.shardReads?.inc({ result: 'error' });
+      return { shard, error: `HTTP ${r.status}: ${sanitize(r.body.toString('utf8', 0, 500).trim())}` };
+    }
+    let results: SeriesTable[];
+    try {
+      results = scanReadResponse(snappyDecode(r.body, MAX_SHARD_ANSWER_DECODED), this.opts.replicaLabels);
+    } catch (e) {
+      this.shardReads?.inc({ result: 'garbage' });
+      return { shard, error: `unreadable answer (${r.body.length} bytes): ${(e as Error).message}` };
+    }
+    if (results.length !== queries) {
+      this.shardReads?.inc({ result: 'garbage' });
+      return { shard, error: `answered ${results.length} results to ${queries} queries` };
+    }
+    this.shardReads?.inc({ result: 'success' });
+    return { shard, results };
   }
 }
 

@@ -8,7 +8,8 @@
  * Files in `<dir>`: prometheus.yml (generated), tsdb/, prometheus.log, pid.
  */
 import { execFile } from 'node:child_process';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename, unlink, writeFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../files.js';
 import { dirname, join } from 'node:path';
 import YAML, { isMap, isSeq, YAMLMap, YAMLSeq } from 'yaml';
 import type { Logger } from '../logger.js';
@@ -97,11 +98,25 @@ export class GlobalQuerier {
    * Writes the config and has `promtool check config` read it with its rule files, as Prometheus will: a bad rule
    * file is an error with its file, line and reason here, before anything starts, not a querier failing in a loop.
    */
-  async check(): Promise<void> {
-    await mkdir(this.opts.dir, { recursive: true });
+  check(): Promise<void> {
+    return this.serial(() => this.checkNow());
+  }
+
+  /** check() and reload() run one at a time: they share the checked file. */
+  private serial<T>(f: () => Promise<T>): Promise<T> {
+    const p = this.queue.then(f, f);
+    this.queue = p.catch(() => undefined);
+    return p;
+  }
+
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private async checkNow(): Promise<void> {
+    await mkdir(this.opts.dir, { recursive: true, mode: 0o700 });
     const next = `${this.configPath}.new`;
     const cfg = await loadConfigFile(this.opts.configFile);
-    await writeFile(next, querierConfigOf(cfg, this.opts));
+    // It holds the original's remote_write and alerting credentials: private, and never left behind.
+    await writeFileAtomic(next, querierConfigOf(cfg, this.opts));
     const promtool = join(dirname(this.opts.prometheusBinary ?? 'prometheus'), 'promtool').replace(/^\.\//, '');
     await new Promise<void>((resolveCheck, reject) => {
       execFile(promtool, ['check', 'config', '--lint=none', next], { timeout: 60_000 }, (err, stdout, stderr) => {
@@ -109,6 +124,9 @@ export class GlobalQuerier {
         const why = `${stdout}\n${stderr}`.split('\n').map((l) => l.trim()).filter((l) => /FAILED|error|err/i.test(l)).join('; ');
         reject(new Error(`the global querier's configuration (rule_files, alerting of ${this.opts.configFile}) is refused by promtool: ${why || err.message}`));
       });
+    }).catch(async (e: unknown) => {
+      await unlink(next).catch(() => undefined);
+      throw e;
     });
     // Only a checked config replaces the one Prometheus loads (and reloads after a crash).
     await rename(next, this.configPath);
@@ -143,11 +161,13 @@ export class GlobalQuerier {
   }
 
   /** Rewrites the config from the original file and has Prometheus reload it; throws with Prometheus's reason. */
-  async reload(): Promise<void> {
-    await this.check();
-    const res = await fetch(`${this.url}/-/reload`, { method: 'POST', signal: AbortSignal.timeout(30_000) });
-    const body = await res.text();
-    if (!res.ok) throw new Error(`the global querier refused the new configuration: ${body.trim()}`);
+  reload(): Promise<void> {
+    return this.serial(async () => {
+      await this.checkNow();
+      const res = await fetch(`${this.url}/-/reload`, { method: 'POST', signal: AbortSignal.timeout(30_000) });
+      const body = (await res.text()).slice(0, 2000);
+      if (!res.ok) throw new Error(`the global querier refused the new configuration: ${body.trim()}`);
+    });
   }
 
   async stop(): Promise<void> {

@@ -4,7 +4,7 @@
  * (Prometheus 2.42's remote-read storage does not implement label queries, and the querier scrapes nothing, so it
  * has no metadata.) Replica labels are left out, as the gateway leaves them out of series.
  */
-import { request } from 'undici';
+import { ApiClient } from '../http/client.js';
 import type { ReadShard } from './gateway.js';
 
 export interface FanOutResult {
@@ -23,23 +23,19 @@ interface Answer {
   error?: string;
 }
 
-async function getJson(url: string, timeoutMs: number, token?: string): Promise<Answer> {
-  const signal = AbortSignal.timeout(timeoutMs);
+/** Label and metadata answers are small next to series: 256 MiB is far beyond any real one. */
+const MAX_ANSWER = 256 << 20;
+
+/** The querier is kvass's own Prometheus on loopback: no credential goes there. */
+const toQuerier = new ApiClient({ timeoutMs: 30_000, maxResponseBytes: MAX_ANSWER });
+
+async function getJson(client: ApiClient, url: string, timeoutMs: number): Promise<Answer> {
   try {
-    const res = await request(url, { method: 'GET', headers: token ? { authorization: `Bearer ${token}` } : {}, signal });
-    const text = await res.body.text();
-    let body: { status?: string; data?: unknown; error?: string; warnings?: string[] };
-    try {
-      body = JSON.parse(text);
-    } catch {
-      return { error: `HTTP ${res.statusCode}: not JSON: ${text.slice(0, 200).replace(/\s+/g, ' ')}` };
-    }
-    if (res.statusCode !== 200 || body.status !== 'success') return { error: `HTTP ${res.statusCode}: ${body.error ?? 'no error text'}` };
-    return { data: body.data, warnings: body.warnings };
+    const r = await client.data(url, { timeoutMs, maxResponseBytes: MAX_ANSWER });
+    return { data: r.data, warnings: r.warnings };
   } catch (e) {
-    if (signal.aborted) return { error: `no answer within ${timeoutMs / 1000}s (--query.shard-timeout)` };
-    const err = e as Error & { cause?: Error };
-    return { error: err.cause?.message ?? err.message };
+    const msg = (e as Error).message;
+    return { error: msg.includes('no answer within') ? `no answer within ${timeoutMs / 1000}s (--query.shard-timeout)` : msg };
   }
 }
 
@@ -78,9 +74,9 @@ function mergeMetadata(answers: unknown[], limit: number): Record<string, unknow
  * Runs one API call (path and query string as received, e.g. "/api/v1/labels?match[]=up") on every shard and on the
  * querier, and merges the answers.
  */
-export async function fanOutApi(kind: ApiKind, pathAndQuery: string, shards: readonly ReadShard[], querierUrl: string, opts: { timeoutMs: number; token?: string; replicaLabels: readonly string[] }): Promise<FanOutResult> {
-  const shardCalls = shards.map((s) => getJson(`${s.url.replace(/\/+$/, '')}${pathAndQuery}`, opts.timeoutMs, opts.token));
-  const querierCall = getJson(`${querierUrl}${pathAndQuery}`, opts.timeoutMs);
+export async function fanOutApi(kind: ApiKind, pathAndQuery: string, shards: readonly ReadShard[], querierUrl: string, opts: { timeoutMs: number; client: ApiClient; replicaLabels: readonly string[] }): Promise<FanOutResult> {
+  const shardCalls = shards.map((s) => getJson(opts.client, `${s.url.replace(/\/+$/, '')}${pathAndQuery}`, opts.timeoutMs));
+  const querierCall = getJson(toQuerier, `${querierUrl}${pathAndQuery}`, opts.timeoutMs);
   const [q, ...answers] = await Promise.all([querierCall, ...shardCalls]);
   const warnings: string[] = [];
   const datas: unknown[] = [];

@@ -1,38 +1,34 @@
-/** The coordinator's calls to one shard's sidecar API (docs/sidecar-api.md; the types are the contract's, contract.ts). */
-import type { AssignedTargetSpec, RuntimeInfo, TargetStatus } from './contract.js';
+/**
+ * The coordinator's calls to one shard's sidecar API (docs/sidecar-api.md; the types and their checks are the
+ * contract's, contract.ts). Every call is bounded in time and size and carries kvass's credential (http/client.ts);
+ * an answer that does not match the contract is an error of this shard, never of the coordinator's cycle.
+ */
+import type { ApiClient } from '../http/client.js';
+import { readRuntimeInfo, readTargetStatuses, type AssignedTargetSpec, type RuntimeInfo, type TargetStatus } from './contract.js';
+
+/** Sidecar answers are small (a target list is ~1 KiB per target): 256 MiB covers 200k targets. */
+const MAX_ANSWER = 256 << 20;
 
 export class ShardClient {
-  constructor(readonly apiUrl: string, private readonly token?: string, private readonly timeoutMs = 5000) {}
+  constructor(readonly apiUrl: string, private readonly client: ApiClient, private readonly timeoutMs = 5000) {}
 
-  private async call<T>(method: string, path: string, body?: string, contentType = 'application/json'): Promise<T> {
-    const headers: Record<string, string> = {};
-    if (this.token) headers.authorization = `Bearer ${this.token}`;
-    if (body !== undefined) headers['content-type'] = contentType;
-    const res = await fetch(this.apiUrl.replace(/\/+$/, '') + path, { method, headers, body, signal: AbortSignal.timeout(this.timeoutMs) });
-    const text = await res.text();
-    let parsed: { status?: string; data?: T; error?: string };
-    try {
-      parsed = JSON.parse(text) as typeof parsed;
-    } catch {
-      throw new Error(`${method} ${path}: ${res.status}, not JSON: ${text.slice(0, 200)}`);
-    }
-    if (!res.ok || parsed.status !== 'success') throw new Error(`${method} ${path}: ${res.status}: ${parsed.error ?? text.slice(0, 200)}`);
-    return parsed.data as T;
+  private url(path: string): string {
+    return this.apiUrl.replace(/\/+$/, '') + path;
   }
 
-  runtimeInfo(): Promise<RuntimeInfo> {
-    return this.call('GET', '/api/v1/shard/runtimeinfo');
+  async runtimeInfo(): Promise<RuntimeInfo> {
+    return readRuntimeInfo((await this.client.data(this.url('/api/v1/shard/runtimeinfo'), { timeoutMs: this.timeoutMs, maxResponseBytes: MAX_ANSWER })).data);
   }
 
   async targets(): Promise<TargetStatus[]> {
-    return (await this.call<{ targets: TargetStatus[] }>('GET', '/api/v1/shard/targets')).targets;
+    return readTargetStatuses((await this.client.data(this.url('/api/v1/shard/targets'), { timeoutMs: this.timeoutMs, maxResponseBytes: MAX_ANSWER })).data);
   }
 
   async assign(targets: AssignedTargetSpec[]): Promise<void> {
-    await this.call('POST', '/api/v1/shard/targets', JSON.stringify({ targets }));
+    await this.client.data(this.url('/api/v1/shard/targets'), { method: 'POST', body: JSON.stringify({ targets }), headers: { 'content-type': 'application/json' }, timeoutMs: this.timeoutMs, maxResponseBytes: MAX_ANSWER });
   }
 
   async pushConfig(text: string): Promise<void> {
-    await this.call('POST', '/api/v1/shard/config', text, 'application/yaml');
+    await this.client.data(this.url('/api/v1/shard/config'), { method: 'POST', body: text, headers: { 'content-type': 'application/yaml' }, timeoutMs: this.timeoutMs, maxResponseBytes: 1 << 20 });
   }
 }

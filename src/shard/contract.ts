@@ -4,7 +4,8 @@
  * the client, client.ts); neither imports the other's internals.
  */
 import { createHash } from 'node:crypto';
-import { ADDRESS_LABEL, type Labels } from '../prom/labels.js';
+import { parseDuration } from '../prom/duration.js';
+import { ADDRESS_LABEL, METRICS_PATH_LABEL, SCHEME_LABEL, SCRAPE_INTERVAL_LABEL, SCRAPE_TIMEOUT_LABEL, type Labels } from '../prom/labels.js';
 
 export const TARGET_STATES = ['normal', 'in_transfer'] as const;
 /** `in_transfer`: the target is moving here and is still scraped by its old shard too (see the coordinator). */
@@ -48,11 +49,42 @@ export function readAssignment(body: unknown): AssignedTargetSpec[] {
       if (v !== '') labels[k] = v;
     }
     if (!labels[ADDRESS_LABEL]) throw new AssignmentError(`${where}: labels need a non-empty ${ADDRESS_LABEL}`);
+    const bad = targetLabelProblem(labels);
+    if (bad) throw new AssignmentError(`${where} (job ${JSON.stringify(raw.job)}, ${ADDRESS_LABEL} ${JSON.stringify(labels[ADDRESS_LABEL])}): ${bad}`);
     const state = raw.state ?? 'normal';
     if (!TARGET_STATES.includes(state as TargetState)) throw new AssignmentError(`${where}: "state" must be one of ${TARGET_STATES.join(', ')}`);
     if (raw.hash !== undefined && typeof raw.hash !== 'string') throw new AssignmentError(`${where}: "hash" must be a string`);
     return { hash: (raw.hash as string | undefined) ?? '', job: raw.job, labels, state: state as TargetState };
   });
+}
+
+const HOST_PORT = /^(?:\[[0-9A-Za-z:.%_-]+\]|[0-9A-Za-z._~!$&'()*+,;=%-]+):(\d{1,5})$/;
+const CONTROL = /[\x00-\x20\x7f]/;
+
+/**
+ * Why a target's final labels cannot be scraped as they are, or undefined: `__address__` must be host:port (no
+ * path, userinfo, query or spaces), `__scheme__` http or https, `__metrics_path__` a path (no query, fragment or
+ * authority), `__scrape_interval__`/`__scrape_timeout__` durations. Prometheus would fail to scrape any of these; a
+ * sidecar refuses them so that an assignment cannot point a job's credentials at an arbitrary URL.
+ */
+export function targetLabelProblem(labels: Labels): string | undefined {
+  const addr = labels[ADDRESS_LABEL] ?? '';
+  const m = HOST_PORT.exec(addr);
+  if (!m || Number(m[1]) > 65535 || Number(m[1]) === 0) return `${ADDRESS_LABEL} must be host:port with no path, userinfo or spaces, not ${JSON.stringify(addr)}`;
+  const scheme = labels[SCHEME_LABEL];
+  if (scheme !== undefined && scheme !== 'http' && scheme !== 'https') return `${SCHEME_LABEL} must be http or https, not ${JSON.stringify(scheme)}`;
+  const path = labels[METRICS_PATH_LABEL];
+  if (path !== undefined && (/[?#]/.test(path) || path.startsWith('//') || CONTROL.test(path))) return `${METRICS_PATH_LABEL} must be a path (no query, fragment, authority or spaces), not ${JSON.stringify(path)}`;
+  for (const name of [SCRAPE_INTERVAL_LABEL, SCRAPE_TIMEOUT_LABEL]) {
+    const v = labels[name];
+    if (v === undefined) continue;
+    try {
+      if (parseDuration(v) <= 0) return `${name} must be above 0, not ${JSON.stringify(v)}`;
+    } catch (e) {
+      return `${name}: ${(e as Error).message}`;
+    }
+  }
+  return undefined;
 }
 
 /** What the sidecar reports of each assigned target (GET /api/v1/shard/targets). */
@@ -87,6 +119,68 @@ export interface RuntimeInfo {
   idleSince: string | null;
   prometheusReady: boolean;
   lastReloadError: string;
+  /** The sidecar applies its state (stored, written into Prometheus's config); false while a write fails. */
+  ready: boolean;
+  /** Why not ready ("" when ready). */
+  notReadyReason: string;
+}
+
+/** A field check of an answer: the value, or a ContractError naming the field. */
+export class ContractError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ContractError';
+  }
+}
+
+function field<T>(o: Record<string, unknown>, name: string, type: 'string' | 'number' | 'boolean', where: string, optional = false): T {
+  const v = o[name];
+  if (v === undefined && optional) return undefined as T;
+  if (typeof v !== type || (type === 'number' && !Number.isFinite(v))) throw new ContractError(`${where}: "${name}" must be a ${type}, got ${v === null ? 'null' : typeof v}`);
+  return v as T;
+}
+
+/** Checks GET /api/v1/shard/runtimeinfo's `data` (an older sidecar without `ready` counts as ready). */
+export function readRuntimeInfo(data: unknown): RuntimeInfo {
+  if (!isPlainObject(data)) throw new ContractError('runtimeinfo: expected an object');
+  const w = 'runtimeinfo';
+  const idle = data.idleSince;
+  if (idle !== null && typeof idle !== 'string') throw new ContractError(`${w}: "idleSince" must be a string or null`);
+  return {
+    headSeries: field(data, 'headSeries', 'number', w),
+    headSeriesError: field(data, 'headSeriesError', 'string', w),
+    processSeries: field(data, 'processSeries', 'number', w),
+    targets: field(data, 'targets', 'number', w),
+    configHash: field(data, 'configHash', 'string', w),
+    idleSince: idle,
+    prometheusReady: field(data, 'prometheusReady', 'boolean', w),
+    lastReloadError: field(data, 'lastReloadError', 'string', w),
+    ready: field<boolean | undefined>(data, 'ready', 'boolean', w, true) ?? true,
+    notReadyReason: field<string | undefined>(data, 'notReadyReason', 'string', w, true) ?? '',
+  };
+}
+
+/** Checks GET /api/v1/shard/targets's `data`: `{"targets":[…]}`. */
+export function readTargetStatuses(data: unknown): TargetStatus[] {
+  if (!isPlainObject(data) || !Array.isArray(data.targets)) throw new ContractError('targets: expected an object {"targets":[…]}');
+  return data.targets.map((t, i) => {
+    const w = `targets[${i}]`;
+    if (!isPlainObject(t)) throw new ContractError(`${w}: expected an object`);
+    if (!isPlainObject(t.labels) || Object.values(t.labels).some((v) => typeof v !== 'string')) throw new ContractError(`${w}: "labels" must be an object of strings`);
+    const state = field<string>(t, 'state', 'string', w);
+    if (!TARGET_STATES.includes(state as TargetState)) throw new ContractError(`${w}: "state" must be one of ${TARGET_STATES.join(', ')}`);
+    const health = field<string>(t, 'health', 'string', w);
+    if (health !== 'up' && health !== 'down' && health !== 'unknown') throw new ContractError(`${w}: "health" must be up, down or unknown`);
+    const last = t.lastScrape;
+    if (last !== null && typeof last !== 'string') throw new ContractError(`${w}: "lastScrape" must be a string or null`);
+    return {
+      hash: field(t, 'hash', 'string', w), job: field(t, 'job', 'string', w), labels: t.labels as Labels, state: state as TargetState,
+      health: health as TargetStatus['health'], lastError: field(t, 'lastError', 'string', w), lastScrape: last,
+      lastScrapeDuration: field(t, 'lastScrapeDuration', 'number', w), series: field(t, 'series', 'number', w),
+      lastSeries: field(t, 'lastSeries', 'number', w), samples: field(t, 'samples', 'number', w), bytes: field(t, 'bytes', 'number', w),
+      scrapesSinceAssigned: field(t, 'scrapesSinceAssigned', 'number', w), assignedAt: field(t, 'assignedAt', 'string', w),
+    };
+  });
 }
 
 /** A configuration's identity: the first 16 hex digits of the SHA-256 of its text, as both sides compute it. */

@@ -134,6 +134,10 @@ export interface LocalShardOptions {
   configFile: string;
   /** `--shard.external-labels` for the sidecar; "" for none. */
   externalLabels: string;
+  /** The sidecar's `--web.api-token-file` (the token kvass's clients send). */
+  tokenFile?: string;
+  /** The sidecar's `--log.level`; default its own (info). */
+  logLevel?: string;
   kvassCommand: readonly string[];
   prometheusBinary: string;
   reloadDebounce: string;
@@ -223,6 +227,8 @@ export class LocalShard {
       `--prometheus.reload-debounce=${this.opts.reloadDebounce}`,
     ];
     if (this.opts.externalLabels) args.push(`--shard.external-labels=${this.opts.externalLabels}`);
+    if (this.opts.tokenFile) args.push(`--web.api-token-file=${this.opts.tokenFile}`);
+    if (this.opts.logLevel) args.push(`--log.level=${this.opts.logLevel}`);
     return args;
   }
 

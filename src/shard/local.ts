@@ -43,6 +43,10 @@ export interface LocalShardManagerOptions {
   log?: Logger;
   /** close() leaves the processes running (a later manager adopts them); default false. */
   leaveRunningOnClose?: boolean;
+  /** Every sidecar's `--web.api-token-file`. */
+  tokenFile?: string;
+  /** Every sidecar's `--log.level`. */
+  sidecarLogLevel?: string;
 }
 
 function repoRoot(): string {
@@ -71,7 +75,7 @@ export class LocalShardManager implements ShardManager {
   readonly kind = 'local' as const;
   readonly scalable = true;
   readonly dataDir: string;
-  private readonly opts: Required<Omit<LocalShardManagerOptions, 'log'>>;
+  private readonly opts: Required<Omit<LocalShardManagerOptions, 'log' | 'tokenFile' | 'sidecarLogLevel'>> & { tokenFile?: string; sidecarLogLevel?: string };
   private readonly log: Logger;
   private readonly ports = new PortAllocator();
   /** [replica][ordinal]; every row has the same length. */
@@ -95,6 +99,8 @@ export class LocalShardManager implements ShardManager {
       prometheusBinary: options.prometheusBinary ?? 'prometheus',
       scrapeReloadDebounce: options.scrapeReloadDebounce ?? '500ms',
       leaveRunningOnClose: options.leaveRunningOnClose ?? false,
+      tokenFile: options.tokenFile,
+      sidecarLogLevel: options.sidecarLogLevel,
     };
     if (this.opts.kvassCommand.length === 0) throw new Error('kvassCommand must name a program');
     this.log = (options.log ?? createLogger()).child({ component: 'local-shards' });
@@ -124,6 +130,8 @@ export class LocalShardManager implements ShardManager {
       kvassCommand: this.opts.kvassCommand,
       prometheusBinary: this.opts.prometheusBinary,
       reloadDebounce: this.opts.scrapeReloadDebounce,
+      tokenFile: this.opts.tokenFile,
+      logLevel: this.opts.sidecarLogLevel,
       log: this.log,
     };
   }

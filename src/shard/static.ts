@@ -18,6 +18,7 @@ import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'y
 import { createLogger, type Logger } from '../logger.js';
 import { LocatedConfigError } from '../prom/errors.js';
 import { answersReady, type ShardInfo, type ShardManager } from './types.js';
+import type { ApiClient } from '../http/client.js';
 
 export interface StaticShardManagerOptions {
   /** The shards file. */
@@ -25,6 +26,8 @@ export interface StaticShardManagerOptions {
   log?: Logger;
   /** How long a /-/ready probe may take; default 2 s. */
   readyTimeoutMs?: number;
+  /** kvass's client for the sidecars (their TLS settings); default a plain fetch. */
+  client?: ApiClient;
 }
 
 export interface StaticShard {
@@ -120,10 +123,13 @@ export class StaticShardManager implements ShardManager {
   private scaleLogged = false;
 
   /** Reads the file once: a bad file at start throws (there is no good list to keep). */
+  private readonly client?: ApiClient;
+
   constructor(opts: StaticShardManagerOptions) {
     this.file = resolve(opts.file);
     this.log = (opts.log ?? createLogger()).child({ component: 'static-shards' });
     this.readyTimeoutMs = opts.readyTimeoutMs ?? 2000;
+    this.client = opts.client;
     this.good = parseStaticShards(readFileSync(this.file, 'utf8'), this.file);
   }
 
@@ -162,7 +168,7 @@ export class StaticShardManager implements ShardManager {
       name: s.id,
       apiUrl: s.url,
       prometheusUrl: s.url,
-      ready: await answersReady(s.url, this.readyTimeoutMs),
+      ready: await answersReady(s.url, this.readyTimeoutMs, this.client),
     })))));
   }
 

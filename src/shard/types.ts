@@ -7,6 +7,7 @@
  * ordinals, shrinking removes the highest ones (and, with the manager's deleteData option, their data, as
  * Kvass deletes the PVCs of removed pods); a shard that exists is not necessarily ready.
  */
+import type { ApiClient } from '../http/client.js';
 
 export interface ShardInfo {
   /** Index of the replica (0..replicas()-1): every replica scrapes the same targets. */
@@ -41,10 +42,12 @@ export interface ShardManager {
   close(): Promise<void>;
 }
 
-/** GET `<base>/-/ready` answers 2xx within `timeoutMs`. */
-export async function answersReady(base: string, timeoutMs = 2000): Promise<boolean> {
+/** GET `<base>/-/ready` answers 2xx within `timeoutMs` (through `client`, with its TLS settings, when given). */
+export async function answersReady(base: string, timeoutMs = 2000, client?: ApiClient): Promise<boolean> {
+  const url = `${base.replace(/\/+$/, '')}/-/ready`;
   try {
-    const res = await fetch(`${base.replace(/\/+$/, '')}/-/ready`, { signal: AbortSignal.timeout(timeoutMs) });
+    if (client) return ((await client.call(url, { timeoutMs, maxResponseBytes: 64 << 10 })).status / 100 | 0) === 2;
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
     await res.body?.cancel();
     return res.ok;
   } catch {

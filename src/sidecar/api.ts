@@ -1,146 +1,145 @@
 /**
- * The sidecar's HTTP API (documented in docs/sidecar-api.md), used by the coordinator, plus a pass-through to
- * the shard's Prometheus for every other path, so that a Thanos sidecar (or anything else) pointed at the kvass
- * sidecar sees the original configuration and talks to Prometheus as usual. With a token configured, every
- * request except /metrics, /-/healthy and /-/ready needs `Authorization: Bearer <token>`.
+ * The sidecar's HTTP API (docs/sidecar-api.md), used by the coordinator, plus a pass-through of Prometheus's read
+ * API to the shard's Prometheus, so that a Thanos sidecar, Grafana or the store gateway pointed at the kvass sidecar
+ * sees the original configuration and queries Prometheus as usual. Access (http/auth.ts, docs/security.md):
+ * health and /metrics are open; reads (the shard's targets and runtime, status/config with secrets masked, the
+ * pass-through) are open unless basic auth users are configured; assignment and config pushes need a credential.
  */
-import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { timingSafeEqual } from 'node:crypto';
-import { Document } from 'yaml';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../logger.js';
+import { readBody, snappyDecode } from '../http/body.js';
+import { AllowList, notForwarded, passThrough } from '../http/passthrough.js';
+import { HttpError, type RequestTarget } from '../http/request.js';
+import { apiError, apiSuccess, sendText } from '../http/respond.js';
+import { createKvassServer, type KvassServer } from '../http/server.js';
+import type { Access } from '../http/auth.js';
+import type { WebConfigSource } from '../http/web-config.js';
 import { LocatedConfigError } from '../prom/errors.js';
+import { statusConfigYaml } from '../config/status-config.js';
 import { AssignmentError, readAssignment } from '../shard/contract.js';
+import { MAX_CONFIG_BYTES } from '../config/config.js';
+import { decodeReadRequest, readRequestProblem } from '../query/remote/read-proto.js';
 import type { Sidecar } from './sidecar.js';
 
-const MAX_BODY = 64 << 20;
+/** An assignment of 100k targets is about 50 MB of JSON. */
+const MAX_ASSIGNMENT_BYTES = 64 << 20;
+/** Prometheus's own limit on a remote-read request (decodeReadLimit), compressed and decoded. */
+const MAX_READ_REQUEST_BYTES = 32 << 20;
 
-function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
+/** What the pass-through forwards to Prometheus: its read API (no admin, lifecycle or write paths). */
+export const SIDECAR_PASS_THROUGH = new AllowList([
+  { methods: ['GET', 'POST'], path: /^\/api\/v1\/(query|query_range|query_exemplars|series|labels|label\/[^/]+\/values|metadata|format_query)$/ },
+  { methods: ['POST'], path: /^\/api\/v1\/read$/ },
+  { methods: ['GET'], path: /^\/api\/v1\/(targets|targets\/metadata|rules|alerts|alertmanagers|status\/(buildinfo|runtimeinfo|flags|tsdb|walreplay))$/ },
+  { methods: ['GET'], path: /^\/federate$/ },
+]);
+
+function access(method: string, path: string): Access {
+  if (path === '/-/healthy' || path === '/-/ready' || path === '/metrics') return 'open';
+  if (path === '/api/v1/shard/targets' && (method === 'POST' || method === 'PUT')) return 'control';
+  if (path === '/api/v1/shard/config') return 'control';
+  return 'read';
 }
 
-const success = (res: ServerResponse, data: unknown): void => send(res, 200, { status: 'success', data });
-const failure = (res: ServerResponse, status: number, errorType: string, error: string): void => send(res, status, { status: 'error', errorType, error });
+export function createSidecarApi(sidecar: Sidecar, opts: { token?: string; webConfig?: WebConfigSource; log: Logger }): Promise<KvassServer> {
+  return createKvassServer({ name: 'sidecar API', log: opts.log, token: opts.token, webConfig: opts.webConfig, access, handler: (req, res, target) => handle(sidecar, req, res, target) });
+}
 
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const c of req as AsyncIterable<Buffer>) {
-    n += c.length;
-    if (n > MAX_BODY) throw new Error(`request body over ${MAX_BODY} bytes`);
-    chunks.push(c);
+async function handle(sidecar: Sidecar, req: IncomingMessage, res: ServerResponse, target: RequestTarget): Promise<void> {
+  const { path } = target;
+  const method = req.method ?? 'GET';
+  if (path === '/-/healthy') return sendText(res, 200, 'kvass sidecar is healthy.\n');
+  if (path === '/-/ready') {
+    const why = sidecar.notReadyReason;
+    return why ? sendText(res, 503, `kvass sidecar is not ready: ${why}\n`) : sendText(res, 200, 'kvass sidecar is ready.\n');
   }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-function tokenMatches(req: IncomingMessage, token: string): boolean {
-  const given = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1] ?? '';
-  const a = Buffer.from(given);
-  const b = Buffer.from(token);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
-/** The original config with the shard's extra external labels merged in, as Prometheus would answer it. */
-function statusConfigYaml(sidecar: Sidecar): string {
-  const cfg = sidecar.originalConfig!;
-  const extra = sidecar.opts.externalLabels;
-  if (Object.keys(extra).length === 0) return cfg.text;
-  const doc = cfg.document.clone() as Document.Parsed;
-  for (const [k, v] of Object.entries(extra)) doc.setIn(['global', 'external_labels', k], v);
-  return doc.toString({ lineWidth: 0 });
-}
-
-export function createSidecarApi(sidecar: Sidecar, opts: { token?: string; log: Logger }): Server {
-  const { log } = opts;
-  return createServer((req, res) => {
-    handle(req, res).catch((e: unknown) => {
-      log.error({ err: (e as Error).message, url: req.url }, 'api: unexpected failure');
-      if (!res.headersSent) failure(res, 500, 'internal', (e as Error).message);
-      else res.destroy();
-    });
-  });
-
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = new URL(req.url ?? '/', 'http://x').pathname.replace(/\/+$/, '') || '/';
-    const method = req.method ?? 'GET';
-    if (path === '/-/healthy' || path === '/-/ready') {
-      res.writeHead(200, { 'content-type': 'text/plain' }).end('kvass sidecar is ready.\n');
-      return;
-    }
-    if (path === '/metrics') {
-      const body = await sidecar.metrics.registry.metrics();
-      res.writeHead(200, { 'content-type': sidecar.metrics.registry.contentType }).end(body);
-      return;
-    }
-    if (opts.token !== undefined && !tokenMatches(req, opts.token)) {
-      failure(res, 401, 'unauthorized', 'missing or wrong bearer token');
-      return;
-    }
-    switch (`${method} ${path}`) {
-      case 'GET /api/v1/shard/runtimeinfo':
-        success(res, await sidecar.runtimeInfo());
-        return;
-      case 'GET /api/v1/shard/targets':
-        success(res, { targets: sidecar.status.all() });
-        return;
-      case 'POST /api/v1/shard/targets':
-      case 'PUT /api/v1/shard/targets': {
-        let specs;
-        try {
-          specs = readAssignment(JSON.parse(await readBody(req)));
-        } catch (e) {
-          sidecar.metrics.assignmentUpdates.inc({ result: 'refused' });
-          failure(res, 400, 'bad_data', (e as Error).message);
-          return;
-        }
-        try {
-          const r = await sidecar.replaceAssignment(specs);
-          sidecar.metrics.assignmentUpdates.inc({ result: 'success' });
-          success(res, { targets: r.targets, hashes: sidecar.assignment.map((t) => t.hash) });
-        } catch (e) {
-          sidecar.metrics.assignmentUpdates.inc({ result: 'refused' });
-          const status = e instanceof AssignmentError ? 400 : 409;
-          failure(res, status, 'bad_data', (e as Error).message);
-        }
-        return;
-      }
-      case 'POST /api/v1/shard/config': {
-        try {
-          await sidecar.pushConfig(await readBody(req));
-          success(res, { configHash: sidecar.configHash });
-        } catch (e) {
-          failure(res, e instanceof LocatedConfigError ? 400 : 409, 'bad_data', (e as Error).message);
-        }
-        return;
-      }
-      case 'GET /api/v1/status/config':
-        if (!sidecar.originalConfig) {
-          failure(res, 503, 'unavailable', 'no configuration yet');
-          return;
-        }
-        success(res, { yaml: statusConfigYaml(sidecar) });
-        return;
-    }
-    if (path.startsWith('/api/v1/shard/')) {
-      failure(res, 404, 'not_found', `no such endpoint: ${method} ${path}`);
-      return;
-    }
-    passThrough(req, res, sidecar.opts.prometheusUrl);
+  if (path === '/metrics') {
+    const body = await sidecar.metrics.registry.metrics();
+    res.writeHead(200, { 'content-type': sidecar.metrics.registry.contentType }).end(body);
+    return;
   }
+  switch (`${method} ${path}`) {
+    case 'GET /api/v1/shard/runtimeinfo':
+    case 'GET /api/v1/shard/runtime':
+      return apiSuccess(res, await sidecar.runtimeInfo());
+    case 'GET /api/v1/shard/targets':
+      return apiSuccess(res, { targets: sidecar.status.all() });
+    case 'POST /api/v1/shard/targets':
+    case 'PUT /api/v1/shard/targets': {
+      let specs;
+      try {
+        specs = readAssignment(parseJson(await readBody(req, MAX_ASSIGNMENT_BYTES)));
+      } catch (e) {
+        sidecar.metrics.assignmentUpdates.inc({ result: 'refused' });
+        if (e instanceof HttpError) throw e;
+        return apiError(res, 400, 'bad_data', (e as Error).message);
+      }
+      try {
+        const r = await sidecar.replaceAssignment(specs);
+        sidecar.metrics.assignmentUpdates.inc({ result: 'success' });
+        return apiSuccess(res, { targets: r.targets, hashes: sidecar.assignment.map((t) => t.hash) });
+      } catch (e) {
+        sidecar.metrics.assignmentUpdates.inc({ result: 'refused' });
+        return apiError(res, e instanceof AssignmentError ? 400 : 409, 'bad_data', (e as Error).message);
+      }
+    }
+    case 'POST /api/v1/shard/config': {
+      const text = (await readBody(req, MAX_CONFIG_BYTES)).toString('utf8');
+      try {
+        await sidecar.pushConfig(text);
+        return apiSuccess(res, { configHash: sidecar.configHash });
+      } catch (e) {
+        return apiError(res, e instanceof LocatedConfigError ? 400 : 409, 'bad_data', (e as Error).message);
+      }
+    }
+    case 'GET /api/v1/status/config': {
+      const cfg = sidecar.originalConfig;
+      if (!cfg) return apiError(res, 503, 'unavailable', 'no configuration yet');
+      return apiSuccess(res, { yaml: statusConfigYaml(cfg, sidecar.opts.externalLabels) });
+    }
+  }
+  if (path.startsWith('/api/v1/shard/')) return apiError(res, 404, 'not_found', `no such endpoint: ${method} ${path}`);
+  if (!SIDECAR_PASS_THROUGH.allows(method, path)) return notForwarded(res, method, path);
+  const read = path === '/api/v1/read';
+  let body: Buffer | undefined;
+  if (read) {
+    body = await readBody(req, MAX_READ_REQUEST_BYTES);
+    const problem = readRequestRefusal(body);
+    if (problem) return sendText(res, problem.status, `${problem.message}\n`);
+  }
+  await passThrough(req, res, target, {
+    upstream: sidecar.opts.prometheusUrl,
+    name: 'prometheus',
+    timeoutMs: 150_000,
+    body,
+    maxRequestBytes: read ? MAX_READ_REQUEST_BYTES : 8 << 20,
+    maxResponseBytes: 2 ** 31,
+    // The caller's credential is for kvass, not Prometheus's business.
+    dropRequestHeaders: ['authorization', 'cookie'],
+  });
 }
 
-/** Streams the request to the shard's Prometheus and its answer back. */
-function passThrough(req: IncomingMessage, res: ServerResponse, prometheusUrl: string): void {
-  const target = new URL(req.url ?? '/', prometheusUrl);
-  const headers = { ...req.headers, host: target.host };
-  delete headers.authorization; // the sidecar's token is not Prometheus's business
-  const out = httpRequest(target, { method: req.method, headers }, (up) => {
-    res.writeHead(up.statusCode ?? 502, up.headers);
-    up.pipe(res);
-  });
-  out.on('error', (e) => {
-    if (!res.headersSent) failure(res, 502, 'unavailable', `prometheus: ${e.message}`);
-    else res.destroy();
-  });
-  req.pipe(out);
+/**
+ * Why a remote-read body must not reach Prometheus, or undefined. Checked here because Prometheus 2.42 trusts the
+ * length a snappy block declares and allocates it before decoding: 15 bytes declaring 4 GiB each, a few at a time,
+ * end the shard's Prometheus by OOM. Matchers it cannot run (a bad regex) are answered 400, not Prometheus's 500.
+ */
+function readRequestRefusal(body: Buffer): { status: number; message: string } | undefined {
+  let request;
+  try {
+    request = decodeReadRequest(snappyDecode(body, MAX_READ_REQUEST_BYTES));
+  } catch (e) {
+    if (e instanceof HttpError) return { status: e.status, message: e.message };
+    return { status: 400, message: `cannot decode the ReadRequest protobuf: ${(e as Error).message}` };
+  }
+  const problem = readRequestProblem(request);
+  return problem ? { status: 400, message: problem } : undefined;
+}
+
+function parseJson(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch (e) {
+    throw new AssignmentError(`the body is not JSON: ${(e as Error).message}`);
+  }
 }

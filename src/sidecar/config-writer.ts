@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import type { Logger } from '../logger.js';
 import type { SidecarMetrics } from './metrics.js';
 import type { PrometheusClient } from './prometheus.js';
-import { writeFileAtomic } from './store.js';
+import { writeFileAtomic } from '../files.js';
 
 export class ConfigWriter {
   private current: string | null = null;
@@ -36,17 +36,50 @@ export class ConfigWriter {
     private readonly log: Logger,
   ) {}
 
-  /** Writes `text` when it differs from the file; returns whether it wrote (and so will reload). */
+  /**
+   * Writes `text` when it differs from the file; returns whether it wrote (and so will reload). A write that fails
+   * (disk full, read-only) is retried with back-off until it succeeds or another text replaces it; meanwhile
+   * `writeError` says why, and the sidecar is not ready.
+   */
   async write(text: string): Promise<boolean> {
+    this.desired = text;
+    if (this.writeTimer) {
+      clearTimeout(this.writeTimer);
+      this.writeTimer = null;
+    }
     if (this.current === null) this.current = await readFile(this.file, 'utf8').catch(() => null);
-    if (this.current === text) return false;
-    await writeFileAtomic(this.file, text);
+    if (this.current === text) {
+      this.writeError = '';
+      return false;
+    }
+    try {
+      await writeFileAtomic(this.file, text);
+    } catch (e) {
+      this.writeError = `cannot write the injected config ${this.file}: ${(e as Error).message}`;
+      this.writeRetryMs = Math.min(30_000, this.writeRetryMs ? this.writeRetryMs * 2 : 500);
+      this.log.error({ err: this.writeError, retryInMs: this.writeRetryMs }, 'injected config not written; will retry');
+      if (!this.stopped) {
+        this.writeTimer = setTimeout(() => {
+          this.writeTimer = null;
+          if (this.desired !== null) void this.write(this.desired);
+        }, this.writeRetryMs);
+      }
+      return false;
+    }
+    this.writeError = '';
+    this.writeRetryMs = 0;
     this.current = text;
     this.metrics.configWrites.inc();
     this.log.info({ file: this.file, bytes: Buffer.byteLength(text) }, 'injected config written');
     this.scheduleReload();
     return true;
   }
+
+  private desired: string | null = null;
+  private writeTimer: NodeJS.Timeout | null = null;
+  private writeRetryMs = 0;
+  /** Why the last write failed ("" when the file holds what it should). */
+  writeError = '';
 
   /** Reloads Prometheus unless the file's content is the one it last reloaded successfully. */
   async ensureLoaded(): Promise<void> {
@@ -115,7 +148,9 @@ export class ConfigWriter {
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.writeTimer) clearTimeout(this.writeTimer);
     this.timer = null;
+    this.writeTimer = null;
   }
 }
 

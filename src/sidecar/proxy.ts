@@ -39,6 +39,8 @@ let deferredTotal = 0;
 
 export function createScrapeProxy(deps: ScrapeProxyDeps): Server {
   const server = createServer((req, res) => {
+    req.on('error', () => undefined);
+    res.on('error', () => undefined);
     proxyScrape(deps, req, res).catch((e: unknown) => {
       deps.log.error({ err: (e as Error).message }, 'proxy: unexpected failure');
       if (!res.headersSent) res.writeHead(500).end();
@@ -47,6 +49,8 @@ export function createScrapeProxy(deps: ScrapeProxyDeps): Server {
   });
   // Never a tunnel: CONNECT (https through the proxy) is refused outright.
   server.on('connect', (_req, socket) => {
+    // The socket is ours now (Node's own listeners are gone): a client that resets it must not end the process.
+    socket.on('error', () => socket.destroy());
     deps.metrics.refused.inc();
     socket.end('HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n');
   });

@@ -4,11 +4,10 @@
  * against the configuration, stored on disk, then injected; a new configuration is checked before it
  * replaces the old one (a bad one is refused and the last good one stays).
  */
-import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Server } from 'node:http';
 import type { Logger } from '../logger.js';
-import { parseConfig, type PromConfig } from '../config/config.js';
+import { parseConfig, readConfigText, type PromConfig } from '../config/config.js';
 import { ConfiguredHttpClient } from '../config/http-client.js';
 import type { Labels } from '../prom/labels.js';
 import { resolveTargets, type ResolvedTarget } from './assignment.js';
@@ -87,7 +86,7 @@ export class Sidecar {
   async init(): Promise<void> {
     await this.store.init();
     const file = this.opts.configFile ?? this.store.configFile;
-    const text = this.opts.configFile ? await readFile(this.opts.configFile, 'utf8') : await this.store.loadConfig();
+    const text = this.opts.configFile ? await readConfigText(this.opts.configFile) : await this.store.loadConfig();
     // A bad config at start is fatal: there is no good one to keep.
     const cfg = text === null ? null : this.parse(text, file);
     const stored = await this.store.loadAssignment();
@@ -158,7 +157,7 @@ export class Sidecar {
   reloadConfigFile(): Promise<boolean> {
     return this.serial(async () => {
       if (!this.opts.configFile) return false;
-      const text = await readFile(this.opts.configFile, 'utf8');
+      const text = await readConfigText(this.opts.configFile);
       if (this.config && text === this.config.text) return false;
       const cfg = this.parse(text, this.opts.configFile);
       const specs = this.specsOfJobsIn(cfg);
@@ -178,23 +177,73 @@ export class Sidecar {
       const cfg = this.parse(text, this.store.configFile);
       const specs = this.specsOfJobsIn(cfg);
       const next = this.prepare(cfg, specs);
-      await this.store.saveConfig(text);
       this.commit(cfg, specs, next);
+      this.pushedConfigUnsaved = true;
+      await this.persist();
       await this.writer.write(next.text!);
     });
   }
 
-  /** Replaces the assignment (the full set). Throws when an entry is wrong; then nothing changes. */
+  /**
+   * Replaces the assignment (the full set). Throws when an entry is wrong; then nothing changes. A valid one is
+   * applied at once; storing it is retried while the disk refuses (the sidecar is not ready meanwhile, and a
+   * restart before it is stored brings back the older one, which the coordinator then pushes again).
+   */
   replaceAssignment(specs: AssignedTargetSpec[]): Promise<{ targets: number }> {
     return this.serial(async () => {
       if (!this.config) throw new Error('no configuration yet: push it first (POST /api/v1/shard/config)');
       const next = this.prepare(this.config, specs);
       const withHashes = [...next.resolved.values()].map(({ hash, job, labels, state }) => ({ hash, job, labels, state }));
-      await this.store.saveAssignment(withHashes, this.now());
       this.commit(this.config, withHashes, next);
+      this.assignmentUnsaved = true;
+      await this.persist();
       await this.writer.write(next.text!);
       return { targets: withHashes.length };
     });
+  }
+
+  private assignmentUnsaved = false;
+  private pushedConfigUnsaved = false;
+  private storeError = '';
+  private storeRetryMs = 0;
+  private storeTimer: NodeJS.Timeout | null = null;
+
+  /** Stores what is applied but not stored yet; on failure, says why and tries again later (with back-off). */
+  private async persist(): Promise<void> {
+    if (this.storeTimer) {
+      clearTimeout(this.storeTimer);
+      this.storeTimer = null;
+    }
+    try {
+      if (this.pushedConfigUnsaved && this.config) {
+        await this.store.saveConfig(this.config.text);
+        this.pushedConfigUnsaved = false;
+      }
+      if (this.assignmentUnsaved) {
+        await this.store.saveAssignment(this.specs, this.now());
+        this.assignmentUnsaved = false;
+      }
+      if (this.storeError) this.log.info({ store: this.store.dir }, 'store writable again: state stored');
+      this.storeError = '';
+      this.storeRetryMs = 0;
+    } catch (e) {
+      this.storeError = `cannot write the store ${this.store.dir}: ${(e as Error).message}`;
+      this.storeRetryMs = Math.min(30_000, this.storeRetryMs ? this.storeRetryMs * 2 : 500);
+      this.log.error({ err: this.storeError, retryInMs: this.storeRetryMs }, 'state applied but not stored; will retry');
+      if (!this.closed) {
+        this.storeTimer = setTimeout(() => {
+          this.storeTimer = null;
+          void this.serial(() => this.persist());
+        }, this.storeRetryMs);
+      }
+    }
+  }
+
+  private closed = false;
+
+  /** Why the sidecar is not ready ("" when it is): a store or config write that keeps failing. */
+  get notReadyReason(): string {
+    return [this.storeError, this.writer.writeError].filter(Boolean).join('; ');
   }
 
   lookup(hash: string): ResolvedTarget | undefined {
@@ -256,10 +305,14 @@ export class Sidecar {
       idleSince: this.idleSince?.toISOString() ?? null,
       prometheusReady: ready,
       lastReloadError: this.writer.lastReloadError,
+      ready: this.notReadyReason === '',
+      notReadyReason: this.notReadyReason,
     };
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    if (this.storeTimer) clearTimeout(this.storeTimer);
     this.writer.stop();
     await Promise.all([...this.clients.values()].map((c) => c.close()));
   }

@@ -5,36 +5,15 @@
  * old or the new file, never half of one. A file that cannot be read back is moved aside, logged, and the
  * sidecar starts empty rather than not at all.
  */
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { mkdir, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../logger.js';
 import { readAssignment, type AssignedTargetSpec } from '../shard/contract.js';
+import { readConfigText } from '../config/config.js';
+import { writeFileAtomic } from '../files.js';
 
 const ASSIGNMENT_FILE = 'assignment.json';
 const CONFIG_FILE = 'config.yml';
-
-/** Writes `data` to `file` atomically: temporary file, fsync, rename, fsync of the folder. */
-export async function writeFileAtomic(file: string, data: string): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fh = await open(tmp, 'w', 0o600);
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
-    await rename(tmp, file);
-  } catch (e) {
-    await unlink(tmp).catch(() => undefined);
-    throw e;
-  }
-  const dir = await open(join(file, '..'), 'r').catch(() => undefined);
-  if (dir) {
-    await dir.sync().catch(() => undefined);
-    await dir.close();
-  }
-}
 
 export interface StoredAssignment {
   updatedAt: string;
@@ -87,7 +66,7 @@ export class SidecarStore {
 
   async loadConfig(): Promise<string | null> {
     try {
-      return await readFile(this.configFile, 'utf8');
+      return await readConfigText(this.configFile);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw e;

@@ -128,3 +128,17 @@ test('merge keys and anchors are honoured', () => {
   const c = parseConfig('scrape_configs:\n  - &base\n    job_name: a\n    scrape_interval: 5s\n  - <<: *base\n    job_name: b\n', 'p.yml', '/tmp');
   assert.deepEqual(c.scrapeConfigs.map((j) => [j.jobName, j.scrapeInterval]), [['a', 5000], ['b', 5000]]);
 });
+
+test('a YAML alias bomb is refused within 100 ms, an oversized configuration at once', () => {
+  const levels = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+  for (const c of 'bcdefghi') levels.push(`${c}: &${c} [${Array(9).fill(`*${String.fromCharCode(c.charCodeAt(0) - 1)}`).join(',')}]`);
+  const bomb = `${levels.join('\n')}\nscrape_configs: *i\n`;
+  const t0 = performance.now();
+  assert.throws(() => parseConfig(bomb, 'bomb.yml'), /bomb\.yml:1:1: invalid YAML: document contains excessive aliasing/);
+  const ms = performance.now() - t0;
+  assert.ok(ms < 100, `refused in ${ms.toFixed(1)} ms`);
+  assert.throws(() => parseConfig(`global: {}\n#${'x'.repeat(17 << 20)}\n`, 'big.yml'), /big\.yml:1:1: configuration larger than 16777216 bytes/);
+  // Anchors and merge keys as a real configuration uses them still work.
+  const cfg = parseConfig('scrape_configs:\n  - &base {job_name: a, scrape_interval: 5s}\n  - <<: *base\n    job_name: b\n', 'ok.yml');
+  assert.deepEqual(cfg.scrapeConfigs.map((j) => [j.jobName, j.scrapeInterval]), [['a', 5000], ['b', 5000]]);
+});

@@ -33,6 +33,9 @@ export interface SidecarArgs {
   extra?: string[];
 }
 
+/** The environment bin/kvass gives the processes it starts (its allocator setting). */
+const LAUNCHER_ENV = { ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' };
+
 export async function startSidecar(a: SidecarArgs): Promise<RunningSidecar> {
   const apiPort = await freePort();
   const proxyPort = a.proxyPort ?? (await freePort());
@@ -40,7 +43,7 @@ export async function startSidecar(a: SidecarArgs): Promise<RunningSidecar> {
     KVASS_MAIN, 'sidecar', `--config.file=${a.configFile}`, `--config.output-file=${a.outputFile}`, `--store.path=${a.storePath}`,
     `--prometheus.url=${a.prometheusUrl}`, `--web.api-addr=127.0.0.1:${apiPort}`, `--web.proxy-addr=127.0.0.1:${proxyPort}`,
     '--prometheus.reload-debounce=300ms', '--log.level=info', ...(a.extra ?? []),
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  ], { stdio: ['ignore', 'ignore', 'pipe'], env: LAUNCHER_ENV });
   let out = '';
   proc.stderr!.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-50_000)));
   const api = `http://127.0.0.1:${apiPort}`;
@@ -97,7 +100,7 @@ export interface RunningKvass {
 
 /** Runs `kvass <args>` as a real process. */
 export function runKvass(args: string[], keep = 300_000): RunningKvass {
-  const proc = spawn(process.execPath, [KVASS_MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [KVASS_MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: LAUNCHER_ENV });
   let out = '';
   const add = (c: Buffer): void => {
     out = (out + c.toString()).slice(-keep);

@@ -18,6 +18,7 @@ import { startTarget, type TestTarget } from '../helpers/targets.js';
 import { remoteRead } from '../helpers/remote-read.js';
 import { encodeReadRequest } from '../../src/query/remote/read-proto.js';
 import { StoreGateway } from '../../src/query/gateway.js';
+import { ApiClient } from '../../src/http/client.js';
 import { silentLogger } from '../../src/logger.js';
 
 const T0 = Date.now() / 1000;
@@ -283,7 +284,7 @@ test('a shard answering garbage and a hanging shard are cut at the timeout and n
     { name: 'hanging', url: addr(hanging), replica: 0, ordinal: 2 },
   ];
   const port = await freePort();
-  const make = (partialResponse: boolean) => new StoreGateway({ shards: () => shards, replicaLabels: ['replica'], shardTimeoutMs: 1500, partialResponse, log: silentLogger() });
+  const make = (partialResponse: boolean) => new StoreGateway({ shards: () => shards, replicaLabels: ['replica'], shardTimeoutMs: 1500, partialResponse, client: new ApiClient({ timeoutMs: 1500, maxResponseBytes: 1 << 30 }), log: silentLogger() });
   for (const partial of [true, false]) {
     const gw = make(partial);
     const server = createServer((req, res) => void gw.handle(req, res));

@@ -11,6 +11,7 @@ import { Sidecar, type SidecarOptions } from '../../src/sidecar/sidecar.js';
 import { SidecarMetrics } from '../../src/sidecar/metrics.js';
 import { createSidecarApi } from '../../src/sidecar/api.js';
 import { LocatedConfigError } from '../../src/prom/errors.js';
+import { statusConfigYaml } from '../../src/config/status-config.js';
 
 const CONFIG = `global: {scrape_interval: 15s, external_labels: {cluster: eu}}
 scrape_configs:
@@ -26,7 +27,8 @@ async function setup(opts: Partial<SidecarOptions> = {}, token?: string) {
     metrics: new SidecarMetrics(false), ...opts,
   });
   await sidecar.init();
-  const api = createSidecarApi(sidecar, { token, log: createLogger('silent') });
+  const kvassApi = await createSidecarApi(sidecar, { token, log: createLogger('silent') });
+  const api = kvassApi.server;
   api.listen(0, '127.0.0.1');
   await once(api, 'listening');
   const base = `http://127.0.0.1:${(api.address() as AddressInfo).port}`;
@@ -36,6 +38,7 @@ async function setup(opts: Partial<SidecarOptions> = {}, token?: string) {
     return { status: res.status, text, json: (() => { try { return JSON.parse(text); } catch { return undefined; } })() };
   };
   const close = async () => {
+    kvassApi.close();
     api.closeAllConnections();
     api.close();
     await sidecar.close();
@@ -43,17 +46,20 @@ async function setup(opts: Partial<SidecarOptions> = {}, token?: string) {
   return { dir, sidecar, call, close };
 }
 
-test('api: with a token, requests without it get 401; /metrics and health do not need it', async () => {
+test('api: with a token, control requests without it get 401; reads, /metrics and health do not need it', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'kvass-api-cfg-'));
   await writeFile(join(dir, 'prometheus.yml'), CONFIG);
   const s = await setup({ configFile: join(dir, 'prometheus.yml') }, 's3cret');
   try {
     for (const auth of [undefined, 'Bearer wrong', 'Basic s3cret']) {
-      const r = await s.call('GET', '/api/v1/shard/targets', undefined, auth);
+      const r = await s.call('POST', '/api/v1/shard/targets', '{"targets":[]}', auth);
       assert.equal(r.status, 401);
-      assert.deepEqual(r.json, { status: 'error', errorType: 'unauthorized', error: 'missing or wrong bearer token' });
+      assert.equal(r.json.errorType, 'unauthorized');
+      assert.match(r.json.error, auth ? /wrong credentials/ : /credentials required/);
+      assert.equal((await s.call('POST', '/api/v1/shard/config', CONFIG, auth)).status, 401);
     }
-    assert.equal((await s.call('POST', '/api/v1/shard/targets', '{"targets":[]}')).status, 401);
+    assert.equal((await s.call('POST', '/api/v1/shard/targets', '{"targets":[]}', 'Bearer s3cret')).status, 200);
+    assert.equal((await s.call('GET', '/api/v1/shard/targets')).status, 200);
     assert.equal((await s.call('GET', '/api/v1/shard/targets', undefined, 'Bearer s3cret')).status, 200);
     assert.equal((await s.call('GET', '/metrics')).status, 200);
     assert.match((await s.call('GET', '/metrics')).text, /kvass_sidecar_refused_scrapes_total/);
@@ -79,7 +85,8 @@ test('api: a pushed config is checked, kept across restarts, and a bad one chang
     assert.equal(r.status, 400);
     assert.match(r.json.error, /config\.yml:3:\d+: field job_nam not found in scrape config/);
     r = await s.call('GET', '/api/v1/status/config');
-    assert.equal(r.json.data.yaml, CONFIG);
+    assert.equal(r.json.data.yaml, statusConfigYaml(s.sidecar.originalConfig!), 'as Prometheus serves the pushed config');
+    assert.equal(s.sidecar.originalConfig!.text, CONFIG, 'the good one stays');
     assert.match(await readFile(join(s.dir, 'out.yml'), 'utf8'), /job_name: node/);
   } finally {
     await s.close();
@@ -123,6 +130,56 @@ test('config file: a bad new version is refused with its position and the last g
     assert.equal(s.sidecar.originalConfig?.text, good);
     assert.equal(await s.sidecar.reloadConfigFile(), false, 'unchanged file: nothing to do');
   } finally {
+    await s.close();
+  }
+});
+
+test('api: a YAML alias bomb or an oversized config pushed is refused within 100 ms; the last good config stays', async () => {
+  const s = await setup();
+  try {
+    assert.equal((await s.call('POST', '/api/v1/shard/config', CONFIG)).status, 200);
+    const hash = s.sidecar.configHash;
+    const levels = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+    for (const c of 'bcdefghi') levels.push(`${c}: &${c} [${Array(9).fill(`*${String.fromCharCode(c.charCodeAt(0) - 1)}`).join(',')}]`);
+    const bomb = `${levels.join('\n')}\nscrape_configs: *i\n`;
+    assert.ok(bomb.length < 400, 'a few hundred bytes');
+    for (const [what, text, status] of [['bomb', bomb, 400], ['oversized', `${CONFIG}#${'x'.repeat(17 << 20)}\n`, 413]] as const) {
+      const t0 = performance.now();
+      const r = await s.call('POST', '/api/v1/shard/config', text);
+      const ms = performance.now() - t0;
+      assert.equal(r.status, status, `${what}: ${r.text.slice(0, 200)}`);
+      assert.ok(ms < 100 || what === 'oversized', `${what} refused in ${ms.toFixed(1)} ms`);
+      if (what === 'bomb') assert.match(r.json.error, /excessive aliasing/);
+      assert.equal(s.sidecar.configHash, hash, 'the last good config stays');
+    }
+  } finally {
+    await s.close();
+  }
+});
+
+test('api: when the injected config cannot be written the sidecar is not ready and says why, retries, and is ready once it can', async () => {
+  const { makeUnwritable } = await import('../helpers/disk.js');
+  const dir = await mkdtemp(join(tmpdir(), 'kvass-api-cfg-'));
+  await writeFile(join(dir, 'prometheus.yml'), CONFIG);
+  const out = await mkdtemp(join(tmpdir(), 'kvass-api-out-'));
+  const s = await setup({ configFile: join(dir, 'prometheus.yml'), outputFile: join(out, 'prometheus.yml') });
+  const broken = await makeUnwritable(out);
+  try {
+    const r = await s.call('POST', '/api/v1/shard/targets', JSON.stringify({ targets: [{ job: 'node', labels: { __address__: '127.0.0.1:9100', job: 'node', instance: '127.0.0.1:9100' } }] }));
+    assert.equal(r.status, 200, 'applied (and stored)');
+    const ready = await s.call('GET', '/-/ready');
+    assert.equal(ready.status, 503);
+    assert.match(ready.text, /cannot write the injected config/);
+    const rt = await s.call('GET', '/api/v1/shard/runtime');
+    assert.equal(rt.json.data.ready, false);
+    assert.match(rt.json.data.notReadyReason, /cannot write the injected config/);
+    await broken.restore();
+    const end = Date.now() + 10_000;
+    while ((await s.call('GET', '/-/ready')).status !== 200 && Date.now() < end) await new Promise((res) => setTimeout(res, 100));
+    assert.equal((await s.call('GET', '/-/ready')).status, 200, 'ready once the write succeeds');
+    assert.match(await readFile(join(out, 'prometheus.yml'), 'utf8'), /127\.0\.0\.1:9100/);
+  } finally {
+    await broken.restore().catch(() => undefined);
     await s.close();
   }
 });

@@ -9,11 +9,15 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../../src/config/config.js';
+import { statusConfigYaml } from '../../src/config/status-config.js';
 import { discoverOnce } from '../../src/cli/targets.js';
 import type { Target } from '../../src/target/populate.js';
 import { startPrometheus, waitFor, type RunningPrometheus } from '../helpers/prometheus.js';
 import { metricsBody, selfSignedCert, startTarget, type TestTarget } from '../helpers/targets.js';
 import { startSidecar, type RunningSidecar } from '../helpers/kvass.js';
+import { compressSync, uncompressSync } from 'snappy';
+import { encodeReadRequest } from '../../src/query/remote/read-proto.js';
+import { scanReadResponse } from '../../src/query/remote/series-wire.js';
 
 /** `up`, scrape_duration_seconds, scrape_samples_scraped, scrape_samples_post_metric_relabeling, scrape_series_added. */
 const PROMETHEUS_ADDED_SERIES = 5;
@@ -218,9 +222,40 @@ test('runtime info and /api/v1/status/config', async () => {
   assert.match(info.body.data.configHash, /^[0-9a-f]{16}$/);
   assert.equal(info.body.data.idleSince, null);
   const cfg = await sidecar.call<{ status: string; data: { yaml: string } }>('GET', '/api/v1/status/config');
-  assert.equal(cfg.body.data.yaml, await readFile(configFile, 'utf8'));
-  // Everything else passes through to Prometheus.
+  // The original configuration as Prometheus serves it (defaults, secrets masked), not the injected one.
+  assert.equal(cfg.body.data.yaml, statusConfigYaml(parseConfig(await readFile(configFile, 'utf8'), configFile)));
+  assert.doesNotMatch(cfg.body.data.yaml, /kvass_target|proxy_url/);
+  // Prometheus's read API passes through to Prometheus; its lifecycle and admin API do not.
+  assert.equal((await sidecar.call('POST', '/-/quit')).status, 404);
+  assert.equal((await sidecar.call('POST', '/api/v1/admin/tsdb/snapshot')).status, 404);
   const build = await sidecar.call<{ status: string; data: { version: string } }>('GET', '/api/v1/status/buildinfo');
   assert.equal(build.body.status, 'success');
   assert.match(build.body.data.version, /^2\./);
+});
+
+test('remote read through the sidecar: a body declaring 4 GiB is refused (413) before Prometheus allocates it, a bad regex gets 400, a valid read answers', async () => {
+  const rss = async (): Promise<number> => Number(/VmRSS:\s+(\d+) kB/.exec(await readFile(`/proc/${prom.proc.pid}/status`, 'utf8'))?.[1]) * 1024;
+  const read = (body: Buffer) => fetch(`${sidecar.api}/api/v1/read`, {
+    method: 'POST', body, headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy' }, signal: AbortSignal.timeout(30_000),
+  });
+  const before = await rss();
+  // A snappy block header declaring 0xffffffff bytes, then a few bytes: Prometheus 2.42 allocates the 4 GiB first.
+  const bombs = await Promise.all(Array.from({ length: 4 }, () => read(Buffer.concat([Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f]), Buffer.alloc(10, 1)]))));
+  for (const r of bombs) {
+    assert.equal(r.status, 413);
+    assert.match(await r.text(), /decoded length 4294967295 is over the limit/);
+  }
+  const now = Date.now();
+  const query = (matchers: Array<{ type: 'EQ' | 'RE'; name: string; value: string }>) =>
+    compressSync(Buffer.from(encodeReadRequest({ queries: [{ startMs: now - 60_000, endMs: now, matchers }], acceptedResponseTypes: [0] })));
+  const badRegex = await read(query([{ type: 'RE', name: '__name__', value: 'a{1001}' }]));
+  assert.equal(badRegex.status, 400);
+  assert.match(await badRegex.text(), /query 0, matcher 0 \(__name__=~"a\{1001\}"\): error parsing regexp: invalid repeat count/);
+  const ok = await read(query([{ type: 'EQ', name: '__name__', value: 'up' }]));
+  assert.equal(ok.status, 200);
+  const series = scanReadResponse(uncompressSync(Buffer.from(await ok.arrayBuffer())) as Buffer)[0]!;
+  assert.ok(series.n >= 1, `up of the assigned targets: ${series.n} series`);
+  const after = await rss();
+  assert.ok(after < before + (256 << 20), `Prometheus RSS ${before} → ${after}`);
+  assert.equal(prom.proc.exitCode, null, 'Prometheus runs');
 });

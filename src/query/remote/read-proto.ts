@@ -3,6 +3,7 @@
  * encoded with protobufjs from the schema text below. Series payloads, which are large, go through wire.ts instead.
  */
 import protobuf from 'protobufjs';
+import { Re2Regex } from '../../prom/regex.js';
 
 const SCHEMA = `
 syntax = "proto3";
@@ -119,6 +120,24 @@ export function decodeReadRequest(bytes: Uint8Array): ReadRequest {
     })),
     acceptedResponseTypes: o.accepted_response_types,
   };
+}
+
+/**
+ * Why Prometheus could not run this request's matchers (a regex Go's RE2 refuses), or undefined. Prometheus
+ * answers such a request with a 500; kvass refuses it with a 400 that names the query and matcher.
+ */
+export function readRequestProblem(req: ReadRequest): string | undefined {
+  for (const [qi, q] of req.queries.entries()) {
+    for (const [mi, m] of q.matchers.entries()) {
+      if (m.type !== 'RE' && m.type !== 'NRE') continue;
+      try {
+        Re2Regex.compile(m.value);
+      } catch (e) {
+        return `query ${qi}, matcher ${mi} (${m.name}${m.type === 'RE' ? '=~' : '!~'}${JSON.stringify(m.value)}): ${(e as Error).message}`;
+      }
+    }
+  }
+  return undefined;
 }
 
 export function encodeReadRequest(req: ReadRequest): Uint8Array {

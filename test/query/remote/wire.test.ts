@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { remoteProto, decodeReadRequest, encodeReadRequest } from '../../../src/query/remote/read-proto.js';
+import { remoteProto, decodeReadRequest, encodeReadRequest, readRequestProblem } from '../../../src/query/remote/read-proto.js';
 import { STALE_NAN_LE, encodeQueryResult, encodeReadResponse, scanReadResponse } from '../../../src/query/remote/series-wire.js';
 import { crc32c, decodeChunkedReadResponse, encodeChunkedReadResponse, frame, readFrames } from '../../../src/query/remote/chunked.js';
 import { decodeXorChunk, encodeXorChunk } from '../../../src/query/remote/xor-chunk.js';
@@ -158,4 +158,14 @@ test('a malformed sample makes the whole answer unreadable (the shard is then le
   for (const sample of [[0x12, 0x03, 0x09, 0x00, 0x00], [0x12, 0x02, 0x10, 0x80], [0x12, 0x02, 0x0b, 0x00]]) {
     assert.throws(() => scanReadResponse(Buffer.from(wrap(wrap([...label, ...sample])))), WireError, JSON.stringify(sample));
   }
+});
+
+test('readRequestProblem: a regex Go refuses is named with its query and matcher; valid matchers pass', () => {
+  const q = (matchers: Array<{ type: 'EQ' | 'NEQ' | 'RE' | 'NRE'; name: string; value: string }>) => ({ startMs: 0, endMs: 1, matchers });
+  assert.equal(readRequestProblem({ queries: [q([{ type: 'RE', name: 'job', value: 'a|b.*' }, { type: 'EQ', name: 'x', value: '(' }])], acceptedResponseTypes: [0] }), undefined);
+  assert.equal(
+    readRequestProblem({ queries: [q([]), q([{ type: 'EQ', name: 'a', value: 'b' }, { type: 'NRE', name: 'job', value: '(?P<x' }])], acceptedResponseTypes: [0] }),
+    'query 1, matcher 1 (job!~"(?P<x"): error parsing regexp: invalid named capture: `(?P<x)$`', // Go quotes the rest of the anchored pattern
+  );
+  assert.match(readRequestProblem({ queries: [q([{ type: 'RE', name: '__name__', value: 'a{1001}' }])], acceptedResponseTypes: [0] }) ?? '', /invalid repeat count: `\{1001\}`/);
 });

@@ -8,14 +8,19 @@ setup: deps prometheus build
 deps:
 	@if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then npm ci --no-audit --no-fund; fi
 
-# The real Prometheus (and promtool) from Debian, only when missing; openssl too (tests make TLS certificates).
+# The real Prometheus (and promtool) from Debian, only when missing; openssl too (tests make TLS certificates), and
+# kubectl from kubernetes-client (tests render deploy/kubernetes with `kubectl kustomize`).
 prometheus:
-	@if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null || ! command -v openssl >/dev/null; then \
-	  echo "installing the prometheus (and openssl) Debian packages"; \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq prometheus openssl >/dev/null; \
-	  $$SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true; \
-	fi
+	@missing=""; \
+	  { command -v prometheus >/dev/null && command -v promtool >/dev/null; } || missing="$$missing prometheus"; \
+	  command -v openssl >/dev/null || missing="$$missing openssl"; \
+	  command -v kubectl >/dev/null || missing="$$missing kubernetes-client"; \
+	  if [ -n "$$missing" ]; then \
+	    echo "installing Debian packages:$$missing"; \
+	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	    $$SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true; \
+	  fi
 
 build: deps
 	@npx tsc -p tsconfig.json

@@ -20,6 +20,7 @@ import { QUERY_FLAGS, createGlobalView, shardReader, type GlobalView } from './g
 import { parseListenAddress } from './sidecar.js';
 import { CLIENT_FLAGS, WEB_SECURITY_FLAGS, clientFromFlags, serverSecurity, type ServerSecurity } from './web.js';
 import { waitForStop } from './signals.js';
+import { K8S_FLAGS, k8sCoordination, type K8sCoordination } from './k8s.js';
 
 const PLACEMENT_FLAGS: readonly FlagSpec[] = [
   { name: 'config.file', help: 'The Prometheus configuration file.', default: 'prometheus.yml' },
@@ -50,6 +51,7 @@ export const COORDINATOR_FLAGS: readonly FlagSpec[] = [
   { name: 'shard.selector', help: 'k8s: label selector of the shard StatefulSets.', default: 'app.kubernetes.io/name=prometheus' },
   { name: 'shard.namespace', help: 'k8s: namespace of the shard StatefulSets.', default: '' },
   { name: 'shard.port', help: 'k8s: port of the sidecar API in shard pods.', default: '8080', kind: 'int' },
+  ...K8S_FLAGS,
 ];
 
 export const UP_FLAGS: readonly FlagSpec[] = [
@@ -92,8 +94,9 @@ interface Security {
   client: ApiClient;
 }
 
-async function runCoordinatorWith(f: FlagValues, manager: ShardManager, listen: string, flagName: string, log: Logger, security: Security, banner?: (addr: string) => void, withGlobalView = false): Promise<number> {
+async function runCoordinatorWith(f: FlagValues, manager: ShardManager, listen: string, flagName: string, log: Logger, security: Security, banner?: (addr: string) => void, withGlobalView = false, k8s?: K8sCoordination): Promise<number> {
   const coordinator = new Coordinator({
+    mayWrite: k8s?.mayWrite,
     configFile: resolve(f.get('config.file')!),
     intervalMs: parseDuration(f.get('coordinator.interval')!),
     maxSeries: budget(f),
@@ -148,10 +151,12 @@ async function runCoordinatorWith(f: FlagValues, manager: ShardManager, listen: 
     );
   };
   process.on('SIGHUP', onHup);
+  k8s?.startElection(metrics, () => coordinator.runSoon());
   const signal = await waitForStop();
   log.info({ signal }, 'stopping');
   process.off('SIGHUP', onHup);
   await coordinator.stop();
+  await k8s?.stop();
   await view?.querier.stop();
   view?.close();
   api.close();
@@ -166,16 +171,17 @@ export async function runCoordinator(argv: readonly string[]): Promise<number> {
   const f = parseFlags(argv, COORDINATOR_FLAGS);
   const log = createLogger(f.get('log.level')!);
   const type = f.get('shard.type')!;
-  if (type === 'k8s') throw new UsageError('--shard.type=k8s is not available yet (it comes with the Kubernetes issue); use local or static');
   const addr = parseListenAddress(f.get('web.address')!, 'web.address');
-  const security: Security = { server: await serverSecurity(f, log, [{ flag: 'web.address', host: addr.host }]), client: await clientFromFlags(f) };
+  const k8s = type === 'k8s' ? await k8sCoordination(f, log) : undefined;
+  const security: Security = { server: await serverSecurity(f, log, [{ flag: 'web.address', host: addr.host }]), client: await clientFromFlags(f, undefined, k8s ? `kvass-coordinator/${k8s.identity}` : undefined) };
   let manager: ShardManager;
-  if (type === 'static') manager = new StaticShardManager({ file: resolve(f.get('shard.static-file')!), client: security.client, log });
+  if (k8s) manager = await k8s.manager(security.client);
+  else if (type === 'static') manager = new StaticShardManager({ file: resolve(f.get('shard.static-file')!), client: security.client, log });
   else {
     const tokenFile = f.get('shard.api-token-file');
     manager = new LocalShardManager({ dataDir: resolve(f.get('data-dir')!), replicas: Math.max(1, int(f, 'shard.replicas')), configFile: resolve(f.get('config.file')!), deleteData: f.get('shard.delete-pvc') === 'true', tokenFile: tokenFile ? resolve(tokenFile) : undefined, sidecarLogLevel: f.get('log.level'), log });
   }
-  return runCoordinatorWith(f, manager, f.get('web.address')!, 'web.address', log, security);
+  return runCoordinatorWith(f, manager, f.get('web.address')!, 'web.address', log, security, undefined, false, k8s);
 }
 
 export async function runUp(argv: readonly string[]): Promise<number> {

@@ -68,7 +68,7 @@ export async function serverSecurity(f: FlagValues, log: Logger, listens: Readon
 }
 
 /** kvass as a client of sidecars and coordinators. `defaultToken` stands in when no token file is given. */
-export async function clientFromFlags(f: FlagValues, defaultToken?: string): Promise<ApiClient> {
+export async function clientFromFlags(f: FlagValues, defaultToken?: string, userAgent?: string): Promise<ApiClient> {
   const tokenFile = f.get('shard.api-token-file');
   const token = tokenFile ? await readTokenFile(tokenFile, 'shard.api-token-file') : defaultToken;
   const cfgFile = f.get('shard.client-config-file');
@@ -80,5 +80,5 @@ export async function clientFromFlags(f: FlagValues, defaultToken?: string): Pro
       throw new UsageError(`--shard.client-config-file: ${(e as Error).message}`);
     }
   }
-  return new ApiClient({ token, http, timeoutMs: 10_000, maxResponseBytes: 256 << 20 });
+  return new ApiClient({ token, http, timeoutMs: 10_000, maxResponseBytes: 256 << 20, userAgent });
 }

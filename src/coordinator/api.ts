@@ -15,14 +15,21 @@ export class CoordinatorMetrics {
   readonly shards = new Gauge({ name: 'kvass_coordinator_shards', help: 'Shards per replica, by readiness.', labelNames: ['ready'], registers: [this.registry] });
   readonly targets = new Gauge({ name: 'kvass_coordinator_targets', help: 'Active targets.', registers: [this.registry] });
   readonly series = new Gauge({ name: 'kvass_coordinator_target_series', help: 'Sum of the measured series of the active targets.', registers: [this.registry] });
-  readonly cycles = new Counter({ name: 'kvass_coordinator_cycles_total', help: 'Coordinator cycles run.', registers: [this.registry] });
+  readonly cycles = new Counter({ name: 'kvass_coordinator_cycles_total', help: 'Coordinator cycles run as the acting coordinator (a standby\'s read-only cycles are not counted).', registers: [this.registry] });
   readonly reloads = new Counter({ name: 'kvass_coordinator_config_reloads_total', help: 'Configuration reloads, by result.', labelNames: ['result'], registers: [this.registry] });
+  readonly leader = new Gauge({ name: 'kvass_coordinator_leader', help: '1 while this coordinator acts (without leader election: always; with it: while it holds the Lease within its renew deadline), 0 on standby.', registers: [this.registry] });
+  readonly leaderTransitions = new Counter({ name: 'kvass_coordinator_leader_transitions_total', help: 'Times this coordinator started or stopped leading.', registers: [this.registry] });
 
   constructor(withProcessMetrics = true) {
     if (withProcessMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'kvass_coordinator_' });
   }
 
+  private counted = 0;
+
   update(c: Coordinator): void {
+    this.cycles.inc(c.cycles - this.counted);
+    this.counted = c.cycles;
+    this.leader.set(c.acting ? 1 : 0);
     this.shards.reset();
     for (const rep of c.shardViews.slice(0, 1)) for (const s of rep) this.shards.inc({ ready: String(s.ready) });
     this.targets.set(c.active.length);

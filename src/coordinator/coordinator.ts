@@ -37,6 +37,19 @@ export interface CoordinatorOptions {
   /** kvass's client for the sidecars' API (credential, TLS, timeouts). */
   client: ApiClient;
   log: Logger;
+  /**
+   * Leader election: whether this coordinator may act now (it holds the lease and its renew deadline has not
+   * passed). Checked at the start of a cycle (a standby only keeps discovery warm) and before every write, so that
+   * a leader that lost the lease mid-cycle stops before its next push. Absent: always.
+   */
+  mayWrite?: () => boolean;
+}
+
+/** Thrown before a write when this coordinator is no longer the acting leader. */
+export class NotActing extends Error {
+  constructor(what: string) {
+    super(`no longer the acting leader: ${what} not done`);
+  }
 }
 
 export interface ActiveTargetView {
@@ -139,10 +152,23 @@ export class Coordinator {
         })
         .finally(() => {
           this.running = null;
-          this.schedule(this.opts.intervalMs);
+          this.schedule(this.soon ? 0 : this.opts.intervalMs);
+          this.soon = false;
         });
     }, ms);
   }
+
+  /** Runs a cycle as soon as the current one (if any) ends, instead of after the interval (a new leader acts at once). */
+  runSoon(): void {
+    if (this.stopped || this.running) {
+      this.soon = true;
+      return;
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.schedule(0);
+  }
+
+  private soon = false;
 
   async stop(): Promise<void> {
     this.stopped = true;
@@ -164,12 +190,14 @@ export class Coordinator {
     return out;
   }
 
-  private async poll(info: ShardInfo): Promise<Polled> {
+  private async poll(info: ShardInfo, acting: boolean): Promise<Polled> {
     if (!info.ready) return { info, ok: false, error: 'not ready' };
     const client = new ShardClient(info.apiUrl, this.opts.client);
     try {
       let runtime = await client.runtimeInfo();
+      if (runtime.configHash !== this.configHash && !acting) return { info, ok: false, error: 'runs another configuration' };
       if (runtime.configHash !== this.configHash) {
+        this.mustAct(`config push to ${info.name}`);
         await client.pushConfig(this.config.text);
         runtime = await client.runtimeInfo();
         if (runtime.configHash !== this.configHash) return { info, ok: false, error: 'runs another configuration' };
@@ -180,13 +208,28 @@ export class Coordinator {
     }
   }
 
-  /** One cycle: read, measure, plan, apply. */
+  /** Whether this coordinator acts (see CoordinatorOptions.mayWrite). */
+  get acting(): boolean {
+    return this.opts.mayWrite?.() ?? true;
+  }
+
+  private mustAct(what: string): void {
+    if (!this.acting) throw new NotActing(what);
+  }
+
+  /**
+   * One cycle: read, measure, plan, apply. A standby (leader election) only reads: discovery stays warm and its
+   * API shows the shards and targets as the sidecars report them (the global view may ask either coordinator);
+   * it keeps nothing of an earlier term, so when it acts it starts from the sidecars, as a restarted one does.
+   */
   async runOnce(): Promise<void> {
+    const acting = this.acting;
     const now = Date.now();
     const targets = this.collectTargets();
     const replicas = await this.opts.manager.list();
     const n = replicas.length ? Math.min(...replicas.map((r) => r.length)) : 0;
-    const polled = await Promise.all(replicas.map((shards) => Promise.all(shards.slice(0, n).map((s) => this.poll(s)))));
+    const polled = await Promise.all(replicas.map((shards) => Promise.all(shards.slice(0, n).map((s) => this.poll(s, acting)))));
+    if (!acting) return this.observe(targets, polled, n);
 
     // Sizes: what a sidecar measured, else the probe, else (after failed probes) the default.
     const measured = new Map<string, TargetStatus>();
@@ -275,6 +318,7 @@ export class Coordinator {
         for (const rep of polled) {
           if (sameAssignment(want, viewOf(rep[i]!.statuses ?? []))) continue;
           const client = new ShardClient(rep[i]!.info.apiUrl, this.opts.client);
+          this.mustAct(`assignment push to ${rep[i]!.info.name}`);
           pushes.push(client.assign(specs).catch((e: unknown) => this.opts.log.error({ shard: rep[i]!.info.name, err: (e as Error).message }, 'assignment push failed')));
         }
         this.lastView.set(i, Object.fromEntries(Object.entries(want).map(([h, state]) => [h, { state, scrapes: view![h]?.state === state ? view![h]!.scrapes : 0 }])));
@@ -296,6 +340,7 @@ export class Coordinator {
       }
     }
     if (desired !== n && this.opts.manager.scalable) {
+      this.mustAct(`scaling from ${n} to ${desired} shards`);
       this.opts.log.info({ from: n, to: desired }, 'scaling shards');
       await this.opts.manager.scale(desired);
       for (let i = desired; i < n; i++) {
@@ -307,6 +352,20 @@ export class Coordinator {
     this.recordViews(targets, polled, measured, n);
     this.cycles++;
     this.lastError = '';
+  }
+
+  /** A standby's cycle: what the sidecars report, nothing planned, nothing written. */
+  private observe(targets: Map<string, { target: Target; sc: ScrapeConfig }>, polled: Polled[][], n: number): void {
+    this.notReadySince.clear();
+    this.lastView.clear();
+    const measured = new Map<string, TargetStatus>();
+    for (let i = 0; i < n; i++) {
+      const statuses = polled[0]?.[i]?.statuses;
+      if (statuses) this.lastView.set(i, viewOf(statuses));
+      for (const rep of polled) for (const st of rep[i]?.statuses ?? []) if (!measured.has(st.hash) || st.health === 'up') measured.set(st.hash, st);
+    }
+    this.recordViews(targets, polled, measured, n);
+    this.lastView.clear();
   }
 
   private recordViews(targets: Map<string, { target: Target; sc: ScrapeConfig }>, polled: Polled[][], measured: Map<string, TargetStatus>, n: number): void {

@@ -1,7 +1,7 @@
 /**
  * Shard managers: where the shards (a real Prometheus plus a kvass sidecar each) run, and how many.
  * Each platform implements `ShardManager`: `local` (processes on this machine, src/shard/local.ts), `static`
- * (a fixed list in a file, src/shard/static.ts) and later `k8s` (StatefulSets, one per replica).
+ * (a fixed list in a file, src/shard/static.ts) and `k8s` (StatefulSets, one per replica, src/shard/k8s.ts).
  *
  * The model follows a StatefulSet: per replica, shards are numbered 0..n-1 (ordinals); growing adds the next
  * ordinals, shrinking removes the highest ones (and, with the manager's deleteData option, their data, as

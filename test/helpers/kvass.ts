@@ -30,6 +30,8 @@ export interface SidecarArgs {
   storePath: string;
   prometheusUrl: string;
   proxyPort?: number;
+  /** Where the sidecar API listens (host:port); default 127.0.0.1 and a free port. */
+  apiAddr?: string;
   extra?: string[];
 }
 
@@ -37,16 +39,16 @@ export interface SidecarArgs {
 const LAUNCHER_ENV = { ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' };
 
 export async function startSidecar(a: SidecarArgs): Promise<RunningSidecar> {
-  const apiPort = await freePort();
+  const apiAddr = a.apiAddr ?? `127.0.0.1:${await freePort()}`;
   const proxyPort = a.proxyPort ?? (await freePort());
   const proc = spawn(process.execPath, [
     KVASS_MAIN, 'sidecar', `--config.file=${a.configFile}`, `--config.output-file=${a.outputFile}`, `--store.path=${a.storePath}`,
-    `--prometheus.url=${a.prometheusUrl}`, `--web.api-addr=127.0.0.1:${apiPort}`, `--web.proxy-addr=127.0.0.1:${proxyPort}`,
+    `--prometheus.url=${a.prometheusUrl}`, `--web.api-addr=${apiAddr}`, `--web.proxy-addr=127.0.0.1:${proxyPort}`,
     '--prometheus.reload-debounce=300ms', '--log.level=info', ...(a.extra ?? []),
   ], { stdio: ['ignore', 'ignore', 'pipe'], env: LAUNCHER_ENV });
   let out = '';
   proc.stderr!.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-50_000)));
-  const api = `http://127.0.0.1:${apiPort}`;
+  const api = `http://${apiAddr}`;
   await waitFor('the sidecar to listen', async () => {
     if (proc.exitCode !== null) throw new Error(`sidecar exited ${proc.exitCode}: ${out}`);
     return (await fetch(`${api}/-/ready`).catch(() => null))?.ok;
@@ -99,8 +101,8 @@ export interface RunningKvass {
 }
 
 /** Runs `kvass <args>` as a real process. */
-export function runKvass(args: string[], keep = 300_000): RunningKvass {
-  const proc = spawn(process.execPath, [KVASS_MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: LAUNCHER_ENV });
+export function runKvass(args: string[], keep = 300_000, env: Record<string, string> = {}): RunningKvass {
+  const proc = spawn(process.execPath, [KVASS_MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...LAUNCHER_ENV, ...env } });
   let out = '';
   const add = (c: Buffer): void => {
     out = (out + c.toString()).slice(-keep);

@@ -17,7 +17,13 @@ export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccoun
 export interface KubeClient {
   /** A GET on the API server (`path` such as `/api/v1/pods`). Never throws for HTTP error statuses. */
   get(path: string, query: Record<string, string>, signal: AbortSignal): Promise<Response>;
+  /** Any method, with a JSON body (`contentType` for patches). Never throws for HTTP error statuses. */
+  send(method: string, path: string, body: unknown, signal: AbortSignal, contentType?: string): Promise<Response>;
   close(): Promise<void>;
+}
+
+function jsonBody(body: unknown, contentType = 'application/json'): { body?: string; headers: Record<string, string> } {
+  return body === undefined ? { headers: {} } : { body: JSON.stringify(body), headers: { 'content-type': contentType } };
 }
 
 /** An API error: `statusCode` is the HTTP status (or the `code` of a watch ERROR event). */
@@ -85,12 +91,16 @@ function httpConfigClient(apiServer: string, cfg: KubernetesSdConfig): KubeClien
   const base = serverUrl(apiServer);
   return {
     get: (path, query, signal) => http.fetch(withQuery(base, path, query), { signal, headers: { accept: 'application/json' } }),
+    send: (method, path, body, signal, contentType) => {
+      const b = jsonBody(body, contentType);
+      return http.fetch(withQuery(base, path, {}), { method, signal, body: b.body, headers: { accept: 'application/json', ...b.headers } });
+    },
     close: () => http.close(),
   };
 }
 
 /** A client using a KubeConfig's current cluster and user (token, basic auth, client certs, exec/auth providers). */
-export function kubeConfigClient(k8s: K8sLib, kc: K8s.KubeConfig): KubeClient {
+export function kubeConfigClient(k8s: K8sLib, kc: K8s.KubeConfig, userAgent = USER_AGENT): KubeClient {
   const cluster = kc.getCurrentCluster();
   if (!cluster || !cluster.server) throw new Error('invalid configuration: no configuration has been provided');
   const user = kc.getCurrentUser() ?? { name: 'user' };
@@ -99,19 +109,22 @@ export function kubeConfigClient(k8s: K8sLib, kc: K8s.KubeConfig): KubeClient {
   applier.loadFromClusterAndUser({ ...cluster, skipTLSVerify: cluster.skipTLSVerify || cluster.server.startsWith('http:') }, user);
   const base = serverUrl(cluster.server);
   let dispatcher: Dispatcher | undefined;
+  const call = async (method: string, path: string, query: Record<string, string>, body: unknown, signal: AbortSignal, contentType?: string): Promise<Response> => {
+    const opts: { headers?: Record<string, unknown>; auth?: string; ca?: unknown; cert?: unknown; key?: unknown; rejectUnauthorized?: boolean; servername?: string } = {};
+    await applier.applyToHTTPSOptions(opts as never);
+    if (!dispatcher) {
+      const connect = { ca: opts.ca, cert: opts.cert, key: opts.key, rejectUnauthorized: opts.rejectUnauthorized ?? true, servername: opts.servername };
+      dispatcher = cluster.proxyUrl ? new ProxyAgent({ uri: cluster.proxyUrl, requestTls: connect as never }) : new Agent({ connect: connect as never });
+    }
+    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': userAgent };
+    for (const [k, v] of Object.entries(opts.headers ?? {})) if (v !== undefined) headers[k.toLowerCase()] = String(v);
+    if (opts.auth) headers.authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
+    const b = jsonBody(body, contentType);
+    return undiciFetch(withQuery(base, path, query), { method, signal, body: b.body, headers: { ...headers, ...b.headers }, dispatcher });
+  };
   return {
-    async get(path, query, signal) {
-      const opts: { headers?: Record<string, unknown>; auth?: string; ca?: unknown; cert?: unknown; key?: unknown; rejectUnauthorized?: boolean; servername?: string } = {};
-      await applier.applyToHTTPSOptions(opts as never);
-      if (!dispatcher) {
-        const connect = { ca: opts.ca, cert: opts.cert, key: opts.key, rejectUnauthorized: opts.rejectUnauthorized ?? true, servername: opts.servername };
-        dispatcher = cluster.proxyUrl ? new ProxyAgent({ uri: cluster.proxyUrl, requestTls: connect as never }) : new Agent({ connect: connect as never });
-      }
-      const headers: Record<string, string> = { accept: 'application/json', 'user-agent': USER_AGENT };
-      for (const [k, v] of Object.entries(opts.headers ?? {})) if (v !== undefined) headers[k.toLowerCase()] = String(v);
-      if (opts.auth) headers.authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
-      return undiciFetch(withQuery(base, path, query), { signal, headers, dispatcher });
-    },
+    get: (path, query, signal) => call('GET', path, query, undefined, signal),
+    send: (method, path, body, signal, contentType) => call(method, path, {}, body, signal, contentType),
     async close() {
       await dispatcher?.close();
     },
@@ -139,20 +152,8 @@ export function createClient(k8s: K8sLib, cfg: KubernetesSdConfig, opts: ClientO
   }
   if (cfg.apiServer !== undefined) return { client: httpConfigClient(cfg.apiServer, cfg), ownNamespace: '' };
 
-  // In-cluster, as rest.InClusterConfig: https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT, token and CA from the service account.
-  const env = opts.env ?? process.env;
-  const prefix = opts.inClusterPathPrefix ?? '';
-  const host = env.KUBERNETES_SERVICE_HOST ?? '';
-  const port = env.KUBERNETES_SERVICE_PORT ?? '';
-  if (!host || !port) throw new Error('unable to load in-cluster configuration, KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be defined');
-  const saDir = prefix + SERVICE_ACCOUNT_DIR;
-  readFileSync(`${saDir}/token`); // must be readable, as client-go requires
-  const kc = new k8s.KubeConfig();
-  kc.loadFromCluster(prefix);
-  const c = kc.getCurrentCluster()!;
-  const u = kc.getCurrentUser()!;
-  const hostPart = host.includes(':') ? `[${host}]` : host;
-  kc.loadFromClusterAndUser({ ...c, server: `https://${hostPart}:${port}`, caFile: existsSync(c.caFile ?? '') ? c.caFile : undefined }, u);
+  const kc = inClusterKubeConfig(k8s, opts);
+  const saDir = (opts.inClusterPathPrefix ?? '') + SERVICE_ACCOUNT_DIR;
   let ownNamespace = '';
   if (cfg.namespaces.ownNamespace) {
     let contents: string;
@@ -165,4 +166,43 @@ export function createClient(k8s: K8sLib, cfg: KubernetesSdConfig, opts: ClientO
     ownNamespace = contents;
   }
   return { client: kubeConfigClient(k8s, kc), ownNamespace };
+}
+
+/** rest.InClusterConfig: https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT, token and CA from the service account. */
+export function inClusterKubeConfig(k8s: K8sLib, opts: ClientOptions = {}): K8s.KubeConfig {
+  const env = opts.env ?? process.env;
+  const prefix = opts.inClusterPathPrefix ?? '';
+  const host = env.KUBERNETES_SERVICE_HOST ?? '';
+  const port = env.KUBERNETES_SERVICE_PORT ?? '';
+  if (!host || !port) throw new Error('unable to load in-cluster configuration, KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be defined');
+  readFileSync(`${prefix + SERVICE_ACCOUNT_DIR}/token`); // must be readable, as client-go requires
+  const kc = new k8s.KubeConfig();
+  kc.loadFromCluster(prefix);
+  const c = kc.getCurrentCluster()!;
+  const u = kc.getCurrentUser()!;
+  const hostPart = host.includes(':') ? `[${host}]` : host;
+  kc.loadFromClusterAndUser({ ...c, server: `https://${hostPart}:${port}`, caFile: existsSync(c.caFile ?? '') ? c.caFile : undefined }, u);
+  return kc;
+}
+
+/**
+ * kvass's own client (the k8s shard manager, leader election): a kubeconfig file when given, else in-cluster. The
+ * namespace is the kubeconfig context's, else the pod's own (service account, then $POD_NAMESPACE), else "default".
+ */
+export function kubeClientFor(k8s: K8sLib, kubeconfigFile: string | undefined, userAgent: string, opts: ClientOptions = {}): { client: KubeClient; namespace: string } {
+  const env = opts.env ?? process.env;
+  if (kubeconfigFile) {
+    const kc = new k8s.KubeConfig();
+    kc.loadFromFile(kubeconfigFile);
+    const ctx = kc.getContextObject(kc.getCurrentContext());
+    return { client: kubeConfigClient(k8s, kc, userAgent), namespace: ctx?.namespace || env.POD_NAMESPACE || 'default' };
+  }
+  const kc = inClusterKubeConfig(k8s, opts);
+  let namespace = env.POD_NAMESPACE || 'default';
+  try {
+    namespace = readFileSync(`${(opts.inClusterPathPrefix ?? '') + SERVICE_ACCOUNT_DIR}/namespace`, 'utf8').trim() || namespace;
+  } catch {
+    // no namespace file: $POD_NAMESPACE or default
+  }
+  return { client: kubeConfigClient(k8s, kc, userAgent), namespace };
 }

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FakeApiServer } from './fake-apiserver.js';
+import { FakeApiServer } from '../../helpers/fake-apiserver.js';
 import { FAST, readCfg, run } from './helpers.js';
 
 const POD = {

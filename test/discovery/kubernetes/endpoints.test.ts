@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeApiServer } from './fake-apiserver.js';
+import { FakeApiServer } from '../../helpers/fake-apiserver.js';
 import { canon, readCfg, run } from './helpers.js';
 import { M, SERVICE_LABELS, apiPod, apiPodLabels, apiService, container } from './fixtures.js';
 

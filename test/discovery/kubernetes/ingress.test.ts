@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeApiServer } from './fake-apiserver.js';
+import { FakeApiServer } from '../../helpers/fake-apiserver.js';
 import { canon, readCfg, run } from './helpers.js';
 
 const M = '__meta_kubernetes_';

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeApiServer } from './fake-apiserver.js';
+import { FakeApiServer } from '../../helpers/fake-apiserver.js';
 import { readCfg, run } from './helpers.js';
 
 function pod(name: string, ns = 'default', ip = '10.0.0.1', labels: Record<string, string> = {}) {

@@ -1,15 +1,18 @@
 /**
- * A small fake Kubernetes API server for the kubernetes_sd tests: list (with list resourceVersion and
+ * A small fake Kubernetes API server for the kubernetes_sd and k8s shard tests: list (with list resourceVersion and
  * limit/continue paging), watch (`watch=1|true&resourceVersion=N`, JSON lines of ADDED/MODIFIED/DELETED,
  * BOOKMARK on request), 410 Gone for compacted resourceVersions (as a watch ERROR event or an HTTP status),
- * equality label/field selectors, namespaced and cluster-wide paths, /version, optional auth and TLS,
- * injected failures, and stop/restart on the same port.
+ * label selectors (equality and set-based) and equality field selectors, namespaced and cluster-wide paths,
+ * /version, optional auth and TLS, injected failures (409 conflicts among them), stop/restart on the same port.
+ * Writes as the API server does them: get, create (409 AlreadyExists), update with optimistic concurrency (a stale
+ * metadata.resourceVersion gets 409 Conflict), JSON merge patch, delete, and the StatefulSet `scale` subresource.
+ * Every write is recorded with its author (the client's User-Agent) and time.
  */
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 
-export type Resource = 'pods' | 'services' | 'endpoints' | 'nodes' | 'endpointslices' | 'ingresses';
+export type Resource = 'pods' | 'services' | 'endpoints' | 'nodes' | 'endpointslices' | 'ingresses' | 'statefulsets' | 'persistentvolumeclaims' | 'leases';
 type Meta = { name?: string; namespace?: string; resourceVersion?: string; labels?: Record<string, string>; [k: string]: unknown };
 export type Obj = { metadata?: Meta } & Record<string, unknown>;
 
@@ -20,7 +23,20 @@ const KIND: Record<Resource, [string, string]> = {
   nodes: ['Node', 'v1'],
   endpointslices: ['EndpointSlice', 'discovery.k8s.io/v1'],
   ingresses: ['Ingress', 'networking.k8s.io/v1'],
+  statefulsets: ['StatefulSet', 'apps/v1'],
+  persistentvolumeclaims: ['PersistentVolumeClaim', 'v1'],
+  leases: ['Lease', 'coordination.k8s.io/v1'],
 };
+
+/** A write the fake accepted or refused, with who sent it (User-Agent) and when. */
+export interface RecordedWrite {
+  timeMs: number;
+  author: string;
+  method: string;
+  path: string;
+  status: number;
+  body: unknown;
+}
 
 export interface FakeOptions {
   tls?: { key: string; cert: string };
@@ -62,8 +78,21 @@ interface Failure {
   times: number;
 }
 
+const REASONS: Record<number, string> = { 404: 'NotFound', 409: 'Conflict', 410: 'Expired', 422: 'Invalid', 500: 'InternalError' };
+
 function status(code: number, reason: string, message: string) {
   return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code };
+}
+
+/** RFC 7386 JSON merge patch. */
+function mergePatch(target: unknown, patch: unknown): unknown {
+  if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) return patch;
+  const out = (typeof target === 'object' && target !== null && !Array.isArray(target) ? target : {}) as Record<string, unknown>;
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else out[k] = mergePatch(out[k], v);
+  }
+  return out;
 }
 
 function lookup(obj: unknown, path: string): string | undefined {
@@ -78,9 +107,13 @@ function lookup(obj: unknown, path: string): string | undefined {
 /** Equality-based selectors: `k=v`, `k==v`, `k!=v`, `k`, `!k` (labels); `a.b=v`, `a.b!=v` (fields). */
 export function matches(obj: Obj, label: string, field: string): boolean {
   const labels = obj.metadata?.labels ?? {};
-  for (const term of label.split(',').map((t) => t.trim()).filter(Boolean)) {
+  for (const term of label.split(/,(?![^(]*\))/).map((t) => t.trim()).filter(Boolean)) {
     let m: RegExpExecArray | null;
-    if ((m = /^([^!=]+?)\s*!=\s*(.*)$/.exec(term))) {
+    if ((m = /^(\S+)\s+(in|notin)\s*\(([^)]*)\)$/.exec(term))) {
+      const set = m[3]!.split(',').map((v) => v.trim());
+      const has = m[1]! in labels && set.includes(labels[m[1]!]!);
+      if (m[2] === 'in' ? !has : has) return false;
+    } else if ((m = /^([^!=]+?)\s*!=\s*(.*)$/.exec(term))) {
       if (labels[m[1]!] === m[2]) return false;
     } else if ((m = /^([^!=]+?)\s*==?\s*(.*)$/.exec(term))) {
       if (labels[m[1]!] !== m[2]) return false;
@@ -99,6 +132,7 @@ export function matches(obj: Obj, label: string, field: string): boolean {
 
 export class FakeApiServer {
   readonly requests: RecordedRequest[] = [];
+  readonly writes: RecordedWrite[] = [];
   private rv = 1;
   private compactedRV = 0;
   private readonly store = new Map<Resource, Map<string, Obj>>();
@@ -269,21 +303,102 @@ export class FakeApiServer {
     const f = this.failures.find((x) => x.times > 0 && x.match(rec));
     if (f) {
       f.times--;
-      return this.send(res, f.status, status(f.status, 'InternalError', `injected failure ${f.status}`));
+      if (req.method !== 'GET') this.writes.push({ timeMs: Date.now(), author: String(req.headers['user-agent'] ?? ''), method: req.method ?? '', path: u.pathname, status: f.status, body: undefined });
+      return this.send(res, f.status, status(f.status, REASONS[f.status] ?? 'InternalError', `injected failure ${f.status}`));
     }
     if (u.pathname === '/version') {
       const gv = this.opts.gitVersion ?? 'v1.26.1';
       const m = /^v(\d+)\.(\d+)/.exec(gv);
       return this.send(res, 200, { major: m?.[1] ?? '1', minor: m?.[2] ?? '26', gitVersion: gv });
     }
-    const m = /^\/(?:api\/v1|apis\/[^/]+\/[^/]+)(?:\/namespaces\/([^/]+))?\/([a-z]+)$/.exec(u.pathname);
+    const m = /^\/(?:api\/v1|apis\/[^/]+\/[^/]+)(?:\/namespaces\/([^/]+))?\/([a-z]+)(?:\/([^/]+)(\/scale)?)?$/.exec(u.pathname);
     if (!m || !(m[2]! in KIND)) return this.send(res, 404, status(404, 'NotFound', `the server could not find the requested resource ${u.pathname}`));
     const namespace = m[1] ? decodeURIComponent(m[1]) : '';
     const resource = m[2] as Resource;
+    if (m[3] !== undefined || req.method !== 'GET') {
+      void this.object(req, res, resource, namespace, m[3] === undefined ? undefined : decodeURIComponent(m[3]), m[4] !== undefined);
+      return;
+    }
     const label = u.searchParams.get('labelSelector') ?? '';
     const field = u.searchParams.get('fieldSelector') ?? '';
     if (watch) return this.watch(res, resource, namespace, label, field, u.searchParams.get('resourceVersion') ?? '');
     return this.list(res, resource, namespace, label, field, u.searchParams);
+  }
+
+  /** The stored object (a copy), if any. */
+  get(resource: Resource, namespace: string, name: string): Obj | undefined {
+    const o = this.store.get(resource)?.get(`${namespace}/${name}`);
+    return o ? structuredClone(o) : undefined;
+  }
+
+  /** Writes by an author (User-Agent) that the server accepted, optionally only those whose path contains `part`. */
+  acceptedWrites(part = ''): RecordedWrite[] {
+    return this.writes.filter((w) => w.status < 300 && w.path.includes(part));
+  }
+
+  private async object(req: http.IncomingMessage, res: http.ServerResponse, resource: Resource, namespace: string, name: string | undefined, scale: boolean): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const text = Buffer.concat(chunks).toString('utf8');
+    let body: Obj | undefined;
+    try {
+      body = text ? (JSON.parse(text) as Obj) : undefined;
+    } catch {
+      return this.send(res, 400, status(400, 'BadRequest', 'the body is not JSON'));
+    }
+    const method = req.method ?? 'GET';
+    const reply = (code: number, out: unknown): void => {
+      if (method !== 'GET') this.writes.push({ timeMs: Date.now(), author: String(req.headers['user-agent'] ?? ''), method, path: req.url ?? '', status: code, body });
+      this.send(res, code, out);
+    };
+    const [kind] = KIND[resource];
+    const key = (n: string): string => `${namespace}/${n}`;
+    const current = name === undefined ? undefined : this.store.get(resource)?.get(key(name));
+    const notFound = (): void => reply(404, status(404, 'NotFound', `${resource} "${name}" not found`));
+    const conflict = (): void => reply(409, status(409, 'Conflict', `Operation cannot be fulfilled on ${resource} "${name}": the object has been modified; please apply your changes to the latest version and try again`));
+    const scaleOf = (o: Obj) => ({
+      kind: 'Scale', apiVersion: 'autoscaling/v1',
+      metadata: { name, namespace, resourceVersion: o.metadata?.resourceVersion },
+      spec: { replicas: (o.spec as { replicas?: number } | undefined)?.replicas ?? 0 },
+      status: { replicas: (o.status as { replicas?: number } | undefined)?.replicas ?? 0 },
+    });
+    if (name === undefined) {
+      if (method !== 'POST') return reply(405, status(405, 'MethodNotAllowed', `${method} on a collection`));
+      const n = body?.metadata?.name;
+      if (!n) return reply(422, status(422, 'Invalid', 'metadata.name: Required value'));
+      if (this.store.get(resource)?.has(key(n))) return reply(409, status(409, 'AlreadyExists', `${resource} "${n}" already exists`));
+      return reply(201, this.upsert(resource, { ...body, metadata: { ...body!.metadata, namespace } }));
+    }
+    if (scale && resource !== 'statefulsets') return notFound();
+    switch (method) {
+      case 'GET':
+        if (!current) return notFound();
+        return reply(200, scale ? scaleOf(current) : current);
+      case 'PUT': {
+        if (!current) return notFound();
+        const rv = body?.metadata?.resourceVersion;
+        if (rv && rv !== current.metadata?.resourceVersion) return conflict();
+        if (scale) {
+          const replicas = (body?.spec as { replicas?: number } | undefined)?.replicas;
+          if (typeof replicas !== 'number' || replicas < 0) return reply(422, status(422, 'Invalid', 'spec.replicas: Invalid value'));
+          return reply(200, scaleOf(this.upsert(resource, { ...current, spec: { ...(current.spec as object), replicas } })));
+        }
+        return reply(200, this.upsert(resource, { ...body, metadata: { ...body!.metadata, name, namespace } }));
+      }
+      case 'PATCH': {
+        if (!current) return notFound();
+        if (!String(req.headers['content-type']).startsWith('application/merge-patch+json')) return reply(415, status(415, 'UnsupportedMediaType', 'only merge patches'));
+        const merged = mergePatch(structuredClone(current), body) as Obj;
+        if (scale) return reply(200, scaleOf(this.upsert(resource, { ...current, spec: { ...(current.spec as object), replicas: (merged as { spec?: { replicas?: number } }).spec?.replicas } })));
+        return reply(200, this.upsert(resource, merged));
+      }
+      case 'DELETE':
+        if (!current) return notFound();
+        this.remove(resource, namespace, name);
+        return reply(200, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name, kind } });
+      default:
+        return reply(405, status(405, 'MethodNotAllowed', method));
+    }
   }
 
   private selected(resource: Resource, namespace: string, label: string, field: string): Obj[] {

@@ -6,6 +6,7 @@ import * as proxy from './proxy.bench.js';
 import * as planner from './planner.bench.js';
 import * as query from './query.bench.js';
 import * as merge from './merge.bench.js';
+import * as receive from './receive-wire.bench.js';
 
 const benches: Array<[string, { run(): Array<Record<string, string | number>> | Promise<Array<Record<string, string | number>>> }]> = [
   ['targets', targets],
@@ -14,6 +15,7 @@ const benches: Array<[string, { run(): Array<Record<string, string | number>> | 
   ['planner', planner],
   ['merge', merge],
   ['query', query],
+  ['receive', receive],
 ];
 
 const only = process.argv.slice(2);

@@ -21,6 +21,7 @@ const COMMANDS: Record<string, Command> = {
   coordinator: { summary: 'Discover targets, measure them, place them on shards, and scale the shards.', load: async () => { const m = await import('./coordinator.js'); return { flags: m.COORDINATOR_FLAGS, run: m.runCoordinator }; } },
   'fake-targets': { summary: 'Serve demo scrape targets, one port each.', load: async () => { const m = await import('./fake-targets.js'); return { flags: m.FAKE_TARGETS_FLAGS, run: m.runFakeTargets }; } },
   query: { summary: 'Serve the global view (one Prometheus API over all shards) beside a coordinator running elsewhere.', load: async () => { const m = await import('./query.js'); return { flags: m.QUERY_COMMAND_FLAGS, run: m.runQuery }; } },
+  receive: { summary: 'Route Prometheus remote write to ingestors by tenant and hashring (Thanos\'s hashmod placement).', load: async () => { const m = await import('./receive.js'); return { flags: m.RECEIVE_FLAGS, run: m.runReceive }; } },
   sidecar: { summary: 'Run beside one Prometheus shard: inject its config, proxy and measure its scrapes, keep its assignment.', load: async () => { const m = await import('./sidecar.js'); return { flags: m.SIDECAR_FLAGS, run: m.runSidecar }; } },
 };
 

@@ -66,7 +66,8 @@ export async function startPrometheus(configFile: string, opts: { port?: number;
     query: async (expr) => (await api<{ result: Array<{ metric: Record<string, string>; value: [number, string] }> }>(`/api/v1/query?query=${encodeURIComponent(expr)}`)).result,
     targets: () => api('/api/v1/targets'),
     stop: async () => {
-      if (proc.exitCode === null) {
+      // A process killed by a signal has exitCode null and signalCode set: it has exited already.
+      if (proc.exitCode === null && proc.signalCode === null) {
         proc.kill('SIGTERM');
         await new Promise((r) => proc.once('exit', r));
       }

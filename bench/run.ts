@@ -7,6 +7,7 @@ import * as planner from './planner.bench.js';
 import * as query from './query.bench.js';
 import * as merge from './merge.bench.js';
 import * as receive from './receive-wire.bench.js';
+import * as receiveLatency from './receive-latency.bench.js';
 
 const benches: Array<[string, { run(): Array<Record<string, string | number>> | Promise<Array<Record<string, string | number>>> }]> = [
   ['targets', targets],
@@ -16,6 +17,7 @@ const benches: Array<[string, { run(): Array<Record<string, string | number>> | 
   ['merge', merge],
   ['query', query],
   ['receive', receive],
+  ['receive-latency', receiveLatency],
 ];
 
 const only = process.argv.slice(2);

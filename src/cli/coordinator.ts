@@ -21,6 +21,8 @@ import { parseListenAddress } from './sidecar.js';
 import { CLIENT_FLAGS, WEB_SECURITY_FLAGS, clientFromFlags, serverSecurity, type ServerSecurity } from './web.js';
 import { waitForStop } from './signals.js';
 import { K8S_FLAGS, k8sCoordination, type K8sCoordination } from './k8s.js';
+import { RECEIVE_ROUTER_FLAGS, startLocalReceive } from './receive.js';
+import type { ReadShard } from '../query/gateway.js';
 
 const PLACEMENT_FLAGS: readonly FlagSpec[] = [
   { name: 'config.file', help: 'The Prometheus configuration file.', default: 'prometheus.yml' },
@@ -56,6 +58,9 @@ export const COORDINATOR_FLAGS: readonly FlagSpec[] = [
 
 export const UP_FLAGS: readonly FlagSpec[] = [
   ...PLACEMENT_FLAGS.map((f) => (f.name === 'config.file' ? { ...f, default: undefined, required: true } : f)),
+  { name: 'receive.listen-address', help: 'Where the remote-write router answers (POST /api/v1/receive and /api/v1/write); off when empty.', default: '' },
+  { name: 'receive.ingestors', help: 'Local ingestors (Prometheus with the remote-write receiver) when the router is on; rings name them ingestor-<i>.', default: '3', kind: 'int' },
+  ...RECEIVE_ROUTER_FLAGS,
   { name: 'data-dir', help: 'Folder for the shards\' data (created if missing).', required: true },
   { name: 'web.listen-address', help: 'Where kvass answers: the global view (Prometheus\'s HTTP API over all shards) and the coordinator\'s API.', default: '127.0.0.1:9090' },
   ...QUERY_FLAGS,
@@ -94,7 +99,14 @@ interface Security {
   client: ApiClient;
 }
 
-async function runCoordinatorWith(f: FlagValues, manager: ShardManager, listen: string, flagName: string, log: Logger, security: Security, banner?: (addr: string) => void, withGlobalView = false, k8s?: K8sCoordination): Promise<number> {
+/** What `kvass up --receive.listen-address` adds to the global view: its ingestors. */
+interface ReceiveSide {
+  shards(): ReadShard[];
+  replicaLabel: string;
+  stop(): Promise<void>;
+}
+
+async function runCoordinatorWith(f: FlagValues, manager: ShardManager, listen: string, flagName: string, log: Logger, security: Security, banner?: (addr: string) => void, withGlobalView = false, k8s?: K8sCoordination, receive?: ReceiveSide): Promise<number> {
   const coordinator = new Coordinator({
     mayWrite: k8s?.mayWrite,
     configFile: resolve(f.get('config.file')!),
@@ -118,7 +130,8 @@ async function runCoordinatorWith(f: FlagValues, manager: ShardManager, listen: 
   let view: GlobalView | null = null;
   let where = '';
   if (withGlobalView) {
-    view = await createGlobalView(f, { shards: shardReader(coordinator), coordinatorHandler: coordinatorApi, configFile: resolve(f.get('config.file')!), dataDir: resolve(f.get('data-dir')!), frontDoorUrl: () => where, client: security.client, registry: metrics.registry, log });
+    const shards = shardReader(coordinator);
+    view = await createGlobalView(f, { shards: receive ? () => [...shards(), ...receive.shards()] : shards, extraReplicaLabels: receive ? [receive.replicaLabel] : [], coordinatorHandler: coordinatorApi, configFile: resolve(f.get('config.file')!), dataDir: resolve(f.get('data-dir')!), frontDoorUrl: () => where, client: security.client, registry: metrics.registry, log });
   }
   const api = await createKvassServer({
     name: view ? 'front door' : 'coordinator API', log, ...security.server,
@@ -163,6 +176,7 @@ async function runCoordinatorWith(f: FlagValues, manager: ShardManager, listen: 
   api.server.closeAllConnections();
   api.server.close();
   await manager.close();
+  await receive?.stop();
   await security.client.close();
   return 0;
 }
@@ -196,6 +210,7 @@ export async function runUp(argv: readonly string[]): Promise<number> {
   const addr = parseListenAddress(f.get('web.listen-address')!, 'web.listen-address');
   const client = await clientFromFlags(f, generated?.token);
   const server = await serverSecurity(f, log, [{ flag: 'web.listen-address', host: addr.host }], client.opts.token);
+  const receive = f.get('receive.listen-address') ? await startLocalReceive(f, dataDir, log) : undefined;
   const manager = new LocalShardManager({ dataDir, replicas: Math.max(1, int(f, 'shard.replicas')), replicaLabel, configFile: resolve(f.get('config.file')!), deleteData: f.get('shard.delete-pvc') === 'true', tokenFile, sidecarLogLevel: f.get('log.level'), log });
   return runCoordinatorWith(f, manager, f.get('web.listen-address')!, 'web.listen-address', log, { server, client }, (where) => {
     process.stdout.write([
@@ -205,8 +220,9 @@ export async function runUp(argv: readonly string[]): Promise<number> {
       `  shards and their load:    ${where}/api/v1/shards`,
       `  coordinator metrics:      ${where}/metrics`,
       `  POST ${where}/-/reload needs the bearer token in ${tokenFile}`,
+      ...(receive ? [`  remote write (agents push here): ${receive.url}/api/v1/receive, ingestors ${receive.ingestors}`] : []),
       'Shards start as the coordinator needs them (see the shards endpoint). Ctrl-C stops everything.',
       '',
     ].join('\n'));
-  }, true);
+  }, true, undefined, receive);
 }

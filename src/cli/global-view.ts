@@ -52,6 +52,8 @@ export interface GlobalView {
 export interface GlobalViewOptions {
   /** The current shards (shardReader of an in-process coordinator, or polled from a remote one). */
   shards: () => ReadShard[];
+  /** Replica labels besides --query.replica-label's (kvass up's ingestors: receive_replica). */
+  extraReplicaLabels?: readonly string[];
   /** Answers the coordinator's own paths (/api/v1/targets, /api/v1/shards, /metrics, /-/ready, /-/reload …). */
   coordinatorHandler: Handler;
   configFile: string;
@@ -65,7 +67,7 @@ export interface GlobalViewOptions {
 
 export async function createGlobalView(f: FlagValues, o: GlobalViewOptions): Promise<GlobalView> {
   const log = o.log.child({ component: 'global-view' });
-  const replicaLabels = flagList(f, 'query.replica-label');
+  const replicaLabels = [...flagList(f, 'query.replica-label'), ...(o.extraReplicaLabels ?? [])];
   const shardTimeoutMs = parseDuration(f.get('query.shard-timeout')!);
   const partialResponse = f.get('query.partial-response') === 'true';
   const registry = o.registry;

@@ -7,13 +7,16 @@
 import { once } from 'node:events';
 import { resolve } from 'node:path';
 import { Agent } from 'undici';
-import { createLogger } from '../logger.js';
+import type { AddressInfo } from 'node:net';
+import { createLogger, type Logger } from '../logger.js';
 import { parseDuration } from '../prom/duration.js';
 import { createKvassServer } from '../http/server.js';
 import { apiError, sendText } from '../http/respond.js';
 import type { Access } from '../http/auth.js';
 import { Router, RouterMetrics } from '../receive/router.js';
-import { RingsFile } from '../receive/rings-file.js';
+import { RingsFile, replicationProblem } from '../receive/rings-file.js';
+import { Rings, parseHashrings } from '../receive/hashring.js';
+import { LocalIngestors, RECEIVE_REPLICA_LABEL, type IngestorShard } from '../receive/local-ingestors.js';
 import { UsageError, parseFlags, type FlagSpec, type FlagValues } from './flags.js';
 import { parseListenAddress } from './sidecar.js';
 import { WEB_SECURITY_FLAGS, serverSecurity } from './web.js';
@@ -39,6 +42,11 @@ export const RECEIVE_FLAGS: readonly FlagSpec[] = [
 
 /** A remote-write body: Prometheus sends at most a few MiB (max_samples_per_send 500 by default). */
 export const MAX_WRITE_BODY_BYTES = 32 << 20;
+
+/** A ring endpoint's remote-write URL: `host:port` (http), or a base URL. */
+function remoteWriteUrl(endpoint: string): string {
+  return /^https?:\/\//.test(endpoint) ? `${endpoint.replace(/\/+$/, '')}/api/v1/write` : `http://${endpoint}/api/v1/write`;
+}
 
 function receiveAccess(_method: string, path: string): Access {
   if (path === '/-/healthy' || path === '/-/ready' || path === '/metrics') return 'open';
@@ -71,11 +79,22 @@ export async function runReceive(argv: readonly string[]): Promise<number> {
   } catch (e) {
     throw new UsageError(`--receive.hashrings-file: ${(e as Error).message}`);
   }
+  const listen = f.get('receive.listen-address')!;
+  const server = await startRouterServer(f, log, metrics, () => rings.current(), opts, remoteWriteUrl);
+  log.info({ address: listen, hashrings: rings.current().configs.length, replicationFactor: opts.replicationFactor }, 'kvass receive running');
+  const signal = await waitForStop();
+  log.info({ signal }, 'stopping');
+  rings.close();
+  await server.stop();
+  return 0;
+}
+
+type RouterFlags = ReturnType<typeof routerOptionsFromFlags>;
+
+/** The router's server on --receive.listen-address: remote write, /metrics, health. */
+async function startRouterServer(f: FlagValues, log: Logger, metrics: RouterMetrics, rings: () => Rings, opts: RouterFlags, endpointUrl: (ep: string) => string): Promise<{ url: string; stop(): Promise<void> }> {
   const dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 64 });
-  const router = new Router({
-    ...opts, rings: () => rings.current(), endpointUrl: (ep) => (/^https?:\/\//.test(ep) ? `${ep.replace(/\/+$/, '')}/api/v1/write` : `http://${ep}/api/v1/write`),
-    maxBodyBytes: MAX_WRITE_BODY_BYTES, dispatcher, metrics, log,
-  });
+  const router = new Router({ ...opts, rings, endpointUrl, maxBodyBytes: MAX_WRITE_BODY_BYTES, dispatcher, metrics, log });
   const listen = f.get('receive.listen-address')!;
   const addr = parseListenAddress(listen, 'receive.listen-address');
   const security = await serverSecurity(f, log, [{ flag: 'receive.listen-address', host: addr.host }]);
@@ -93,13 +112,65 @@ export async function runReceive(argv: readonly string[]): Promise<number> {
   });
   api.server.listen(addr.port, addr.host);
   await once(api.server, 'listening');
-  log.info({ address: listen, hashrings: rings.current().configs.length, replicationFactor: opts.replicationFactor }, 'kvass receive running');
-  const signal = await waitForStop();
-  log.info({ signal }, 'stopping');
-  rings.close();
-  api.close();
-  api.server.closeAllConnections();
-  api.server.close();
-  await dispatcher.close();
-  return 0;
+  const a = api.server.address() as AddressInfo;
+  const scheme = security.webConfig?.current().tls ? 'https' : 'http';
+  return {
+    url: `${scheme}://${a.address.includes(':') ? `[${a.address}]` : a.address === '0.0.0.0' ? '127.0.0.1' : a.address}:${a.port}`,
+    async stop() {
+      api.close();
+      api.server.closeAllConnections();
+      api.server.close();
+      await dispatcher.close();
+    },
+  };
+}
+
+/**
+ * `kvass up --receive.listen-address`: local ingestors, their rings (the hashrings file, whose endpoints may be
+ * `ingestor-<i>`, or one soft ring over all of them) and the router; the global view reads the ingestors.
+ */
+export async function startLocalReceive(f: FlagValues, dataDir: string, log: Logger): Promise<{ url: string; ingestors: number; replicaLabel: string; shards(): IngestorShard[]; stop(): Promise<void> }> {
+  const opts = routerOptionsFromFlags(f);
+  const count = Number(f.get('receive.ingestors'));
+  if (!Number.isInteger(count) || count < 1) throw new UsageError(`--receive.ingestors: ${f.get('receive.ingestors')} is not a whole number of at least 1`);
+  const names = Array.from({ length: count }, (_, i) => `ingestor-${i}`);
+  const metrics = new RouterMetrics();
+  const file = f.get('receive.hashrings-file');
+  let rings: () => Rings;
+  let ringsFile: RingsFile | undefined;
+  const onRings = (r: Rings): void => {
+    metrics.ringEndpoints.reset();
+    for (const c of r.configs) metrics.ringEndpoints.set({ hashring: c.hashring }, c.endpoints.length);
+  };
+  if (file) {
+    try {
+      ringsFile = await RingsFile.open(resolve(file), opts.replicationFactor, log, parseDuration(f.get('receive.hashrings-file-refresh-interval')!), onRings);
+    } catch (e) {
+      throw new UsageError(`--receive.hashrings-file: ${(e as Error).message}`);
+    }
+    rings = () => ringsFile!.current();
+  } else {
+    const soft = new Rings(parseHashrings(JSON.stringify([{ hashring: 'default', endpoints: names }]), '(all local ingestors)'));
+    const problem = replicationProblem(soft, opts.replicationFactor);
+    if (problem) throw new UsageError(`--receive.replication-factor: ${problem} (--receive.ingestors=${count})`);
+    onRings(soft);
+    rings = () => soft;
+  }
+  const ingestors = await LocalIngestors.start({ dataDir, count, log });
+  let server: { url: string; stop(): Promise<void> };
+  try {
+    server = await startRouterServer(f, log, metrics, rings, opts, (ep) => ingestors.writeUrl(ep) ?? remoteWriteUrl(ep));
+  } catch (e) {
+    await ingestors.stop();
+    throw e;
+  }
+  log.info({ address: server.url, ingestors: count, replicationFactor: opts.replicationFactor }, 'remote-write router running');
+  return {
+    url: server.url, ingestors: count, replicaLabel: RECEIVE_REPLICA_LABEL, shards: () => ingestors.readShards(),
+    async stop() {
+      ringsFile?.close();
+      await server.stop();
+      await ingestors.stop();
+    },
+  };
 }

@@ -25,15 +25,17 @@ after(async () => {
 
 test('the seeds\' demo: 6 × 10045 series with a 30000 budget end as 3 shards of 2 targets, never over budget', { timeout: 180_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'kvass-demo-'));
-  const base = await freePort();
-  const ports = Array.from({ length: 6 }, (_, i) => base + i);
-  const fake = run(['fake-targets', '--targets=6', '--series=10045', `--listen=127.0.0.1:${base}`]);
-  await waitFor('fake targets', async () => fake.output().split('\n').filter((l) => l.includes('127.0.0.1:')).length >= 6, 20_000);
+  // Port 0: a free port each (six consecutive ports from a free one may not all be free).
+  const fake = run(['fake-targets', '--targets=6', '--series=10045', '--listen=127.0.0.1:0']);
+  const addresses = await waitFor('fake targets', async () => {
+    const lines = fake.output().split('\n').filter((l) => /^127\.0\.0\.1:\d+$/.test(l));
+    return lines.length >= 6 ? lines.slice(0, 6) : undefined;
+  }, 20_000);
   const configFile = join(dir, 'prometheus.yml');
   await writeFile(configFile, `global: {scrape_interval: 2s, scrape_timeout: 2s}
 scrape_configs:
   - job_name: metrics-test
-    static_configs: [{targets: [${ports.map((p) => `'127.0.0.1:${p}'`).join(', ')}]}]
+    static_configs: [{targets: [${addresses.map((a) => `'${a}'`).join(', ')}]}]
 `);
   const apiPort = await freePort();
   const api = `http://127.0.0.1:${apiPort}`;
@@ -51,7 +53,9 @@ scrape_configs:
       maxHead = Math.max(maxHead, s.headSeries);
       maxProcess = Math.max(maxProcess, s.processSeries);
     }
-    const settled = shards.length === 3 && shards.every((s) => s.ready && s.targets === 2 && s.processSeries === 2 * 10045);
+    // The head figure is Prometheus's own (prometheus_tsdb_head_series), read by the sidecar a moment after its
+    // scrape counts: wait for both.
+    const settled = shards.length === 3 && shards.every((s) => s.ready && s.targets === 2 && s.processSeries === 2 * 10045 && s.headSeries === 2 * (10045 + 5));
     return settled ? shards : undefined;
   }, 150_000, 500);
   assert.match(up.output(), /kvass is up/);

@@ -20,7 +20,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import * as k8s from '@kubernetes/client-node';
-import { ROOT, KVASS_MAIN, NAMESPACE, type K8sObject, run, render, id, one, generated, workloads, containers, isKvass, kvassCommand, flag, kvassContainer, matches, MODELS, CLIENT_MODELS, unknownFields } from '../helpers/manifests.js';
+import { ROOT, KVASS_MAIN, NAMESPACE, type K8sObject, run, render, id, one, generated, workloads, containers, isKvass, kvassCommand, flag, kvassContainer, matches, MODELS, CLIENT_MODELS, unknownFields, quantity, probePath, RESTRICTED_VOLUME_TYPES } from '../helpers/manifests.js';
 
 const DEPLOY_DIR = join(ROOT, 'deploy', 'kubernetes');
 
@@ -71,27 +71,6 @@ test('manifests: kubectl kustomize renders the demo, every object valid against 
   assert.equal(ns.metadata?.labels?.['pod-security.kubernetes.io/enforce'], 'restricted', 'the namespace enforces the restricted Pod Security level');
 });
 
-// ---------------------------------------------------------------------------------------------------------------
-// Security and resources
-
-/** A Kubernetes quantity as a number (cores, bytes). */
-function quantity(q: string | number): number {
-  if (typeof q === 'number') return q;
-  const m = /^([0-9.]+)(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/.exec(q);
-  assert.ok(m, `unsupported quantity ${q}`);
-  const unit: Record<string, number> = { '': 1, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 };
-  return Number(m[1]) * unit[m[2] ?? '']!;
-}
-
-/** The path a probe checks: httpGet's, or the URL's of an exec probe (wget/curl inside the container). */
-function probePath(p: k8s.V1Probe | undefined): string | undefined {
-  if (!p) return undefined;
-  if (p.httpGet) return p.httpGet.path;
-  const url = p.exec?.command?.find((a) => /^https?:\/\//.test(a));
-  return url ? new URL(url).pathname : undefined;
-}
-
-const RESTRICTED_VOLUME_TYPES = ['configMap', 'secret', 'emptyDir', 'persistentVolumeClaim', 'projected', 'downwardAPI', 'csi', 'ephemeral'];
 
 test('manifests: every container non-root, read-only root filesystem, no privilege escalation, no capabilities, requests and limits, liveness and readiness probes', async () => {
   const objs = await objects();

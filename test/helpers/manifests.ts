@@ -200,3 +200,24 @@ export function unknownFields(value: unknown, type: string, path: string, out: s
   }
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// Security and resources
+
+/** A Kubernetes quantity as a number (cores, bytes). */
+export function quantity(q: string | number): number {
+  if (typeof q === 'number') return q;
+  const m = /^([0-9.]+)(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/.exec(q);
+  assert.ok(m, `unsupported quantity ${q}`);
+  const unit: Record<string, number> = { '': 1, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 };
+  return Number(m[1]) * unit[m[2] ?? '']!;
+}
+
+/** The path a probe checks: httpGet's, or the URL's of an exec probe (wget/curl inside the container). */
+export function probePath(p: k8s.V1Probe | undefined): string | undefined {
+  if (!p) return undefined;
+  if (p.httpGet) return p.httpGet.path;
+  const url = p.exec?.command?.find((a) => /^https?:\/\//.test(a));
+  return url ? new URL(url).pathname : undefined;
+}
+
+export const RESTRICTED_VOLUME_TYPES = ['configMap', 'secret', 'emptyDir', 'persistentVolumeClaim', 'projected', 'downwardAPI', 'csi', 'ephemeral'];

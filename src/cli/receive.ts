@@ -166,7 +166,7 @@ export async function startLocalReceive(f: FlagValues, dataDir: string, log: Log
   }
   log.info({ address: server.url, ingestors: count, replicationFactor: opts.replicationFactor }, 'remote-write router running');
   return {
-    url: server.url, ingestors: count, replicaLabel: RECEIVE_REPLICA_LABEL, shards: () => ingestors.readShards(),
+    url: server.url, ingestors: count, replicaLabel: RECEIVE_REPLICA_LABEL, shards: () => ingestors.readShards(opts.replicationFactor),
     async stop() {
       ringsFile?.close();
       await server.stop();

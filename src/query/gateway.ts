@@ -32,6 +32,11 @@ export interface ReadShard {
   url: string;
   replica: number;
   ordinal: number;
+  /**
+   * Ingestors written with a replication factor: every series is on `replication` distinct members of `group`, so
+   * the view is complete while fewer than that many members fail (instead of every ordinal answering).
+   */
+  copies?: { group: string; replication: number };
 }
 
 export interface GatewayOptions {
@@ -221,7 +226,9 @@ export class StoreGateway {
       this.opts.log.warn({ shard: a.shard.name, url: a.shard.url, err: a.error }, 'shard left out of a remote read');
     }
     const answered = new Set(all.filter((a) => a.error === undefined).map((a) => a.shard.ordinal));
-    const complete = shards.every((s) => answered.has(s.ordinal));
+    const failedIn = new Map<string, number>();
+    for (const a of all) if (a.error !== undefined && a.shard.copies) failedIn.set(a.shard.copies.group, (failedIn.get(a.shard.copies.group) ?? 0) + 1);
+    const complete = shards.every((s) => (s.copies ? (failedIn.get(s.copies.group) ?? 0) < s.copies.replication : answered.has(s.ordinal)));
     return { answers: all.filter((a) => a.error === undefined), warnings, complete };
   }
 

@@ -18,6 +18,7 @@ export interface IngestorShard {
   url: string;
   replica: number;
   ordinal: number;
+  copies: { group: string; replication: number };
 }
 
 interface Ingestor {
@@ -65,9 +66,12 @@ export class LocalIngestors {
     return g ? `http://127.0.0.1:${g.port}/api/v1/write` : undefined;
   }
 
-  /** The ingestors as read shards of the global view (their Prometheus answers remote read). */
-  readShards(): IngestorShard[] {
-    return this.list.map((g, i) => ({ name: g.name, url: `http://127.0.0.1:${g.port}`, replica: 0, ordinal: ORDINAL_BASE + i }));
+  /**
+   * The ingestors as read shards of the global view (their Prometheus answers remote read): with `replication`
+   * copies of every series, the view is complete while fewer than that many ingestors fail.
+   */
+  readShards(replication: number): IngestorShard[] {
+    return this.list.map((g, i) => ({ name: g.name, url: `http://127.0.0.1:${g.port}`, replica: 0, ordinal: ORDINAL_BASE + i, copies: { group: 'ingestors', replication } }));
   }
 
   async stop(): Promise<void> {

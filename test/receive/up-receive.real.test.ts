@@ -7,7 +7,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -73,7 +73,8 @@ before(async () => {
   front = `http://127.0.0.1:${port}`;
   routerUrl = `http://127.0.0.1:${rport}`;
   up = runKvass(['up', `--config.file=${config}`, `--data-dir=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`,
-    `--receive.listen-address=127.0.0.1:${rport}`, '--receive.ingestors=3', '--receive.replication-factor=2', '--log.level=warn']);
+    `--receive.listen-address=127.0.0.1:${rport}`, '--receive.ingestors=3', '--receive.replication-factor=2', '--log.level=warn',
+    '--no-query.partial-response', '--query.shard-timeout=2s']);
   await waitFor('kvass up with its router', async () => {
     if (up.proc.exitCode !== null) throw new Error(`kvass up exited: ${up.output()}`);
     return (await fetch(`${routerUrl}/-/ready`).catch(() => null))?.ok && (await fetch(`${front}/-/ready`).catch(() => null))?.ok;
@@ -129,4 +130,20 @@ test('two clusters through kvass up\'s router: the front door answers as a refer
   }
   assert.equal(held.size, 2 * SERIES);
   assert.ok([...held.values()].every((n) => n === 2), 'every series on exactly 2 ingestors');
+});
+
+test('one ingestor hung (rf 2): the view is still complete, so even with partial responses off the front door answers every series once, with a warning', { timeout: 60_000 }, async () => {
+  const tsdb = join(dir, 'data', 'ingestors', 'ingestor-1', 'tsdb');
+  const pid = Number(execFileSync('pgrep', ['-f', '--', `--storage.tsdb.path=${tsdb}`], { encoding: 'utf8' }).trim().split('\n')[0]);
+  assert.ok(pid > 0, 'ingestor-1\'s Prometheus');
+  process.kill(pid, 'SIGSTOP');
+  try {
+    const res = await fetch(`${front}/api/v1/query?query=${encodeURIComponent('count(demo_metric)')}`, { signal: AbortSignal.timeout(20_000) });
+    const b = (await res.json()) as { status: string; data?: { result: Array<{ value: [number, string] }> }; warnings?: string[]; error?: string };
+    assert.equal(b.status, 'success', `answered with one ingestor of three hung: ${b.error}`);
+    assert.equal(b.data!.result[0]!.value[1], String(2 * SERIES));
+    assert.ok((b.warnings ?? []).some((w) => w.includes('ingestor-1')), `a warning names ingestor-1: ${JSON.stringify(b.warnings)}`);
+  } finally {
+    process.kill(pid, 'SIGCONT');
+  }
 });

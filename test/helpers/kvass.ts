@@ -36,7 +36,7 @@ export interface SidecarArgs {
 }
 
 /** The environment bin/kvass gives the processes it starts (its allocator setting). */
-const LAUNCHER_ENV = { ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' };
+const LAUNCHER_ENV = { ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2', MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? '131072' };
 
 export async function startSidecar(a: SidecarArgs): Promise<RunningSidecar> {
   const apiAddr = a.apiAddr ?? `127.0.0.1:${await freePort()}`;

@@ -86,13 +86,15 @@ export async function k8sCoordination(f: FlagValues, log: Logger): Promise<K8sCo
     });
   }
   const e = elector;
+  // isLeader() is false past the renew deadline: every write checks it (leader.ts).
+  const mayWrite = e ? () => e.isLeader() : undefined;
   return {
     identity,
-    mayWrite: e ? () => e.isLeader() && Date.now() < e.validUntil() : undefined,
+    mayWrite,
     async manager(client) {
       const m = new K8sShardManager({
         k8s, kube, namespace, selector, port: Number(f.get('shard.port')), deletePvc: f.get('shard.delete-pvc') === 'true', client, log,
-        mayWrite: e ? () => e.isLeader() && Date.now() < e.validUntil() : undefined,
+        mayWrite,
       });
       await m.start();
       log.info({ namespace, selector, statefulSets: m.replicas(), leaderElection: Boolean(e), identity }, 'k8s shards watched');

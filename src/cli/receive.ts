@@ -72,10 +72,7 @@ export async function runReceive(argv: readonly string[]): Promise<number> {
   const metrics = new RouterMetrics();
   let rings: RingsFile;
   try {
-    rings = await RingsFile.open(resolve(file), opts.replicationFactor, log, parseDuration(f.get('receive.hashrings-file-refresh-interval')!), (r) => {
-      metrics.ringEndpoints.reset();
-      for (const c of r.configs) metrics.ringEndpoints.set({ hashring: c.hashring }, c.endpoints.length);
-    });
+    rings = await RingsFile.open(resolve(file), opts.replicationFactor, log, parseDuration(f.get('receive.hashrings-file-refresh-interval')!), (r) => metrics.setRings(r));
   } catch (e) {
     throw new UsageError(`--receive.hashrings-file: ${(e as Error).message}`);
   }
@@ -138,10 +135,7 @@ export async function startLocalReceive(f: FlagValues, dataDir: string, log: Log
   const file = f.get('receive.hashrings-file');
   let rings: () => Rings;
   let ringsFile: RingsFile | undefined;
-  const onRings = (r: Rings): void => {
-    metrics.ringEndpoints.reset();
-    for (const c of r.configs) metrics.ringEndpoints.set({ hashring: c.hashring }, c.endpoints.length);
-  };
+  const onRings = (r: Rings): void => metrics.setRings(r);
   if (file) {
     try {
       ringsFile = await RingsFile.open(resolve(file), opts.replicationFactor, log, parseDuration(f.get('receive.hashrings-file-refresh-interval')!), onRings);

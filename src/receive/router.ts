@@ -48,6 +48,12 @@ export class RouterMetrics {
   readonly ringEndpoints = new Gauge({ name: 'kvass_receive_hashring_endpoints', help: 'Endpoints per hashring.', labelNames: ['hashring'], registers: [this.registry] });
   private readonly tenants = new Set<string>();
 
+  /** The rings in force, as kvass_receive_hashring_endpoints. */
+  setRings(r: Rings): void {
+    this.ringEndpoints.reset();
+    for (const c of r.configs) this.ringEndpoints.set({ hashring: c.hashring }, c.endpoints.length);
+  }
+
   /** The tenant as a metric label: the first MAX_TENANT_SERIES tenants by name, then "other". */
   tenant(t: string): string {
     if (this.tenants.has(t)) return t;
@@ -111,6 +117,7 @@ export class Router {
       ({ series, metadata } = decodeWriteRequest(body));
     } catch (e) {
       if (e instanceof HttpError) return answer(e.status, e.message);
+      // Native histograms are refused here too: decodeWriteRequest throws for them (not supported yet).
       if (e instanceof WriteRequestError) return answer(400, `cannot decode the WriteRequest: ${e.message}`);
       throw e;
     }
@@ -121,7 +128,6 @@ export class Router {
     const byEndpoint = new Map<string, number[]>();
     const replicasOf: string[][] = [];
     for (const [i, s] of series.entries()) {
-      if (s.histograms > 0) return answer(400, `series ${i}: native histograms are not supported yet`);
       // Placed by the labels as received, before the tenant label is added: Thanos's key, so both agree.
       let endpoints: string[];
       try {

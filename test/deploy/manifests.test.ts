@@ -20,7 +20,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import * as k8s from '@kubernetes/client-node';
-import { ROOT, KVASS_MAIN, NAMESPACE, type K8sObject, run, render, id, one, generated, workloads, containers, isKvass, kvassCommand, flag, kvassContainer, matches, MODELS, CLIENT_MODELS, unknownFields, quantity, probePath, RESTRICTED_VOLUME_TYPES } from '../helpers/manifests.js';
+import { ROOT, KVASS_MAIN, NAMESPACE, type K8sObject, run, render, id, one, generated, workloads, containers, isKvass, kvassCommand, flag, kvassContainer, matches, schemaProblems, quantity, probePath, RESTRICTED_VOLUME_TYPES } from '../helpers/manifests.js';
 
 const DEPLOY_DIR = join(ROOT, 'deploy', 'kubernetes');
 
@@ -48,21 +48,7 @@ test('manifests: kubectl kustomize renders the demo, every object valid against 
   ]);
   const problems: string[] = [];
   for (const o of objs) {
-    const Model = MODELS[`${o.apiVersion}/${o.kind}`];
-    if (!Model) {
-      problems.push(`${id(o)}: no schema for ${o.apiVersion} ${o.kind} in this test (add it to MODELS)`);
-      continue;
-    }
-    try {
-      new Model(o as never).validate();
-    } catch (e) {
-      problems.push(`${id(o)}: ${(e as Error).message}`);
-    }
-    const group = o.apiVersion.includes('/') ? o.apiVersion.split('/')[0]! : '';
-    const version = o.apiVersion.split('/').pop()!;
-    const clientType = `${version[0]!.toUpperCase()}${version.slice(1)}${o.kind}`;
-    if (!CLIENT_MODELS[clientType]?.attributeTypeMap) problems.push(`${id(o)}: @kubernetes/client-node has no model ${clientType} (${group})`);
-    else unknownFields(o, clientType, id(o), problems);
+    problems.push(...schemaProblems(o));
     if (o.kind === 'Namespace') assert.equal(o.metadata.namespace, undefined, 'a Namespace has no namespace');
     else assert.equal(o.metadata.namespace, NAMESPACE, `${id(o)} must be in the namespace ${NAMESPACE}`);
   }

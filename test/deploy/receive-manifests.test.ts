@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import * as k8s from '@kubernetes/client-node';
 import { parseHashrings } from '../../src/receive/hashring.js';
-import { ROOT, KVASS_MAIN, NAMESPACE, type K8sObject, run, render, id, one, generated, type Workload, workloads, containers, isKvass, kvassCommand, flag, matches, MODELS, CLIENT_MODELS, unknownFields, quantity, probePath, RESTRICTED_VOLUME_TYPES } from '../helpers/manifests.js';
+import { ROOT, KVASS_MAIN, NAMESPACE, type K8sObject, run, render, id, one, generated, type Workload, workloads, containers, isKvass, kvassCommand, flag, matches, schemaProblems, quantity, probePath, RESTRICTED_VOLUME_TYPES } from '../helpers/manifests.js';
 
 const RECEIVE_DIR = join(ROOT, 'deploy', 'kubernetes', 'receive');
 const DEMO_DIR = join(ROOT, 'deploy', 'kubernetes');
@@ -62,20 +62,7 @@ test('receive manifests: kubectl kustomize renders the router and the ingestors,
   ]);
   const problems: string[] = [];
   for (const o of objs) {
-    const Model = MODELS[`${o.apiVersion}/${o.kind}`];
-    if (!Model) {
-      problems.push(`${id(o)}: no schema for ${o.apiVersion} ${o.kind} in this test (add it to MODELS)`);
-      continue;
-    }
-    try {
-      new Model(o as never).validate();
-    } catch (e) {
-      problems.push(`${id(o)}: ${(e as Error).message}`);
-    }
-    const version = o.apiVersion.split('/').pop()!;
-    const clientType = `${version[0]!.toUpperCase()}${version.slice(1)}${o.kind}`;
-    if (!CLIENT_MODELS[clientType]?.attributeTypeMap) problems.push(`${id(o)}: @kubernetes/client-node has no model ${clientType}`);
-    else unknownFields(o, clientType, id(o), problems);
+    problems.push(...schemaProblems(o));
     if (o.metadata.namespace !== NAMESPACE) problems.push(`${id(o)} is in ${o.metadata.namespace}, not ${NAMESPACE}`);
   }
   assert.deepEqual(problems, [], `invalid objects:\n${problems.join('\n')}`);

@@ -221,3 +221,22 @@ export function probePath(p: k8s.V1Probe | undefined): string | undefined {
 }
 
 export const RESTRICTED_VOLUME_TYPES = ['configMap', 'secret', 'emptyDir', 'persistentVolumeClaim', 'projected', 'downwardAPI', 'csi', 'ephemeral'];
+
+/** What is wrong with an object against the Kubernetes schemas: kubernetes-models' validator, and fields the
+ * API does not know (found with @kubernetes/client-node's models). */
+export function schemaProblems(o: K8sObject): string[] {
+  const problems: string[] = [];
+  const Model = MODELS[`${o.apiVersion}/${o.kind}`];
+  if (!Model) return [`${id(o)}: no schema for ${o.apiVersion} ${o.kind} in this test (add it to MODELS)`];
+  try {
+    new Model(o as never).validate();
+  } catch (e) {
+    problems.push(`${id(o)}: ${(e as Error).message}`);
+  }
+  const group = o.apiVersion.includes('/') ? o.apiVersion.split('/')[0]! : '';
+  const version = o.apiVersion.split('/').pop()!;
+  const clientType = `${version[0]!.toUpperCase()}${version.slice(1)}${o.kind}`;
+  if (!CLIENT_MODELS[clientType]?.attributeTypeMap) problems.push(`${id(o)}: @kubernetes/client-node has no model ${clientType} (${group})`);
+  else unknownFields(o, clientType, id(o), problems);
+  return problems;
+}

@@ -9,13 +9,13 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm, writeFile, rename } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compressSync } from 'snappy';
 import { freePort, startPrometheus, waitFor, type RunningPrometheus } from '../helpers/prometheus.js';
 import { runKvass, type RunningKvass } from '../helpers/kvass.js';
+import { headerHop } from '../helpers/receive.js';
 import { metricsBody, startTarget, type TestTarget } from '../helpers/targets.js';
 import { Rings, parseHashrings } from '../../src/receive/hashring.js';
 
@@ -35,28 +35,15 @@ const ingestorConfigs: string[] = [];
 /** What each agent's target serves (changed by a test). */
 const bodies = [metricsBody(SERIES), metricsBody(SERIES)];
 
-/**
- * A hop that sets headers on the way to the router. The Debian prometheus 2.42 drops remote_write `headers` (none
- * reach the server: checked by hand with a listener), so a cluster's tenant header is set in front of its agent,
- * as PaodinMonitoring's Envoy did.
- */
-async function headerHop(headers: Record<string, string>): Promise<string> {
-  const server = http.createServer((req, res) => {
-    const up = http.request(`${routerUrl}${req.url ?? '/'}`, { method: req.method, headers: { ...req.headers, ...headers } }, (r) => {
-      res.writeHead(r.statusCode ?? 502, r.headers);
-      r.pipe(res);
-    });
-    up.on('error', () => res.destroy());
-    req.pipe(up);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  hops.push(server);
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+async function hop(headers: Record<string, string>): Promise<string> {
+  const h = await headerHop(routerUrl, headers);
+  hops.push(h.server);
+  return h.url;
 }
 
 async function startAgent(name: string, target: string, headers: Record<string, string>): Promise<ChildProcess> {
   const cfg = join(dir, `${name}.yml`);
-  const url = Object.keys(headers).length ? await headerHop(headers) : routerUrl;
+  const url = Object.keys(headers).length ? await hop(headers) : routerUrl;
   await writeFile(cfg, `global: {scrape_interval: 1s, external_labels: {cluster: ${name}}}
 scrape_configs: [{job_name: app, static_configs: [{targets: ['${target}']}]}]
 remote_write:

@@ -9,12 +9,12 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, startPrometheus, waitFor, type RunningPrometheus } from '../helpers/prometheus.js';
 import { runKvass, type RunningKvass } from '../helpers/kvass.js';
+import { headerHop } from '../helpers/receive.js';
 import { metricsBody, startTarget, type TestTarget } from '../helpers/targets.js';
 
 const SERIES = 30;
@@ -31,18 +31,10 @@ const agentUrls: string[] = [];
 /** demo_metric series plus a counter that grows 10/s with the clock (the same rate for every scraper). */
 const body = (): string => `${metricsBody(SERIES)}# TYPE clock_total counter\nclock_total ${Math.floor(Date.now() / 100)}\n`;
 
-async function headerHop(headers: Record<string, string>): Promise<string> {
-  const server = http.createServer((req, res) => {
-    const upReq = http.request(`${routerUrl}${req.url ?? '/'}`, { method: req.method, headers: { ...req.headers, ...headers } }, (r) => {
-      res.writeHead(r.statusCode ?? 502, r.headers);
-      r.pipe(res);
-    });
-    upReq.on('error', () => res.destroy());
-    req.pipe(upReq);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  hops.push(server);
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+async function hop(headers: Record<string, string>): Promise<string> {
+  const h = await headerHop(routerUrl, headers);
+  hops.push(h.server);
+  return h.url;
 }
 
 async function startAgent(name: string, target: string, url: string): Promise<void> {
@@ -82,7 +74,7 @@ before(async () => {
     if (up.proc.exitCode !== null) throw new Error(`kvass up exited: ${up.output()}`);
     return (await fetch(`${routerUrl}/-/ready`).catch(() => null))?.ok && (await fetch(`${front}/-/ready`).catch(() => null))?.ok;
   }, 60_000);
-  await startAgent('cluster-a', targets[0]!.address, await headerHop({ 'THANOS-TENANT': 'team-a' }));
+  await startAgent('cluster-a', targets[0]!.address, await hop({ 'THANOS-TENANT': 'team-a' }));
   await startAgent('cluster-b', targets[1]!.address, routerUrl);
 });
 

@@ -64,10 +64,12 @@ export function parseFlags(argv: readonly string[], specs: readonly FlagSpec[]):
 
 export function usage(command: string, summary: string, specs: readonly FlagSpec[]): string {
   const lines = [`usage: kvass ${command} [<flags>]`, '', summary, '', 'Flags:'];
-  for (const s of specs) {
+  const names = specs.map((s) => `  --${s.name}${s.kind === 'bool' ? '' : '=VALUE'}`);
+  const width = Math.max(0, ...names.map((n) => n.length)) + 2; // the longest flag still leaves a gap
+  specs.forEach((s, i) => {
     const dflt = s.default !== undefined ? ` (default: ${s.default})` : s.required ? ' (required)' : '';
-    lines.push(`  --${s.name}${s.kind === 'bool' ? '' : '=VALUE'}`.padEnd(34) + `${s.help}${dflt}`);
-  }
+    lines.push(names[i]!.padEnd(width) + `${s.help}${dflt}`);
+  });
   return lines.join('\n');
 }
 

@@ -8,7 +8,12 @@ import { PortAllocator } from '../shard/local-shard.js';
 import { StoreGateway, type ReadShard } from '../query/gateway.js';
 import { GlobalQuerier } from '../query/querier.js';
 import { createFrontDoor } from '../query/front-door.js';
-import { flagList, type FlagSpec, type FlagValues } from './flags.js';
+import { UsageError, flagList, type FlagSpec, type FlagValues } from './flags.js';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { isValidLabelName } from '../prom/labels.js';
+import { StoreSet, storesFromFlags, type StoreEndpoint } from '../query/stores.js';
+import type { TenancyOptions } from '../query/tenancy.js';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { createKvassServer, type Handler } from '../http/server.js';
@@ -20,6 +25,14 @@ export const QUERY_FLAGS: readonly FlagSpec[] = [
   { name: 'query.shard-timeout', help: 'How long one shard may take to answer a read before it is left out (with a warning).', default: '30s', kind: 'duration' },
   { name: 'query.partial-response', help: 'Answer without a shard that failed, with a warning; --no-query.partial-response fails the query instead.', default: 'true', kind: 'bool' },
   { name: 'query.lookback-delta', help: 'The global querier\'s --query.lookback-delta.', default: '5m', kind: 'duration' },
+  { name: 'query.store', help: 'A remote store read besides the shards: the URL of a Prometheus, an ingestor or another kvass front door (dns+ and dnssrv+ hosts as in Thanos; repeatable).', repeatable: true },
+  { name: 'query.stores-file', help: 'YAML list of remote stores, each with url, name, external_labels and Prometheus\'s http_config fields (TLS, client certificate, authorization, basic_auth, proxy_url); watched and reloaded.' },
+  { name: 'query.store-timeout', help: 'How long one store may take to answer a read before it is left out (with a warning).', default: '30s', kind: 'duration' },
+  { name: 'query.store-check-interval', help: 'How often stores are checked (health, external labels, time range) and DNS names looked up again.', default: '15s', kind: 'duration' },
+  { name: 'query.enforce-tenant', help: 'Every request names its tenant (--query.tenant-header) and reads only series of that tenant.', default: 'false', kind: 'bool' },
+  { name: 'query.tenant-header', help: 'The header naming a request\'s tenant.', default: 'THANOS-TENANT' },
+  { name: 'query.tenant-label-name', help: 'The label that says which tenant a series belongs to.', default: 'tenant_id' },
+  { name: 'query.tenant-admin', help: 'A tenant that reads everything, the targets, shards, stores, status pages and web UI included (repeatable).', repeatable: true },
 ];
 
 /**
@@ -43,6 +56,8 @@ export function shardReader(c: Coordinator): () => ReadShard[] {
 export interface GlobalView {
   handler: Handler;
   querier: GlobalQuerier;
+  /** The remote stores, when any are configured. */
+  stores?: StoreSet;
   /** Registers what to do on POST /-/reload (besides the coordinator's own reload). */
   onReload(f: () => void): void;
   /** Stops the querier's own gateway listener. */
@@ -56,7 +71,8 @@ export interface GlobalViewOptions {
   extraReplicaLabels?: readonly string[];
   /** Answers the coordinator's own paths (/api/v1/targets, /api/v1/shards, /metrics, /-/ready, /-/reload …). */
   coordinatorHandler: Handler;
-  configFile: string;
+  /** The original configuration; undefined: none (kvass query over stores alone: no rules). */
+  configFile?: string;
   dataDir: string;
   frontDoorUrl: () => string;
   /** kvass's client for the shards' sidecars. */
@@ -71,7 +87,9 @@ export async function createGlobalView(f: FlagValues, o: GlobalViewOptions): Pro
   const shardTimeoutMs = parseDuration(f.get('query.shard-timeout')!);
   const partialResponse = f.get('query.partial-response') === 'true';
   const registry = o.registry;
-  const shards = o.shards;
+  const stores = await startStores(f, log, registry);
+  const storeTimeoutMs = parseDuration(f.get('query.store-timeout')!);
+  const shards = stores ? (): ReadShard[] => [...o.shards(), ...stores.current().map((e) => storeShard(e, storeTimeoutMs))] : o.shards;
   // The querier reads the config (and checks it) at start and at every reload: the gateway takes its smallest interval.
   const fallbackIntervalMs = (): number => querier.smallestScrapeIntervalMs;
   const gateway = new StoreGateway({ shards, replicaLabels, shardTimeoutMs, partialResponse, client: o.client, log, registry, fallbackIntervalMs });
@@ -86,7 +104,8 @@ export async function createGlobalView(f: FlagValues, o: GlobalViewOptions): Pro
   await once(internal.server, 'listening');
   const gatewayUrl = `http://127.0.0.1:${(internal.server.address() as AddressInfo).port}`;
   const querier: GlobalQuerier = new GlobalQuerier({
-    configFile: o.configFile,
+    configFile: o.configFile ?? (await noConfigFile(o.dataDir)),
+    filterExternalLabels: !stores,
     dir: join(o.dataDir, 'querier'),
     gatewayUrl,
     port,
@@ -104,11 +123,62 @@ export async function createGlobalView(f: FlagValues, o: GlobalViewOptions): Pro
     });
     return o.coordinatorHandler(req, res, target);
   };
-  const handler = createFrontDoor({ coordinator: coordinatorHandler, gateway, shards, querierUrl: querier.url, replicaLabels, shardTimeoutMs, partialResponse, client: o.client, log });
+  const handler = createFrontDoor({
+    coordinator: coordinatorHandler, gateway, shards, querierUrl: querier.url, replicaLabels, shardTimeoutMs, partialResponse, client: o.client, log,
+    stores: () => stores?.status() ?? [], tenancy: tenancyOf(f),
+  });
   const close = (): void => {
+    stores?.stop();
     internal.close();
     internal.server.closeAllConnections();
     internal.server.close();
   };
-  return { handler, querier, onReload: (f) => void (reloadHook = f), close };
+  return { handler, querier, stores, onReload: (f) => void (reloadHook = f), close };
+}
+
+/** The remote stores of --query.store and --query.stores-file, started (an invalid file is a usage error). */
+async function startStores(f: FlagValues, log: Logger, registry: Registry): Promise<StoreSet | undefined> {
+  const urls = flagList(f, 'query.store');
+  const file = f.get('query.stores-file');
+  if (urls.length === 0 && !file) return undefined;
+  let flagStores;
+  try {
+    flagStores = storesFromFlags(urls);
+  } catch (e) {
+    throw new UsageError(`invalid --query.store: ${(e as Error).message}`);
+  }
+  const set = new StoreSet({
+    flagStores, file: file ? resolve(file) : undefined, log, registry,
+    checkIntervalMs: parseDuration(f.get('query.store-check-interval')!),
+    timeoutMs: parseDuration(f.get('query.store-timeout')!),
+  });
+  try {
+    await set.start();
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  return set;
+}
+
+/** A store endpoint as the gateway reads it. */
+function storeShard(e: StoreEndpoint, timeoutMs: number): ReadShard {
+  return { name: e.name, url: e.url, replica: 0, ordinal: -1, store: { client: e.client, timeoutMs, externalLabels: e.externalLabels } };
+}
+
+/** --query.enforce-tenant and its companions. */
+function tenancyOf(f: FlagValues): TenancyOptions | undefined {
+  if (f.get('query.enforce-tenant') !== 'true') return undefined;
+  const header = f.get('query.tenant-header')!.trim().toLowerCase();
+  if (!/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(header)) throw new UsageError(`invalid --query.tenant-header ${JSON.stringify(header)}: not an HTTP header name`);
+  const labelName = f.get('query.tenant-label-name')!;
+  if (!isValidLabelName(labelName)) throw new UsageError(`invalid --query.tenant-label-name ${JSON.stringify(labelName)}: not a label name`);
+  return { header, labelName, admins: new Set(flagList(f, 'query.tenant-admin')) };
+}
+
+/** kvass query without --config.file: a configuration with no rules, no alerting, no external labels. */
+async function noConfigFile(dataDir: string): Promise<string> {
+  const file = join(dataDir, 'no-config.yml');
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  await writeFile(file, '# kvass query without --config.file: no rule_files, no alerting, no external labels.\nglobal: {}\n');
+  return file;
 }

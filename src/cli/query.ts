@@ -1,7 +1,8 @@
 /**
  * `kvass query`: the global view beside a coordinator that runs elsewhere (a Deployment next to the coordinator on
  * Kubernetes): store gateway, global querier and front door, with the shards read from the coordinator's
- * GET /api/v1/shards and its /api/v1/targets and /api/v1/shards passed through.
+ * GET /api/v1/shards and its /api/v1/targets and /api/v1/shards passed through. With remote stores
+ * (--query.store, --query.stores-file) it reads them too, and with no coordinator it federates stores alone.
  */
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
@@ -10,7 +11,7 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import { createLogger, type Logger } from '../logger.js';
 import { parseDuration } from '../prom/duration.js';
 import type { ReadShard } from '../query/gateway.js';
-import { UsageError, parseFlags, type FlagSpec } from './flags.js';
+import { UsageError, flagList, parseFlags, type FlagSpec } from './flags.js';
 import { QUERY_FLAGS, createGlobalView, readShardsOf } from './global-view.js';
 import { parseListenAddress } from './sidecar.js';
 import { CLIENT_FLAGS, WEB_SECURITY_FLAGS, clientFromFlags, serverSecurity } from './web.js';
@@ -22,8 +23,8 @@ import { createKvassServer, type Handler } from '../http/server.js';
 import { frontDoorAccess } from '../query/front-door.js';
 
 export const QUERY_COMMAND_FLAGS: readonly FlagSpec[] = [
-  { name: 'config.file', help: 'The Prometheus configuration (its rule_files, alerting, global and remote_write run in the querier).', required: true },
-  { name: 'coordinator.url', help: 'Base URL of the kvass coordinator API.', required: true },
+  { name: 'config.file', help: 'The Prometheus configuration (its rule_files, alerting, global and remote_write run in the querier); without it, no rules.' },
+  { name: 'coordinator.url', help: 'Base URL of the kvass coordinator API; without it, only the stores are read (--query.store, --query.stores-file).' },
   { name: 'data-dir', help: 'Folder of the global querier (its TSDB holds recording-rule results).', required: true },
   { name: 'web.listen-address', help: 'Where the global view answers.', default: '127.0.0.1:9091' },
   { name: 'query.shards-refresh', help: 'How often the shard list is read from the coordinator.', default: '5s', kind: 'duration' },
@@ -88,23 +89,31 @@ class CoordinatorShards {
   }
 }
 
+/** --coordinator.url checked, without its trailing slashes; undefined when not given. */
+function coordinatorBase(url: string | undefined): string | undefined {
+  if (url === undefined || url === '') return undefined;
+  try {
+    const u = new URL(url);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('not http');
+    return u.toString().replace(/\/+$/, '');
+  } catch {
+    throw new UsageError(`invalid --coordinator.url ${JSON.stringify(url)}: expected a URL such as http://kvass-coordinator:9090`);
+  }
+}
+
 export async function runQuery(argv: readonly string[]): Promise<number> {
   const f = parseFlags(argv, QUERY_COMMAND_FLAGS);
   const log = createLogger(f.get('log.level')!);
-  let coordinator: URL;
-  try {
-    coordinator = new URL(f.get('coordinator.url')!);
-    if (coordinator.protocol !== 'http:' && coordinator.protocol !== 'https:') throw new Error('not http');
-  } catch {
-    throw new UsageError(`invalid --coordinator.url ${JSON.stringify(f.get('coordinator.url'))}: expected a URL such as http://kvass-coordinator:9090`);
-  }
   const addr = parseListenAddress(f.get('web.listen-address')!, 'web.listen-address');
   const client = await clientFromFlags(f);
   const security = await serverSecurity(f, log, [{ flag: 'web.listen-address', host: addr.host }], client.opts.token);
-  const base = coordinator.toString().replace(/\/+$/, '');
-  const shards = new CoordinatorShards(base, parseDuration(f.get('query.shards-refresh')!), log, client);
-  await shards.refresh();
-  shards.start();
+  const base = coordinatorBase(f.get('coordinator.url'));
+  if (!base && flagList(f, 'query.store').length === 0 && !f.get('query.stores-file')) {
+    throw new UsageError('nothing to read: give --coordinator.url, --query.store or --query.stores-file');
+  }
+  const shards = base ? new CoordinatorShards(base, parseDuration(f.get('query.shards-refresh')!), log, client) : undefined;
+  await shards?.refresh();
+  shards?.start();
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'kvass_query_' });
 
@@ -121,7 +130,7 @@ export async function runQuery(argv: readonly string[]): Promise<number> {
       onReload();
       return sendText(res, 200, 'reloading the global querier\n');
     }
-    if (!COORDINATOR_PASS_THROUGH.allows(req.method ?? 'GET', path)) return notForwarded(res, req.method ?? 'GET', path);
+    if (!COORDINATOR_PASS_THROUGH.allows(req.method ?? 'GET', path) || !base) return notForwarded(res, req.method ?? 'GET', path);
     const auth = await client.authorization();
     await passThrough(req, res, target, {
       upstream: base, name: 'coordinator', timeoutMs: 30_000, maxRequestBytes: 1 << 20, maxResponseBytes: 512 << 20,
@@ -130,7 +139,8 @@ export async function runQuery(argv: readonly string[]): Promise<number> {
   };
 
   let where = '';
-  const view = await createGlobalView(f, { shards: () => shards.current, coordinatorHandler, configFile: resolve(f.get('config.file')!), dataDir: resolve(f.get('data-dir')!), frontDoorUrl: () => where, client, registry, log });
+  const configFile = f.get('config.file');
+  const view = await createGlobalView(f, { shards: () => shards?.current ?? [], coordinatorHandler, configFile: configFile ? resolve(configFile) : undefined, dataDir: resolve(f.get('data-dir')!), frontDoorUrl: () => where, client, registry, log });
   const api = await createKvassServer({ name: 'front door', log, ...security, access: frontDoorAccess, handler: view.handler });
   api.server.listen(addr.port, addr.host);
   await once(api.server, 'listening');
@@ -143,10 +153,10 @@ export async function runQuery(argv: readonly string[]): Promise<number> {
   };
   onReload = reload;
   process.on('SIGHUP', reload);
-  log.info({ listen: where, coordinator: base, shards: shards.current.length }, 'kvass query running');
+  log.info({ listen: where, coordinator: base ?? null, shards: shards?.current.length ?? 0, stores: view.stores?.current().length ?? 0 }, 'kvass query running');
   const signal = await waitForStop();
   log.info({ signal }, 'stopping');
-  shards.stop();
+  shards?.stop();
   await view.querier.stop();
   view.close();
   api.close();

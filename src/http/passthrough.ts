@@ -58,6 +58,7 @@ export async function passThrough(req: IncomingMessage, res: ServerResponse, tar
   const hasBody = method !== 'GET' && method !== 'HEAD';
   const body = o.body ?? (hasBody ? await readBody(req, o.maxRequestBytes) : undefined);
   const headers = headersWithout(req.headers, o.dropRequestHeaders ?? []);
+  if (o.body) delete headers['content-length']; // a body given may be a rewritten one: undici sets its length
   if (o.onJson) delete headers['accept-encoding']; // read and rewritten here: plain JSON
   Object.assign(headers, o.setRequestHeaders ?? {});
   const url = o.upstream.replace(/\/+$/, '') + target.raw;

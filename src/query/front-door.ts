@@ -10,8 +10,10 @@
  *   and series get the warnings of the shard reads made while they ran; with partial responses off, an answer
  *   whose read the gateway refused becomes an error (503). Nothing else reaches the querier: not /-/quit or
  *   /-/reload (its lifecycle is kvass's), not the admin API.
+ * - /api/v1/stores: the remote stores (stores.ts) and their health.
  * Access (docs/security.md): reads open as Prometheus's are (unless the web config has basic auth users), /-/reload
- * needs a credential, health and /metrics are open.
+ * needs a credential, health and /metrics are open. With --query.enforce-tenant, every request is first held to
+ * its tenant (tenancy.ts): parameters rewritten, remote read given the tenant's matcher, admin paths refused.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../logger.js';
@@ -24,6 +26,8 @@ import type { Handler } from '../http/server.js';
 import type { ApiClient } from '../http/client.js';
 import { fanOutApi, type ApiKind } from './shard-api.js';
 import type { ReadShard, StoreGateway } from './gateway.js';
+import { TenancyError, enforceParams, requestParams, tenantOf, tenantRoute, tenantSelector, type TenancyOptions } from './tenancy.js';
+import { tenantMatcher } from './tenant.js';
 
 export interface FrontDoorOptions {
   /** The coordinator's API handler. */
@@ -36,6 +40,10 @@ export interface FrontDoorOptions {
   partialResponse: boolean;
   /** kvass's client for the shards' sidecars. */
   client: ApiClient;
+  /** The rows of GET /api/v1/stores (stores.ts). */
+  stores?: () => unknown[];
+  /** --query.enforce-tenant: every request's tenant enforced (tenancy.ts). */
+  tenancy?: TenancyOptions;
   log: Logger;
 }
 
@@ -60,53 +68,99 @@ export function frontDoorAccess(method: string, path: string): Access {
 }
 
 export function createFrontDoor(o: FrontDoorOptions): Handler {
-  const toQuerier = (req: IncomingMessage, res: ServerResponse, target: RequestTarget, body?: Buffer, onJson?: (status: number, json: Record<string, unknown>) => { status: number; json: unknown }) =>
+  const toQuerier = (req: IncomingMessage, res: ServerResponse, target: RequestTarget, body?: Buffer, onJson?: (status: number, json: Record<string, unknown>) => { status: number; json: unknown }, headers: Record<string, string> = {}) =>
     passThrough(req, res, target, {
       upstream: o.querierUrl, name: 'global querier', timeoutMs: 5 * 60_000, maxRequestBytes: 8 << 20, maxResponseBytes: 2 ** 31,
-      dropRequestHeaders: ['authorization', 'cookie'], body, onJson,
+      dropRequestHeaders: ['authorization', 'cookie', ...(o.tenancy ? [o.tenancy.header] : [])], body, onJson, setRequestHeaders: headers,
     });
 
-  async function fanOut(kind: ApiKind, req: IncomingMessage, res: ServerResponse, target: RequestTarget, labelName?: string): Promise<void> {
-    let query = target.rawQuery ? `?${target.rawQuery}` : '';
-    if (req.method === 'POST') {
-      // Grafana sends label queries as forms; shards and querier get them as a GET query string.
-      const form = (await readBody(req, 8 << 20)).toString('utf8');
-      const merged = new URLSearchParams(target.rawQuery);
-      for (const [k, v] of new URLSearchParams(form)) merged.append(k, v);
-      query = merged.size > 0 ? `?${merged}` : '';
-    }
+  async function fanOut(kind: ApiKind, res: ServerResponse, target: RequestTarget, params: URLSearchParams, labelName?: string, tenant?: string): Promise<void> {
     if (kind === 'values' && labelName !== undefined && o.replicaLabels.includes(labelName)) return apiSuccess(res, []);
-    const r = await fanOutApi(kind, `${target.rawPath}${query}`, o.shards(), o.querierUrl, { timeoutMs: o.shardTimeoutMs, client: o.client, replicaLabels: o.replicaLabels });
-    if (!r.complete && !o.partialResponse) return apiError(res, 503, 'unavailable', `partial response disabled and some shards did not answer: ${r.warnings.join('; ')}`);
+    const query = params.size > 0 ? `?${params}` : '';
+    const opts = { timeoutMs: o.shardTimeoutMs, client: o.client, replicaLabels: o.replicaLabels };
+    const r = await fanOutApi(kind, `${target.rawPath}${query}`, o.shards(), o.querierUrl, opts);
+    if (kind === 'metadata' && tenant !== undefined && o.tenancy) {
+      // Metadata is per metric name: a tenant sees the names its own series have.
+      const names = await fanOutApi('values', `/api/v1/label/__name__/values?${new URLSearchParams([['match[]', tenantSelector(tenant, o.tenancy)]])}`, o.shards(), o.querierUrl, opts);
+      const own = new Set(names.data as string[]);
+      r.data = Object.fromEntries(Object.entries(r.data as Record<string, unknown>).filter(([metric]) => own.has(metric)));
+      r.warnings.push(...names.warnings);
+      r.complete &&= names.complete;
+    }
+    if (!r.complete && !o.partialResponse) return apiError(res, 503, 'unavailable', `partial response disabled and some shards or stores did not answer: ${r.warnings.join('; ')}`);
     apiSuccess(res, r.data, r.warnings);
   }
 
-  return async (req, res, target) => {
+  /** A tenant's request with its parameters rewritten (tenancy.ts): the target and body to send on, or an answer given. */
+  async function asTenant(req: IncomingMessage, res: ServerResponse, target: RequestTarget, tenancy: TenancyOptions): Promise<{ tenant?: string; target: RequestTarget; body?: Buffer; headers?: Record<string, string> } | undefined> {
+    const route = tenantRoute(target.path);
+    if (route === 'open') return { target };
+    const tenant = tenantOf(req, tenancy);
+    if (tenant.admin || route === 'harmless') return { target };
+    if (route === 'admin') throw new TenancyError(403, 'forbidden', `${target.path} is not offered to tenants: only to --query.tenant-admin`);
+    if (route === 'read') {
+      const m = tenantMatcher({ labelName: tenancy.labelName, tenant: tenant.name });
+      await o.gateway.handle(req, res, [{ type: 'RE', name: m.name, value: m.value }]);
+      return undefined;
+    }
+    const post = req.method === 'POST';
+    const given = requestParams(target.query, req.headers['content-type'], post ? await readBody(req, 8 << 20) : undefined, true);
+    const params = route === 'metadata' ? given : enforceParams(given, route, target.path, tenant.name, tenancy);
+    const encoded = params.toString();
+    if (!post) return { tenant: tenant.name, target: { ...target, raw: `${target.rawPath}${encoded ? `?${encoded}` : ''}`, rawQuery: encoded, query: params } };
+    return {
+      tenant: tenant.name,
+      target: { ...target, raw: target.rawPath, rawQuery: '', query: params },
+      body: Buffer.from(encoded),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    };
+  }
+
+  return async (req, res, originalTarget) => {
+    let target = originalTarget;
+    let body: Buffer | undefined;
+    let headers: Record<string, string> | undefined;
+    let tenant: string | undefined;
+    if (o.tenancy) {
+      try {
+        const asked = await asTenant(req, res, target, o.tenancy);
+        if (!asked) return;
+        ({ target, body, headers, tenant } = asked);
+      } catch (e) {
+        if (e instanceof TenancyError) return apiError(res, e.status, e.errorType, e.message);
+        throw e;
+      }
+    }
     const { path } = target;
     const method = req.method ?? 'GET';
     if (COORDINATOR_PATHS.has(path)) return o.coordinator(req, res, target);
+    if (path === '/api/v1/stores') return apiSuccess(res, o.stores?.() ?? []);
     if (path === '/api/v1/read') return o.gateway.handle(req, res);
-    if (path === '/api/v1/labels') return fanOut('labels', req, res, target);
-    if (path === '/api/v1/metadata') return fanOut('metadata', req, res, target);
     const values = /^\/api\/v1\/label\/([^/]+)\/values$/.exec(path);
-    if (values) return fanOut('values', req, res, target, values[1]!);
+    if (path === '/api/v1/labels' || path === '/api/v1/metadata' || values) {
+      // Grafana sends label queries as forms; shards and querier get them as a GET query string.
+      const params = tenant !== undefined ? target.query : requestParams(target.query, req.headers['content-type'], method === 'POST' ? await readBody(req, 8 << 20) : undefined, false);
+      const kind: ApiKind = values ? 'values' : path === '/api/v1/labels' ? 'labels' : 'metadata';
+      return fanOut(kind, res, target, params, values?.[1], tenant);
+    }
     if (!QUERIER_PATHS.allows(method, path)) return notForwarded(res, method, path);
-    if (!WARNED_PATHS.has(path)) return toQuerier(req, res, target);
+    if (!WARNED_PATHS.has(path)) return toQuerier(req, res, target, body, undefined, headers);
     const since = Date.now();
-    const body = method === 'POST' ? await readBody(req, 8 << 20) : undefined;
+    body ??= method === 'POST' ? await readBody(req, 8 << 20) : undefined;
     await toQuerier(req, res, target, body, (status, json) => {
       // A read the gateway refused (partial responses off) comes back as this request's own warning naming
       // …/api/v1/read: that decides the error. The gateway's shard warnings of the reads made meanwhile say which
       // shard and why; a concurrent request's reads may be among them, so they only inform.
       const own = Array.isArray(json.warnings) ? (json.warnings as string[]) : [];
       const failedRead = own.filter((w) => typeof w === 'string' && w.includes('/api/v1/read'));
-      const shardWarnings = o.gateway.warningsSince(since).filter((w) => !own.includes(w));
+      // A tenant gets only its own request's warnings: another request's reads may name stores it never reads.
+      const shardWarnings = tenant === undefined ? o.gateway.warningsSince(since).filter((w) => !own.includes(w)) : [];
       if (failedRead.length > 0 && !o.partialResponse) {
-        return { status: 503, json: { status: 'error', errorType: 'unavailable', error: `partial response disabled and some shards did not answer: ${failedRead.join('; ')}` } };
+        return { status: 503, json: { status: 'error', errorType: 'unavailable', error: `partial response disabled and some shards or stores did not answer: ${failedRead.join('; ')}` } };
       }
       const warnings = [...own, ...shardWarnings];
       if (warnings.length > 0) json.warnings = warnings;
       return { status, json };
-    });
+    }, headers);
   };
 }

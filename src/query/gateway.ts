@@ -1,6 +1,7 @@
 /**
  * The store gateway: Prometheus remote read (`POST /api/v1/read`) over every current shard. Each read is sent to
- * every shard's Prometheus (through its sidecar, which passes /api/v1/read through), the answers are merged
+ * every shard's Prometheus (through its sidecar, which passes /api/v1/read through) and to every remote store
+ * (with its own client, each query fitted to its external labels or pruned: store-read.ts), the answers are merged
  * (merge.ts: transfer copies stitched, replicas deduplicated), and the result is sent as SAMPLES or
  * STREAMED_XOR_CHUNKS, as the client accepts.
  *
@@ -16,13 +17,14 @@ import { compressSync } from 'snappy';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { Logger } from '../logger.js';
 import { STREAMED_CONTENT_TYPE, MAX_BYTES_IN_FRAME, encodeChunkedReadResponse, frame, type ChunkedSeriesMessage } from './remote/chunked.js';
-import { RESPONSE_SAMPLES, RESPONSE_STREAMED_XOR_CHUNKS, decodeReadRequest, encodeReadRequest, readRequestProblem, type ReadQuery, type ReadRequest } from './remote/read-proto.js';
+import { RESPONSE_SAMPLES, RESPONSE_STREAMED_XOR_CHUNKS, decodeReadRequest, encodeReadRequest, readRequestProblem, type LabelMatcher, type ReadQuery, type ReadRequest } from './remote/read-proto.js';
 import { encodeReadResponse, lastSample, scanReadResponse, type OutSeries, type SeriesTable, type Samples } from './remote/series-wire.js';
 import { SAMPLES_PER_CHUNK, encodeXorChunk } from './remote/xor-chunk.js';
 import { readBody, snappyDecode } from '../http/body.js';
 import type { ApiClient } from '../http/client.js';
 import { isCounterFunc } from './dedup.js';
 import { mergeAnswers, sortSeries, type MergeStats } from './merge.js';
+import { fitQueries, refitResponse } from './store-read.js';
 
 /** One shard to read from. */
 export interface ReadShard {
@@ -37,6 +39,18 @@ export interface ReadShard {
    * the view is complete while fewer than that many members fail (instead of every ordinal answering).
    */
   copies?: { group: string; replication: number };
+  /**
+   * A remote store (--query.store, --query.stores-file) rather than a shard: read with its own client and
+   * deadline, each query fitted to its external labels (store-read.ts), named "store" in warnings, and needed
+   * for a complete view unless the query was pruned from it.
+   */
+  store?: StoreRead;
+}
+
+export interface StoreRead {
+  client: ApiClient;
+  timeoutMs: number;
+  externalLabels: Readonly<Record<string, string>>;
 }
 
 export interface GatewayOptions {
@@ -98,12 +112,14 @@ export class StoreGateway {
   private readonly events: ReadEvent[] = [];
   private readonly reads?: Counter<string>;
   private readonly shardReads?: Counter<string>;
+  private readonly storeReads?: Counter<string>;
   private readonly duration?: Histogram<string>;
 
   constructor(private readonly opts: GatewayOptions) {
     if (opts.registry) {
       this.reads = new Counter({ name: 'kvass_gateway_reads_total', help: 'Remote reads answered, by result (complete, partial, failed, bad_request).', labelNames: ['result'], registers: [opts.registry] });
       this.shardReads = new Counter({ name: 'kvass_gateway_shard_reads_total', help: 'Reads sent to shards, by result.', labelNames: ['result'], registers: [opts.registry] });
+      this.storeReads = new Counter({ name: 'kvass_gateway_store_reads_total', help: 'Reads of remote stores, by store and result (pruned: no query could match its external labels; not sent).', labelNames: ['store', 'result'], registers: [opts.registry] });
       this.duration = new Histogram({ name: 'kvass_gateway_read_duration_seconds', help: 'Time to answer a remote read.', buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [opts.registry] });
     }
   }
@@ -121,13 +137,17 @@ export class StoreGateway {
     while (this.events.length > 0 && (this.events.length > 2000 || this.events[0]!.end < cutoff)) this.events.shift();
   }
 
-  /** Handles POST /api/v1/read. */
-  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /**
+   * Handles POST /api/v1/read. `extraMatchers` are added to every query (a tenant's matcher, which the front door
+   * enforces on remote read as on PromQL).
+   */
+  async handle(req: IncomingMessage, res: ServerResponse, extraMatchers: readonly LabelMatcher[] = []): Promise<void> {
     const start = Date.now();
     const endTimer = this.duration?.startTimer();
     let request: ReadRequest;
     try {
       request = await this.readRequest(req);
+      for (const q of request.queries) q.matchers.push(...extraMatchers);
     } catch (e) {
       this.reads?.inc({ result: 'bad_request' });
       const msg = (e as Error).message;
@@ -153,7 +173,7 @@ export class StoreGateway {
     };
     if (!complete && !this.opts.partialResponse) {
       finish('failed');
-      res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8' }).end(`partial response disabled and some shards did not answer: ${failures.join('; ')}\n`);
+      res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8' }).end(`partial response disabled and some shards or stores did not answer: ${failures.join('; ')}\n`);
       return;
     }
     const stats: MergeStats = { series: 0, deduplicated: 0, histograms: 0 };
@@ -218,22 +238,54 @@ export class StoreGateway {
   private async fanOut(request: ReadRequest): Promise<{ answers: ShardAnswer[]; warnings: string[]; complete: boolean }> {
     const shards = this.opts.shards();
     const body = compressSync(Buffer.from(encodeReadRequest({ queries: request.queries, acceptedResponseTypes: [RESPONSE_SAMPLES] })));
-    const all = await Promise.all(shards.map((s) => this.readShard(s, body, request.queries.length)));
+    const all = await Promise.all(shards.map((s) => (s.store ? this.readStore(s, s.store, request.queries) : this.readShard(s, body, request.queries.length))));
     const warnings: string[] = [];
     for (const a of all) {
       if (a.error === undefined) continue;
-      warnings.push(`shard ${a.shard.name} (${a.shard.url}): ${a.error}`);
-      this.opts.log.warn({ shard: a.shard.name, url: a.shard.url, err: a.error }, 'shard left out of a remote read');
+      const what = a.shard.store ? 'store' : 'shard';
+      warnings.push(`${what} ${a.shard.name} (${a.shard.url}): ${a.error}`);
+      this.opts.log.warn({ [what]: a.shard.name, url: a.shard.url, err: a.error }, `${what} left out of a remote read`);
     }
-    const answered = new Set(all.filter((a) => a.error === undefined).map((a) => a.shard.ordinal));
+    const answered = new Set(all.filter((a) => a.error === undefined && !a.shard.store).map((a) => a.shard.ordinal));
     const failedIn = new Map<string, number>();
     for (const a of all) if (a.error !== undefined && a.shard.copies) failedIn.set(a.shard.copies.group, (failedIn.get(a.shard.copies.group) ?? 0) + 1);
-    const complete = shards.every((s) => (s.copies ? (failedIn.get(s.copies.group) ?? 0) < s.copies.replication : answered.has(s.ordinal)));
+    const complete = all.every((a) => (a.shard.store ? a.error === undefined : a.shard.copies ? (failedIn.get(a.shard.copies.group) ?? 0) < a.shard.copies.replication : answered.has(a.shard.ordinal)));
     return { answers: all.filter((a) => a.error === undefined), warnings, complete };
   }
 
-  private async readShard(shard: ReadShard, body: Buffer, queries: number): Promise<ShardAnswer> {
-    const timeout = this.opts.shardTimeoutMs;
+  /** Reads one remote store, each query fitted to its external labels (store-read.ts). */
+  private async readStore(shard: ReadShard, store: StoreRead, queries: readonly ReadQuery[]): Promise<ShardAnswer> {
+    const count = (result: string): void => this.storeReads?.inc({ store: shard.name, result });
+    const fit = fitQueries(queries, store.externalLabels);
+    if (fit.sent.length === 0) {
+      count('pruned');
+      return { shard, results: scanReadResponse(encodeReadResponse(queries.map(() => [])), this.opts.replicaLabels) };
+    }
+    const body = compressSync(Buffer.from(encodeReadRequest({ queries: fit.sent, acceptedResponseTypes: [RESPONSE_SAMPLES] })));
+    const got = await this.call(shard, store.client, body, store.timeoutMs, '--query.store-timeout');
+    if ('error' in got) {
+      count(got.result);
+      return { shard, error: got.error };
+    }
+    let results: SeriesTable[];
+    try {
+      let raw = snappyDecode(got.body, MAX_SHARD_ANSWER_DECODED);
+      if (fit.refit) raw = Buffer.from(refitResponse(raw, fit, queries, store.externalLabels));
+      results = scanReadResponse(raw, this.opts.replicaLabels);
+    } catch (e) {
+      count('garbage');
+      return { shard, error: `unreadable answer (${got.body.length} bytes): ${(e as Error).message}` };
+    }
+    if (results.length !== queries.length) {
+      count('garbage');
+      return { shard, error: `answered ${results.length} results to ${fit.sent.length} queries` };
+    }
+    count('success');
+    return { shard, results };
+  }
+
+  /** POSTs a snappy ReadRequest; the answer's body, or why there is none. */
+  private async call(shard: ReadShard, client: ApiClient, body: Buffer, timeout: number, flag: string): Promise<{ body: Buffer } | { error: string; result: string }> {
     const headers: Record<string, string> = {
       'content-type': 'application/x-protobuf',
       'content-encoding': 'snappy',
@@ -242,17 +294,23 @@ export class StoreGateway {
     };
     let r;
     try {
-      r = await this.opts.client.call(`${shard.url.replace(/\/+$/, '')}/api/v1/read`, { method: 'POST', headers, body, timeoutMs: timeout, maxResponseBytes: MAX_SHARD_ANSWER_BYTES });
+      r = await client.call(`${shard.url.replace(/\/+$/, '')}/api/v1/read`, { method: 'POST', headers, body, timeoutMs: timeout, maxResponseBytes: MAX_SHARD_ANSWER_BYTES });
     } catch (e) {
       const msg = (e as Error).message;
       const timedOut = msg.includes('no answer within') || msg.includes('not complete in time');
-      this.shardReads?.inc({ result: timedOut ? 'timeout' : 'error' });
-      return { shard, error: timedOut ? `no complete answer within ${timeout / 1000}s (--query.shard-timeout)` : sanitize(msg) };
+      return timedOut ? { error: `no complete answer within ${timeout / 1000}s (${flag})`, result: 'timeout' } : { error: sanitize(msg), result: 'error' };
     }
-    if (r.status < 200 || r.status > 299) {
-      this.shardReads?.inc({ result: 'error' });
-      return { shard, error: `HTTP ${r.status}: ${sanitize(r.body.toString('utf8', 0, 500).trim())}` };
+    if (r.status < 200 || r.status > 299) return { error: `HTTP ${r.status}: ${sanitize(r.body.toString('utf8', 0, 500).trim())}`, result: 'error' };
+    return { body: r.body };
+  }
+
+  private async readShard(shard: ReadShard, body: Buffer, queries: number): Promise<ShardAnswer> {
+    const got = await this.call(shard, this.opts.client, body, this.opts.shardTimeoutMs, '--query.shard-timeout');
+    if ('error' in got) {
+      this.shardReads?.inc({ result: got.result });
+      return { shard, error: got.error };
     }
+    const r = got;
     let results: SeriesTable[];
     try {
       results = scanReadResponse(snappyDecode(r.body, MAX_SHARD_ANSWER_DECODED), this.opts.replicaLabels);

@@ -31,13 +31,19 @@ export interface QuerierOptions {
   lookbackDeltaMs: number;
   /** The querier's remote_timeout towards the gateway. */
   readTimeoutMs: number;
+  /**
+   * Whether the querier adds its external labels as matchers to every read and strips them from the answers
+   * (Prometheus's default, right while every shard shares them). Off when remote stores from other clusters are
+   * read: their series carry other values of those labels, and must keep them.
+   */
+  filterExternalLabels?: boolean;
   /** --web.external-url: the front door, so links in alerts point there. */
   externalUrl?: string;
   prometheusBinary?: string;
   log: Logger;
 }
 
-type ConfigOptions = Pick<QuerierOptions, 'configFile' | 'dir' | 'gatewayUrl' | 'lookbackDeltaMs' | 'readTimeoutMs'>;
+type ConfigOptions = Pick<QuerierOptions, 'configFile' | 'dir' | 'gatewayUrl' | 'lookbackDeltaMs' | 'readTimeoutMs' | 'filterExternalLabels'>;
 
 /** The querier's configuration text, from the original configuration file. */
 export async function querierConfig(opts: ConfigOptions): Promise<string> {
@@ -63,6 +69,7 @@ function querierConfigOf(cfg: PromConfig, opts: ConfigOptions): string {
     read_recent: true,
     remote_timeout: intervalString(opts.readTimeoutMs),
     headers: { [LOOKBACK_HEADER]: String(opts.lookbackDeltaMs) },
+    ...(opts.filterExternalLabels === false ? { filter_external_labels: false } : {}),
   });
   const existing = top.get('remote_read', true);
   const list = isSeq(existing) ? existing : new YAMLSeq();

@@ -1,11 +1,14 @@
 /**
  * Prometheus HTTP API calls that the global querier cannot answer from remote read, fanned out to every shard's
- * Prometheus (through its sidecar) and to the querier, and merged: label names, label values and metric metadata.
+ * Prometheus (through its sidecar), every remote store (selectors fitted to its external labels) and the querier,
+ * and merged: label names, label values and metric metadata.
  * (Prometheus 2.42's remote-read storage does not implement label queries, and the querier scrapes nothing, so it
  * has no metadata.) Replica labels are left out, as the gateway leaves them out of series.
  */
 import { ApiClient } from '../http/client.js';
 import type { ReadShard } from './gateway.js';
+import { parseSeriesSelector, printSeriesSelector } from './promql.js';
+import { fitMatchers } from './store-read.js';
 
 export interface FanOutResult {
   /** Merged `data`. */
@@ -29,13 +32,13 @@ const MAX_ANSWER = 256 << 20;
 /** The querier is kvass's own Prometheus on loopback: no credential goes there. */
 const toQuerier = new ApiClient({ timeoutMs: 30_000, maxResponseBytes: MAX_ANSWER });
 
-async function getJson(client: ApiClient, url: string, timeoutMs: number): Promise<Answer> {
+async function getJson(client: ApiClient, url: string, timeoutMs: number, flag: string): Promise<Answer> {
   try {
     const r = await client.data(url, { timeoutMs, maxResponseBytes: MAX_ANSWER });
     return { data: r.data, warnings: r.warnings };
   } catch (e) {
     const msg = (e as Error).message;
-    return { error: msg.includes('no answer within') ? `no answer within ${timeoutMs / 1000}s (--query.shard-timeout)` : msg };
+    return { error: msg.includes('no answer within') ? `no answer within ${timeoutMs / 1000}s (${flag})` : msg };
   }
 }
 
@@ -70,29 +73,86 @@ function mergeMetadata(answers: unknown[], limit: number): Record<string, unknow
   return out;
 }
 
+/** Series selector matchers (promql.ts) as remote-read matchers, and back. */
+const TO_READ = { '=': 'EQ', '!=': 'NEQ', '=~': 'RE', '!~': 'NRE' } as const;
+const FROM_READ = { EQ: '=', NEQ: '!=', RE: '=~', NRE: '!~' } as const;
+
 /**
- * Runs one API call (path and query string as received, e.g. "/api/v1/labels?match[]=up") on every shard and on the
- * querier, and merges the answers.
+ * The call to make on a store: `match[]` fitted to its external labels (store-read.ts), or undefined when every
+ * selector is pruned (none of its series can match). Throws on a selector that does not parse.
+ */
+function storeCall(pathAndQuery: string, ext: Readonly<Record<string, string>>): string | undefined {
+  if (Object.keys(ext).length === 0) return pathAndQuery;
+  const url = new URL(pathAndQuery, 'http://x');
+  const given = url.searchParams.getAll('match[]');
+  if (given.length === 0) return pathAndQuery;
+  const kept: string[] = [];
+  for (const sel of given) {
+    const fitted = fitMatchers(parseSeriesSelector(sel).map((m) => ({ type: TO_READ[m.type], name: m.name, value: m.value })), ext);
+    if (fitted) kept.push(printSeriesSelector(fitted.matchers.map((m) => ({ type: FROM_READ[m.type], name: m.name, value: m.value }))));
+  }
+  if (kept.length === 0) return undefined;
+  url.searchParams.delete('match[]');
+  for (const k of kept) url.searchParams.append('match[]', k);
+  return `${url.pathname}${url.search}`;
+}
+
+/**
+ * One store's answer, its external labels added: label names get theirs when it has any series matching, the
+ * values of an external label get the external value (its series lack the label; those that carry one keep it).
+ */
+async function askStore(kind: ApiKind, pathAndQuery: string, s: ReadShard): Promise<Answer> {
+  const store = s.store!;
+  const ext = store.externalLabels;
+  let call: string | undefined;
+  try {
+    call = storeCall(pathAndQuery, ext);
+  } catch (e) {
+    return { error: `bad match[]: ${(e as Error).message}` };
+  }
+  if (call === undefined) return { data: kind === 'metadata' ? {} : [] };
+  const base = s.url.replace(/\/+$/, '');
+  const a = await getJson(store.client, `${base}${call}`, store.timeoutMs, '--query.store-timeout');
+  if (a.error !== undefined || kind === 'metadata') return a;
+  const name = kind === 'values' ? decodeURIComponent(/^\/api\/v1\/label\/([^/?]+)\/values/.exec(call)?.[1] ?? '') : '';
+  if (kind === 'labels') {
+    if (Array.isArray(a.data) && a.data.length > 0) a.data = [...a.data, ...Object.keys(ext)];
+  } else if (name in ext) {
+    const url = new URL(call, 'http://x');
+    const any = await getJson(store.client, `${base}/api/v1/labels${url.search}`, store.timeoutMs, '--query.store-timeout');
+    if (any.error !== undefined) return any;
+    if (Array.isArray(any.data) && any.data.length > 0) a.data = [...(Array.isArray(a.data) ? a.data : []), ext[name]];
+  }
+  return a;
+}
+
+/**
+ * Runs one API call (path and query string as received, e.g. "/api/v1/labels?match[]=up") on every shard, every
+ * store and the querier, and merges the answers.
  */
 export async function fanOutApi(kind: ApiKind, pathAndQuery: string, shards: readonly ReadShard[], querierUrl: string, opts: { timeoutMs: number; client: ApiClient; replicaLabels: readonly string[] }): Promise<FanOutResult> {
-  const shardCalls = shards.map((s) => getJson(opts.client, `${s.url.replace(/\/+$/, '')}${pathAndQuery}`, opts.timeoutMs));
-  const querierCall = getJson(toQuerier, `${querierUrl}${pathAndQuery}`, opts.timeoutMs);
+  const shardCalls = shards.map((s) => (s.store ? askStore(kind, pathAndQuery, s) : getJson(opts.client, `${s.url.replace(/\/+$/, '')}${pathAndQuery}`, opts.timeoutMs, '--query.shard-timeout')));
+  const querierCall = getJson(toQuerier, `${querierUrl}${pathAndQuery}`, opts.timeoutMs, '--query.shard-timeout');
   const [q, ...answers] = await Promise.all([querierCall, ...shardCalls]);
   const warnings: string[] = [];
   const datas: unknown[] = [];
   const answered = new Set<number>();
+  let storesComplete = true;
   answers.forEach((a, i) => {
     const s = shards[i]!;
-    if (a.error !== undefined) warnings.push(`shard ${s.name} (${s.url}): ${a.error}`);
-    else {
-      answered.add(s.ordinal);
+    const what = s.store ? 'store' : 'shard';
+    if (a.error !== undefined) {
+      warnings.push(`${what} ${s.name} (${s.url}): ${a.error}`);
+      if (s.store) storesComplete = false;
+    } else {
+      if (!s.store) answered.add(s.ordinal);
       datas.push(a.data);
-      for (const w of a.warnings ?? []) warnings.push(`shard ${s.name}: ${w}`);
+      for (const w of a.warnings ?? []) warnings.push(`${what} ${s.name}: ${w}`);
     }
   });
   if (q!.error !== undefined) warnings.push(`global querier: ${q!.error}`);
   else datas.push(q!.data);
-  const complete = shards.every((s) => answered.has(s.ordinal));
+  const complete = storesComplete && shards.every((s) => s.store || answered.has(s.ordinal));
   const drop = new Set(kind === 'labels' ? opts.replicaLabels : []);
   let data: unknown;
   if (kind === 'metadata') {

@@ -20,9 +20,9 @@ export interface ReadAnswer {
   contentType: string;
 }
 
-export async function remoteRead(url: string, q: { startMs: number; endMs: number; matchers: LabelMatcher[]; hints?: ReadHints }, type: 0 | 1 = 0): Promise<ReadAnswer> {
+export async function remoteRead(url: string, q: { startMs: number; endMs: number; matchers: LabelMatcher[]; hints?: ReadHints }, type: 0 | 1 = 0, headers: Record<string, string> = {}): Promise<ReadAnswer> {
   const body = compressSync(Buffer.from(encodeReadRequest({ queries: [q], acceptedResponseTypes: [type] })));
-  const res = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy' } });
+  const res = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy', ...headers } });
   const buf = Buffer.from(await res.arrayBuffer());
   const warnings = (res.headers.get('x-kvass-warning') ?? '').split(', ').filter((w) => w !== '');
   const contentType = res.headers.get('content-type') ?? '';

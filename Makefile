@@ -8,13 +8,15 @@ setup: deps prometheus build
 deps:
 	@if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then npm ci --no-audit --no-fund; fi
 
-# The real Prometheus (and promtool) from Debian, only when missing; openssl too (tests make TLS certificates), and
-# kubectl from kubernetes-client (tests render deploy/kubernetes with `kubectl kustomize`).
+# The real Prometheus (and promtool) from Debian, only when missing; openssl too (tests make TLS certificates),
+# kubectl from kubernetes-client (tests render deploy/kubernetes with `kubectl kustomize`) and chromium (browser
+# tests drive Debian's Chromium with playwright-core).
 prometheus:
 	@missing=""; \
 	  { command -v prometheus >/dev/null && command -v promtool >/dev/null; } || missing="$$missing prometheus"; \
 	  command -v openssl >/dev/null || missing="$$missing openssl"; \
 	  command -v kubectl >/dev/null || missing="$$missing kubernetes-client"; \
+	  command -v chromium >/dev/null || missing="$$missing chromium"; \
 	  if [ -n "$$missing" ]; then \
 	    echo "installing Debian packages:$$missing"; \
 	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { createLogger, type Logger } from '../logger.js';
 import { parseDuration } from '../prom/duration.js';
 import { Coordinator } from '../coordinator/coordinator.js';
-import { CoordinatorMetrics, coordinatorAccess, coordinatorHandler } from '../coordinator/api.js';
+import { CoordinatorMetrics, coordinatorAccess, coordinatorHandler, targetsData } from '../coordinator/api.js';
 import { createKvassServer } from '../http/server.js';
 import type { ApiClient } from '../http/client.js';
 import { frontDoorAccess } from '../query/front-door.js';
@@ -131,7 +131,7 @@ async function runCoordinatorWith(f: FlagValues, manager: ShardManager, listen: 
   let where = '';
   if (withGlobalView) {
     const shards = shardReader(coordinator);
-    view = await createGlobalView(f, { shards: receive ? () => [...shards(), ...receive.shards()] : shards, extraReplicaLabels: receive ? [receive.replicaLabel] : [], coordinatorHandler: coordinatorApi, configFile: resolve(f.get('config.file')!), dataDir: resolve(f.get('data-dir')!), frontDoorUrl: () => where, client: security.client, registry: metrics.registry, log });
+    view = await createGlobalView(f, { shards: receive ? () => [...shards(), ...receive.shards()] : shards, extraReplicaLabels: receive ? [receive.replicaLabel] : [], coordinatorHandler: coordinatorApi, targets: async () => targetsData(coordinator, 'active').activeTargets, configFile: resolve(f.get('config.file')!), dataDir: resolve(f.get('data-dir')!), frontDoorUrl: () => where, client: security.client, registry: metrics.registry, log });
   }
   const api = await createKvassServer({
     name: view ? 'front door' : 'coordinator API', log, ...security.server,

@@ -69,6 +69,8 @@ export interface GlobalViewOptions {
   shards: () => ReadShard[];
   /** Replica labels besides --query.replica-label's (kvass up's ingestors: receive_replica). */
   extraReplicaLabels?: readonly string[];
+  /** The coordinator's active targets, for the classic UI's targets page. */
+  targets?: () => Promise<unknown[]>;
   /** Answers the coordinator's own paths (/api/v1/targets, /api/v1/shards, /metrics, /-/ready, /-/reload …). */
   coordinatorHandler: Handler;
   /** The original configuration; undefined: none (kvass query over stores alone: no rules). */
@@ -126,6 +128,8 @@ export async function createGlobalView(f: FlagValues, o: GlobalViewOptions): Pro
   const handler = createFrontDoor({
     coordinator: coordinatorHandler, gateway, shards, querierUrl: querier.url, replicaLabels, shardTimeoutMs, partialResponse, client: o.client, log,
     stores: () => stores?.status() ?? [], tenancy: tenancyOf(f),
+    lookbackDeltaMs: parseDuration(f.get('query.lookback-delta')!), config: () => querier.config, targets: o.targets,
+    flags: () => ({ 'config.file': o.configFile ?? '', 'web.listen-address': f.get('web.listen-address') ?? '', 'web.external-url': o.frontDoorUrl() }),
   });
   const close = (): void => {
     stores?.stop();

@@ -140,7 +140,8 @@ export async function runQuery(argv: readonly string[]): Promise<number> {
 
   let where = '';
   const configFile = f.get('config.file');
-  const view = await createGlobalView(f, { shards: () => shards?.current ?? [], coordinatorHandler, configFile: configFile ? resolve(configFile) : undefined, dataDir: resolve(f.get('data-dir')!), frontDoorUrl: () => where, client, registry, log });
+  const targets = async (): Promise<unknown[]> => (base ? (((await client.data(`${base}/api/v1/targets?state=active`, { timeoutMs: 30_000, maxResponseBytes: 512 << 20 })).data as { activeTargets?: unknown[] }).activeTargets ?? []) : []);
+  const view = await createGlobalView(f, { shards: () => shards?.current ?? [], coordinatorHandler, targets, configFile: configFile ? resolve(configFile) : undefined, dataDir: resolve(f.get('data-dir')!), frontDoorUrl: () => where, client, registry, log });
   const api = await createKvassServer({ name: 'front door', log, ...security, access: frontDoorAccess, handler: view.handler });
   api.server.listen(addr.port, addr.host);
   await once(api.server, 'listening');

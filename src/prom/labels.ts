@@ -24,12 +24,28 @@ export function isValidLabelValue(value: string): boolean {
   return value.isWellFormed();
 }
 
-/** Label names in Prometheus order: byte order of their UTF-8 encoding. */
-export function compareLabelNames(a: string, b: string): number {
+/**
+ * Strings in Go's order (the bytes of their UTF-8), without encoding them: UTF-16 code units order everything but
+ * surrogates as code points do, and code point order is UTF-8 order, so surrogates (code points above U+FFFF) are
+ * moved above U+E000..U+FFFF.
+ */
+export function compareUtf8(a: string, b: string): number {
   if (a === b) return 0;
-  // For the BMP below the surrogate range, UTF-16 order equals UTF-8 byte order; label names are nearly always ASCII.
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return codePointRank(x) - codePointRank(y);
+  }
+  return a.length - b.length;
 }
+
+function codePointRank(unit: number): number {
+  return unit >= 0xe000 ? unit - 0x800 : unit >= 0xd800 ? unit + 0x2000 : unit;
+}
+
+/** Label names in Prometheus order: byte order of their UTF-8 encoding. */
+export const compareLabelNames = compareUtf8;
 
 /** A copy with keys in Prometheus order, for stable output and hashing. */
 export function sortedLabels(labels: Labels): Labels {

@@ -11,6 +11,10 @@
  *   whose read the gateway refused becomes an error (503). Nothing else reaches the querier: not /-/quit or
  *   /-/reload (its lifecycle is kvass's), not the admin API.
  * - /api/v1/stores: the remote stores (stores.ts) and their health.
+ * - /federate (federate-view.ts), /api/v1/status/tsdb, /api/v1/targets/metadata, /api/v1/query_exemplars
+ *   (merged-api.ts), the classic UI's status, targets and config pages (classic-ui.ts): answered over the whole view, since the
+ *   querier's own answers cover only its TSDB; /api/v1/status/config is the original configuration (secrets
+ *   masked), /api/v1/status/flags the querier's with kvass's address and config file.
  * Access (docs/security.md): reads open as Prometheus's are (unless the web config has basic auth users), /-/reload
  * needs a credential, health and /metrics are open. With --query.enforce-tenant, every request is first held to
  * its tenant (tenancy.ts): parameters rewritten, remote read given the tenant's matcher, admin paths refused.
@@ -23,11 +27,17 @@ import { AllowList, notForwarded, passThrough } from '../http/passthrough.js';
 import type { RequestTarget } from '../http/request.js';
 import { apiError, apiSuccess } from '../http/respond.js';
 import type { Handler } from '../http/server.js';
+import { fanOutApi } from './shard-api.js';
+import { MERGED_PATHS, mergedTsdbStatus, serveMergedApi, type MergedApiOptions, type MergedPath } from './merged-api.js';
+import { CLASSIC_PAGES, serveClassicPage } from './classic-ui.js';
+import type { ViewTarget } from './targets-page.js';
 import type { ApiClient } from '../http/client.js';
-import { fanOutApi, type ApiKind } from './shard-api.js';
 import type { ReadShard, StoreGateway } from './gateway.js';
 import { TenancyError, enforceParams, requestParams, tenantOf, tenantRoute, tenantSelector, type TenancyOptions } from './tenancy.js';
 import { tenantMatcher } from './tenant.js';
+import { serveFederate } from './federate-view.js';
+import { statusConfigYaml } from '../config/status-config.js';
+import type { PromConfig } from '../config/config.js';
 
 export interface FrontDoorOptions {
   /** The coordinator's API handler. */
@@ -44,6 +54,14 @@ export interface FrontDoorOptions {
   stores?: () => unknown[];
   /** --query.enforce-tenant: every request's tenant enforced (tenancy.ts). */
   tenancy?: TenancyOptions;
+  /** The querier's --query.lookback-delta (federation's window). */
+  lookbackDeltaMs: number;
+  /** The original configuration as last loaded (external labels, status/config); null before it is. */
+  config: () => PromConfig | null;
+  /** The coordinator's active targets (its /api/v1/targets `activeTargets`), for the classic targets page. */
+  targets?: () => Promise<unknown[]>;
+  /** Where the front door listens and the original config file, for status/flags. */
+  flags: () => Record<string, string>;
   log: Logger;
 }
 
@@ -74,7 +92,7 @@ export function createFrontDoor(o: FrontDoorOptions): Handler {
       dropRequestHeaders: ['authorization', 'cookie', ...(o.tenancy ? [o.tenancy.header] : [])], body, onJson, setRequestHeaders: headers,
     });
 
-  async function fanOut(kind: ApiKind, res: ServerResponse, target: RequestTarget, params: URLSearchParams, labelName?: string, tenant?: string): Promise<void> {
+  async function fanOut(kind: 'labels' | 'values' | 'metadata', res: ServerResponse, target: RequestTarget, params: URLSearchParams, labelName?: string, tenant?: string): Promise<void> {
     if (kind === 'values' && labelName !== undefined && o.replicaLabels.includes(labelName)) return apiSuccess(res, []);
     const query = params.size > 0 ? `?${params}` : '';
     const opts = { timeoutMs: o.shardTimeoutMs, client: o.client, replicaLabels: o.replicaLabels };
@@ -90,6 +108,8 @@ export function createFrontDoor(o: FrontDoorOptions): Handler {
     if (!r.complete && !o.partialResponse) return apiError(res, 503, 'unavailable', `partial response disabled and some shards or stores did not answer: ${r.warnings.join('; ')}`);
     apiSuccess(res, r.data, r.warnings);
   }
+
+  const mergedApi = (): MergedApiOptions => ({ shards: o.shards, querierUrl: o.querierUrl, timeoutMs: o.shardTimeoutMs, client: o.client, replicaLabels: o.replicaLabels, partialResponse: o.partialResponse });
 
   /** A tenant's request with its parameters rewritten (tenancy.ts): the target and body to send on, or an answer given. */
   async function asTenant(req: IncomingMessage, res: ServerResponse, target: RequestTarget, tenancy: TenancyOptions): Promise<{ tenant?: string; target: RequestTarget; body?: Buffer; headers?: Record<string, string> } | undefined> {
@@ -135,12 +155,34 @@ export function createFrontDoor(o: FrontDoorOptions): Handler {
     const method = req.method ?? 'GET';
     if (COORDINATOR_PATHS.has(path)) return o.coordinator(req, res, target);
     if (path === '/api/v1/stores') return apiSuccess(res, o.stores?.() ?? []);
+    if (path === '/federate' && method === 'GET') {
+      const params = tenant !== undefined ? target.query : requestParams(target.query, undefined, undefined, false);
+      return serveFederate(res, params, req.headersDistinct.accept?.[0], { gateway: o.gateway, querierUrl: o.querierUrl, lookbackDeltaMs: o.lookbackDeltaMs, externalLabels: () => o.config()?.global.externalLabels ?? {}, partialResponse: o.partialResponse, log: o.log });
+    }
+    if (MERGED_PATHS.has(path) && (method === 'GET' || (method === 'POST' && path === '/api/v1/query_exemplars'))) {
+      const params = tenant !== undefined ? target.query : requestParams(target.query, req.headers['content-type'], method === 'POST' ? await readBody(req, 8 << 20) : undefined, false);
+      return serveMergedApi(path as MergedPath, res, params, mergedApi());
+    }
+    if (CLASSIC_PAGES.has(path) && method === 'GET') {
+      return serveClassicPage(path, res, {
+        querierUrl: o.querierUrl,
+        tsdbStatus: async () => (await mergedTsdbStatus(10, '', mergedApi())).data,
+        targets: async () => ((await o.targets?.()) ?? []) as ViewTarget[],
+        configYaml: () => (o.config() ? statusConfigYaml(o.config()!) : undefined),
+      });
+    }
+    if (path === '/api/v1/status/config' && method === 'GET' && o.config()) return apiSuccess(res, { yaml: statusConfigYaml(o.config()!) });
+    if (path === '/api/v1/status/flags' && method === 'GET') return toQuerier(req, res, target, undefined, (status, json) => {
+      // The querier's own flags, but for those that would mislead: kvass's address and the user's config file.
+      if (status === 200 && json.data && typeof json.data === 'object') Object.assign(json.data as Record<string, string>, o.flags());
+      return { status, json };
+    });
     if (path === '/api/v1/read') return o.gateway.handle(req, res);
     const values = /^\/api\/v1\/label\/([^/]+)\/values$/.exec(path);
     if (path === '/api/v1/labels' || path === '/api/v1/metadata' || values) {
       // Grafana sends label queries as forms; shards and querier get them as a GET query string.
       const params = tenant !== undefined ? target.query : requestParams(target.query, req.headers['content-type'], method === 'POST' ? await readBody(req, 8 << 20) : undefined, false);
-      const kind: ApiKind = values ? 'values' : path === '/api/v1/labels' ? 'labels' : 'metadata';
+      const kind = values ? 'values' : path === '/api/v1/labels' ? 'labels' : 'metadata';
       return fanOut(kind, res, target, params, values?.[1], tenant);
     }
     if (!QUERIER_PATHS.allows(method, path)) return notForwarded(res, method, path);

@@ -215,6 +215,17 @@ export class StoreGateway {
     this.opts.log.debug({ queries: request.queries.length, shards: answers.length, warnings: event.warnings.length, ...stats, fanOutMs: fannedOut - start, ms: Date.now() - start, hints: request.queries[0]?.hints }, 'remote read');
   }
 
+  /**
+   * A read made by kvass itself (federation): each query's series, merged as for a remote read, with their labels and
+   * samples decoded, and the shards and stores left out.
+   */
+  async read(queries: ReadQuery[]): Promise<{ results: Array<Array<{ labels: Array<[string, string]>; samples: Samples }>>; warnings: string[]; complete: boolean }> {
+    const { answers, warnings, complete } = await this.fanOut({ queries, acceptedResponseTypes: [RESPONSE_SAMPLES] });
+    const fallbackIntervalMs = this.opts.fallbackIntervalMs?.() ?? 0;
+    const results = queries.map((q, qi) => sortSeries(mergeAnswers(answers.map((a) => a.results![qi]!), { counter: false, fallbackIntervalMs })).map((o) => ({ labels: o.table.labels(o.i), samples: o.samples ?? o.table.samples(o.i) })));
+    return { results, warnings, complete };
+  }
+
   private async readRequest(req: IncomingMessage): Promise<ReadRequest> {
     if (req.method !== 'POST') throw new BadReadRequest(`method ${req.method} not allowed: remote read is POST`);
     const max = this.opts.maxRequestBytes ?? MAX_REQUEST_BYTES;

@@ -81,6 +81,7 @@ function querierConfigOf(cfg: PromConfig, opts: ConfigOptions): string {
 export class GlobalQuerier {
   private process: WatchedProcess | null = null;
   private smallestInterval = 0;
+  private checked: PromConfig | null = null;
 
   constructor(private readonly opts: QuerierOptions) {}
 
@@ -138,6 +139,12 @@ export class GlobalQuerier {
     // Only a checked config replaces the one Prometheus loads (and reloads after a crash).
     await rename(next, this.configPath);
     this.smallestInterval = smallestScrapeInterval(cfg);
+    this.checked = cfg;
+  }
+
+  /** The original configuration as last checked (null before the first check). */
+  get config(): PromConfig | null {
+    return this.checked;
   }
 
   async start(): Promise<void> {

@@ -18,7 +18,7 @@ export interface FanOutResult {
   complete: boolean;
 }
 
-export type ApiKind = 'labels' | 'values' | 'metadata';
+export type ApiKind = 'labels' | 'values' | 'metadata' | 'tsdb' | 'targets-metadata' | 'exemplars';
 
 interface Answer {
   data?: unknown;
@@ -101,7 +101,7 @@ function storeCall(pathAndQuery: string, ext: Readonly<Record<string, string>>):
  * One store's answer, its external labels added: label names get theirs when it has any series matching, the
  * values of an external label get the external value (its series lack the label; those that carry one keep it).
  */
-async function askStore(kind: ApiKind, pathAndQuery: string, s: ReadShard): Promise<Answer> {
+async function askStore(kind: 'labels' | 'values' | 'metadata', pathAndQuery: string, s: ReadShard): Promise<Answer> {
   const store = s.store!;
   const ext = store.externalLabels;
   let call: string | undefined;
@@ -126,14 +126,25 @@ async function askStore(kind: ApiKind, pathAndQuery: string, s: ReadShard): Prom
   return a;
 }
 
+/** Each source's `data`, the warnings, and whether every shard ordinal and every store answered. */
+export interface Gathered {
+  datas: unknown[];
+  warnings: string[];
+  complete: boolean;
+}
+
 /**
  * Runs one API call (path and query string as received, e.g. "/api/v1/labels?match[]=up") on every shard, every
- * store and the querier, and merges the answers.
+ * store (label calls fitted to its external labels) and, when `querierUrl` is given, the querier.
  */
-export async function fanOutApi(kind: ApiKind, pathAndQuery: string, shards: readonly ReadShard[], querierUrl: string, opts: { timeoutMs: number; client: ApiClient; replicaLabels: readonly string[] }): Promise<FanOutResult> {
-  const shardCalls = shards.map((s) => (s.store ? askStore(kind, pathAndQuery, s) : getJson(opts.client, `${s.url.replace(/\/+$/, '')}${pathAndQuery}`, opts.timeoutMs, '--query.shard-timeout')));
-  const querierCall = getJson(toQuerier, `${querierUrl}${pathAndQuery}`, opts.timeoutMs, '--query.shard-timeout');
-  const [q, ...answers] = await Promise.all([querierCall, ...shardCalls]);
+export async function gatherApi(kind: ApiKind, pathAndQuery: string, shards: readonly ReadShard[], querierUrl: string | undefined, opts: { timeoutMs: number; client: ApiClient }): Promise<Gathered> {
+  const call = (s: ReadShard): Promise<Answer> => {
+    if (!s.store) return getJson(opts.client, `${s.url.replace(/\/+$/, '')}${pathAndQuery}`, opts.timeoutMs, '--query.shard-timeout');
+    if (kind === 'labels' || kind === 'values' || kind === 'metadata') return askStore(kind, pathAndQuery, s);
+    return getJson(s.store.client, `${s.url.replace(/\/+$/, '')}${pathAndQuery}`, s.store.timeoutMs, '--query.store-timeout');
+  };
+  const querierCall = querierUrl === undefined ? Promise.resolve(undefined) : getJson(toQuerier, `${querierUrl}${pathAndQuery}`, opts.timeoutMs, '--query.shard-timeout');
+  const [q, ...answers] = await Promise.all([querierCall, ...shards.map(call)]);
   const warnings: string[] = [];
   const datas: unknown[] = [];
   const answered = new Set<number>();
@@ -150,9 +161,15 @@ export async function fanOutApi(kind: ApiKind, pathAndQuery: string, shards: rea
       for (const w of a.warnings ?? []) warnings.push(`${what} ${s.name}: ${w}`);
     }
   });
-  if (q!.error !== undefined) warnings.push(`global querier: ${q!.error}`);
-  else datas.push(q!.data);
+  if (q?.error !== undefined) warnings.push(`global querier: ${q.error}`);
+  else if (q) datas.push(q.data);
   const complete = storesComplete && shards.every((s) => s.store || answered.has(s.ordinal));
+  return { datas, warnings, complete };
+}
+
+/** Label names, label values or metadata of every shard, store and the querier, merged. */
+export async function fanOutApi(kind: 'labels' | 'values' | 'metadata', pathAndQuery: string, shards: readonly ReadShard[], querierUrl: string, opts: { timeoutMs: number; client: ApiClient; replicaLabels: readonly string[] }): Promise<FanOutResult> {
+  const { datas, warnings, complete } = await gatherApi(kind, pathAndQuery, shards, querierUrl, opts);
   const drop = new Set(kind === 'labels' ? opts.replicaLabels : []);
   let data: unknown;
   if (kind === 'metadata') {

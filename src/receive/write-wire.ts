@@ -37,6 +37,7 @@
  * the rest of its message. ASCII label strings (the usual case) are found again in an intern table (see
  * labelString) rather than made anew for every series of every request.
  */
+import { compareUtf8 } from '../prom/labels.js';
 import { WIRE_FIXED32, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT, varintSize } from '../query/remote/wire.js';
 
 /** A malformed or refused WriteRequest; the message says what and where (series index, field, byte offset). */
@@ -298,23 +299,8 @@ function utf8String(buf: Buffer, start: number, end: number, field: string): str
   }
 }
 
-/** UTF-8 byte order of two strings (JavaScript's code-unit order differs only above U+D7FF). */
-export function compareLabelNames(a: string, b: string): number {
-  if (a === b) return 0;
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    let x = a.charCodeAt(i);
-    let y = b.charCodeAt(i);
-    if (x === y) continue;
-    if (x >= 0xd800 && y >= 0xd800) {
-      // Surrogates (4-byte UTF-8) sort after U+E000..U+FFFF (3-byte UTF-8).
-      x = x < 0xe000 ? x + 0x2000 : x - 0x800;
-      y = y < 0xe000 ? y + 0x2000 : y - 0x800;
-    }
-    return x - y;
-  }
-  return a.length - b.length;
-}
+/** UTF-8 byte order of two strings (the ground floor's compareUtf8, under the name this module's callers use). */
+export const compareLabelNames = compareUtf8;
 
 const byName = (a: [string, string], b: [string, string]): number => compareLabelNames(a[0], b[0]);
 

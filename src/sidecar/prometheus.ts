@@ -24,13 +24,17 @@ export class PrometheusClient {
     if (!res.ok) throw new Error(`reload answered ${res.status}: ${body.trim()}`);
   }
 
-  /** Series in the head block, from /api/v1/status/tsdb. */
+  /**
+   * Series in the head block, from Prometheus's own `prometheus_tsdb_head_series` on its /metrics. Not from
+   * /api/v1/status/tsdb: that call also computes the head's cardinality lists, which Prometheus then keeps for 5
+   * minutes, so polling it would leave the view's TSDB status showing lists from a shard's first, emptier minutes.
+   */
   async headSeries(): Promise<number> {
-    const res = await fetch(this.url('/api/v1/status/tsdb'), { signal: AbortSignal.timeout(this.timeoutMs) });
-    if (!res.ok) throw new Error(`/api/v1/status/tsdb answered ${res.status}`);
-    const body = (await res.json()) as { data?: { headStats?: { numSeries?: number } } };
-    const n = body.data?.headStats?.numSeries;
-    if (typeof n !== 'number') throw new Error('/api/v1/status/tsdb: no data.headStats.numSeries');
+    const res = await fetch(this.url('/metrics'), { signal: AbortSignal.timeout(this.timeoutMs) });
+    if (!res.ok) throw new Error(`/metrics answered ${res.status}`);
+    const line = /^prometheus_tsdb_head_series (\S+)$/m.exec(await res.text());
+    const n = Number(line?.[1]);
+    if (!line || !Number.isFinite(n)) throw new Error('/metrics: no prometheus_tsdb_head_series');
     return n;
   }
 }

@@ -128,3 +128,14 @@ export async function fetchShards(api: string): Promise<Array<{ name: string; sh
   if (!res?.ok) return [];
   return ((await res.json()) as { data: { replicas: Array<{ name: string; shards: ShardRow[] }> } }).data.replicas;
 }
+
+/** Runs `kvass up <args>` and waits until it has `shards` ready shards of `perShard` targets each, with series. */
+export async function upWithShards(args: string[], front: string, shards: number, perShard: number): Promise<RunningKvass> {
+  const up = runKvass(['up', ...args]);
+  await waitFor(`${shards} shards of ${perShard} targets`, async () => {
+    if (up.proc.exitCode !== null) throw new Error(`kvass up exited: ${up.output()}`);
+    const list = (await fetchShards(front).catch(() => []))[0]?.shards ?? [];
+    return list.length === shards && list.every((s) => s.ready && s.targets === perShard && s.headSeries > 0);
+  }, 120_000, 500);
+  return up;
+}

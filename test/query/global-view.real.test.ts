@@ -12,7 +12,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compressSync } from 'snappy';
-import { fetchShards, runKvass, type RunningKvass } from '../helpers/kvass.js';
+import { fetchShards, runKvass, upWithShards, type RunningKvass } from '../helpers/kvass.js';
 import { freePort, startPrometheus, waitFor, type RunningPrometheus } from '../helpers/prometheus.js';
 import { startTarget, type TestTarget } from '../helpers/targets.js';
 import { remoteRead } from '../helpers/remote-read.js';
@@ -88,14 +88,9 @@ scrape_configs:
   const port = await freePort();
   front = `http://127.0.0.1:${port}`;
   // Each target is about 300-500 series: a budget of 1000 puts 2 on a shard, 3 shards.
-  up = runKvass(['up', `--config.file=${join(dir, 'prometheus.yml')}`, `--data-dir=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`,
-    '--shard.max-series=1000', '--coordinator.interval=2s', '--query.shard-timeout=5s']);
   reference = await startPrometheus(join(dir, 'prometheus.yml'));
-  await waitFor('3 shards scraping the 6 targets', async () => {
-    if (up.proc.exitCode !== null) throw new Error(`kvass up exited: ${up.output()}`);
-    const shards = (await fetchShards(front).catch(() => []))[0]?.shards ?? [];
-    return shards.length === 3 && shards.every((s) => s.ready && s.targets === 2 && s.headSeries > 0);
-  }, 120_000, 500);
+  up = await upWithShards([`--config.file=${join(dir, 'prometheus.yml')}`, `--data-dir=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`,
+    '--shard.max-series=1000', '--coordinator.interval=2s', '--query.shard-timeout=5s'], front, 3, 2);
   // 50 s of data on the shards: the 30 s windows of the range queries (from 18 s back) are then covered on both sides.
   await new Promise((r) => setTimeout(r, 50_000));
 });

@@ -70,9 +70,8 @@ const WARNED_PATHS = new Set(['/api/v1/query', '/api/v1/query_range', '/api/v1/s
 
 /** What the front door passes to the global querier: Prometheus's read API and its web UI. */
 export const QUERIER_PATHS = new AllowList([
-  { methods: ['GET', 'POST'], path: /^\/api\/v1\/(query|query_range|query_exemplars|series|format_query)$/ },
-  { methods: ['GET'], path: /^\/api\/v1\/(rules|alerts|alertmanagers|targets\/metadata|status\/(config|flags|runtimeinfo|buildinfo|tsdb|walreplay))$/ },
-  { methods: ['GET'], path: /^\/federate$/ },
+  { methods: ['GET', 'POST'], path: /^\/api\/v1\/(query|query_range|series|format_query)$/ },
+  { methods: ['GET'], path: /^\/api\/v1\/(rules|alerts|alertmanagers|status\/(config|flags|runtimeinfo|buildinfo|walreplay))$/ },
   { methods: ['GET', 'HEAD'], path: /^\/(graph|alerts|rules|targets|service-discovery|status|tsdb-status|flags|config|agent|starting)?$/ },
   { methods: ['GET', 'HEAD'], path: /^\/(static|assets|classic|user|consoles|console_libraries)\// },
   { methods: ['GET', 'HEAD'], path: /^\/(favicon\.ico|manifest\.json|robots\.txt|version)$/ },

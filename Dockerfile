@@ -4,7 +4,7 @@
 # One image for every kvass command (coordinator, sidecar, query, fake-targets, targets, up); ENTRYPOINT is the
 # `kvass` launcher (bin/kvass), so `docker run kvass:0.1.0 coordinator --help` works.
 
-# --- build: the same two steps CI runs (`npm ci`, then `npm run build` = tsc -p tsconfig.json) --------------------
+# --- build: the same two steps CI runs (`npm ci`, then `npm run build`: tsc of the project and of the console) -----
 FROM node:20-bookworm AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
@@ -14,8 +14,9 @@ COPY tsconfig.json ./
 COPY src/ src/
 COPY test/ test/
 COPY bench/ bench/
-# CI runs this step (through `make build`: the same tsc -p tsconfig.json). It compiles the tests and benchmarks too,
-# as CI does, so a type error anywhere fails the image as it fails CI; only dist/src/ goes into the image.
+# CI runs this step (through `make build`: the same two tsc projects). It compiles the tests and benchmarks too,
+# as CI does, so a type error anywhere fails the image as it fails CI; only dist/src/ and dist/console/ go into the
+# image.
 RUN npm run build
 
 # --- the Prometheus binaries `kvass query` (the global querier) and `kvass up` run, from the official image ---------
@@ -29,6 +30,7 @@ COPY package.json package-lock.json ./
 # Runtime dependencies only, from the lock file (not run by CI).
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /src/dist/src/ dist/src/
+COPY --from=build /src/dist/console/ dist/console/
 COPY bin/kvass bin/kvass
 COPY --from=prometheus /bin/prometheus /bin/promtool /usr/local/bin/
 # `kvass` on PATH: the launcher finds dist/ through the symlink (readlink -f).

@@ -26,6 +26,7 @@ prometheus:
 
 build: deps
 	@npx tsc -p tsconfig.json
+	@npx tsc -p src/console/web/tsconfig.json
 
 demo: setup
 	node scripts/demo.mjs

@@ -41,7 +41,6 @@ start(['up', `--config.file=${path.join(root, 'examples', 'demo', 'prometheus.ym
   '--shard.max-series=30000', '--coordinator.interval=5s', '--log.level=warn'], 'inherit');
 
 const get = async (p) => (await (await fetch(api + p)).json()).data;
-const t0 = Date.now();
 for (;;) {
   await new Promise((r) => setTimeout(r, 1000));
   if (stopping) break;
@@ -52,10 +51,10 @@ for (;;) {
     continue;
   }
   const placed = shards.reduce((a, s) => a + (s.ready ? s.targets : 0), 0);
-  process.stdout.write(`\r${Math.round((Date.now() - t0) / 1000)}s: ${shards.length} shard(s), ${placed}/6 targets scraped   `);
+  // kvass up shows its own start-up progress (one line on a terminal, plain lines otherwise).
   if (placed === 6 && shards.every((s) => s.ready && s.processSeries > 0)) {
     const targets = (await get('/api/v1/targets')).activeTargets;
-    console.log('\n\nShards (budget --shard.max-series=30000):');
+    console.log('\nShards (budget --shard.max-series=30000):');
     for (const s of shards) console.log(`  ${s.id}  ${s.url}  targets=${s.targets}  headSeries=${s.headSeries}  processSeries=${s.processSeries}`);
     console.log('\nTargets:');
     for (const t of targets) console.log(`  ${t.labels.instance}  series=${t.series}  shards=${t.shards.join(',')}  health=${t.health}`);

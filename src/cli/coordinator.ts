@@ -7,8 +7,10 @@ import { join, resolve } from 'node:path';
 import { createLogger, type Logger } from '../logger.js';
 import { parseDuration } from '../prom/duration.js';
 import { Coordinator } from '../coordinator/coordinator.js';
+import { showStartupProgress } from './progress.js';
+import { consoleHandler } from '../console/serve.js';
 import { CoordinatorMetrics, coordinatorAccess, coordinatorHandler, targetsData } from '../coordinator/api.js';
-import { createKvassServer } from '../http/server.js';
+import { createKvassServer, type Handler } from '../http/server.js';
 import type { ApiClient } from '../http/client.js';
 import { frontDoorAccess } from '../query/front-door.js';
 import { writeFileAtomic } from '../files.js';
@@ -106,7 +108,7 @@ interface ReceiveSide {
   stop(): Promise<void>;
 }
 
-async function runCoordinatorWith(f: FlagValues, manager: ShardManager, listen: string, flagName: string, log: Logger, security: Security, banner?: (addr: string) => void, withGlobalView = false, k8s?: K8sCoordination, receive?: ReceiveSide): Promise<number> {
+async function runCoordinatorWith(f: FlagValues, manager: ShardManager, listen: string, flagName: string, log: Logger, security: Security, banner?: (addr: string, c: Coordinator) => void, withGlobalView = false, k8s?: K8sCoordination, receive?: ReceiveSide): Promise<number> {
   const coordinator = new Coordinator({
     mayWrite: k8s?.mayWrite,
     configFile: resolve(f.get('config.file')!),
@@ -125,7 +127,7 @@ async function runCoordinatorWith(f: FlagValues, manager: ShardManager, listen: 
     log,
   });
   const metrics = new CoordinatorMetrics();
-  const coordinatorApi = coordinatorHandler(coordinator, metrics, log);
+  const coordinatorApi = coordinatorHandler(coordinator, metrics, log, withGlobalView ? '/classic/graph' : null);
   const addr = parseListenAddress(listen, flagName);
   let view: GlobalView | null = null;
   let where = '';
@@ -136,7 +138,7 @@ async function runCoordinatorWith(f: FlagValues, manager: ShardManager, listen: 
   const api = await createKvassServer({
     name: view ? 'front door' : 'coordinator API', log, ...security.server,
     access: view ? frontDoorAccess : coordinatorAccess,
-    handler: view ? view.handler : coordinatorApi,
+    handler: view ? view.handler : withConsole(coordinatorApi),
   });
   api.server.listen(addr.port, addr.host);
   await once(api.server, 'listening');
@@ -148,7 +150,7 @@ async function runCoordinatorWith(f: FlagValues, manager: ShardManager, listen: 
   await coordinator.start(); // a bad config throws here: exit 1 with its position
   if (view) await view.querier.start();
   log.info({ api: where }, 'kvass coordinator running');
-  banner?.(where);
+  banner?.(where, coordinator);
   const reloadQuerier = (): void => {
     view?.querier.reload().catch((e: Error) => log.error({ err: e.message }, 'global querier reload failed; it keeps its configuration'));
   };
@@ -179,6 +181,15 @@ async function runCoordinatorWith(f: FlagValues, manager: ShardManager, listen: 
   await receive?.stop();
   await security.client.close();
   return 0;
+}
+
+/** The coordinator's API with the web console beside it (/kvass/): `kvass coordinator` with no global view. */
+function withConsole(api: Handler): Handler {
+  const files = consoleHandler();
+  return async (req, res, target) => {
+    if (await files(req, res, target)) return;
+    return api(req, res, target);
+  };
 }
 
 export async function runCoordinator(argv: readonly string[]): Promise<number> {
@@ -212,7 +223,7 @@ export async function runUp(argv: readonly string[]): Promise<number> {
   const server = await serverSecurity(f, log, [{ flag: 'web.listen-address', host: addr.host }], client.opts.token);
   const receive = f.get('receive.listen-address') ? await startLocalReceive(f, dataDir, log) : undefined;
   const manager = new LocalShardManager({ dataDir, replicas: Math.max(1, int(f, 'shard.replicas')), replicaLabel, configFile: resolve(f.get('config.file')!), deleteData: f.get('shard.delete-pvc') === 'true', tokenFile, sidecarLogLevel: f.get('log.level'), log });
-  return runCoordinatorWith(f, manager, f.get('web.listen-address')!, 'web.listen-address', log, { server, client }, (where) => {
+  return runCoordinatorWith(f, manager, f.get('web.listen-address')!, 'web.listen-address', log, { server, client }, (where, coordinator) => {
     process.stdout.write([
       `kvass is up. Config: ${resolve(f.get('config.file')!)}; shards' data: ${dataDir}`,
       `  query all shards as one Prometheus (Grafana data source, web UI): ${where}`,
@@ -221,8 +232,10 @@ export async function runUp(argv: readonly string[]): Promise<number> {
       `  coordinator metrics:      ${where}/metrics`,
       `  POST ${where}/-/reload needs the bearer token in ${tokenFile}`,
       ...(receive ? [`  remote write (agents push here): ${receive.url}/api/v1/receive, ingestors ${receive.ingestors}`] : []),
+      `  the console (shards, targets, activity, what-if): ${where}/kvass/`,
       'Shards start as the coordinator needs them (see the shards endpoint). Ctrl-C stops everything.',
       '',
     ].join('\n'));
+    showStartupProgress(coordinator, process.stdout);
   }, true, undefined, receive);
 }

@@ -14,6 +14,7 @@ import { resolve } from 'node:path';
 import { isValidLabelName } from '../prom/labels.js';
 import { StoreSet, storesFromFlags, type StoreEndpoint } from '../query/stores.js';
 import type { TenancyOptions } from '../query/tenancy.js';
+import { consoleHandler } from '../console/serve.js';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { createKvassServer, type Handler } from '../http/server.js';
@@ -128,7 +129,7 @@ export async function createGlobalView(f: FlagValues, o: GlobalViewOptions): Pro
   const handler = createFrontDoor({
     coordinator: coordinatorHandler, gateway, shards, querierUrl: querier.url, replicaLabels, shardTimeoutMs, partialResponse, client: o.client, log,
     stores: () => stores?.status() ?? [], tenancy: tenancyOf(f),
-    lookbackDeltaMs: parseDuration(f.get('query.lookback-delta')!), config: () => querier.config, targets: o.targets,
+    lookbackDeltaMs: parseDuration(f.get('query.lookback-delta')!), config: () => querier.config, targets: o.targets, console: consoleHandler(),
     flags: () => ({ 'config.file': o.configFile ?? '', 'web.listen-address': f.get('web.listen-address') ?? '', 'web.external-url': o.frontDoorUrl() }),
   });
   const close = (): void => {

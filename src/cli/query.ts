@@ -35,7 +35,7 @@ export const QUERY_COMMAND_FLAGS: readonly FlagSpec[] = [
 ];
 
 /** What `kvass query` passes through to the coordinator: its read API. */
-const COORDINATOR_PASS_THROUGH = new AllowList([{ methods: ['GET'], path: /^\/api\/v1\/(targets|shards)$/ }]);
+const COORDINATOR_PASS_THROUGH = new AllowList([{ methods: ['GET'], path: /^\/api\/v1\/(targets|shards|events|whatif|console)$/ }]);
 
 /** Checks the coordinator's `data` of GET /api/v1/shards. */
 function readShardList(data: unknown): Array<Array<{ id: string; url: string; ready: boolean }>> {
@@ -135,6 +135,11 @@ export async function runQuery(argv: readonly string[]): Promise<number> {
     await passThrough(req, res, target, {
       upstream: base, name: 'coordinator', timeoutMs: 30_000, maxRequestBytes: 1 << 20, maxResponseBytes: 512 << 20,
       dropRequestHeaders: ['authorization', 'cookie'], setRequestHeaders: auth ? { authorization: auth } : {}, dispatcher: await client.dispatcher(),
+      // The console's settings: the view's Prometheus UI is this process's, which the coordinator cannot know.
+      onJson: path === '/api/v1/console' ? (status, json) => {
+        if (json.data && typeof json.data === 'object') (json.data as Record<string, unknown>).queryUrl = '/classic/graph';
+        return { status, json };
+      } : undefined,
     });
   };
 

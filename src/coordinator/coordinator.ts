@@ -12,7 +12,10 @@ import { jobDefaults, jobTargets, type DroppedTarget, type Target } from '../tar
 import type { ShardInfo, ShardManager } from '../shard/types.js';
 import { configHash, targetLabelProblem, type RuntimeInfo, type TargetStatus, type TargetState } from '../shard/contract.js';
 import { Explorer, PROBE_ATTEMPTS_BEFORE_DEFAULT } from './explore.js';
-import { planAssignments, type PlannerOutput, type PlannerShard, type ShardTargetView } from './planner.js';
+import { EventLog, cycleEvents, scaleEvent } from './events.js';
+import { shardId } from '../shard/types.js';
+import { planFromNothing, type WhatIf } from './what-if.js';
+import { planAssignments, type PlannerOptions, type PlannerOutput, type PlannerShard, type ShardTargetView } from './planner.js';
 import { ShardClient } from '../shard/client.js';
 import type { ApiClient } from '../http/client.js';
 
@@ -84,7 +87,7 @@ interface Polled {
   statuses?: TargetStatus[];
 }
 
-export const shardId = (ordinal: number): string => `shard-${ordinal}`;
+export { shardId };
 
 export class Coordinator {
   private config!: PromConfig;
@@ -100,11 +103,19 @@ export class Coordinator {
   /** Targets kept out of plans this cycle, and why. */
   private readonly unassignable = new Map<string, string>();
   lastPlan: PlannerOutput | null = null;
+  /** The targets with their sizes as the last plan saw them (for what-if plans). */
+  private lastPlannerTargets: Array<{ hash: string; series: number }> = [];
+  /** What was decided, for people (events.ts). */
+  readonly events = new EventLog();
+  /** Every target the last plan placed (new ones are reported as placements). */
+  private placed = new Set<string>();
   lastError = '';
   active: ActiveTargetView[] = [];
   dropped: DroppedTarget[] = [];
   shardViews: ShardView[][] = [];
   cycles = 0;
+  /** When the last cycle (acting or standby) ended, ms since the epoch; null before the first. */
+  lastCycleAt: number | null = null;
 
   constructor(readonly opts: CoordinatorOptions) {
     this.discovery = new DiscoveryManager(opts.log, 0);
@@ -130,9 +141,15 @@ export class Coordinator {
   /** Re-reads the config file; reloads run one at a time (a second waits for the first). */
   reload(): Promise<void> {
     const run = async (): Promise<void> => {
-      const text = await readConfigText(this.opts.configFile);
-      if (text === this.config.text) return;
-      this.setConfig(text);
+      try {
+        const text = await readConfigText(this.opts.configFile);
+        if (text === this.config.text) return;
+        this.setConfig(text);
+      } catch (e) {
+        this.events.record('reload', `configuration refused, the old one stays: ${(e as Error).message}`, false);
+        throw e;
+      }
+      this.events.record('reload', `configuration reloaded: ${this.config.scrapeConfigs.length} jobs`);
       this.opts.log.info({ file: this.opts.configFile }, 'configuration reloaded');
     };
     const p = this.reloading.then(run, run);
@@ -291,12 +308,12 @@ export class Coordinator {
       nowMs: now,
       targets: plannerTargets,
       shards,
-      options: {
-        maxSeries: this.opts.maxSeries, minShards: this.opts.minShards, maxShards: this.opts.maxShards, maxIdleTimeMs: this.opts.maxIdleTimeMs,
-        notReadyGraceMs: this.opts.notReadyGraceMs, transferMinScrapes: 2, hysteresis: this.opts.hysteresis,
-      },
+      options: this.plannerOptions(),
     });
     this.lastPlan = plan;
+    this.lastPlannerTargets = plannerTargets;
+    for (const e of cycleEvents(plan, shards, plannerTargets, this.opts.maxSeries, this.placed)) this.events.record(e.kind, e.message, e.ok);
+    this.placed = new Set(plan.assignments.flatMap((a) => Object.keys(a)));
     for (const m of plan.moves) this.opts.log.info({ target: targets.get(m.hash)?.target.scrapeUrl, from: shardId(m.from), to: shardId(m.to), reason: m.reason }, 'transfer begun');
     for (const h of plan.completed) this.opts.log.info({ target: targets.get(h)?.target.scrapeUrl }, 'transfer completed');
     for (const h of plan.oversized) this.opts.log.warn({ target: targets.get(h)?.target.scrapeUrl, maxSeries: this.opts.maxSeries }, 'target bigger than --shard.max-series: it gets a shard of its own');
@@ -342,6 +359,8 @@ export class Coordinator {
     if (desired !== n && this.opts.manager.scalable) {
       this.mustAct(`scaling from ${n} to ${desired} shards`);
       this.opts.log.info({ from: n, to: desired }, 'scaling shards');
+      const e = scaleEvent(n, desired, plannerTargets.reduce((a, t) => a + t.series, 0), this.opts.maxSeries);
+      this.events.record(e.kind, e.message);
       await this.opts.manager.scale(desired);
       for (let i = desired; i < n; i++) {
         this.lastView.delete(i);
@@ -352,6 +371,21 @@ export class Coordinator {
     this.recordViews(targets, polled, measured, n);
     this.cycles++;
     this.lastError = '';
+  }
+
+  /**
+   * What the planner would do with another budget, from nothing (every target placed anew with the sizes of the
+   * last cycle): the shard count and each shard's load. Nothing is changed.
+   */
+  whatIf(maxSeries: number): WhatIf {
+    return planFromNothing(this.lastPlannerTargets, { ...this.plannerOptions(), maxSeries });
+  }
+
+  private plannerOptions(): PlannerOptions {
+    return {
+      maxSeries: this.opts.maxSeries, minShards: this.opts.minShards, maxShards: this.opts.maxShards, maxIdleTimeMs: this.opts.maxIdleTimeMs,
+      notReadyGraceMs: this.opts.notReadyGraceMs, transferMinScrapes: 2, hysteresis: this.opts.hysteresis,
+    };
   }
 
   /** A standby's cycle: what the sidecars report, nothing planned, nothing written. */
@@ -391,6 +425,7 @@ export class Coordinator {
       headSeries: p.runtime?.headSeries ?? 0, processSeries: p.runtime?.processSeries ?? 0,
       targets: p.statuses?.length ?? 0, idleSince: p.runtime?.idleSince ?? null,
     })));
+    this.lastCycleAt = Date.now();
   }
 
   get replicaCount(): number {

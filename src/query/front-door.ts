@@ -10,7 +10,7 @@
  *   and series get the warnings of the shard reads made while they ran; with partial responses off, an answer
  *   whose read the gateway refused becomes an error (503). Nothing else reaches the querier: not /-/quit or
  *   /-/reload (its lifecycle is kvass's), not the admin API.
- * - /api/v1/stores: the remote stores (stores.ts) and their health.
+ * - /api/v1/stores: the remote stores (stores.ts) and their health; /kvass/: the web console (src/console/).
  * - /federate (federate-view.ts), /api/v1/status/tsdb, /api/v1/targets/metadata, /api/v1/query_exemplars
  *   (merged-api.ts), the classic UI's status, targets and config pages (classic-ui.ts): answered over the whole view, since the
  *   querier's own answers cover only its TSDB; /api/v1/status/config is the original configuration (secrets
@@ -58,6 +58,8 @@ export interface FrontDoorOptions {
   lookbackDeltaMs: number;
   /** The original configuration as last loaded (external labels, status/config); null before it is. */
   config: () => PromConfig | null;
+  /** The web console's files (/kvass/, src/console/): answers and resolves true for its paths. */
+  console?: (req: IncomingMessage, res: ServerResponse, target: RequestTarget) => Promise<boolean>;
   /** The coordinator's active targets (its /api/v1/targets `activeTargets`), for the classic targets page. */
   targets?: () => Promise<unknown[]>;
   /** Where the front door listens and the original config file, for status/flags. */
@@ -65,7 +67,7 @@ export interface FrontDoorOptions {
   log: Logger;
 }
 
-const COORDINATOR_PATHS = new Set(['/api/v1/targets', '/api/v1/shards', '/metrics', '/-/healthy', '/-/ready', '/-/reload']);
+const COORDINATOR_PATHS = new Set(['/api/v1/targets', '/api/v1/shards', '/api/v1/events', '/api/v1/whatif', '/api/v1/console', '/metrics', '/-/healthy', '/-/ready', '/-/reload']);
 const WARNED_PATHS = new Set(['/api/v1/query', '/api/v1/query_range', '/api/v1/series']);
 
 /** What the front door passes to the global querier: Prometheus's read API and its web UI. */
@@ -152,6 +154,7 @@ export function createFrontDoor(o: FrontDoorOptions): Handler {
     }
     const { path } = target;
     const method = req.method ?? 'GET';
+    if (o.console && (await o.console(req, res, target))) return;
     if (COORDINATOR_PATHS.has(path)) return o.coordinator(req, res, target);
     if (path === '/api/v1/stores') return apiSuccess(res, o.stores?.() ?? []);
     if (path === '/federate' && method === 'GET') {

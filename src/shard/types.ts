@@ -54,3 +54,6 @@ export async function answersReady(base: string, timeoutMs = 2000, client?: ApiC
     return false;
   }
 }
+
+/** The id of the shard with this ordinal ("shard-2"): in the API, logs, events and metrics. */
+export const shardId = (ordinal: number): string => `shard-${ordinal}`;

@@ -2,6 +2,7 @@
  * The sidecar's own metrics (prom-client). Labels are bounded: by job name (as many as the configuration
  * has), result and state, never by target, since a shard may hold many thousand targets.
  */
+import { trackLastResult } from '../metrics.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export class SidecarMetrics {
@@ -17,10 +18,13 @@ export class SidecarMetrics {
   readonly targetSeries = new Gauge({ name: 'kvass_sidecar_target_series', help: 'Sum of the smoothed series of the assigned targets.', registers: [this.registry] });
   readonly headSeries = new Gauge({ name: 'kvass_sidecar_prometheus_head_series', help: 'Head series of the shard\'s Prometheus, at the last poll.', registers: [this.registry] });
   readonly configWrites = new Counter({ name: 'kvass_sidecar_config_writes_total', help: 'Writes of the injected config file (only when its content changed).', registers: [this.registry] });
-  readonly reloads = new Counter({ name: 'kvass_sidecar_prometheus_reloads_total', help: 'Reloads of Prometheus requested, by result.', labelNames: ['result'], registers: [this.registry] });
+  readonly reloads = new Counter({ name: 'kvass_sidecar_prometheus_reloads_total', help: 'Reloads of Prometheus requested, by result (success, failure: retried with backoff).', labelNames: ['result'], registers: [this.registry] });
+  readonly reloadOk = new Gauge({ name: 'kvass_sidecar_prometheus_last_reload_successful', help: 'Whether the last reload of Prometheus requested succeeded: 0 while the latest attempt failed (retries follow), 1 otherwise (also before any reload).', registers: [this.registry] });
   readonly assignmentUpdates = new Counter({ name: 'kvass_sidecar_assignment_updates_total', help: 'Assignment replacements received, by result.', labelNames: ['result'], registers: [this.registry] });
 
   constructor(withProcessMetrics = true) {
     if (withProcessMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'kvass_sidecar_' });
+    trackLastResult(this.reloads, this.reloadOk);
   }
 }
+

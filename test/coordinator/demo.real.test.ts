@@ -1,14 +1,15 @@
 /**
  * The seeds' demo with real processes: `kvass fake-targets` serves 6 targets of 10045 series, `kvass up` with
  * --shard.max-series=30000 starts real Prometheus shards. It must end as exactly 3 shards of 2 targets each,
- * every shard's head under 30000 series, and no shard ever given more than its budget on the way.
+ * every shard's head under 30000 series, and no shard ever given more than its budget on the way. Then the web
+ * console shows it (in Debian's Chromium).
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fetchShards, runKvass, type RunningKvass } from '../helpers/kvass.js';
+import { fetchShards, repoRoot, runKvass, type RunningKvass } from '../helpers/kvass.js';
 import { freePort, waitFor } from '../helpers/prometheus.js';
 
 const procs: RunningKvass[] = [];
@@ -88,6 +89,58 @@ scrape_configs:
     return body.data?.result[0]?.value[1] === String(6 * 10000);
   }, 30_000, 500);
 
+  // Not on a terminal, the start-up progress is plain lines, the last one saying everything is placed and scraped.
+  assert.match(up.output(), /^\d+s: 3\/3 shard\(s\) ready, 6\/6 targets placed, 6\/6 scraped$/m);
+  assert.doesNotMatch(up.output(), /\r/);
+
+  await consoleTour(api, addresses);
+
   // Ctrl-C stops everything cleanly.
   assert.equal(await up.stop(), 0);
 });
+
+/**
+ * The web console of the demo in Debian's Chromium: the 3 shards against the 30000 budget, the 6 targets with their
+ * shards, a search for one address, the scale-up in the activity list, and the what-if for 70000 (one shard).
+ * A screenshot of each view goes to test-output/console/demo-<view>.png.
+ */
+async function consoleTour(api: string, addresses: string[]): Promise<void> {
+  const shots = join(repoRoot(), 'test-output', 'console');
+  await mkdir(shots, { recursive: true });
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(`${api}/kvass/`);
+    const shardRows = page.locator('table.shards-table tbody tr');
+    await shardRows.nth(2).waitFor({ timeout: 30_000 });
+    assert.equal(await shardRows.count(), 3);
+    for (const text of await shardRows.allInnerTexts()) assert.match(text, /20100 \/ 30000 \(67%\)/);
+    await page.screenshot({ path: join(shots, 'demo-shards.png'), fullPage: true });
+
+    await page.locator('#tab-targets').click();
+    const rows = page.locator('#targets-table tbody tr:not(.empty)');
+    await rows.nth(5).waitFor({ timeout: 30_000 });
+    assert.equal(await rows.count(), 6);
+    const shardCells = await page.locator('#targets-table tbody td.shards').allInnerTexts();
+    assert.deepEqual([...new Set(shardCells.map((c) => c.trim()))].sort(), ['shard-0', 'shard-1', 'shard-2']);
+    await page.screenshot({ path: join(shots, 'demo-targets.png'), fullPage: true });
+    await page.locator('#target-search').fill(addresses[3]!);
+    await page.waitForFunction(() => (globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } }).document.querySelectorAll('#targets-table tbody tr:not(.empty)').length === 1);
+    assert.match(await rows.first().innerText(), new RegExp(addresses[3]!.replace(/\./g, '\\.')));
+
+    await page.locator('#tab-activity').click();
+    const events = page.locator('#events-table tbody tr');
+    await events.first().waitFor({ timeout: 10_000 });
+    assert.ok((await events.allInnerTexts()).some((t) => /scale-up/.test(t) && /to 3 shards/.test(t)), 'the scale-up to 3 shards is in the activity list');
+    await page.screenshot({ path: join(shots, 'demo-activity.png'), fullPage: true });
+
+    await page.locator('#tab-whatif').click();
+    await page.locator('#whatif-budget').fill('70000');
+    await page.locator('#whatif-go').click();
+    await page.waitForFunction(() => (globalThis as unknown as { document: { getElementById(id: string): { textContent: string | null } | null } }).document.getElementById('whatif-shards')?.textContent === '1');
+    await page.screenshot({ path: join(shots, 'demo-whatif.png'), fullPage: true });
+  } finally {
+    await browser.close();
+  }
+}

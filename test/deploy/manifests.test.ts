@@ -437,11 +437,16 @@ test('Dockerfile: builds with the steps CI runs (npm ci, npm run build), install
   assert.ok(build.some((l) => /^RUN npm ci(\s|$)/.test(l) && !l.includes('--omit')), 'the build stage runs npm ci');
   assert.ok(build.some((l) => /^RUN npm run build(\s|$)/.test(l)), 'the build stage runs npm run build');
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-  assert.equal(pkg.scripts.build, 'tsc -p tsconfig.json', 'npm run build is the tsc CI runs (make build)');
+  // npm run build compiles what `make build` (CI) compiles: the same tsc projects, in the same order.
+  const makeBuild = /^build:.*\n((?:\t.*\n)+)/m.exec(readFileSync(join(ROOT, 'Makefile'), 'utf8'))?.[1] ?? '';
+  const projects = (text: string): string[] => [...text.matchAll(/tsc -p (\S+)/g)].map((m) => m[1]!);
+  assert.deepEqual(projects(pkg.scripts.build!), projects(makeBuild), 'npm run build is the tsc CI runs (make build)');
+  assert.ok(projects(makeBuild).includes('tsconfig.json'));
   const final = stages.at(-1)!;
   assert.match(final[0]!, /^FROM node:20-bookworm-slim(\s|$)/);
   assert.ok(final.some((l) => /^RUN npm ci --omit=dev/.test(l)), 'the final stage installs runtime dependencies only');
   assert.ok(final.some((l) => /^COPY --from=build \S*dist\/src\/? /.test(l)), 'the final stage copies the built dist/src');
+  assert.ok(final.some((l) => /^COPY --from=build \S*dist\/console\/? /.test(l)), 'the final stage copies the built console (dist/console)');
   assert.ok(final.some((l) => /\/usr\/local\/bin\/kvass/.test(l)), 'kvass is on PATH');
   const user = final.filter((l) => /^USER\s/.test(l)).at(-1);
   assert.ok(user && !/^USER\s+(root|0)(:|$)/.test(user), 'the image runs as a non-root USER');

@@ -1,0 +1,51 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { EventLog, cycleEvents, scaleEvent } from '../../src/coordinator/events.js';
+import { planFromNothing } from '../../src/coordinator/what-if.js';
+import { planAssignments, type PlannerOptions, type PlannerShard } from '../../src/coordinator/planner.js';
+
+const options: PlannerOptions = { maxSeries: 30000, minShards: 0, maxShards: 100, maxIdleTimeMs: 0, notReadyGraceMs: 60_000, transferMinScrapes: 2, hysteresis: 0.1 };
+const targets = Array.from({ length: 6 }, (_, i) => ({ hash: `t${i}`, series: 10050 }));
+
+test('the event log keeps the newest events, newest first, within its capacity', () => {
+  let now = Date.parse('2026-12-03T22:00:00Z');
+  const log = new EventLog(3, () => now++);
+  for (let i = 0; i < 5; i++) log.record('place', `event ${i}`);
+  assert.deepEqual(log.list().map((e) => e.message), ['event 4', 'event 3', 'event 2']);
+  assert.deepEqual(log.list(1).map((e) => e.message), ['event 4']);
+  assert.equal(log.list(0).length, 0);
+  assert.equal(log.list()[0]!.time, '2026-12-03T22:00:00.004Z');
+});
+
+test('a first plan reads as placements per shard; a scale-up says how many series at which budget', () => {
+  const plan = planAssignments({ nowMs: 0, targets, shards: [], options });
+  const events = cycleEvents(plan, [], targets, options.maxSeries, new Set());
+  assert.deepEqual(cycleEvents(plan, [], targets, options.maxSeries, new Set(targets.map((t) => t.hash))), [], 'placed by an earlier plan: not new');
+  assert.deepEqual(events.map((e) => e.message), ['placed 2 new targets on shard-0', 'placed 2 new targets on shard-1', 'placed 2 new targets on shard-2']);
+  assert.deepEqual(scaleEvent(0, 3, 60300, 30000), { kind: 'scale-up', message: 'scale-up from 0 to 3 shards: 60300 series to place at 30000 per shard' });
+  assert.equal(scaleEvent(3, 2, 0, 30000).kind, 'scale-down');
+});
+
+test('an overloaded shard\'s moves are grouped with its fill against the budget', () => {
+  // Shard 0 holds 4 targets of 10050 (134% of 30000), shard 1 is empty.
+  const view = (hs: string[]): PlannerShard['targets'] => Object.fromEntries(hs.map((h) => [h, { state: 'normal' as const, scrapes: 5 }]));
+  const shards: PlannerShard[] = [
+    { id: 0, ready: true, notReadySinceMs: null, targets: view(['t0', 't1', 't2', 't3']), idleSinceMs: null },
+    { id: 1, ready: true, notReadySinceMs: null, targets: {}, idleSinceMs: 0 },
+  ];
+  const plan = planAssignments({ nowMs: 1000, targets: targets.slice(0, 4), shards, options });
+  assert.ok(plan.moves.length > 0, 'the planner relieves shard 0');
+  const moves = cycleEvents(plan, shards, targets.slice(0, 4), options.maxSeries, new Set()).filter((e) => e.kind === 'move');
+  assert.equal(moves.length, 1);
+  assert.match(moves[0]!.message, new RegExp(`^shard-0 at 134% of budget: moving ${plan.moves.length} targets? to shard-1$`));
+});
+
+test('what if: the same planner from nothing with another budget gives the shard count and each shard\'s load', () => {
+  const one = planFromNothing(targets, { ...options, maxSeries: 70000 });
+  assert.equal(one.shards, 1);
+  assert.deepEqual(one.placement, [{ shard: 'shard-0', series: 60300, targets: 6 }]);
+  const three = planFromNothing(targets, options);
+  assert.equal(three.shards, 3);
+  assert.equal(three.placement.reduce((a, p) => a + p.targets, 0), 6);
+  assert.ok(three.placement.every((p) => p.series <= 30000));
+});

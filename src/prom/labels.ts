@@ -62,3 +62,13 @@ export function publicLabels(labels: Labels): Labels {
   }
   return out;
 }
+
+/** Prometheus's labels.Compare over sorted pairs: label by label, name then value; a set before the longer sets it begins. */
+export function compareLabelSets(a: ReadonlyArray<readonly [string, string]>, b: ReadonlyArray<readonly [string, string]>): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const c = compareUtf8(a[i]![0], b[i]![0]) || compareUtf8(a[i]![1], b[i]![1]);
+    if (c !== 0) return c;
+  }
+  return a.length - b.length;
+}

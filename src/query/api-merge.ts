@@ -17,7 +17,7 @@
  * - Exemplars (CircularExemplarStorage.Select): one entry per series, ordered by series labels; a series'
  *   exemplars oldest first (the storage refuses an exemplar older than the series' newest, and ignores a repeat).
  */
-import { compareUtf8 } from '../prom/labels.js';
+import { compareLabelSets, compareUtf8 } from '../prom/labels.js';
 
 /** One line of a TSDB status list. */
 export interface TsdbStat {
@@ -80,15 +80,7 @@ function labelPairs(v: unknown): LabelPairs | undefined {
   return pairs.sort((x, y) => compareBytewise(x[0], y[0]));
 }
 
-/** Prometheus's labels.Compare: label by label, name then value; a set before the longer sets it begins. */
-function compareLabelPairs(a: LabelPairs, b: LabelPairs): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const c = compareBytewise(a[i]![0], b[i]![0]) || compareBytewise(a[i]![1], b[i]![1]);
-    if (c !== 0) return c;
-  }
-  return a.length - b.length;
-}
+const compareLabelPairs = compareLabelSets;
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);

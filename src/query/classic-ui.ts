@@ -6,8 +6,9 @@
  * - /classic/config: the original configuration, secrets masked, instead of the querier's generated one.
  * The graph, alerts and rules pages need nothing: they query the view or run the original rules.
  */
+import { escapeHtml } from './html.js';
 import type { ServerResponse } from 'node:http';
-import { ApiClient } from '../http/client.js';
+import { QUERIER_CLIENT } from './querier.js';
 import { sendText } from '../http/respond.js';
 import { rewriteStatusPage } from './status-page.js';
 import { rewriteTargetsPage, type ViewTarget } from './targets-page.js';
@@ -25,11 +26,6 @@ export interface ClassicUiOptions {
   configYaml: () => string | undefined;
 }
 
-/** The querier is kvass's own Prometheus on loopback: no credential goes there. */
-const toQuerier = new ApiClient({ timeoutMs: 60_000, maxResponseBytes: 64 << 20 });
-
-const escapeHtml = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&#34;').replace(/'/g, '&#39;');
-
 /** The configuration page with `yaml` in its `<pre id="config_yaml">`. */
 export function rewriteConfigPage(html: string, yaml: string): string {
   const open = '<pre id="config_yaml">';
@@ -40,7 +36,7 @@ export function rewriteConfigPage(html: string, yaml: string): string {
 }
 
 export async function serveClassicPage(path: string, res: ServerResponse, o: ClassicUiOptions): Promise<void> {
-  const page = await toQuerier.call(`${o.querierUrl}${path}`, {});
+  const page = await QUERIER_CLIENT.call(`${o.querierUrl}${path}`, { timeoutMs: 60_000, maxResponseBytes: 64 << 20 });
   if (page.status !== 200) return sendText(res, page.status, page.body.toString('utf8'));
   const html = page.body.toString('utf8');
   let out = html;

@@ -9,11 +9,12 @@
  * the configuration's external labels are added to series that lack them, as federate.go does.
  */
 import type { ServerResponse } from 'node:http';
-import { ApiClient } from '../http/client.js';
+import { compareLabelSets } from '../prom/labels.js';
 import type { Logger } from '../logger.js';
 import { negotiateFormat, parseFederationText, renderFederation, type FederatedSample } from './federate.js';
 import { WARNING_HEADER, type StoreGateway } from './gateway.js';
-import { parseSeriesSelector } from './promql.js';
+import { parseSeriesSelector, toReadMatcher } from './promql.js';
+import { QUERIER_CLIENT } from './querier.js';
 import { isStale } from './remote/samples.js';
 import type { LabelMatcher, ReadQuery } from './remote/read-proto.js';
 
@@ -28,29 +29,14 @@ export interface FederateOptions {
   now?: () => number;
 }
 
-const READ_TYPE = { '=': 'EQ', '!=': 'NEQ', '=~': 'RE', '!~': 'NRE' } as const;
-
-/** The querier is kvass's own Prometheus on loopback: no credential goes there. */
-const toQuerier = new ApiClient({ timeoutMs: 60_000, maxResponseBytes: 1 << 30 });
 
 const keyOf = (labels: ReadonlyArray<readonly [string, string]>): string => JSON.stringify(labels);
-
-/** Prometheus's order of label sets (name, then value, label by label; bytewise). */
-function compareLabels(a: ReadonlyArray<readonly [string, string]>, b: ReadonlyArray<readonly [string, string]>): number {
-  for (let i = 0; i < Math.min(a.length, b.length); i++) {
-    for (const k of [0, 1] as const) {
-      const c = Buffer.compare(Buffer.from(a[i]![k]), Buffer.from(b[i]![k]));
-      if (c !== 0) return c;
-    }
-  }
-  return a.length - b.length;
-}
 
 export async function serveFederate(res: ServerResponse, params: URLSearchParams, accept: string | undefined, o: FederateOptions): Promise<void> {
   const selectors = params.getAll('match[]');
   let matcherSets: LabelMatcher[][];
   try {
-    matcherSets = selectors.map((s) => parseSeriesSelector(s).map((m) => ({ type: READ_TYPE[m.type], name: m.name, value: m.value })));
+    matcherSets = selectors.map((s) => parseSeriesSelector(s).map(toReadMatcher));
   } catch (e) {
     res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' }).end(`${(e as Error).message}\n`);
     return;
@@ -85,7 +71,7 @@ export async function serveFederate(res: ServerResponse, params: URLSearchParams
   // holds series without them, and federate.go appends them after the series' own labels: as it writes them.
   const external = o.externalLabels();
   const own = (labels: Array<[string, string]>): Array<[string, string]> => labels.filter(([n, v]) => external[n] !== v);
-  const series = [...latest.values()].map((s) => ({ ...s, labels: own(s.labels) })).sort((a, b) => compareLabels(a.labels, b.labels));
+  const series = [...latest.values()].map((s) => ({ ...s, labels: own(s.labels) })).sort((a, b) => compareLabelSets(a.labels, b.labels));
   const { contentType, body } = renderFederation(series, { ...external }, negotiateFormat(accept));
   const headers: Record<string, string | string[]> = { 'content-type': contentType };
   if (warnings.length > 0) {
@@ -99,7 +85,7 @@ export async function serveFederate(res: ServerResponse, params: URLSearchParams
 async function querierFederation(querierUrl: string, params: URLSearchParams): Promise<{ series: FederatedSample[]; error?: string }> {
   const only = new URLSearchParams(params.getAll('match[]').map((m): [string, string] => ['match[]', m]));
   try {
-    const r = await toQuerier.call(`${querierUrl}/federate?${only}`, { headers: { accept: 'text/plain' } });
+    const r = await QUERIER_CLIENT.call(`${querierUrl}/federate?${only}`, { headers: { accept: 'text/plain' }, timeoutMs: 60_000, maxResponseBytes: 1 << 30 });
     if (r.status !== 200) return { series: [], error: `HTTP ${r.status}: ${r.body.toString('utf8', 0, 300).trim()}` };
     return { series: parseFederationText(r.body.toString('utf8')) };
   } catch (e) {

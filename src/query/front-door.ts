@@ -110,6 +110,13 @@ export function createFrontDoor(o: FrontDoorOptions): Handler {
     apiSuccess(res, r.data, r.warnings);
   }
 
+  /**
+   * The parameters of a request answered here (Go reads a form body too; Grafana sends label queries as forms): a
+   * tenant's, checked and rewritten already, are its target's query.
+   */
+  const paramsOf = async (req: IncomingMessage, target: RequestTarget, tenant: string | undefined): Promise<URLSearchParams> =>
+    tenant !== undefined ? target.query : requestParams(target.query, req.headers['content-type'], req.method === 'POST' ? await readBody(req, 8 << 20) : undefined, false);
+
   const mergedApi = (): MergedApiOptions => ({ shards: o.shards, querierUrl: o.querierUrl, timeoutMs: o.shardTimeoutMs, client: o.client, replicaLabels: o.replicaLabels, partialResponse: o.partialResponse });
 
   /** A tenant's request with its parameters rewritten (tenancy.ts): the target and body to send on, or an answer given. */
@@ -158,11 +165,11 @@ export function createFrontDoor(o: FrontDoorOptions): Handler {
     if (COORDINATOR_PATHS.has(path)) return o.coordinator(req, res, target);
     if (path === '/api/v1/stores') return apiSuccess(res, o.stores?.() ?? []);
     if (path === '/federate' && method === 'GET') {
-      const params = tenant !== undefined ? target.query : requestParams(target.query, undefined, undefined, false);
+      const params = target.query;
       return serveFederate(res, params, req.headersDistinct.accept?.[0], { gateway: o.gateway, querierUrl: o.querierUrl, lookbackDeltaMs: o.lookbackDeltaMs, externalLabels: () => o.config()?.global.externalLabels ?? {}, partialResponse: o.partialResponse, log: o.log });
     }
     if (MERGED_PATHS.has(path) && (method === 'GET' || (method === 'POST' && path === '/api/v1/query_exemplars'))) {
-      const params = tenant !== undefined ? target.query : requestParams(target.query, req.headers['content-type'], method === 'POST' ? await readBody(req, 8 << 20) : undefined, false);
+      const params = await paramsOf(req, target, tenant);
       return serveMergedApi(path as MergedPath, res, params, mergedApi());
     }
     if (CLASSIC_PAGES.has(path) && method === 'GET') {
@@ -183,7 +190,7 @@ export function createFrontDoor(o: FrontDoorOptions): Handler {
     const values = /^\/api\/v1\/label\/([^/]+)\/values$/.exec(path);
     if (path === '/api/v1/labels' || path === '/api/v1/metadata' || values) {
       // Grafana sends label queries as forms; shards and querier get them as a GET query string.
-      const params = tenant !== undefined ? target.query : requestParams(target.query, req.headers['content-type'], method === 'POST' ? await readBody(req, 8 << 20) : undefined, false);
+      const params = await paramsOf(req, target, tenant);
       const kind = values ? 'values' : path === '/api/v1/labels' ? 'labels' : 'metadata';
       return fanOut(kind, res, target, params, values?.[1], tenant);
     }

@@ -21,6 +21,7 @@
  * of more than about 300 operators after 2000 characters, and nesting deeper than about 2800 levels (limits
  * of @lezer/lr that end in error nodes).
  */
+import type { LabelMatcher } from './remote/read-proto.js';
 // @ts-expect-error: the package's "exports" has no "types" condition, so TypeScript does not find its index.d.ts.
 import { parser as lezerParser } from '@prometheus-io/lezer-promql';
 import type { LRParser } from '@lezer/lr';
@@ -297,3 +298,10 @@ export function printSeriesSelector(m: Matcher[]): string {
 export function isLabelName(s: string): boolean {
   return LABEL_NAME.test(s);
 }
+
+const READ_TYPES = { '=': 'EQ', '!=': 'NEQ', '=~': 'RE', '!~': 'NRE' } as const;
+const SELECTOR_TYPES = { EQ: '=', NEQ: '!=', RE: '=~', NRE: '!~' } as const;
+
+/** Selector matchers as remote-read matchers (read-proto.ts), and back. */
+export const toReadMatcher = (m: Matcher): LabelMatcher => ({ type: READ_TYPES[m.type], name: m.name, value: m.value });
+export const fromReadMatcher = (m: LabelMatcher): Matcher => ({ type: SELECTOR_TYPES[m.type], name: m.name, value: m.value });

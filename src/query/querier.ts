@@ -7,6 +7,7 @@
  *
  * Files in `<dir>`: prometheus.yml (generated), tsdb/, prometheus.log, pid.
  */
+import { ApiClient } from '../http/client.js';
 import { execFile } from 'node:child_process';
 import { mkdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../files.js';
@@ -77,6 +78,12 @@ function querierConfigOf(cfg: PromConfig, opts: ConfigOptions): string {
   top.set('remote_read', list);
   return `# Written by kvass from ${opts.configFile}: the global querier (no scrape jobs; data from the store gateway).\n${doc.toString({ lineWidth: 0 })}`;
 }
+
+/**
+ * kvass's client for the global querier: its own Prometheus on loopback, so no credential goes there. Callers give
+ * each call its own deadline and answer cap.
+ */
+export const QUERIER_CLIENT = new ApiClient({ timeoutMs: 30_000, maxResponseBytes: 256 << 20 });
 
 export class GlobalQuerier {
   private process: WatchedProcess | null = null;

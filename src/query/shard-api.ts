@@ -5,9 +5,10 @@
  * (Prometheus 2.42's remote-read storage does not implement label queries, and the querier scrapes nothing, so it
  * has no metadata.) Replica labels are left out, as the gateway leaves them out of series.
  */
-import { ApiClient } from '../http/client.js';
+import type { ApiClient } from '../http/client.js';
+import { QUERIER_CLIENT } from './querier.js';
 import type { ReadShard } from './gateway.js';
-import { parseSeriesSelector, printSeriesSelector } from './promql.js';
+import { fromReadMatcher, parseSeriesSelector, printSeriesSelector, toReadMatcher } from './promql.js';
 import { fitMatchers } from './store-read.js';
 
 export interface FanOutResult {
@@ -29,8 +30,6 @@ interface Answer {
 /** Label and metadata answers are small next to series: 256 MiB is far beyond any real one. */
 const MAX_ANSWER = 256 << 20;
 
-/** The querier is kvass's own Prometheus on loopback: no credential goes there. */
-const toQuerier = new ApiClient({ timeoutMs: 30_000, maxResponseBytes: MAX_ANSWER });
 
 async function getJson(client: ApiClient, url: string, timeoutMs: number, flag: string): Promise<Answer> {
   try {
@@ -73,10 +72,6 @@ function mergeMetadata(answers: unknown[], limit: number): Record<string, unknow
   return out;
 }
 
-/** Series selector matchers (promql.ts) as remote-read matchers, and back. */
-const TO_READ = { '=': 'EQ', '!=': 'NEQ', '=~': 'RE', '!~': 'NRE' } as const;
-const FROM_READ = { EQ: '=', NEQ: '!=', RE: '=~', NRE: '!~' } as const;
-
 /**
  * The call to make on a store: `match[]` fitted to its external labels (store-read.ts), or undefined when every
  * selector is pruned (none of its series can match). Throws on a selector that does not parse.
@@ -88,8 +83,8 @@ function storeCall(pathAndQuery: string, ext: Readonly<Record<string, string>>):
   if (given.length === 0) return pathAndQuery;
   const kept: string[] = [];
   for (const sel of given) {
-    const fitted = fitMatchers(parseSeriesSelector(sel).map((m) => ({ type: TO_READ[m.type], name: m.name, value: m.value })), ext);
-    if (fitted) kept.push(printSeriesSelector(fitted.matchers.map((m) => ({ type: FROM_READ[m.type], name: m.name, value: m.value }))));
+    const fitted = fitMatchers(parseSeriesSelector(sel).map(toReadMatcher), ext);
+    if (fitted) kept.push(printSeriesSelector(fitted.matchers.map(fromReadMatcher)));
   }
   if (kept.length === 0) return undefined;
   url.searchParams.delete('match[]');
@@ -143,7 +138,7 @@ export async function gatherApi(kind: ApiKind, pathAndQuery: string, shards: rea
     if (kind === 'labels' || kind === 'values' || kind === 'metadata') return askStore(kind, pathAndQuery, s);
     return getJson(s.store.client, `${s.url.replace(/\/+$/, '')}${pathAndQuery}`, s.store.timeoutMs, '--query.store-timeout');
   };
-  const querierCall = querierUrl === undefined ? Promise.resolve(undefined) : getJson(toQuerier, `${querierUrl}${pathAndQuery}`, opts.timeoutMs, '--query.shard-timeout');
+  const querierCall = querierUrl === undefined ? Promise.resolve(undefined) : getJson(QUERIER_CLIENT, `${querierUrl}${pathAndQuery}`, opts.timeoutMs, '--query.shard-timeout');
   const [q, ...answers] = await Promise.all([querierCall, ...shards.map(call)]);
   const warnings: string[] = [];
   const datas: unknown[] = [];

@@ -5,12 +5,11 @@
  * `Head Stats` heading to the end of its last table, with the same markup filled from the merged status
  * (merged-api.ts). Everything else on the page (runtime, build, flags) is the querier's.
  */
+import { escapeHtml } from './html.js';
 import type { TsdbStatus, TsdbStat } from './api-merge.js';
 
 const HEAD = '<h2 id="headstatus">Head Stats</h2>';
 const LAST = 'Most Common Label Pairs';
-
-const escapeHtml = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&#34;').replace(/'/g, '&#39;').replace(/\+/g, '&#43;');
 
 /** A time as Go's Time.String() prints it in UTC (the page's own format), then the milliseconds. */
 function goTime(ms: number): string {

@@ -5,6 +5,7 @@
  * own markup, from the coordinator's targets, with two columns Prometheus does not have: the shard(s) scraping each
  * target and the series it produces.
  */
+import { escapeHtml } from './html.js';
 
 export interface ViewTarget {
   labels: Record<string, string>;
@@ -18,8 +19,6 @@ export interface ViewTarget {
   series?: number;
   shards?: string[];
 }
-
-const escapeHtml = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&#34;').replace(/'/g, '&#39;');
 
 /** "711ms ago", "3.2s ago" as the page writes them (never for a target not scraped yet). */
 function ago(iso: string, now: number): string {

@@ -8,6 +8,7 @@ import * as query from './query.bench.js';
 import * as merge from './merge.bench.js';
 import * as receive from './receive-wire.bench.js';
 import * as receiveLatency from './receive-latency.bench.js';
+import * as scale from './coordinator-scale.bench.js';
 
 const benches: Array<[string, { run(): Array<Record<string, string | number>> | Promise<Array<Record<string, string | number>>> }]> = [
   ['targets', targets],
@@ -18,6 +19,7 @@ const benches: Array<[string, { run(): Array<Record<string, string | number>> | 
   ['query', query],
   ['receive', receive],
   ['receive-latency', receiveLatency],
+  ['coordinator-scale', scale],
 ];
 
 const only = process.argv.slice(2);

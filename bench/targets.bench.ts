@@ -8,7 +8,7 @@ import { jobDefaults, targetsFromGroup, type GroupTargets } from '../src/target/
 import type { TargetGroup } from '../src/discovery/types.js';
 import type { Labels } from '../src/prom/labels.js';
 
-const PIPELINE = `
+export const PIPELINE = `
 scrape_configs:
   - job_name: kubernetes-pods
     relabel_configs:
@@ -98,7 +98,7 @@ export function podTarget(i: number): Labels {
  * One group per pod, as Prometheus's pod role emits them: the pod's labels and annotations on the group, the
  * container and port labels on the target.
  */
-function makeGroups(from: number, count: number): TargetGroup[] {
+export function makeGroups(from: number, count: number): TargetGroup[] {
   const groups: TargetGroup[] = [];
   for (let i = from; i < from + count; i++) {
     const all = podTarget(i);

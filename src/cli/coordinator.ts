@@ -125,6 +125,7 @@ async function runCoordinatorWith(f: FlagValues, manager: ShardManager, listen: 
     manager,
     client: security.client,
     log,
+    moveLogFile: f.get('shard.type') === 'k8s' || f.get('shard.type') === 'static' ? undefined : join(resolve(f.get('data-dir')!), 'moves.json'),
   });
   const metrics = new CoordinatorMetrics();
   const coordinatorApi = coordinatorHandler(coordinator, metrics, log, withGlobalView ? '/classic/graph' : null);
@@ -133,7 +134,7 @@ async function runCoordinatorWith(f: FlagValues, manager: ShardManager, listen: 
   let where = '';
   if (withGlobalView) {
     const shards = shardReader(coordinator);
-    view = await createGlobalView(f, { shards: receive ? () => [...shards(), ...receive.shards()] : shards, extraReplicaLabels: receive ? [receive.replicaLabel] : [], coordinatorHandler: coordinatorApi, targets: async () => targetsData(coordinator, 'active').activeTargets, configFile: resolve(f.get('config.file')!), dataDir: resolve(f.get('data-dir')!), frontDoorUrl: () => where, client: security.client, registry: metrics.registry, log });
+    view = await createGlobalView(f, { shards: receive ? () => [...shards(), ...receive.shards()] : shards, extraReplicaLabels: receive ? [receive.replicaLabel] : [], coordinatorHandler: coordinatorApi, moves: () => (coordinator.acting ? coordinator.moves.history() : null), targets: async () => targetsData(coordinator, 'active').activeTargets, configFile: resolve(f.get('config.file')!), dataDir: resolve(f.get('data-dir')!), frontDoorUrl: () => where, client: security.client, registry: metrics.registry, log });
   }
   const api = await createKvassServer({
     name: view ? 'front door' : 'coordinator API', log, ...security.server,

@@ -20,6 +20,9 @@ import type { AddressInfo } from 'node:net';
 import { createKvassServer, type Handler } from '../http/server.js';
 import { apiError } from '../http/respond.js';
 import type { ApiClient } from '../http/client.js';
+import type { MoveHistory } from '../coordinator/moves.js';
+import { QueryPushdown } from '../query/pushdown.js';
+import { QuerierNames } from '../query/querier-names.js';
 
 export const QUERY_FLAGS: readonly FlagSpec[] = [
   { name: 'query.replica-label', help: 'Label telling replicas apart, dropped from query results when deduplicating (repeatable).', default: 'replica', repeatable: true },
@@ -30,6 +33,7 @@ export const QUERY_FLAGS: readonly FlagSpec[] = [
   { name: 'query.stores-file', help: 'YAML list of remote stores, each with url, name, external_labels and Prometheus\'s http_config fields (TLS, client certificate, authorization, basic_auth, proxy_url); watched and reloaded.' },
   { name: 'query.store-timeout', help: 'How long one store may take to answer a read before it is left out (with a warning).', default: '30s', kind: 'duration' },
   { name: 'query.store-check-interval', help: 'How often stores are checked (health, external labels, time range) and DNS names looked up again.', default: '15s', kind: 'duration' },
+  { name: 'query.pushdown', help: 'Answer a query by having each shard evaluate its part and merging the answers, when that is exact (no target moved within the window read); else, or with --query.pushdown=false, by remote read of every shard.', default: 'true', kind: 'bool' },
   { name: 'query.enforce-tenant', help: 'Every request names its tenant (--query.tenant-header) and reads only series of that tenant.', default: 'false', kind: 'bool' },
   { name: 'query.tenant-header', help: 'The header naming a request\'s tenant.', default: 'THANOS-TENANT' },
   { name: 'query.tenant-label-name', help: 'The label that says which tenant a series belongs to.', default: 'tenant_id' },
@@ -41,17 +45,28 @@ export const QUERY_FLAGS: readonly FlagSpec[] = [
  * been ready once (one that stops answering is still read, and named in a warning when it fails); a shard never
  * ready yet is starting and holds no data. `seenReady` keeps the URLs seen ready across calls.
  */
-export function readShardsOf(replicas: ReadonlyArray<ReadonlyArray<{ id: string; url: string; ready: boolean }>>, seenReady: Set<string>): ReadShard[] {
+export function readShardsOf(replicas: ReadonlyArray<ReadonlyArray<{ id: string; url: string; ready: boolean }>>, seen: ShardSightings, nowMs = Date.now()): ReadShard[] {
   return replicas.flatMap((rep, r) => rep.flatMap((s, ordinal) => {
-    if (s.ready) seenReady.add(s.url);
-    return seenReady.has(s.url) ? [{ name: `replica-${r}/${s.id}`, url: s.url, replica: r, ordinal }] : [];
+    if (s.ready) {
+      seen.ever.add(s.url);
+      if (!seen.readySince.has(s.url)) seen.readySince.set(s.url, nowMs);
+    } else seen.readySince.delete(s.url);
+    return seen.ever.has(s.url) ? [{ name: `replica-${r}/${s.id}`, url: s.url, replica: r, ordinal, readySinceMs: seen.readySince.get(s.url) }] : [];
   }));
 }
 
+/** What readShardsOf remembers between calls: the shards ever seen ready, and since when each has been ready. */
+export interface ShardSightings {
+  ever: Set<string>;
+  readySince: Map<string, number>;
+}
+
+export const newSightings = (): ShardSightings => ({ ever: new Set(), readySince: new Map() });
+
 /** readShardsOf over an in-process coordinator's current view. */
 export function shardReader(c: Coordinator): () => ReadShard[] {
-  const seenReady = new Set<string>();
-  return () => readShardsOf(c.shardViews, seenReady);
+  const seen = newSightings();
+  return () => readShardsOf(c.shardViews, seen);
 }
 
 export interface GlobalView {
@@ -80,6 +95,8 @@ export interface GlobalViewOptions {
   frontDoorUrl: () => string;
   /** kvass's client for the shards' sidecars. */
   client: ApiClient;
+  /** The coordinator's move log (for pushdown); null while unknown. */
+  moves: () => MoveHistory | null;
   registry: Registry;
   log: Logger;
 }
@@ -119,26 +136,37 @@ export async function createGlobalView(f: FlagValues, o: GlobalViewOptions): Pro
     },
     log,
   });
+  const querierNames = new QuerierNames(querier.url, log);
+  const pushdown = new QueryPushdown({
+    enabled: f.get('query.pushdown') === 'true', shards, client: o.client, timeoutMs: shardTimeoutMs, partialResponse,
+    lookbackDeltaMs: parseDuration(f.get('query.lookback-delta')!), moves: o.moves, querierNames: () => querierNames.current, registry, log,
+  });
   let reloadHook: () => void = () => undefined;
   const coordinatorHandler: Handler = (req, res, target) => {
     if (target.path === '/-/reload' && (req.method === 'POST' || req.method === 'PUT')) res.once('finish', () => {
       if (res.statusCode < 300) reloadHook();
+      querierNames.refreshSoon();
     });
     return o.coordinatorHandler(req, res, target);
   };
   const handler = createFrontDoor({
     coordinator: coordinatorHandler, gateway, shards, querierUrl: querier.url, replicaLabels, shardTimeoutMs, partialResponse, client: o.client, log,
-    stores: () => stores?.status() ?? [], tenancy: tenancyOf(f),
+    stores: () => stores?.status() ?? [], tenancy: tenancyOf(f), pushdown,
     lookbackDeltaMs: parseDuration(f.get('query.lookback-delta')!), config: () => querier.config, targets: o.targets, console: consoleHandler(),
     flags: () => ({ 'config.file': o.configFile ?? '', 'web.listen-address': f.get('web.listen-address') ?? '', 'web.external-url': o.frontDoorUrl() }),
   });
+  querierNames.start();
   const close = (): void => {
+    querierNames.stop();
     stores?.stop();
     internal.close();
     internal.server.closeAllConnections();
     internal.server.close();
   };
-  return { handler, querier, stores, onReload: (f) => void (reloadHook = f), close };
+  return { handler, querier, stores, onReload: (f) => void (reloadHook = () => {
+    f();
+    querierNames.refreshSoon();
+  }), close };
 }
 
 /** The remote stores of --query.store and --query.stores-file, started (an invalid file is a usage error). */

@@ -12,7 +12,8 @@ import { createLogger, type Logger } from '../logger.js';
 import { parseDuration } from '../prom/duration.js';
 import type { ReadShard } from '../query/gateway.js';
 import { UsageError, flagList, parseFlags, type FlagSpec } from './flags.js';
-import { QUERY_FLAGS, createGlobalView, readShardsOf } from './global-view.js';
+import { QUERY_FLAGS, createGlobalView, newSightings, readShardsOf } from './global-view.js';
+import type { MoveHistory } from '../coordinator/moves.js';
 import { parseListenAddress } from './sidecar.js';
 import { CLIENT_FLAGS, WEB_SECURITY_FLAGS, clientFromFlags, serverSecurity } from './web.js';
 import { waitForStop } from './signals.js';
@@ -35,7 +36,7 @@ export const QUERY_COMMAND_FLAGS: readonly FlagSpec[] = [
 ];
 
 /** What `kvass query` passes through to the coordinator: its read API. */
-const COORDINATOR_PASS_THROUGH = new AllowList([{ methods: ['GET'], path: /^\/api\/v1\/(targets|shards|events|whatif|console)$/ }]);
+const COORDINATOR_PASS_THROUGH = new AllowList([{ methods: ['GET'], path: /^\/api\/v1\/(targets|shards|moves|events|whatif|console)$/ }]);
 
 /** Checks the coordinator's `data` of GET /api/v1/shards. */
 function readShardList(data: unknown): Array<Array<{ id: string; url: string; ready: boolean }>> {
@@ -53,10 +54,24 @@ function readShardList(data: unknown): Array<Array<{ id: string; url: string; re
   });
 }
 
+/** Checks the coordinator's `data` of GET /api/v1/moves (a standby's unknown history, null, is history from never). */
+function readMoveHistory(data: unknown): MoveHistory {
+  const d = data as { sinceMs?: unknown; marginMs?: unknown; moves?: unknown } | null;
+  if (!d || (d.sinceMs !== null && typeof d.sinceMs !== 'number') || typeof d.marginMs !== 'number' || !Array.isArray(d.moves)) throw new Error('expected sinceMs, marginMs and moves');
+  const moves = d.moves.map((m, i) => {
+    const o = m as Record<string, unknown> | null;
+    if (typeof o?.startMs !== 'number' || (o.endMs !== null && typeof o.endMs !== 'number') || typeof o.from !== 'number' || typeof o.to !== 'number') throw new Error(`moves[${i}]: needs numbers startMs, from, to and endMs (or null)`);
+    return { hash: String(o.hash ?? ''), job: String(o.job ?? ''), from: o.from, to: o.to, startMs: o.startMs, endMs: o.endMs as number | null };
+  });
+  return { sinceMs: d.sinceMs ?? Number.POSITIVE_INFINITY, marginMs: d.marginMs, moves };
+}
+
 /** Polls the coordinator's shard list; keeps the last good one when the coordinator does not answer. */
 class CoordinatorShards {
   private list: ReadShard[] = [];
-  private readonly seenReady = new Set<string>();
+  private readonly seen = newSightings();
+  /** The coordinator's move log (moves.ts), for pushdown; null until read. */
+  moves: MoveHistory | null = null;
   private timer: NodeJS.Timeout | null = null;
 
   constructor(private readonly base: string, private readonly everyMs: number, private readonly log: Logger, private readonly client: ApiClient) {}
@@ -68,9 +83,18 @@ class CoordinatorShards {
     this.refreshing = true;
     try {
       const { data } = await this.client.data(`${this.base}/api/v1/shards`, { timeoutMs: 10_000, maxResponseBytes: 64 << 20 });
-      this.list = readShardsOf(readShardList(data), this.seenReady);
+      this.list = readShardsOf(readShardList(data), this.seen);
     } catch (e) {
       this.log.warn({ coordinator: this.base, err: (e as Error).message }, 'cannot read the shard list; keeping the last one');
+    }
+    try {
+      // Read after the shards: a move the list already shows is in the log read here.
+      const { data } = await this.client.data(`${this.base}/api/v1/moves`, { timeoutMs: 10_000, maxResponseBytes: 256 << 20 });
+      this.moves = readMoveHistory(data);
+    } catch (e) {
+      // Not knowing the moves, no window is known to be safe: queries take the remote-read path.
+      this.moves = null;
+      this.log.warn({ coordinator: this.base, err: (e as Error).message }, 'cannot read the move log; queries are not pushed down until it is read');
     } finally {
       this.refreshing = false;
     }
@@ -146,7 +170,7 @@ export async function runQuery(argv: readonly string[]): Promise<number> {
   let where = '';
   const configFile = f.get('config.file');
   const targets = async (): Promise<unknown[]> => (base ? (((await client.data(`${base}/api/v1/targets?state=active`, { timeoutMs: 30_000, maxResponseBytes: 512 << 20 })).data as { activeTargets?: unknown[] }).activeTargets ?? []) : []);
-  const view = await createGlobalView(f, { shards: () => shards?.current ?? [], coordinatorHandler, targets, configFile: configFile ? resolve(configFile) : undefined, dataDir: resolve(f.get('data-dir')!), frontDoorUrl: () => where, client, registry, log });
+  const view = await createGlobalView(f, { shards: () => shards?.current ?? [], moves: () => (shards ? shards.moves : { sinceMs: 0, marginMs: 0, moves: [] }), coordinatorHandler, targets, configFile: configFile ? resolve(configFile) : undefined, dataDir: resolve(f.get('data-dir')!), frontDoorUrl: () => where, client, registry, log });
   const api = await createKvassServer({ name: 'front door', log, ...security, access: frontDoorAccess, handler: view.handler });
   api.server.listen(addr.port, addr.host);
   await once(api.server, 'listening');

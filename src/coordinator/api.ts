@@ -14,6 +14,7 @@ import type { CoordinatorEvent, EventLog } from './events.js';
 import { targetLabelProblem } from '../shard/contract.js';
 import type { Target } from '../target/populate.js';
 import { trackLastResult } from '../metrics.js';
+import type { Move } from './moves.js';
 
 /**
  * What CoordinatorMetrics.update reads of the coordinator: public state only (a Coordinator is one). Labels are
@@ -157,6 +158,15 @@ export function shardsData(c: Coordinator) {
   };
 }
 
+/**
+ * GET /api/v1/moves: when targets changed shard (moves.ts), for the front door's pushdown. A standby's history is
+ * not its own to tell: `sinceMs` null (unknown), so every window takes the remote-read path.
+ */
+export function movesData(c: Pick<Coordinator, 'moves' | 'acting'>): { sinceMs: number | null; marginMs: number; moves: Move[] } {
+  const h = c.moves.history();
+  return { sinceMs: c.acting && Number.isFinite(h.sinceMs) ? h.sinceMs : null, marginMs: h.marginMs, moves: h.moves };
+}
+
 /** Access levels of the coordinator's routes (http/auth.ts): reads open as Prometheus's are, /-/reload a control path. */
 export function coordinatorAccess(method: string, path: string): Access {
   if (path === '/-/healthy' || path === '/-/ready' || path === '/metrics') return 'open';
@@ -180,6 +190,8 @@ export function coordinatorHandler(c: Coordinator, metrics: CoordinatorMetrics, 
       }
       case 'GET /api/v1/shards':
         return apiSuccess(res, shardsData(c));
+      case 'GET /api/v1/moves':
+        return apiSuccess(res, movesData(c));
       case 'GET /metrics':
         metrics.update(c);
         res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(await metrics.registry.metrics());

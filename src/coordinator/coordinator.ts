@@ -8,15 +8,18 @@
 import type { Logger } from '../logger.js';
 import { parseConfig, readConfigText, type PromConfig, type ScrapeConfig } from '../config/config.js';
 import { DiscoveryManager } from '../discovery/manager.js';
-import { jobDefaults, jobTargets, type DroppedTarget, type Target } from '../target/populate.js';
+import type { DroppedTarget, Target } from '../target/populate.js';
+import { Population } from './population.js';
 import type { ShardInfo, ShardManager } from '../shard/types.js';
 import { configHash, targetLabelProblem, type RuntimeInfo, type TargetStatus, type TargetState } from '../shard/contract.js';
 import { Explorer, PROBE_ATTEMPTS_BEFORE_DEFAULT } from './explore.js';
 import { EventLog, cycleEvents, scaleEvent } from './events.js';
 import { shardId } from '../shard/types.js';
 import { planFromNothing, type WhatIf } from './what-if.js';
-import { planAssignments, type PlannerOptions, type PlannerOutput, type PlannerShard, type ShardTargetView } from './planner.js';
+import { IncrementalPlanner } from './planner-incremental.js';
+import type { PlannerOptions, PlannerOutput, PlannerShard, ShardTargetView } from './planner.js';
 import { ShardClient } from '../shard/client.js';
+import { MoveLog } from './moves.js';
 import type { ApiClient } from '../http/client.js';
 
 /** Series Prometheus adds per target (up, scrape_duration_seconds, scrape_samples_scraped, scrape_samples_post_metric_relabeling, scrape_series_added). */
@@ -46,6 +49,8 @@ export interface CoordinatorOptions {
    * a leader that lost the lease mid-cycle stops before its next push. Absent: always.
    */
   mayWrite?: () => boolean;
+  /** Where the move log is kept across restarts (moves.ts); none: in memory. */
+  moveLogFile?: string;
 }
 
 /** Thrown before a write when this coordinator is no longer the acting leader. */
@@ -103,6 +108,8 @@ export class Coordinator {
   /** Targets kept out of plans this cycle, and why. */
   private readonly unassignable = new Map<string, string>();
   lastPlan: PlannerOutput | null = null;
+  /** The planner: exactly planAssignments, at a cost that follows what changed since the last cycle. */
+  private readonly planner = new IncrementalPlanner();
   /** The targets with their sizes as the last plan saw them (for what-if plans). */
   private lastPlannerTargets: Array<{ hash: string; series: number }> = [];
   /** What was decided, for people (events.ts). */
@@ -117,7 +124,12 @@ export class Coordinator {
   /** When the last cycle (acting or standby) ended, ms since the epoch; null before the first. */
   lastCycleAt: number | null = null;
 
+  /** When targets changed shard (moves.ts), for the front door's pushdown. */
+  readonly moves: MoveLog;
+
   constructor(readonly opts: CoordinatorOptions) {
+    // Both ends of a move are widened by the time a decision takes to reach the shards' scrapes (next cycle, reload).
+    this.moves = new MoveLog({ file: opts.moveLogFile, marginMs: 2 * opts.intervalMs + 10_000, log: opts.log });
     this.discovery = new DiscoveryManager(opts.log, 0);
     this.explorer = new Explorer(opts.exploreConcurrency, opts.log);
   }
@@ -195,16 +207,14 @@ export class Coordinator {
     await this.explorer.close();
   }
 
+  /** Per job and group, the populated targets of the last cycle: only changed groups are relabeled (population.ts). */
+  private readonly population = new Population();
+
+  /** The active targets by hash (read only: shared with the next cycle when nothing changed), and `dropped`. */
   private collectTargets(): Map<string, { target: Target; sc: ScrapeConfig }> {
-    const out = new Map<string, { target: Target; sc: ScrapeConfig }>();
-    const dropped: DroppedTarget[] = [];
-    for (const sc of this.config.scrapeConfigs) {
-      const res = jobTargets(this.discovery.groups(sc.jobName), jobDefaults(sc));
-      for (const t of res.active) if (!out.has(t.hash)) out.set(t.hash, { target: t, sc });
-      dropped.push(...res.dropped);
-    }
-    this.dropped = dropped;
-    return out;
+    const res = this.population.update(this.config.scrapeConfigs, this.discovery);
+    this.dropped = res.dropped;
+    return res.targets;
   }
 
   private async poll(info: ShardInfo, acting: boolean): Promise<Polled> {
@@ -304,7 +314,7 @@ export class Coordinator {
     }
     this.explorer.retain(new Set(targets.keys()));
 
-    const plan = planAssignments({
+    const plan = this.planner.plan({
       nowMs: now,
       targets: plannerTargets,
       shards,
@@ -347,6 +357,7 @@ export class Coordinator {
       }
     }
     await Promise.all(pushes);
+    this.noteMoves(now, plan, targets, shards.some((s) => Object.keys(s.targets).length > 0));
 
     // A shard is removed only once nothing is assigned to it any more (the planner drains it first).
     let desired = plan.desiredShards;
@@ -371,6 +382,19 @@ export class Coordinator {
     this.recordViews(targets, polled, measured, n);
     this.cycles++;
     this.lastError = '';
+  }
+
+  /** The move log's view of this cycle: which ordinals hold each target now (after the pushes), saved. */
+  private noteMoves(now: number, plan: PlannerOutput, targets: Map<string, { target: Target; sc: ScrapeConfig }>, placedBefore: boolean): void {
+    const holders = new Map<string, { ordinals: number[]; job: string }>();
+    plan.assignments.forEach((a, ordinal) => {
+      for (const hash of Object.keys(a)) {
+        const h = holders.get(hash) ?? holders.set(hash, { ordinals: [], job: targets.get(hash)?.target.job ?? '' }).get(hash)!;
+        h.ordinals.push(ordinal);
+      }
+    });
+    this.moves.observe(now, holders, placedBefore);
+    void this.moves.save();
   }
 
   /**

@@ -42,6 +42,10 @@ export interface PlanState {
   drainingShard: number;
   /** New shards opened by this step (ids existing, existing+1, …). */
   opened: number;
+  /** Per shard, the targets whose normal copy is on it: built by the second `membersOf`, then kept up to date. */
+  membersByShard: number[][] | null;
+  /** Calls of `membersOf` in this step. */
+  memberQueries: number;
 
   /** Targets on no counted shard, to be placed (input order). */
   readonly toPlace: number[];
@@ -144,7 +148,7 @@ export function resolveCopies(input: PlannerInput): PlanState {
     hashes, series, idxOf,
     normal: new Int32Array(T).fill(-1), incoming: new Int32Array(T).fill(-1), lostFrom,
     load: new Array<number>(n).fill(0), count: new Array<number>(n).fill(0), receiver, ready, live,
-    busy: new Array<boolean>(n).fill(false), drainingShard: -1, opened: 0,
+    busy: new Array<boolean>(n).fill(false), drainingShard: -1, opened: 0, membersByShard: null, memberQueries: 0,
     toPlace: [], overflow: [], reliefOverflow: [],
     moves: [], reassigned: [], completed: [], unplaced: [],
   };
@@ -206,6 +210,7 @@ export function resolveCopies(input: PlannerInput): PlanState {
 
 function holdNormal(st: PlanState, i: number, s: number): void {
   st.normal[i] = s;
+  if (st.membersByShard) (st.membersByShard[s] ??= []).push(i);
   st.load[s]! += st.series[i]!;
   st.count[s]!++;
 }
@@ -225,11 +230,25 @@ function findDrainingShard(st: PlanState): number {
   return h;
 }
 
-/** Per shard, the targets whose normal copy is on it (ascending target number). */
+/**
+ * Per shard, the targets whose normal copy is on it (ascending target number). One scan of every target for
+ * the first call; from the second (relief may ask for many shards), an index built once per step.
+ */
 export function membersOf(st: PlanState, shard: number): number[] {
-  const out: number[] = [];
-  for (let i = 0; i < st.normal.length; i++) if (st.normal[i] === shard) out.push(i);
-  return out;
+  if (st.memberQueries++ === 0) {
+    const out: number[] = [];
+    for (let i = 0; i < st.normal.length; i++) if (st.normal[i] === shard) out.push(i);
+    return out;
+  }
+  if (!st.membersByShard) {
+    const index: number[][] = [];
+    for (let i = 0; i < st.normal.length; i++) {
+      const s = st.normal[i]!;
+      if (s >= 0) (index[s] ??= []).push(i);
+    }
+    st.membersByShard = index;
+  }
+  return (st.membersByShard[shard] ?? []).slice().sort((a, b) => a - b);
 }
 
 /** Sort order of placement: series descending, then hash ascending. */

@@ -3,7 +3,8 @@
  * what discovery says must be scraped, what each shard reports it scrapes, and the time; it returns the full
  * desired target set of every shard and the shard count. No clock, I/O or randomness: the same input gives the
  * same output, whatever the order of `targets` or of the keys of each shard's `targets` record (every choice is
- * made in a sorted order; output records list their hashes in ascending order).
+ * made in a sorted order; output records list their hashes in ascending order). This is the reference plan:
+ * planner-incremental.ts returns exactly the same output at a cost that follows what changed between calls.
  *
  * A step, in order (the helpers named are in planner-*.ts):
  *  1. Copies (`resolveCopies`). Targets no longer discovered vanish from every shard. Per target, the copies on

@@ -32,6 +32,13 @@ export class DiscoveryManager {
   private listeners = new Set<(jobs: Set<string>) => void>();
   private changed = new Set<string>();
   private timer?: NodeJS.Timeout;
+  /**
+   * Per job, a number that changes whenever `groups(job)` may return something else (an emit, a discoverer
+   * stopped): lets a reader (the coordinator's population cache) skip a job whose groups did not move without
+   * walking them. Values come from one sequence, so a job never sees an old value again.
+   */
+  private readonly versions = new Map<string, number>();
+  private versionSeq = 0;
 
   /** `throttleMs`: changes are delivered at most this often (Prometheus uses 5 s). */
   constructor(private readonly logger: Logger, private readonly throttleMs = 5000) {}
@@ -98,6 +105,7 @@ export class DiscoveryManager {
   }
 
   private markChanged(job: string): void {
+    this.versions.set(job, ++this.versionSeq);
     this.changed.add(job);
     this.notifyStatus();
     if (this.timer || this.listeners.size === 0) return;
@@ -123,6 +131,11 @@ export class DiscoveryManager {
       for (const g of p.groups.values()) out.push(g);
     }
     return out;
+  }
+
+  /** See `versions`: equal values mean `groups(job)` returns the same group objects in the same order. */
+  version(job: string): number {
+    return this.versions.get(job) ?? 0;
   }
 
   status(): JobStatus[] {
@@ -159,7 +172,10 @@ export class DiscoveryManager {
   }
 
   stop(): void {
-    for (const p of this.providers.values()) p.abort.abort();
+    for (const p of this.providers.values()) {
+      p.abort.abort();
+      this.versions.set(p.job, ++this.versionSeq);
+    }
     this.providers.clear();
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;

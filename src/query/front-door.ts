@@ -36,6 +36,8 @@ import type { ReadShard, StoreGateway } from './gateway.js';
 import { TenancyError, enforceParams, requestParams, tenantOf, tenantRoute, tenantSelector, type TenancyOptions } from './tenancy.js';
 import { tenantMatcher } from './tenant.js';
 import { serveFederate } from './federate-view.js';
+import { FALLBACK_HEADER, PATH_HEADER, type QueryPushdown } from './pushdown.js';
+import type { FallbackReason } from './pushdown-types.js';
 import { statusConfigYaml } from '../config/status-config.js';
 import type { PromConfig } from '../config/config.js';
 
@@ -52,6 +54,8 @@ export interface FrontDoorOptions {
   client: ApiClient;
   /** The rows of GET /api/v1/stores (stores.ts). */
   stores?: () => unknown[];
+  /** Query pushdown (pushdown.ts): tried first for /api/v1/query and /api/v1/query_range. */
+  pushdown?: QueryPushdown;
   /** --query.enforce-tenant: every request's tenant enforced (tenancy.ts). */
   tenancy?: TenancyOptions;
   /** The querier's --query.lookback-delta (federation's window). */
@@ -67,7 +71,7 @@ export interface FrontDoorOptions {
   log: Logger;
 }
 
-const COORDINATOR_PATHS = new Set(['/api/v1/targets', '/api/v1/shards', '/api/v1/events', '/api/v1/whatif', '/api/v1/console', '/metrics', '/-/healthy', '/-/ready', '/-/reload']);
+const COORDINATOR_PATHS = new Set(['/api/v1/targets', '/api/v1/shards', '/api/v1/moves', '/api/v1/events', '/api/v1/whatif', '/api/v1/console', '/metrics', '/-/healthy', '/-/ready', '/-/reload']);
 const WARNED_PATHS = new Set(['/api/v1/query', '/api/v1/query_range', '/api/v1/series']);
 
 /** What the front door passes to the global querier: Prometheus's read API and its web UI. */
@@ -198,7 +202,26 @@ export function createFrontDoor(o: FrontDoorOptions): Handler {
     if (!WARNED_PATHS.has(path)) return toQuerier(req, res, target, body, undefined, headers);
     const since = Date.now();
     body ??= method === 'POST' ? await readBody(req, 8 << 20) : undefined;
+    // Pushdown first (pushdown.ts); what it does not answer goes to the querier, saying why.
+    let fallback: FallbackReason | undefined;
+    let stats = false;
+    if (path === '/api/v1/query' || path === '/api/v1/query_range') {
+      const params = tenant !== undefined ? target.query : requestParams(target.query, req.headers['content-type'], body, false);
+      stats = (params.get('stats') ?? '') !== '';
+      if (o.pushdown) {
+        const reason = await o.pushdown.serve(path, params, res);
+        if (reason === null) return;
+        o.pushdown.fellBack(reason);
+        fallback = reason;
+      } else fallback = 'disabled';
+      res.setHeader(PATH_HEADER, 'remote-read');
+      res.setHeader(FALLBACK_HEADER, fallback);
+    }
     await toQuerier(req, res, target, body, (status, json) => {
+      if (stats && fallback && json.data && typeof json.data === 'object') {
+        const data = json.data as Record<string, unknown>;
+        data.stats = { ...(data.stats as object | undefined), kvass: { path: 'remote-read', reason: fallback } };
+      }
       // A read the gateway refused (partial responses off) comes back as this request's own warning naming
       // …/api/v1/read: that decides the error. The gateway's shard warnings of the reads made meanwhile say which
       // shard and why; a concurrent request's reads may be among them, so they only inform.

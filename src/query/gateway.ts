@@ -34,6 +34,8 @@ export interface ReadShard {
   url: string;
   replica: number;
   ordinal: number;
+  /** Since when the shard has been seen ready without a break (ms); undefined when it is not ready now. */
+  readySinceMs?: number;
   /**
    * Ingestors written with a replication factor: every series is on `replication` distinct members of `group`, so
    * the view is complete while fewer than that many members fail (instead of every ordinal answering).

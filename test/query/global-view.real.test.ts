@@ -1,8 +1,11 @@
 /**
  * The global view with real Prometheus: one reference Prometheus scrapes the same targets as `kvass up` with 3
- * shards; PromQL through the front door must answer as the reference does (instant and range queries), a recording
- * rule of the original config gives the global figure, remote read answers both response types and refuses bad
- * requests, and a store gateway in front of a garbage shard and a hanging shard answers in time with warnings.
+ * shards; PromQL through the front door must answer as the reference does (instant and range queries), both with
+ * query pushdown (the front door of `kvass up`) and without (a `kvass query --query.pushdown=false` beside the same
+ * coordinator), each answer saying which path it took; 1,000 generated queries answer the same on both paths. A
+ * recording rule of the original config gives the global figure, remote read answers both response types and
+ * refuses bad requests, and a store gateway in front of a garbage shard and a hanging shard answers in time with
+ * warnings.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,6 +19,9 @@ import { fetchShards, runKvass, upWithShards, type RunningKvass } from '../helpe
 import { freePort, startPrometheus, waitFor, type RunningPrometheus } from '../helpers/prometheus.js';
 import { startTarget, type TestTarget } from '../helpers/targets.js';
 import { remoteRead } from '../helpers/remote-read.js';
+import { DIFFERENTIAL_INSTANT, DIFFERENTIAL_RANGE } from '../helpers/differential-queries.js';
+import { Rng, pool } from '../helpers/fuzz.js';
+import { promqlGenerator } from '../helpers/promql-gen.js';
 import { encodeReadRequest } from '../../src/query/remote/read-proto.js';
 import { StoreGateway } from '../../src/query/gateway.js';
 import { ApiClient } from '../../src/http/client.js';
@@ -45,6 +51,8 @@ const targets: TestTarget[] = [];
 let reference: RunningPrometheus;
 let up: RunningKvass;
 let front = '';
+/** `kvass query --query.pushdown=false` beside the coordinator of `up`: every query by remote read. */
+let noPushdown = '';
 let dir = '';
 const extra: Server[] = [];
 /** Alerts received by a stand-in Alertmanager (POST /api/v2/alerts), as Prometheus 2.42 sends them. */
@@ -91,12 +99,35 @@ scrape_configs:
   reference = await startPrometheus(join(dir, 'prometheus.yml'));
   up = await upWithShards([`--config.file=${join(dir, 'prometheus.yml')}`, `--data-dir=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`,
     '--shard.max-series=1000', '--coordinator.interval=2s', '--query.shard-timeout=5s'], front, 3, 2);
+  // Started now, ready by the end of the wait below.
+  const off = await launchQuery(['--query.pushdown=false', '--query.shard-timeout=5s']);
   // 50 s of data on the shards: the 30 s windows of the range queries (from 18 s back) are then covered on both sides.
   await new Promise((r) => setTimeout(r, 50_000));
+  noPushdown = await off.ready();
 });
 
 let stopped: number | undefined;
 const queries: RunningKvass[] = [];
+
+/** Starts `kvass query` beside the coordinator of `up` (the front door); `ready` waits until it counts demo_metric. */
+async function launchQuery(extra: string[]): Promise<{ url: string; ready: () => Promise<string> }> {
+  const port = await freePort();
+  const q = runKvass(['query', `--config.file=${join(dir, 'prometheus.yml')}`, `--coordinator.url=${front}`, `--data-dir=${await mkdtemp(join(dir, 'query-'))}`,
+    `--web.listen-address=127.0.0.1:${port}`, ...extra]);
+  queries.push(q);
+  const url = `http://127.0.0.1:${port}`;
+  const ready = async (): Promise<string> => {
+    await waitFor('kvass query to answer', async () => {
+      if (q.proc.exitCode !== null) throw new Error(`kvass query exited: ${q.output()}`);
+      const r = await fetch(`${url}/api/v1/query?query=count(demo_metric)`).catch(() => null);
+      if (!r?.ok) return false;
+      const body = (await r.json()) as { data: { result: Result[] } };
+      return body.data.result.length === 1;
+    }, 60_000, 500);
+    return url;
+  };
+  return { url, ready };
+}
 
 after(async () => {
   if (stopped) process.kill(stopped, 'SIGCONT');
@@ -133,60 +164,247 @@ function sameResult(q: string, want: Result[], got: Result[], tol: number): void
   }
 }
 
-// Exact where values do not depend on when a scrape happened; a tolerance where rates are extrapolated.
-const INSTANT: Array<[string, number]> = [
-  ['count(demo_metric)', 0],
-  ['sum by (instance) (demo_metric)', 0],
-  ['count by (job) (up)', 0],
-  ['sum(rate(demo_requests_total[30s]))', 0.02],
-  ['sum by (code, job) (rate(demo_requests_total[30s]))', 0.02],
-  ['histogram_quantile(0.9, sum by (le) (rate(demo_latency_seconds_bucket[30s])))', 0.02],
-  ['histogram_quantile(0.5, sum by (le, instance) (rate(demo_latency_seconds_bucket[30s])))', 0.02],
-  ['topk(3, sum by (instance) (demo_metric))', 0],
-  ['bottomk(2, count by (instance) (demo_metric))', 0],
-  ['absent(no_such_metric)', 0],
-  ['absent(demo_metric)', 0],
-  ['label_replace(sum by (instance) (demo_metric), "port", "$1", "instance", ".*:(.*)")', 0],
-  ['max_over_time(count(demo_metric)[20s:5s])', 0],
-  ['sum(demo_metric offset 10s)', 0],
-  ['count(demo_metric > 50)', 0],
-  ['avg by (job) (demo_metric)', 1e-9],
-  ['count(count by (series_id) (demo_metric))', 0],
-  ['sum(increase(demo_requests_total[30s]))', 0.02],
-  ['quantile(0.5, demo_metric)', 0],
-  ['stddev(demo_metric)', 1e-9],
-  ['count_values("value", demo_metric{series_id="5"})', 0],
-  ['sort_desc(sum by (instance) (demo_metric))', 0],
-  ['group by (job, team) (up)', 0],
-  ['sum(irate(demo_requests_total[10s]))', 0.05],
-  ['job:demo_metric:count', 0],
-  ['count(up == 1) + on() group_left vector(0)', 0],
-];
 
-const RANGE: Array<[string, number]> = [
-  ['count(demo_metric)', 0],
-  ['sum by (instance) (demo_metric)', 0],
-  ['sum(rate(demo_requests_total[30s]))', 0.02],
-  ['histogram_quantile(0.99, sum by (le) (rate(demo_latency_seconds_bucket[30s])))', 0.02],
-  ['count by (job) (up)', 0],
-];
+/** The answer of a query endpoint with the path it took (X-Kvass-Query-Path, X-Kvass-Pushdown-Fallback). */
+interface Answer {
+  http: number;
+  status: string;
+  errorType?: string;
+  error?: string;
+  data?: { resultType: string; result: Result[] | [number, string]; stats?: { kvass?: { path: string; reason?: string } } };
+  path: string | null;
+  reason: string | null;
+}
 
-test('PromQL through the front door answers as one Prometheus scraping everything (instant and range)', async (t) => {
+async function ask(base: string, path: string, params: Record<string, string>): Promise<Answer> {
+  const res = await fetch(`${base}${path}?${new URLSearchParams(params)}`);
+  const body = (await res.json()) as Omit<Answer, 'http' | 'path' | 'reason'>;
+  return { ...body, http: res.status, path: res.headers.get('x-kvass-query-path'), reason: res.headers.get('x-kvass-pushdown-fallback') };
+}
+
+const FALLBACK_REASONS = ['unsupported', 'parse', 'no_selector', 'moved', 'history', 'replicas', 'stores', 'rules', 'tenancy', 'no_coordinator', 'params', 'disabled'];
+
+/** What is wrong with the path headers of an answer of a front door with pushdown on (`on`) or off; undefined if nothing. */
+function pathProblem(a: Answer, on: boolean): string | undefined {
+  if (!on) return a.path === 'remote-read' && a.reason === 'disabled' ? undefined : `pushdown off: path ${a.path}, fallback ${a.reason} (want remote-read, disabled)`;
+  if (a.path === 'pushdown') return a.reason === null ? undefined : `pushed down with a fallback reason ${a.reason}`;
+  if (a.path === 'remote-read') return a.reason !== null && FALLBACK_REASONS.includes(a.reason) && a.reason !== 'disabled' ? undefined : `remote-read with fallback reason ${a.reason}`;
+  return `no valid X-Kvass-Query-Path: ${a.path}`;
+}
+
+/** Sum of a metric's samples on a /metrics page whose labels include `labels`. */
+async function metricSum(base: string, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})? (\S+)/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const ls = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+    if (Object.entries(labels).every(([k, v]) => ls[k] === v)) sum += Number(m[3]);
+  }
+  return sum;
+}
+
+/** Planned by the pushdown planner, so pushed down when no target moved (none does in this test). */
+const MUST_PUSH = new Set(['count(demo_metric)', 'sum by (instance) (demo_metric)', 'count by (job) (up)', 'sum(rate(demo_requests_total[30s]))',
+  'topk(3, sum by (instance) (demo_metric))', 'avg by (job) (demo_metric)', 'stddev(demo_metric)', 'absent(no_such_metric)']);
+
+test('PromQL through the front door, with pushdown and without, answers as one Prometheus scraping everything (instant and range), and says which path it took', async (t) => {
   const at = Math.floor(Date.now() / 1000) - 3;
-  for (const [q, tol] of INSTANT) {
+  const paths: string[] = [];
+  const check = async (q: string, path: string, params: Record<string, string>, tol: number): Promise<void> => {
     const started = Date.now();
-    const [want, got] = await Promise.all([api(reference.url, '/api/v1/query', { query: q, time: String(at) }), api(front, '/api/v1/query', { query: q, time: String(at) })]);
-    assert.equal(got.resultType, want.resultType, q);
-    t.diagnostic(`${Date.now() - started} ms: ${q}`);
-    if (q !== 'absent(demo_metric)') assert.ok((want.result as Result[]).length > 0, `${q}: the reference has an answer`);
-    sameResult(q, want.result as Result[], got.result as Result[], tol);
+    const [want, on, off] = await Promise.all([ask(reference.url, path, params), ask(front, path, params), ask(noPushdown, path, params)]);
+    t.diagnostic(`${Date.now() - started} ms, ${on.path}${on.reason ? ` (${on.reason})` : ''}: ${path === '/api/v1/query' ? '' : 'range '}${q}`);
+    for (const [name, a] of [['reference', want], ['pushdown on', on], ['pushdown off', off]] as const) assert.equal(a.status, 'success', `${name} ${q}: ${a.error}`);
+    assert.equal(on.data!.resultType, want.data!.resultType, q);
+    assert.equal(off.data!.resultType, want.data!.resultType, q);
+    if (q !== 'absent(demo_metric)') assert.ok((want.data!.result as Result[]).length > 0, `${q}: the reference has an answer`);
+    sameResult(`${q} (pushdown on, ${on.path})`, want.data!.result as Result[], on.data!.result as Result[], tol);
+    sameResult(`${q} (pushdown off)`, want.data!.result as Result[], off.data!.result as Result[], tol);
+    assert.equal(pathProblem(off, false), undefined, q);
+    assert.equal(pathProblem(on, true), undefined, q);
+    if (MUST_PUSH.has(q)) assert.equal(on.path, 'pushdown', `${q}: pushed down (fallback: ${on.reason})`);
+    if (q === 'job:demo_metric:count') assert.deepEqual([on.path, on.reason], ['remote-read', 'rules'], `${q}: a series of the querier's own rule`);
+    paths.push(on.path!);
+  };
+  for (const [q, tol] of DIFFERENTIAL_INSTANT) await check(q, '/api/v1/query', { query: q, time: String(at) }, tol);
+  for (const [q, tol] of DIFFERENTIAL_RANGE) await check(q, '/api/v1/query_range', { query: q, start: String(at - 15), end: String(at), step: '5' }, tol);
+  const pushed = paths.filter((p) => p === 'pushdown').length;
+  t.diagnostic(`pushed down: ${pushed} of ${paths.length} (${(100 * pushed / paths.length).toFixed(0)}%)`);
+
+  // stats=all says the same in data.stats.kvass; the counters of /metrics count what was answered.
+  const stats = { query: 'count(demo_metric)', time: String(at), stats: 'all' };
+  const [son, soff] = await Promise.all([ask(front, '/api/v1/query', stats), ask(noPushdown, '/api/v1/query', stats)]);
+  assert.deepEqual([son.data!.stats?.kvass?.path, son.data!.stats?.kvass?.reason], ['pushdown', undefined], JSON.stringify(son.data!.stats?.kvass));
+  assert.deepEqual([soff.data!.stats?.kvass?.path, soff.data!.stats?.kvass?.reason], ['remote-read', 'disabled'], JSON.stringify(soff.data!.stats?.kvass));
+  assert.ok(await metricSum(front, 'kvass_query_pushdown_total') >= pushed + 1, 'kvass_query_pushdown_total counts the pushed-down queries');
+  assert.ok(await metricSum(front, 'kvass_query_pushdown_fallback_total', { reason: 'rules' }) >= 1, 'kvass_query_pushdown_fallback_total{reason="rules"}');
+  assert.ok(await metricSum(noPushdown, 'kvass_query_pushdown_fallback_total', { reason: 'disabled' }) >= paths.length + 1, 'kvass_query_pushdown_fallback_total{reason="disabled"} with pushdown off');
+});
+
+type Point = [number, string];
+/** Any answer as series of points (a scalar or string is one point of a series with no labels). */
+function seriesOf(d: NonNullable<Answer['data']>): Array<{ metric: Record<string, string>; points: Point[] }> {
+  if (d.resultType === 'scalar' || d.resultType === 'string') return [{ metric: {}, points: [d.result as Point] }];
+  return (d.result as Result[]).map((r) => ({ metric: r.metric, points: r.value ? [r.value] : r.values ?? [] }));
+}
+
+/**
+ * Where two answers differ (undefined: they do not). Without `group`: series by series, point by point. With
+ * `group` (topk/bottomk at the top, where ties make the chosen series ambiguous): the multiset of values of each
+ * group at each time.
+ */
+function difference(a: NonNullable<Answer['data']>, b: NonNullable<Answer['data']>, tol: number, group?: (m: Record<string, string>) => string): string | undefined {
+  if (a.resultType !== b.resultType) return `result types ${a.resultType} and ${b.resultType}`;
+  const [sa, sb] = [seriesOf(a), seriesOf(b)];
+  if (group) {
+    const bag = (ss: typeof sa) => {
+      const m = new Map<string, number[]>();
+      for (const s of ss) for (const [t, v] of s.points) (m.get(`${group(s.metric)}@${t}`) ?? m.set(`${group(s.metric)}@${t}`, []).get(`${group(s.metric)}@${t}`)!).push(Number(v));
+      for (const vs of m.values()) vs.sort((x, y) => x - y);
+      return m;
+    };
+    const [ba, bb] = [bag(sa), bag(sb)];
+    if (ba.size !== bb.size) return `${ba.size} and ${bb.size} groups×times`;
+    for (const [k, vs] of ba) {
+      const ws = bb.get(k);
+      if (!ws || ws.length !== vs.length || vs.some((v, i) => !close(v, ws[i]!, tol))) return `${k}: [${vs}] and [${ws}]`;
+    }
+    return undefined;
   }
-  for (const [q, tol] of RANGE) {
-    const params = { query: q, start: String(at - 15), end: String(at), step: '5' };
-    const [want, got] = await Promise.all([api(reference.url, '/api/v1/query_range', params), api(front, '/api/v1/query_range', params)]);
-    assert.equal(got.resultType, 'matrix');
-    sameResult(`range ${q}`, want.result as Result[], got.result as Result[], tol);
+  // count_values's label ("v" in the generated queries) is a formatted value: compared as values are, to 10 digits
+  // (series whose labels are the same that way are paired in the order of their exact "v").
+  const key = (m: Record<string, string>) => JSON.stringify(Object.entries(m).map(([k, x]) => [k, k === 'v' && x !== '' && !Number.isNaN(Number(x)) ? Number(x).toPrecision(10) : x]).sort());
+  const byKey = (ss: typeof sa) => {
+    const m = new Map<string, typeof sa>();
+    for (const s of ss) (m.get(key(s.metric)) ?? m.set(key(s.metric), []).get(key(s.metric))!).push(s);
+    for (const list of m.values()) list.sort((x, y) => Number(x.metric.v) - Number(y.metric.v));
+    return m;
+  };
+  const [ma, mb] = [byKey(sa), byKey(sb)];
+  if (sa.length !== sb.length || ma.size !== mb.size) return `${sa.length} and ${sb.length} series`;
+  for (const [k, la] of ma) {
+    const lb = mb.get(k);
+    if (!lb || lb.length !== la.length) return `series ${k}: ${la.length} in the first, ${lb?.length ?? 0} in the second`;
+    for (let j = 0; j < la.length; j++) {
+      const [pa, pb] = [la[j]!.points, lb[j]!.points];
+      if (pb.length !== pa.length) return `${k}: ${pa.length} and ${pb.length} points`;
+      for (let i = 0; i < pb.length; i++) {
+        const [[ta, va], [tb, vb]] = [pa[i]!, pb[i]!];
+        if (ta !== tb || !close(Number(va), Number(vb), tol)) return `${k}: [${ta}, ${va}] and [${tb}, ${vb}]`;
+      }
+    }
   }
+  return undefined;
+}
+
+/** The tolerance against the reference: rates are extrapolated from the scrape phases, which differ from the shards'. */
+const referenceTolerance = (q: string): number => (/\b(irate|idelta)\(/.test(q) ? 0.05 : /\b(rate|increase|delta|deriv)\(/.test(q) ? 0.02 : 1e-9);
+
+test('1,000 generated queries answer the same with pushdown and without (and as the reference where the remote-read path does)', { timeout: 300_000 }, async (t) => {
+  const rng = new Rng(2042);
+  const addresses = targets.map((x) => x.address);
+  const next = promqlGenerator(rng, {
+    matcher: (r) => r.pick([
+      `series_id="${r.int(0, 12)}"`, 'series_id=~"[1-3]"', 'series_id!="5"', `code="${r.pick(['200', '500'])}"`, 'code!="500"',
+      `le="${r.pick(['0.1', '0.5', '+Inf'])}"`, 'le=~"0.*"', `job="${r.pick(['demo', 'other'])}"`, 'job!="other"', 'job=~"demo|other"',
+      'team="b"', 'team=""', 'team!="b"', `instance="${r.pick(addresses)}"`, 'instance=~"127.0.0.1:.*"', 'instance!~".*1"',
+    ]),
+    names: ['demo_metric', 'demo_metric', 'demo_requests_total', 'demo_latency_seconds_bucket', 'up', ''],
+    nameless: '__name__=~"demo_metric|demo_requests_total|up"',
+    // 10 of the 300-500 demo_metric series of each target (the differential suite reads them all): the remote-read
+    // path reads every sample of what it selects, and 1,000 queries must take seconds, not minutes.
+    always: { demo_metric: 'series_id=~"[0-9]"', '': 'series_id=~"[0-9]|"' },
+    rangeFunctions: ['rate', 'increase', 'irate', 'delta', 'changes', 'resets', 'max_over_time', 'min_over_time', 'avg_over_time', 'sum_over_time',
+      'count_over_time', 'last_over_time', 'present_over_time', 'stddev_over_time', 'quantile_over_time'],
+    windows: ['10s', '20s', '30s'],
+    groupings: ['instance', 'job', 'series_id', 'code', 'le', 'team', 'job, instance', 'instance, code'],
+    aggregations: ['sum', 'min', 'max', 'count', 'avg', 'group', 'stddev', 'stdvar'],
+    replaceTargets: ['x', 'instance', 'job'],
+    replaceSources: ['series_id', 'instance', 'code'],
+    onLabels: 'instance',
+    extended: { offsetChance: 0.15, offsets: ['5s', '10s'], bucket: 'demo_latency_seconds_bucket', bucketGroupings: ['le', 'le, instance', 'le, job'], matchingLabels: ['instance', 'job', 'code', 'series_id', 'instance, job'] },
+  });
+  // At the top, sometimes topk/bottomk (compared per group, ties being ambiguous) or sort/sort_desc (order checked).
+  const GROUPS: Array<[string, (m: Record<string, string>) => string]> = [
+    ['', () => ''],
+    [' by (instance)', (m) => m.instance ?? ''],
+    [' by (job)', (m) => m.job ?? ''],
+    [' without (series_id)', (m) => JSON.stringify(Object.entries(m).filter(([k]) => k !== 'series_id' && k !== '__name__').sort())],
+  ];
+  const cases = Array.from({ length: 1000 }, (_, i) => {
+    const top = rng.weighted([[84, 'plain'], [8, 'topk'], [8, 'sort']] as const);
+    const [g, group] = rng.pick(GROUPS);
+    const inner = next();
+    const expr = top === 'plain' ? inner : top === 'sort' ? `${rng.pick(['sort', 'sort_desc'])}(${inner})` : `${rng.pick(['topk', 'bottomk'])}${g} (${rng.int(1, 3)}, ${inner})`;
+    return { expr, group: top === 'topk' ? group : undefined, sorted: top === 'sort' ? (expr.startsWith('sort_desc') ? -1 : 1) : 0, range: i % 8 === 0 };
+  });
+  const at = Math.floor(Date.now() / 1000) - 3;
+  const started = Date.now();
+  const n = { compared: 0, equal: 0, pushed: 0, range: 0, bothErrors: 0, offDiffersFromReference: 0, sameAsReference: 0 };
+  const reasons = new Map<string, number>();
+  const failures: string[] = [];
+  const offExamples: string[] = [];
+  const took: Array<[number, string]> = [];
+  const one = async (c: (typeof cases)[number], path: string, params: Record<string, string>): Promise<void> => {
+    const timed = async (base: string) => {
+      const t0 = Date.now();
+      const a = await ask(base, path, params);
+      return [a, Date.now() - t0] as const;
+    };
+    const [[ref, tr], [on, ton], [off, toff]] = await Promise.all([timed(reference.url), timed(front), timed(noPushdown)]);
+    const what = `${path === '/api/v1/query' ? 'instant' : 'range'} ${c.expr}`;
+    took.push([Math.max(tr, ton, toff), `${what}: reference ${tr} ms, pushdown ${ton} ms (${on.path}), remote read ${toff} ms`]);
+    for (const [a, isOn] of [[on, true], [off, false]] as const) {
+      const p = pathProblem(a, isOn);
+      if (p) failures.push(`${what}: ${p}`);
+    }
+    if (on.path === 'pushdown') n.pushed++;
+    else reasons.set(on.reason ?? 'none', (reasons.get(on.reason ?? 'none') ?? 0) + 1);
+    if (on.status !== 'success' || off.status !== 'success') {
+      if (on.status === off.status && on.http === off.http && on.errorType === off.errorType) n.bothErrors++;
+      else failures.push(`${what}: pushdown on ${on.http} ${on.errorType ?? ''} ${on.error ?? ''}; off ${off.http} ${off.errorType ?? ''} ${off.error ?? ''}`);
+      return;
+    }
+    n.compared++;
+    const d = difference(on.data!, off.data!, 1e-9, c.group);
+    if (d) failures.push(`${what} (${on.path}${on.reason ? ` ${on.reason}` : ''}): pushdown on and off differ: ${d}`);
+    else n.equal++;
+    if (c.sorted !== 0 && on.data!.resultType === 'vector') {
+      const vs = (on.data!.result as Result[]).map((r) => Number(r.value![1])).filter((v) => !Number.isNaN(v));
+      if (vs.some((v, i) => i > 0 && (v - vs[i - 1]!) * c.sorted < 0)) failures.push(`${what}: not sorted: ${vs.slice(0, 20)}`);
+    }
+    const tol = referenceTolerance(c.expr);
+    const offRef = ref.status === 'success' ? difference(off.data!, ref.data!, tol, c.group) : `the reference: ${ref.error}`;
+    if (offRef) {
+      n.offDiffersFromReference++;
+      if (offExamples.length < 5) offExamples.push(`${what}: ${offRef}`);
+      return;
+    }
+    const onRef = difference(on.data!, ref.data!, tol, c.group);
+    if (onRef) failures.push(`${what} (${on.path}): differs from the reference where pushdown off does not: ${onRef}`);
+    else n.sameAsReference++;
+  };
+  await pool(cases.length, 6, async (i) => {
+    const c = cases[i]!;
+    await one(c, '/api/v1/query', { query: c.expr, time: String(at) });
+    if (c.range) {
+      n.range++;
+      await one(c, '/api/v1/query_range', { query: c.expr, start: String(at - 20), end: String(at), step: '5' });
+    }
+  });
+  const answers = cases.length + n.range;
+  t.diagnostic(`${answers} queries (${cases.length} instant, ${n.range} range) in ${((Date.now() - started) / 1000).toFixed(1)} s: ${n.compared} compared, ${n.equal} equal with pushdown on and off, ${n.bothErrors} errors in both`);
+  took.sort((x, y) => y[0] - x[0]);
+  t.diagnostic(`slowest: ${took.slice(0, 3).map(([, w]) => w).join(' | ')}; median ${took[took.length >> 1]?.[0]} ms`);
+  t.diagnostic(`pushed down: ${n.pushed} (${(100 * n.pushed / answers).toFixed(0)}%); fallbacks: ${[...reasons].sort((x, y) => y[1] - x[1]).map(([r, k]) => `${r} ${k}`).join(', ')}`);
+  t.diagnostic(`against the reference: ${n.sameAsReference} the same on both paths; ${n.offDiffersFromReference} where the remote-read path already differs (on-vs-off only), e.g. ${offExamples.join(' | ')}`);
+  assert.deepEqual(failures.slice(0, 10), [], `${failures.length} of ${answers} answers wrong`);
+  assert.equal(n.compared + n.bothErrors, answers);
+  assert.ok(n.compared >= 0.7 * answers, `${n.compared} of ${answers} compared`);
+  assert.ok(n.pushed >= 0.2 * answers, `${n.pushed} of ${answers} pushed down`);
+  assert.ok(n.sameAsReference >= 0.5 * n.compared, `${n.sameAsReference} of ${n.compared} also compared with the reference`);
 });
 
 test('the recording rule of the original config is evaluated over all shards', async () => {
@@ -203,7 +421,7 @@ test('the recording rule of the original config is evaluated over all shards', a
 
 test('an alert of the original config, evaluated over all shards, reaches the configured Alertmanager from the querier', async () => {
   // The reference sends the same alert; the querier's links point at the front door (its --web.external-url).
-  const fromQuerier = await waitFor('the alert from the global querier', async () => alertsReceived.find((a) => a.labels.alertname === 'AllDemoSeriesPresent' && a.generatorURL.startsWith(front)), 30_000, 500);
+  const fromQuerier = await waitFor('the alert from the global querier', async () => alertsReceived.find((a) => a.labels.alertname === 'AllDemoSeriesPresent' && a.generatorURL.startsWith(`${front}/`)), 30_000, 500);
   assert.deepEqual({ ...fromQuerier.labels }, { alertname: 'AllDemoSeriesPresent', severity: 'info', cluster: 'test' });
   const alerts = (await (await fetch(`${front}/api/v1/alerts`)).json()) as { data: { alerts: Array<{ labels: { alertname: string }; state: string }> } };
   assert.equal(alerts.data.alerts.find((a) => a.labels.alertname === 'AllDemoSeriesPresent')?.state, 'firing');
@@ -310,21 +528,7 @@ test('a shard answering garbage and a hanging shard are cut at the timeout and n
 });
 
 test('`kvass query` serves the same view beside a remote coordinator; partial answers warn, or fail when told to', async () => {
-  const start = async (extra: string[]) => {
-    const port = await freePort();
-    const q = runKvass(['query', `--config.file=${join(dir, 'prometheus.yml')}`, `--coordinator.url=${front}`, `--data-dir=${await mkdtemp(join(dir, 'query-'))}`,
-      `--web.listen-address=127.0.0.1:${port}`, '--query.shard-timeout=1500ms', ...extra]);
-    queries.push(q);
-    const url = `http://127.0.0.1:${port}`;
-    await waitFor('kvass query to answer', async () => {
-      if (q.proc.exitCode !== null) throw new Error(`kvass query exited: ${q.output()}`);
-      const r = await fetch(`${url}/api/v1/query?query=count(demo_metric)`).catch(() => null);
-      if (!r?.ok) return false;
-      const body = (await r.json()) as { data: { result: Result[] } };
-      return body.data.result.length === 1;
-    }, 60_000, 500);
-    return url;
-  };
+  const start = async (extra: string[]) => (await launchQuery(['--query.shard-timeout=1500ms', ...extra])).ready();
   const partial = await start([]);
   const strict = await start(['--no-query.partial-response']);
   const total = String(300 * 6 + 40 * 15);

@@ -12,6 +12,7 @@ import { SERIES, api, resultDifference, startClusters, startQuery, type Clusters
 import { waitFor } from '../helpers/prometheus.js';
 import { remoteRead } from '../helpers/remote-read.js';
 import { Rng, pool } from '../helpers/fuzz.js';
+import { promqlGenerator } from '../helpers/promql-gen.js';
 import type { RunningKvass } from '../helpers/kvass.js';
 
 let cl: Clusters;
@@ -131,39 +132,22 @@ test('what is not per series is the admin tenant\'s: targets, shards, stores, st
 
 /** Random PromQL over the test's metrics and labels, with tenant matchers among the others. */
 function generator(rng: Rng): () => string {
-  const matcher = (): string => rng.pick([
-    `series_id="${rng.int(0, SERIES + 2)}"`, 'series_id=~"1.*"', `kind="${rng.pick(['x', 'y'])}"`, 'kind!="y"', `code="${rng.pick([200, 300, 400])}"`,
-    `cluster="${rng.pick(['a', 'b', 'c'])}"`, 'cluster=~"a|b"', 'cluster!="a"', 'tenant_id=~".*"', 'tenant_id=~".+"', 'tenant_id!="a"', 'tenant_id!="b"',
-    'tenant_id=~"b|c"', 'tenant_id="a"', 'tenant_id="b"', 'job="app"', 'instance=~".+"',
-  ]);
-  const selector = (): string => {
-    const ms = Array.from({ length: rng.int(0, 2) }, matcher);
-    const name = rng.pick(['demo_metric', 'demo_metric', 'other_metric', 'up', '']);
-    if (name === '') return `{${['__name__=~"demo_metric|other_metric"', ...ms].join(', ')}}`;
-    return ms.length > 0 || rng.chance(0.2) ? `${name}{${ms.join(', ')}}` : name;
-  };
-  const range = (): string => `${rng.pick(['max_over_time', 'min_over_time', 'avg_over_time', 'last_over_time', 'present_over_time', 'rate', 'delta'])}(${selector()}[${rng.pick(['20s', '30s'])}])`;
-  const by = (): string => (rng.chance(0.5) ? '' : ` ${rng.pick(['by', 'without'])} (${rng.pick(['cluster', 'tenant_id', 'kind', 'series_id', 'instance', 'cluster, kind'])})`);
-  const vec = (depth: number): string => {
-    if (depth > 2) return rng.chance(0.7) ? selector() : range();
-    return rng.weighted<() => string>([
-      [4, selector], [2, range],
-      [3, () => `${rng.pick(['sum', 'min', 'max', 'count', 'avg', 'group', 'stddev'])}${by()} (${vec(depth + 1)})`],
-      [1, () => `quantile${by()} (0.5, ${vec(depth + 1)})`],
-      [1, () => `count_values${by()} ("v", ${vec(depth + 1)})`],
-      [1, () => `${rng.pick(['abs', 'ceil', 'sort', 'sort_desc', 'floor'])}(${vec(depth + 1)})`],
-      [1, () => `clamp_max(${vec(depth + 1)}, 10)`],
-      [1, () => `label_replace(${vec(depth + 1)}, "${rng.pick(['x', 'tenant_id', 'cluster'])}", "$1", "${rng.pick(['series_id', 'tenant_id', 'kind'])}", "(.*)")`],
-      [1, () => `absent(${selector()})`],
-      [1, () => `absent_over_time(${selector()}[30s])`],
-      [1, () => `max_over_time(${vec(depth + 1)}[30s:10s])`],
-      [2, () => `${vec(depth + 1)} ${rng.pick(['*', '+', '-', '>', '<=', '== bool', '!='])} ${rng.pick(['2', '10', '0.5'])}`],
-      [2, () => `${vec(depth + 1)} ${rng.pick(['and', 'or', 'unless'])} ${vec(depth + 1)}`],
-      [1, () => `${vec(depth + 1)} + on(series_id, instance) ${vec(depth + 1)}`],
-      [1, () => `vector(${rng.int(0, 5)})`],
-    ])();
-  };
-  return () => vec(0);
+  return promqlGenerator(rng, {
+    matcher: (r) => r.pick([
+      `series_id="${r.int(0, SERIES + 2)}"`, 'series_id=~"1.*"', `kind="${r.pick(['x', 'y'])}"`, 'kind!="y"', `code="${r.pick([200, 300, 400])}"`,
+      `cluster="${r.pick(['a', 'b', 'c'])}"`, 'cluster=~"a|b"', 'cluster!="a"', 'tenant_id=~".*"', 'tenant_id=~".+"', 'tenant_id!="a"', 'tenant_id!="b"',
+      'tenant_id=~"b|c"', 'tenant_id="a"', 'tenant_id="b"', 'job="app"', 'instance=~".+"',
+    ]),
+    names: ['demo_metric', 'demo_metric', 'other_metric', 'up', ''],
+    nameless: '__name__=~"demo_metric|other_metric"',
+    rangeFunctions: ['max_over_time', 'min_over_time', 'avg_over_time', 'last_over_time', 'present_over_time', 'rate', 'delta'],
+    windows: ['20s', '30s'],
+    groupings: ['cluster', 'tenant_id', 'kind', 'series_id', 'instance', 'cluster, kind'],
+    aggregations: ['sum', 'min', 'max', 'count', 'avg', 'group', 'stddev'],
+    replaceTargets: ['x', 'tenant_id', 'cluster'],
+    replaceSources: ['series_id', 'tenant_id', 'kind'],
+    onLabels: 'series_id, instance',
+  });
 }
 
 test('1,000 generated queries: each answered for tenant a equals a Prometheus holding only tenant a\'s data (or is refused)', { timeout: 300_000 }, async (t) => {

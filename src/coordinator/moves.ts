@@ -1,0 +1,195 @@
+/**
+ * The move log: when targets changed shard ordinal, kept across coordinator restarts (a JSON file beside the
+ * shards' data), so the front door knows whether the series a query reads lie wholly on one shard for the whole
+ * window it reads. Only then may a query be pushed down to the shards (src/query/pushdown.ts): a target scraped by
+ * two shards over the window would be counted twice, or a rate computed from two halves.
+ *
+ * A move is a pair of residencies of one target: on `from` until `endMs` (null while it is still there, in transfer)
+ * and on `to` from `startMs`. A target that disappeared from one shard and later appears on another is a move too
+ * (its end before its start): its series are on both shards over a window that covers both times. A window
+ * [a, b] is safe from a move unless a ≤ endMs + margin and b ≥ startMs − margin (`movedWithin`): the margin covers
+ * the time between the coordinator's decision and the sidecars' reloads.
+ *
+ * The log is observational: each cycle the coordinator hands over which ordinals hold each target after its
+ * pushes, and the log notes the differences. History is complete from `sinceMs`: the first start with no file and
+ * no target on any shard is complete from the beginning (0); a coordinator that finds targets already placed but
+ * no file (a new leader without the file, say) starts its history then, and windows before it take the remote-read
+ * path.
+ */
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../files.js';
+import type { Logger } from '../logger.js';
+
+export interface Move {
+  /** The target's hash (contract.ts) and job. */
+  hash: string;
+  job: string;
+  from: number;
+  to: number;
+  /** When the target was given to `to` (ms since the epoch). */
+  startMs: number;
+  /** When it left `from`; null while it is still there (a transfer). */
+  endMs: number | null;
+}
+
+/** What GET /api/v1/moves answers: the front door's input. */
+export interface MoveHistory {
+  /** History is complete from this time on (ms since the epoch; 0: from the beginning). */
+  sinceMs: number;
+  /** Added to both ends of every move (decision to reload). */
+  marginMs: number;
+  moves: Move[];
+}
+
+interface Departure {
+  ordinal: number;
+  atMs: number;
+}
+
+interface Stored {
+  version: 1;
+  sinceMs: number;
+  moves: Move[];
+  residency: Record<string, number[]>;
+  departed: Record<string, Departure>;
+}
+
+export interface MoveLogOptions {
+  /** Where the log is kept; none: memory only (history starts at the first cycle that finds targets placed). */
+  file?: string;
+  marginMs: number;
+  /** Moves (and departures) older than this are forgotten; windows before then take the remote-read path. */
+  maxAgeMs?: number;
+  maxMoves?: number;
+  log: Logger;
+}
+
+const DAY = 24 * 3600_000;
+
+/** Whether a window [fromMs, toMs] reads a target on two shards according to `h`; 'history' when it starts before the log. */
+export function movedWithin(h: MoveHistory, fromMs: number, toMs: number): 'moved' | 'history' | null {
+  if (fromMs < h.sinceMs) return 'history';
+  for (const m of h.moves) {
+    const end = m.endMs ?? Number.POSITIVE_INFINITY;
+    if (fromMs <= end + h.marginMs && toMs >= m.startMs - h.marginMs) return 'moved';
+  }
+  return null;
+}
+
+export class MoveLog {
+  private sinceMs: number | null = null;
+  private moves: Move[] = [];
+  private residency = new Map<string, number[]>();
+  private departed = new Map<string, Departure>();
+  private loaded = false;
+  private dirty = false;
+
+  constructor(private readonly opts: MoveLogOptions) {}
+
+  /** Reads the file (a missing one is a first start; an unreadable one is logged and history starts anew). */
+  load(): void {
+    this.loaded = true;
+    if (!this.opts.file) return;
+    let text: string;
+    try {
+      text = readFileSync(this.opts.file, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.opts.log.warn({ file: this.opts.file, err: (e as Error).message }, 'cannot read the move log; its history starts now');
+      return;
+    }
+    try {
+      const s = JSON.parse(text) as Stored;
+      if (s.version !== 1 || typeof s.sinceMs !== 'number' || !Array.isArray(s.moves)) throw new Error('not a kvass move log (version 1)');
+      this.sinceMs = s.sinceMs;
+      this.moves = s.moves;
+      this.residency = new Map(Object.entries(s.residency ?? {}));
+      this.departed = new Map(Object.entries(s.departed ?? {}));
+    } catch (e) {
+      this.opts.log.warn({ file: this.opts.file, err: (e as Error).message }, 'the move log is unreadable; its history starts now');
+    }
+  }
+
+  /**
+   * One acting cycle: `holders` gives, for every target on a shard after this cycle's pushes, the ordinals that hold
+   * it (in transfer or not) and its job; `placedBefore`: whether any shard held a target when the cycle began.
+   */
+  observe(nowMs: number, holders: ReadonlyMap<string, { ordinals: readonly number[]; job: string }>, placedBefore: boolean): void {
+    if (!this.loaded) this.load();
+    if (this.sinceMs === null) {
+      // No file: complete from the beginning only if nothing was placed before this coordinator.
+      this.sinceMs = placedBefore ? nowMs : 0;
+      this.dirty = true;
+    }
+    for (const [hash, { ordinals, job }] of holders) {
+      const before = this.residency.get(hash) ?? [];
+      const added = ordinals.filter((o) => !before.includes(o));
+      const removed = before.filter((o) => !ordinals.includes(o));
+      if (added.length === 0 && removed.length === 0) continue;
+      this.dirty = true;
+      for (const to of added) {
+        if (before.length > 0) for (const from of before) this.moves.push({ hash, job, from, to, startMs: nowMs, endMs: null });
+        else {
+          const gone = this.departed.get(hash);
+          if (gone && gone.ordinal !== to) this.moves.push({ hash, job, from: gone.ordinal, to, startMs: nowMs, endMs: gone.atMs });
+        }
+      }
+      if (added.length > 0) this.departed.delete(hash);
+      for (const from of removed) this.close(hash, from, nowMs);
+      this.residency.set(hash, [...ordinals]);
+    }
+    for (const [hash, before] of this.residency) {
+      if (holders.has(hash)) continue;
+      // Gone from every shard: remembered, in case it comes back elsewhere.
+      for (const from of before) this.close(hash, from, nowMs);
+      this.departed.set(hash, { ordinal: before[0]!, atMs: nowMs });
+      this.residency.delete(hash);
+      this.dirty = true;
+    }
+    this.forgetOld(nowMs);
+  }
+
+  private close(hash: string, from: number, nowMs: number): void {
+    for (const m of this.moves) if (m.hash === hash && m.from === from && m.endMs === null) m.endMs = nowMs;
+  }
+
+  private forgetOld(nowMs: number): void {
+    const maxAge = this.opts.maxAgeMs ?? 15 * DAY;
+    const cutoff = nowMs - maxAge;
+    const max = this.opts.maxMoves ?? 100_000;
+    const keep = this.moves.filter((m) => m.endMs === null || Math.max(m.endMs, m.startMs) >= cutoff);
+    let forgottenUntil = keep.length < this.moves.length ? cutoff : -1;
+    if (keep.length > max) {
+      const dropped = keep.splice(0, keep.length - max);
+      forgottenUntil = Math.max(forgottenUntil, ...dropped.map((m) => Math.max(m.endMs ?? nowMs, m.startMs)));
+    }
+    if (forgottenUntil >= 0) {
+      // What is forgotten is no longer known: history starts after it.
+      this.sinceMs = Math.max(this.sinceMs ?? 0, forgottenUntil + 1);
+      this.moves = keep;
+      this.dirty = true;
+    }
+    for (const [hash, d] of this.departed) {
+      if (d.atMs < cutoff) {
+        this.departed.delete(hash);
+        this.dirty = true;
+      }
+    }
+  }
+
+  /** The history as the front door reads it. */
+  history(): MoveHistory {
+    return { sinceMs: this.sinceMs ?? Number.POSITIVE_INFINITY, marginMs: this.opts.marginMs, moves: this.moves };
+  }
+
+  /** Writes the file if anything changed (atomically, private); a failure is logged and retried next cycle. */
+  async save(): Promise<void> {
+    if (!this.opts.file || !this.dirty || this.sinceMs === null) return;
+    const stored: Stored = { version: 1, sinceMs: this.sinceMs, moves: this.moves, residency: Object.fromEntries(this.residency), departed: Object.fromEntries(this.departed) };
+    try {
+      await writeFileAtomic(this.opts.file, JSON.stringify(stored));
+      this.dirty = false;
+    } catch (e) {
+      this.opts.log.warn({ file: this.opts.file, err: (e as Error).message }, 'cannot write the move log');
+    }
+  }
+}

@@ -1,0 +1,149 @@
+/**
+ * The output records of the incremental planner: per shard, the full desired target set, hashes in ascending
+ * order, as planner.ts `buildAssignments` makes them. Only the records of shards whose content changed since
+ * the previous output are rebuilt; the others are the previous objects (outputs are read-only).
+ *
+ * Changes are found by comparing, slot by slot, the final normal / in_transfer shard of each key with the
+ * previous output's (two typed-array scans). A changed shard's record is rebuilt from its previous sorted keys
+ * and states: removed keys and new states are located by binary search, new keys are sorted and merged, so the
+ * rebuild is one insertion per key and no lookup (the insertions are the floor: a record cannot be patched
+ * without losing the ascending key order).
+ */
+import type { TargetState } from './planner.js';
+
+interface ShardChanges {
+  removed: string[];
+  set: Array<[string, TargetState]>;
+}
+
+export class AssignmentRecords {
+  /** Per slot, as in the previous output: shard of the normal copy, of the in_transfer copy, the key. */
+  private normal = new Int32Array(0);
+  private incoming = new Int32Array(0);
+  private hashOf: string[] = [];
+  /** Per shard: previous record, its keys ascending, and their states (1: in_transfer). */
+  private records: Array<Record<string, TargetState>> = [];
+  private keys: string[][] = [];
+  private states: Uint8Array[] = [];
+
+  /** The records for the final per-slot shards of a plan; `length` shards (empty records beyond the used ones). */
+  build(finalNormal: Int32Array, finalIncoming: Int32Array, hashes: readonly string[], length: number): Array<Record<string, TargetState>> {
+    const cap = finalNormal.length;
+    if (this.normal.length < cap) this.grow(cap);
+    const changes = new Map<number, ShardChanges>();
+    const of = (s: number): ShardChanges => {
+      let c = changes.get(s);
+      if (!c) changes.set(s, (c = { removed: [], set: [] }));
+      return c;
+    };
+    for (let i = 0; i < cap; i++) {
+      const pn = this.normal[i]!;
+      const pt = this.incoming[i]!;
+      const fn = finalNormal[i]!;
+      const ft = finalIncoming[i]!;
+      const hash = hashes[i]!;
+      if (pn === fn && pt === ft && (this.hashOf[i] === hash || (pn < 0 && pt < 0))) continue;
+      if (pn >= 0) of(pn).removed.push(this.hashOf[i]!);
+      if (pt >= 0) of(pt).removed.push(this.hashOf[i]!);
+      if (fn >= 0) of(fn).set.push([hash, 'normal']);
+      if (ft >= 0) of(ft).set.push([hash, 'in_transfer']);
+      this.normal[i] = fn;
+      this.incoming[i] = ft;
+      this.hashOf[i] = hash;
+    }
+    const out: Array<Record<string, TargetState>> = [];
+    for (let s = 0; s < length; s++) {
+      const before = this.records[s];
+      const change = changes.get(s);
+      if (before && !change) {
+        out.push(before);
+        continue;
+      }
+      const next = rebuild(this.keys[s] ?? [], this.states[s] ?? new Uint8Array(0), change ?? { removed: [], set: [] });
+      out.push(next.record);
+      this.keys[s] = next.keys;
+      this.states[s] = next.states;
+    }
+    this.records = out;
+    this.keys.length = length;
+    this.states.length = length;
+    return out.slice();
+  }
+
+  private grow(min: number): void {
+    const size = Math.max(1024, min * 2);
+    const n = new Int32Array(size).fill(-1);
+    n.set(this.normal);
+    const t = new Int32Array(size).fill(-1);
+    t.set(this.incoming);
+    this.normal = n;
+    this.incoming = t;
+  }
+}
+
+/** First position in ascending `keys` whose key is >= `k`. */
+function lowerBound(keys: string[], k: string): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (keys[mid]! < k) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+const STATE: readonly TargetState[] = ['normal', 'in_transfer'];
+
+/**
+ * A shard's record anew: its previous keys and states with removals, new states and new keys (merged in
+ * ascending order), inserted in that order.
+ */
+interface RebuiltRecord {
+  keys: string[];
+  states: Uint8Array;
+  record: Record<string, TargetState>;
+}
+
+function rebuild(keys: string[], states: Uint8Array, change: ShardChanges): RebuiltRecord {
+  const marks = new Map<number, TargetState | null>(); // position: dropped (null) or its new state
+  for (const k of change.removed) {
+    const p = lowerBound(keys, k);
+    if (keys[p] === k) marks.set(p, null);
+  }
+  const fresh: Array<[string, TargetState]> = [];
+  for (const entry of change.set) {
+    const p = lowerBound(keys, entry[0]);
+    if (keys[p] === entry[0]) marks.set(p, entry[1]);
+    else fresh.push(entry);
+  }
+  fresh.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const marked = [...marks.keys()].sort((a, b) => a - b);
+  let dropped = 0;
+  for (const v of marks.values()) if (v === null) dropped++;
+  const length = keys.length - dropped + fresh.length;
+  const outKeys = new Array<string>(length);
+  const outStates = new Uint8Array(length);
+  const record: Record<string, TargetState> = {};
+  let n = 0;
+  const put = (k: string, state: number) => {
+    outKeys[n] = k;
+    outStates[n++] = state;
+    record[k] = STATE[state]!;
+  };
+  let f = 0;
+  let m = 0;
+  for (let p = 0; p < keys.length; p++) {
+    const k = keys[p]!;
+    while (f < fresh.length && fresh[f]![0] < k) put(fresh[f]![0], fresh[f++]![1] === 'in_transfer' ? 1 : 0);
+    let state = states[p]!;
+    if (marked[m] === p) {
+      const mark = marks.get(marked[m++]!)!;
+      if (mark === null) continue;
+      state = mark === 'in_transfer' ? 1 : 0;
+    }
+    put(k, state);
+  }
+  for (; f < fresh.length; f++) put(fresh[f]![0], fresh[f]![1] === 'in_transfer' ? 1 : 0);
+  return { keys: outKeys, states: outStates, record };
+}

@@ -1,0 +1,328 @@
+/**
+ * The planner, incrementally: `IncrementalPlanner.plan(input)` returns exactly what `planAssignments(input)`
+ * returns (planner.ts stays the reference), at a cost that follows what changed since the previous call.
+ *
+ * Why this shape. A full plan at 1M targets spends ~95% of its time in two places that depend on every target:
+ * phase 1 (`resolveCopies`: which copy of each target counts) and building the output records. Phases 2-5
+ * (placement, relief, scale-up, scale-down) are cheap once phase 1 is known: they touch the targets to place
+ * or move, and scan typed arrays. So phase 1 is kept up to date per target (planner-incremental-state.ts),
+ * phases 2-5 are the very functions of the full plan run on a copy of it, and the output records are rebuilt
+ * only for the shards whose content changed (the others are the previous records). Re-implementing phases 2-5
+ * incrementally would have saved a few ms at the risk of departing from the reference.
+ *
+ * Time. The plan depends on `nowMs` only through three per-shard booleans: live (ready, or not ready within
+ * its grace), "expired long enough to remove" and "idle long enough to remove" (planner-relief.ts
+ * `isRemovable`). They are recomputed each call (O(shards)) with the same expressions; a shard whose liveness
+ * or readiness flips has its targets resolved again. When neither the input nor these booleans changed, the
+ * previous output is returned as it is.
+ *
+ * Change detection contract (what makes an unchanged cycle cost almost nothing at 1M):
+ *  - `input.targets`: the same array object as in the previous call means unchanged; another array is compared
+ *    entry by entry, aligned with the previous one (O(targets); an entry that is the same object as the one at
+ *    the aligned position is not even read, a mismatch costs a map lookup). Never mutate an array nor its
+ *    entries after passing them.
+ *  - each shard's `targets` record: the same object means unchanged; another object is compared key by key
+ *    (O(its keys)). Never mutate a record after passing it. The shards' other fields are read every call.
+ *  - options: compared by value; any change starts over (a full build, as costly as a full plan).
+ *  - the output's records may be the previous output's objects: treat every output as read-only.
+ * Exactness of sums: loads are kept by adding and subtracting series, which equals the full plan's sums only
+ * when they are exact; with a series that is not an integer (or absurdly large), every call is a full plan.
+ */
+import { planAssignments, type PlannerInput, type PlannerOptions, type PlannerOutput, type PlannerShard, type PlannerTarget } from './planner.js';
+import type { PlanState } from './planner-state.js';
+import { drainExcessShards, packIntoNewShards, placeNewTargets } from './planner-place.js';
+import { relieveOverloadedShards, scaleDown } from './planner-relief.js';
+import { AssignmentRecords } from './planner-incremental-output.js';
+import { ResolvedCopies, MAX_EXACT_KEYS, sanitizeSeries } from './planner-incremental-state.js';
+
+const NO_TARGETS: PlannerShard['targets'] = Object.freeze({}) as PlannerShard['targets'];
+
+/** What the previous call saw and returned. */
+interface Previous {
+  input: PlannerInput;
+  /** A copy: the caller's options object may be changed in place. */
+  options: PlannerOptions;
+  output: PlannerOutput;
+  live: boolean[];
+  ready: boolean[];
+  /** isRemovable's time conditions per shard: expired long enough, idle long enough. */
+  expiredLongEnough: boolean[];
+  idleLongEnough: boolean[];
+}
+
+export interface IncrementalPlannerStats {
+  /** Calls answered with the previous output (nothing changed). */
+  reused: number;
+  /** Calls that resolved targets again and ran phases 2-5. */
+  incremental: number;
+  /** Calls that started over (first call, options changed) or fell back to planAssignments (inexact series). */
+  full: number;
+  /** Targets resolved again in the last call. */
+  lastResolved: number;
+  /** Milliseconds of the last call: change detection, phase 1 for the changed targets, phases 2-5, records. */
+  lastMs: { detect: number; resolve: number; phases: number; records: number };
+}
+
+export class IncrementalPlanner {
+  private copies = new ResolvedCopies();
+  private prev: Previous | null = null;
+  private records = new AssignmentRecords();
+  private seenGen = new Int32Array(0);
+  private seenSeries = new Float64Array(0);
+  private gen = 0;
+  /** The previous target list's slot and sanitized series per position, and per slot its (last) position in it. */
+  private prevSlots = new Int32Array(0);
+  private prevSizes = new Float64Array(0);
+  private prevPosition = new Int32Array(0);
+  /** Per shard: own keys of its record as last compared. */
+  private recordSizes: number[] = [];
+  readonly stats: IncrementalPlannerStats = {
+    reused: 0, incremental: 0, full: 0, lastResolved: 0, lastMs: { detect: 0, resolve: 0, phases: 0, records: 0 },
+  };
+
+  plan(input: PlannerInput): PlannerOutput {
+    const { options, shards, nowMs } = input;
+    let prev = this.prev;
+    this.prev = null; // until this call completes: if it throws, the next one starts over
+    if (!prev || !sameOptions(prev.options, options)) {
+      this.startOver(options);
+      prev = null;
+      this.stats.full++;
+    }
+    const c = this.copies;
+    const prevShards = prev?.input.shards ?? [];
+    const n = shards.length;
+    const live: boolean[] = [];
+    const ready: boolean[] = [];
+    const expiredLongEnough: boolean[] = [];
+    const idleLongEnough: boolean[] = [];
+    for (let s = 0; s < n; s++) {
+      const sh = shards[s]!;
+      const since = sh.notReadySinceMs ?? nowMs;
+      ready.push(sh.ready);
+      live.push(sh.ready || nowMs - since < options.notReadyGraceMs);
+      expiredLongEnough.push(sh.notReadySinceMs !== null && nowMs - sh.notReadySinceMs >= options.notReadyGraceMs + options.maxIdleTimeMs);
+      idleLongEnough.push(sh.idleSinceMs !== null && nowMs - sh.idleSinceMs >= options.maxIdleTimeMs);
+    }
+
+    const t0 = performance.now();
+    const dirty = new Set<number>();
+    c.resizeShards(Math.max(n, prevShards.length));
+    for (let s = 0; s < Math.max(n, prevShards.length); s++) {
+      const before = prevShards[s]?.targets ?? NO_TARGETS;
+      const now = shards[s]?.targets ?? NO_TARGETS;
+      if (before !== now) this.diffRecord(s, before, now, dirty);
+    }
+    let flagsChanged = n !== prevShards.length;
+    for (let s = 0; s < Math.min(n, prevShards.length); s++) {
+      if (live[s] === prev!.live[s] && ready[s] === prev!.ready[s]) continue;
+      flagsChanged = true;
+      const view = shards[s]!.targets;
+      for (const hash in view) if (Object.hasOwn(view, hash)) dirty.add(c.slot(hash));
+    }
+    if (input.targets !== prev?.input.targets) this.diffTargets(input, prev?.input.targets ?? [], dirty);
+    if (c.inexactSeries.size > 0 || c.capacity >= MAX_EXACT_KEYS) {
+      // The state is not kept exact: the next call starts over (this.prev stays null).
+      this.stats.full++;
+      return planAssignments(input);
+    }
+
+    const t1 = performance.now();
+    c.shards = shards;
+    c.live = live;
+    c.ready = ready;
+    c.beginResolution();
+    if (dirty.size > 0) for (const i of c.leftovers) dirty.add(i);
+    for (const i of dirty) c.resolve(i);
+    for (const i of dirty) c.release(i);
+    c.resizeShards(n);
+    this.stats.lastResolved = dirty.size;
+    this.stats.lastMs = { detect: t1 - t0, resolve: performance.now() - t1, phases: 0, records: 0 };
+
+    const reuse = prev !== null && dirty.size === 0 && !flagsChanged
+      && sameFlags(expiredLongEnough, prev.expiredLongEnough) && sameFlags(idleLongEnough, prev.idleLongEnough);
+    const output = reuse ? copyOutput(prev!.output) : this.runPhases(input, live, ready);
+    if (reuse) this.stats.reused++;
+    else if (prev) this.stats.incremental++;
+    this.prev = { input, options: { ...options }, output: copyOutput(output), live, ready, expiredLongEnough, idleLongEnough };
+    return output;
+  }
+
+  private startOver(options: PlannerOptions): void {
+    this.copies = new ResolvedCopies();
+    this.copies.budget = options.maxSeries;
+    this.copies.maxShards = options.maxShards;
+    this.copies.transferMinScrapes = options.transferMinScrapes;
+    this.records = new AssignmentRecords();
+    this.seenGen = new Int32Array(0);
+    this.seenSeries = new Float64Array(0);
+    this.prevSlots = new Int32Array(0);
+    this.prevSizes = new Float64Array(0);
+    this.prevPosition = new Int32Array(0);
+    this.recordSizes = [];
+  }
+
+  /** A shard's record replaced: keys added, removed, or with another state or scrape count are dirty. */
+  private diffRecord(s: number, before: PlannerShard['targets'], now: PlannerShard['targets'], dirty: Set<number>): void {
+    const c = this.copies;
+    let size = 0;
+    let kept = 0;
+    for (const hash in now) {
+      if (!Object.hasOwn(now, hash)) continue;
+      size++;
+      const old = Object.hasOwn(before, hash) ? before[hash] : undefined;
+      if (old === undefined) {
+        const i = c.slot(hash);
+        c.addHolder(i, s);
+        dirty.add(i);
+        continue;
+      }
+      kept++;
+      const v = now[hash]!;
+      if (old !== v && (old.state !== v.state || old.scrapes !== v.scrapes)) dirty.add(c.slot(hash));
+    }
+    // Keys gone from the record: only when fewer keys were kept than the old record had.
+    if (kept < (this.recordSizes[s] ?? 0)) {
+      for (const hash in before) {
+        if (!Object.hasOwn(before, hash) || Object.hasOwn(now, hash)) continue;
+        const i = c.slot(hash);
+        c.removeHolder(i, s);
+        dirty.add(i);
+      }
+    }
+    this.recordSizes[s] = size;
+  }
+
+  /**
+   * A new target list: the largest series per hash (as resolveCopies); new, gone and resized targets are dirty.
+   * Most entries are where they were in the previous list (same hash at the aligned position): their slot is
+   * known without a map lookup; after a mismatch, the lookup's slot tells where to align again.
+   */
+  private diffTargets(input: PlannerInput, previous: PlannerTarget[], dirty: Set<number>): void {
+    const c = this.copies;
+    const gen = ++this.gen;
+    const list = input.targets;
+    const slots = new Int32Array(list.length);
+    const sizes = new Float64Array(list.length);
+    let p = 0;
+    for (let k = 0; k < list.length; k++) {
+      const t = list[k]!;
+      const before = previous[p];
+      let i: number;
+      let size: number;
+      if (before === t) {
+        // The same entry object (entries are never changed in place): its slot and series as last time.
+        i = this.prevSlots[p]!;
+        size = this.prevSizes[p++]!;
+      } else {
+        size = sanitizeSeries(t.series);
+        if (before !== undefined && before.hash === t.hash) i = this.prevSlots[p++]!;
+        else {
+          i = c.slot(t.hash);
+          const at = i < this.prevPosition.length ? this.prevPosition[i]! : -1;
+          if (at >= 0 && at < previous.length && this.prevSlots[at] === i) p = at + 1;
+        }
+      }
+      slots[k] = i;
+      sizes[k] = size;
+      if (i >= this.seenGen.length) this.growSeen(c.capacity);
+      if (this.seenGen[i] !== gen) {
+        this.seenGen[i] = gen;
+        this.seenSeries[i] = size;
+      } else if (size > this.seenSeries[i]!) this.seenSeries[i] = size;
+    }
+    if (this.seenGen.length < c.capacity) this.growSeen(c.capacity);
+    for (let i = 0; i < c.capacity; i++) {
+      if (this.seenGen[i] === gen) {
+        if (!c.discovered[i] || c.series[i] !== this.seenSeries[i]) {
+          c.setSeries(i, this.seenSeries[i]!, true);
+          dirty.add(i);
+        }
+      } else if (c.discovered[i]) {
+        c.setSeries(i, 0, false);
+        dirty.add(i);
+      }
+    }
+    this.prevSlots = slots;
+    this.prevSizes = sizes;
+    for (let k = 0; k < slots.length; k++) this.prevPosition[slots[k]!] = k;
+  }
+
+  private growSeen(min: number): void {
+    const size = Math.max(1024, min * 2);
+    const g = new Int32Array(size);
+    g.set(this.seenGen);
+    const s = new Float64Array(size);
+    s.set(this.seenSeries);
+    const at = new Int32Array(size).fill(-1);
+    at.set(this.prevPosition);
+    this.seenGen = g;
+    this.seenSeries = s;
+    this.prevPosition = at;
+  }
+
+  /** Phases 2-5 of planAssignments on a copy of the resolved phase 1, then the output. */
+  private runPhases(input: PlannerInput, live: boolean[], ready: boolean[]): PlannerOutput {
+    const c = this.copies;
+    const { options } = input;
+    const n = input.shards.length;
+    const cap = c.capacity;
+    const budget = options.maxSeries;
+    const hysteresis = Math.min(Math.max(options.hysteresis, 0), 1);
+    const receiver = ready.map((r, s) => r && s < options.maxShards);
+    const st: PlanState = {
+      input, nowMs: input.nowMs, budget, relaxed: budget * (1 - hysteresis), existing: n, maxShards: options.maxShards,
+      hashes: c.hashes, series: c.series, idxOf: c.slotOf,
+      normal: c.normal.slice(0, cap), incoming: c.incoming.slice(0, cap), lostFrom: c.lostFrom,
+      load: c.load.slice(), count: c.count.slice(), receiver, ready, live,
+      busy: c.busyCount.map((b) => b > 0), drainingShard: -1, opened: 0, membersByShard: null, memberQueries: 0,
+      toPlace: [...c.toPlace], overflow: [], reliefOverflow: [],
+      moves: [], reassigned: [], completed: [...c.completed].map((i) => c.hashes[i]!), unplaced: [],
+    };
+    for (const i of c.reassignedLone) st.reassigned.push({ hash: c.hashes[i]!, from: c.lostFrom[i]!, to: c.normal[i]! });
+    st.reassigned.sort((a, b) => (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0));
+    const h = n - 1; // findDrainingShard, from the counters
+    if (h >= 0 && h < st.maxShards && receiver[h] && c.count[h] !== 0 && c.incomingTo[h] === 0 && c.normalNotMoving[h] === 0) st.drainingShard = h;
+
+    const t0 = performance.now();
+    placeNewTargets(st);
+    drainExcessShards(st);
+    relieveOverloadedShards(st);
+    packIntoNewShards(st);
+    const shardCount = scaleDown(st);
+    const desiredShards = Math.min(options.maxShards, Math.max(options.minShards, shardCount));
+    const t1 = performance.now();
+    const assignments = this.records.build(st.normal, st.incoming, st.hashes, Math.max(n, desiredShards));
+    this.stats.lastMs.phases = t1 - t0;
+    this.stats.lastMs.records = performance.now() - t1;
+    return {
+      assignments,
+      desiredShards,
+      moves: st.moves,
+      reassigned: st.reassigned,
+      completed: st.completed.sort(),
+      oversized: [...c.oversized].map((i) => c.hashes[i]!).sort(),
+      unplaced: st.unplaced.sort(),
+    };
+  }
+}
+
+function sameOptions(a: PlannerOptions, b: PlannerOptions): boolean {
+  return (Object.is(a.maxSeries, b.maxSeries) && Object.is(a.minShards, b.minShards) && Object.is(a.maxShards, b.maxShards)
+    && Object.is(a.maxIdleTimeMs, b.maxIdleTimeMs) && Object.is(a.notReadyGraceMs, b.notReadyGraceMs)
+    && Object.is(a.transferMinScrapes, b.transferMinScrapes) && Object.is(a.hysteresis, b.hysteresis));
+}
+
+function sameFlags(a: boolean[], b: boolean[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** A fresh top-level output (lists copied; records shared, read-only). */
+function copyOutput(o: PlannerOutput): PlannerOutput {
+  return {
+    assignments: o.assignments.slice(), desiredShards: o.desiredShards, moves: o.moves.map((m) => ({ ...m })),
+    reassigned: o.reassigned.map((r) => ({ ...r })), completed: o.completed.slice(), oversized: o.oversized.slice(), unplaced: o.unplaced.slice(),
+  };
+}

@@ -1,0 +1,245 @@
+/**
+ * IncrementalPlanner against the reference planAssignments: random sequences of changes, and at every step the
+ * incremental output must be the full plan's, down to the order of every list and of every record's keys
+ * (compared as JSON). The simulated sidecars apply the output (or lag a step), count scrapes (or not, so that
+ * records repeat), and the input reuses the previous array and record objects for what did not change, as the
+ * change-detection contract allows; changes make new objects. Events: targets new, gone, grown, shrunk,
+ * listed twice, not integers (the full-plan fallback), not valid numbers, listed in another order; shards dying (with or without a known time), coming
+ * back, new shards starting not ready; stray copies (leftover duplicates, undiscovered keys, lone in_transfer
+ * copies); time passing across the grace and idle thresholds; option changes.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { planAssignments, type PlannerInput, type PlannerOptions, type PlannerOutput, type PlannerShard, type PlannerTarget } from '../../src/coordinator/planner.js';
+import { IncrementalPlanner } from '../../src/coordinator/planner-incremental.js';
+
+const GRACE = 60_000;
+const IDLE = 120_000;
+
+type Event =
+  | { kind: 'add'; sizes: number[] }
+  | { kind: 'remove'; pick: number }
+  | { kind: 'resize'; pick: number; size: number }
+  | { kind: 'duplicate'; pick: number; size: number }
+  | { kind: 'fraction'; pick: number }
+  | { kind: 'reorder' }
+  | { kind: 'die'; pick: number; unknownSince: boolean }
+  | { kind: 'revive'; pick: number }
+  | { kind: 'stray'; pick: number; shards: number[]; inTransfer: boolean; scrapes: number; undiscovered: boolean }
+  | { kind: 'options'; change: Partial<PlannerOptions> };
+
+interface SimShard {
+  ready: boolean;
+  notReadySinceMs: number | null;
+  idleSinceMs: number | null;
+  targets: PlannerShard['targets'];
+  startsIn: number;
+}
+
+interface Sim {
+  nowMs: number;
+  nextId: number;
+  series: Map<string, number>;
+  duplicates: Map<string, number>;
+  targetsArray: PlannerTarget[] | null;
+  shards: SimShard[];
+  shardObjects: PlannerShard[];
+  options: PlannerOptions;
+  newShardDelay: number;
+}
+
+const sizeArb = fc.oneof(
+  { weight: 8, arbitrary: fc.integer({ min: 1, max: 400 }) },
+  { weight: 8, arbitrary: fc.integer({ min: 0, max: 1300 }) },
+  { weight: 1, arbitrary: fc.constantFrom(-5, Number.NaN, Infinity) },
+);
+const eventArb: fc.Arbitrary<Event> = fc.oneof(
+  { weight: 9, arbitrary: fc.record({ kind: fc.constant('add' as const), sizes: fc.array(sizeArb, { minLength: 1, maxLength: 6 }) }) },
+  { weight: 9, arbitrary: fc.record({ kind: fc.constant('remove' as const), pick: fc.nat() }) },
+  { weight: 9, arbitrary: fc.record({ kind: fc.constant('resize' as const), pick: fc.nat(), size: sizeArb }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('duplicate' as const), pick: fc.nat(), size: sizeArb }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('fraction' as const), pick: fc.nat() }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('reorder' as const) }) },
+  { weight: 6, arbitrary: fc.record({ kind: fc.constant('die' as const), pick: fc.nat(), unknownSince: fc.boolean() }) },
+  { weight: 6, arbitrary: fc.record({ kind: fc.constant('revive' as const), pick: fc.nat() }) },
+  { weight: 8, arbitrary: fc.record({
+    kind: fc.constant('stray' as const), pick: fc.nat(), shards: fc.array(fc.nat(), { minLength: 1, maxLength: 3 }),
+    inTransfer: fc.boolean(), scrapes: fc.nat({ max: 3 }), undiscovered: fc.boolean(),
+  }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('options' as const), change: fc.oneof(
+    fc.record({ maxSeries: fc.integer({ min: 600, max: 1500 }) }),
+    fc.record({ maxShards: fc.integer({ min: 1, max: 10 }) }),
+    fc.record({ minShards: fc.integer({ min: 0, max: 4 }) }),
+    fc.record({ hysteresis: fc.constantFrom(0, 0.1, 0.25) }),
+    fc.record({ transferMinScrapes: fc.integer({ min: 0, max: 3 }) }),
+    fc.record({ maxIdleTimeMs: fc.constantFrom(0, IDLE) }),
+  ) }) },
+);
+const stepArb = fc.record({
+  events: fc.array(eventArb, { maxLength: 3 }),
+  waitMs: fc.constantFrom(0, 1_000, 15_000, GRACE - 1, GRACE, IDLE, GRACE + IDLE),
+  apply: fc.integer({ min: 0, max: 5 }),
+  scrape: fc.boolean(),
+});
+
+function pickShard(sim: Sim, pick: number): SimShard | undefined {
+  return sim.shards[pick % Math.max(1, sim.shards.length)];
+}
+
+function applyEvent(sim: Sim, e: Event): void {
+  const hashes = [...sim.series.keys()].sort();
+  const picked = hashes.length ? hashes[('pick' in e ? e.pick : 0) % hashes.length] : undefined;
+  switch (e.kind) {
+    case 'add':
+      for (const s of e.sizes) sim.series.set(`t${String(sim.nextId++).padStart(4, '0')}`, s);
+      break;
+    case 'remove':
+      if (picked) sim.series.delete(picked);
+      break;
+    case 'resize':
+      if (picked) sim.series.set(picked, e.size);
+      break;
+    case 'duplicate':
+      if (picked) sim.duplicates.set(picked, e.size);
+      break;
+    case 'reorder':
+      sim.series = new Map([...sim.series].reverse());
+      break;
+    case 'fraction':
+      if (picked) sim.series.set(picked, (sim.series.get(picked) ?? 0) + 0.5);
+      break;
+    case 'die': {
+      const s = pickShard(sim, e.pick);
+      if (s && s.ready) Object.assign(s, { ready: false, notReadySinceMs: e.unknownSince ? null : sim.nowMs });
+      break;
+    }
+    case 'revive': {
+      const s = pickShard(sim, e.pick);
+      if (s && !s.ready) Object.assign(s, { ready: true, notReadySinceMs: null, startsIn: 0 });
+      break;
+    }
+    case 'stray': {
+      const hash = e.undiscovered || !picked ? `gone${e.pick % 5}` : picked;
+      for (const [k, pick] of e.shards.entries()) {
+        const s = pickShard(sim, pick);
+        const state = e.inTransfer && k === 0 ? 'in_transfer' : 'normal';
+        if (s) s.targets = { ...s.targets, [hash]: { state, scrapes: e.scrapes } };
+      }
+      break;
+    }
+    case 'options':
+      sim.options = { ...sim.options, ...e.change };
+      return;
+  }
+  if (e.kind !== 'die' && e.kind !== 'revive' && e.kind !== 'stray') sim.targetsArray = null;
+}
+
+/** The planner's input; unchanged parts are the previous objects. */
+function inputOf(sim: Sim): PlannerInput {
+  if (!sim.targetsArray) {
+    sim.targetsArray = [...sim.series].map(([hash, series]) => ({ hash, series }));
+    for (const [hash, series] of sim.duplicates) if (sim.series.has(hash)) sim.targetsArray.push({ hash, series });
+  }
+  sim.shardObjects = sim.shards.map((s, id) => {
+    const before = sim.shardObjects[id];
+    const same = before && before.ready === s.ready && before.notReadySinceMs === s.notReadySinceMs
+      && before.idleSinceMs === s.idleSinceMs && before.targets === s.targets;
+    if (same) return before;
+    return { id, ready: s.ready, notReadySinceMs: s.notReadySinceMs, targets: s.targets, idleSinceMs: s.idleSinceMs };
+  });
+  return { nowMs: sim.nowMs, targets: sim.targetsArray, shards: sim.shardObjects, options: sim.options };
+}
+
+function sameRecord(a: PlannerShard['targets'], b: PlannerShard['targets']): boolean {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((h) => b[h] && b[h]!.state === a[h]!.state && b[h]!.scrapes === a[h]!.scrapes);
+}
+
+/** Sidecars and the shard manager act on the output (`apply` 0: nobody does this step; 1: only every other shard). */
+function applyOutput(sim: Sim, out: PlannerOutput, apply: number, scrape: boolean): void {
+  if (apply === 0) return;
+  sim.shards = sim.shards.slice(0, Math.max(out.desiredShards, 0));
+  for (let id = sim.shards.length; id < out.desiredShards; id++) {
+    const ready = sim.newShardDelay === 0;
+    sim.shards.push({ ready, notReadySinceMs: ready ? null : sim.nowMs, idleSinceMs: null, targets: {}, startsIn: sim.newShardDelay });
+  }
+  sim.shards.forEach((s, id) => {
+    if (!s.ready && s.startsIn > 0 && --s.startsIn === 0) Object.assign(s, { ready: true, notReadySinceMs: null });
+    if (!s.ready || (apply === 1 && id % 2 === 1)) return;
+    const next: PlannerShard['targets'] = {};
+    for (const [hash, state] of Object.entries(out.assignments[id] ?? {})) {
+      const prior = s.targets[hash];
+      next[hash] = { state, scrapes: (prior?.state === state ? prior.scrapes : 0) + (scrape ? 1 : 0) };
+    }
+    if (!sameRecord(next, s.targets)) s.targets = next;
+    s.idleSinceMs = Object.keys(s.targets).length === 0 ? (s.idleSinceMs ?? sim.nowMs) : null;
+  });
+}
+
+test('IncrementalPlanner equals planAssignments at every step of random change sequences', () => {
+  const calls = { reused: 0, incremental: 0, full: 0 };
+  fc.assert(
+    fc.property(
+      fc.array(sizeArb, { maxLength: 30 }),
+      fc.integer({ min: 0, max: 5 }),
+      fc.integer({ min: 0, max: 2 }),
+      fc.array(stepArb, { minLength: 1, maxLength: 25 }),
+      (sizes, shardCount, newShardDelay, steps) => {
+        const options: PlannerOptions = {
+          maxSeries: 1000, minShards: 1, maxShards: 8, maxIdleTimeMs: IDLE, notReadyGraceMs: GRACE, transferMinScrapes: 2, hysteresis: 0.1,
+        };
+        const sim: Sim = {
+          nowMs: 50_000_000, nextId: 0, series: new Map(), duplicates: new Map(), targetsArray: null, shards: [], shardObjects: [], options, newShardDelay,
+        };
+        for (const s of sizes) sim.series.set(`t${String(sim.nextId++).padStart(4, '0')}`, s);
+        for (let id = 0; id < shardCount; id++) sim.shards.push({ ready: true, notReadySinceMs: null, idleSinceMs: sim.nowMs, targets: {}, startsIn: 0 });
+        const planner = new IncrementalPlanner();
+        for (const [k, step] of steps.entries()) {
+          for (const e of step.events) applyEvent(sim, e);
+          const input = inputOf(sim);
+          const full = planAssignments(input);
+          const inc = planner.plan(input);
+          assert.equal(JSON.stringify(inc), JSON.stringify(full), `step ${k}`);
+          applyOutput(sim, full, step.apply, step.scrape);
+          sim.nowMs += step.waitMs;
+        }
+        for (const k of ['reused', 'incremental', 'full'] as const) calls[k] += planner.stats[k];
+      },
+    ),
+    { numRuns: 4000 },
+  );
+  // Most calls must take the incremental paths (not the fallback), or the comparison proves little.
+  assert.ok(calls.incremental + calls.reused > 1.5 * calls.full, JSON.stringify(calls));
+  assert.ok(calls.reused > 100, JSON.stringify(calls));
+});
+
+test('an unchanged input returns the previous output, until a grace or idle threshold is crossed', () => {
+  const options: PlannerOptions = {
+    maxSeries: 1000, minShards: 1, maxShards: 8, maxIdleTimeMs: IDLE, notReadyGraceMs: GRACE, transferMinScrapes: 2, hysteresis: 0.1,
+  };
+  const nowMs = 10_000_000;
+  const targets = [{ hash: 'a', series: 400 }, { hash: 'b', series: 300 }];
+  const shards: PlannerShard[] = [
+    { id: 0, ready: true, notReadySinceMs: null, targets: { a: { state: 'normal', scrapes: 3 } }, idleSinceMs: null },
+    { id: 1, ready: false, notReadySinceMs: nowMs, targets: { b: { state: 'normal', scrapes: 3 } }, idleSinceMs: null },
+    { id: 2, ready: true, notReadySinceMs: null, targets: {}, idleSinceMs: nowMs },
+  ];
+  const planner = new IncrementalPlanner();
+  const check = (at: number) => {
+    const input = { nowMs: at, targets, shards, options };
+    assert.equal(JSON.stringify(planner.plan(input)), JSON.stringify(planAssignments(input)), `at +${at - nowMs} ms`);
+  };
+  check(nowMs);
+  check(nowMs + 1_000);
+  assert.equal(planner.stats.reused, 1);
+  check(nowMs + GRACE); // shard 1 expires: b is placed anew
+  assert.equal(planner.stats.reused, 1);
+  assert.ok(planner.stats.lastResolved >= 1);
+  check(nowMs + GRACE + 1);
+  assert.equal(planner.stats.reused, 2);
+  check(nowMs + IDLE); // shard 2 idle long enough
+  check(nowMs + GRACE + IDLE); // shard 1 expired long enough
+  check(nowMs + GRACE + IDLE + 1);
+  assert.equal(planner.stats.reused, 3);
+});

@@ -1,0 +1,287 @@
+/**
+ * The coordinator's incremental population (src/coordinator/population.ts) must give exactly what re-populating
+ * every job with jobTargets gives (the coordinator's behaviour before it): same targets in the same Map order,
+ * first job winning a duplicate hash, every dropped target in order. Checked over random sequences of group
+ * changes and config reloads, with and without discovery versions; and relabeling must happen only for groups
+ * (and jobs) that changed, counted through an injected populate function.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { parseConfig, type ScrapeConfig } from '../../src/config/config.js';
+import type { TargetGroup } from '../../src/discovery/types.js';
+import { Population, type GroupSource, type PopulationResult } from '../../src/coordinator/population.js';
+import { jobDefaults, jobTargets, targetsFromGroup, type DroppedTarget, type Target } from '../../src/target/populate.js';
+import type { Labels } from '../../src/prom/labels.js';
+import { DiscoveryManager } from '../../src/discovery/manager.js';
+import { silentLogger } from '../../src/logger.js';
+
+/** Relabel variants a job may get: plain, a keep rule (drops), a shared `job` label (hashes shared across jobs). */
+const RELABEL = [
+  '',
+  `    relabel_configs:
+      - source_labels: [keep]
+        regex: 'yes'
+        action: keep
+`,
+  `    relabel_configs:
+      - target_label: job
+        replacement: shared
+      - source_labels: [zone]
+        target_label: region
+`,
+];
+
+interface JobSpec {
+  name: string;
+  relabel: number;
+  /** Not relevant to population: a change only swaps the `sc` objects. */
+  sampleLimit: number;
+  interval: number;
+}
+
+function configOf(jobs: JobSpec[]): ScrapeConfig[] {
+  const text = 'scrape_configs:\n' + jobs.map((j) =>
+    `  - job_name: ${j.name}\n    sample_limit: ${j.sampleLimit}\n    scrape_interval: ${j.interval}s\n    scrape_timeout: 1s\n${RELABEL[j.relabel]}`).join('');
+  return parseConfig(text, 'population.yml', '/tmp').scrapeConfigs;
+}
+
+/** A fake discovery: per job, groups by source (insertion order kept, as in DiscoveryManager), and versions. */
+class FakeSource implements GroupSource {
+  readonly jobs = new Map<string, Map<string, TargetGroup>>();
+  private readonly versions = new Map<string, number>();
+  private seq = 0;
+  constructor(withVersions: boolean) {
+    if (!withVersions) this.version = undefined;
+  }
+  groups(job: string): TargetGroup[] {
+    return [...(this.jobs.get(job)?.values() ?? [])];
+  }
+  version?(job: string): number {
+    return this.versions.get(job) ?? 0;
+  }
+  emit(job: string, g: TargetGroup): void {
+    const m = this.jobs.get(job) ?? this.jobs.set(job, new Map()).get(job)!;
+    if (g.targets.length === 0) m.delete(g.source);
+    else m.set(g.source, g);
+    this.versions.set(job, ++this.seq);
+  }
+}
+
+/** The coordinator's collectTargets before population.ts: every job re-populated. */
+function full(scs: ScrapeConfig[], src: GroupSource): PopulationResult {
+  const targets = new Map<string, { target: Target; sc: ScrapeConfig }>();
+  const dropped: DroppedTarget[] = [];
+  for (const sc of scs) {
+    const res = jobTargets(src.groups(sc.jobName), jobDefaults(sc));
+    for (const t of res.active) if (!targets.has(t.hash)) targets.set(t.hash, { target: t, sc });
+    dropped.push(...res.dropped);
+  }
+  return { targets, dropped };
+}
+
+function assertSame(got: PopulationResult, want: PopulationResult): void {
+  assert.deepEqual([...got.targets.keys()], [...want.targets.keys()]);
+  for (const [hash, w] of want.targets) {
+    const g = got.targets.get(hash)!;
+    assert.equal(g.sc, w.sc, 'the current scrape config object');
+    assert.equal(g.target.job, w.target.job);
+    assert.deepEqual(g.target.labels, w.target.labels);
+    assert.deepEqual(g.target.discoveredLabels, w.target.discoveredLabels);
+    assert.equal(g.target.scrapeUrl, w.target.scrapeUrl);
+    assert.equal(g.target.interval, w.target.interval);
+    assert.equal(g.target.timeout, w.target.timeout);
+  }
+  assert.deepEqual(got.dropped.map((d) => [d.job, d.discoveredLabels]), want.dropped.map((d) => [d.job, d.discoveredLabels]));
+}
+
+const JOB_NAMES = ['a', 'b', 'c'];
+
+/** A small target: few distinct addresses so that duplicates (within and across jobs) happen. */
+const targetArb = fc.record({
+  addr: fc.constantFrom('h1:80', 'h2:80', 'h3', ''),
+  keep: fc.constantFrom('yes', 'no'),
+  zone: fc.constantFrom('', 'z1', 'z2'),
+}).map(({ addr, keep, zone }): Labels => ({ __address__: addr, keep, ...(zone ? { zone } : {}) }));
+
+const groupArb = fc.record({
+  source: fc.constantFrom('s0', 's1', 's2', 's3'),
+  targets: fc.array(targetArb, { maxLength: 3 }),
+  labels: fc.dictionary(fc.constantFrom('zone', 'team', 'keep'), fc.constantFrom('', 'z1', 'x', 'yes')),
+});
+
+type Op =
+  | { kind: 'emit'; job: number; group: { source: string; targets: Labels[]; labels: Labels } }
+  | { kind: 'reemit'; job: number; pick: number }
+  | { kind: 'config'; job: number; relabel: number; sampleLimit: number; interval: number }
+  | { kind: 'reorder' }
+  | { kind: 'noop' };
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 5, arbitrary: fc.record({ kind: fc.constant('emit' as const), job: fc.nat(2), group: groupArb }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('reemit' as const), job: fc.nat(2), pick: fc.nat(5) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('config' as const), job: fc.nat(2), relabel: fc.nat(2), sampleLimit: fc.nat(2), interval: fc.constantFrom(5, 10) }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'reorder' as const }) },
+  { weight: 2, arbitrary: fc.constant({ kind: 'noop' as const }) },
+);
+
+for (const withVersions of [true, false]) {
+  test(`incremental population equals full re-population over random changes (${withVersions ? 'with' : 'without'} versions)`, () => {
+    fc.assert(
+      fc.property(fc.array(opArb, { minLength: 1, maxLength: 25 }), fc.nat(2), (ops, initialRelabel) => {
+        const src = new FakeSource(withVersions);
+        let jobs: JobSpec[] = JOB_NAMES.map((name) => ({ name, relabel: initialRelabel, sampleLimit: 0, interval: 10 }));
+        let scs = configOf(jobs);
+        const pop = new Population();
+        assertSame(pop.update(scs, src), full(scs, src));
+        for (const op of ops) {
+          if (op.kind === 'emit') {
+            src.emit(JOB_NAMES[op.job]!, { source: op.group.source, targets: op.group.targets, labels: op.group.labels });
+          } else if (op.kind === 'reemit') {
+            // The same content as a new object (as a Kubernetes rebuild does): relabeled again, same result.
+            const gs = src.groups(JOB_NAMES[op.job]!);
+            const g = gs[op.pick % Math.max(1, gs.length)];
+            if (g) src.emit(JOB_NAMES[op.job]!, { source: g.source, targets: g.targets.map((t) => ({ ...t })), labels: { ...g.labels } });
+          } else if (op.kind === 'config') {
+            jobs = jobs.map((j) => (j.name === JOB_NAMES[op.job] ? { ...j, relabel: op.relabel, sampleLimit: op.sampleLimit, interval: op.interval } : j));
+            scs = configOf(jobs);
+          } else if (op.kind === 'reorder') {
+            jobs = [...jobs.slice(1), jobs[0]!];
+            scs = configOf(jobs);
+          }
+          assertSame(pop.update(scs, src), full(scs, src));
+        }
+      }),
+      { numRuns: 250 },
+    );
+  });
+}
+
+/** A population whose relabeling is counted (groups handed to targetsFromGroup). */
+function counted(): { pop: Population; calls: () => number; reset: () => void } {
+  let n = 0;
+  const pop = new Population((g, jd, into) => {
+    n++;
+    targetsFromGroup(g, jd, into);
+  });
+  return { pop, calls: () => n, reset: () => (n = 0) };
+}
+
+function seed(src: FakeSource, job: string, groups: number): void {
+  for (let i = 0; i < groups; i++) src.emit(job, { source: `g${i}`, targets: [{ __address__: `${job}-${i}:80`, keep: 'yes' }], labels: { team: 't' } });
+}
+
+test('unchanged groups are not relabeled again; a changed group is relabeled alone', () => {
+  for (const withVersions of [true, false]) {
+    const src = new FakeSource(withVersions);
+    seed(src, 'a', 50);
+    seed(src, 'b', 30);
+    const scs = configOf([{ name: 'a', relabel: 1, sampleLimit: 0, interval: 10 }, { name: 'b', relabel: 0, sampleLimit: 0, interval: 10 }]);
+    const { pop, calls, reset } = counted();
+    const first = pop.update(scs, src);
+    assert.equal(calls(), 80);
+    assert.equal(first.targets.size, 80);
+    reset();
+    const second = pop.update(scs, src);
+    assert.equal(calls(), 0, 'nothing changed: nothing relabeled');
+    if (withVersions) {
+      assert.equal(second, first, 'nothing changed: the last result, as it is');
+      assert.equal(pop.stats.jobsWalked, 0, 'nothing changed: no job walked');
+    }
+    assertSame(second, full(scs, src));
+    src.emit('b', { source: 'g7', targets: [{ __address__: 'new:80' }], labels: {} });
+    src.emit('b', { source: 'g8', targets: [], labels: {} }); // gone
+    reset();
+    const third = pop.update(scs, src);
+    assert.equal(calls(), 1, 'one changed group, one relabeled (a removal needs none)');
+    if (withVersions) assert.equal(pop.stats.jobsWalked, 1, 'only the job that changed is walked');
+    assertSame(third, full(scs, src));
+    assert.equal(third.targets.size, 79);
+  }
+});
+
+test('a config reload re-populates only the jobs whose population-relevant config changed', () => {
+  const src = new FakeSource(true);
+  seed(src, 'a', 40);
+  seed(src, 'b', 25);
+  seed(src, 'c', 10);
+  const spec = (relabelB: number, sampleLimitA: number, intervalC: number): JobSpec[] => [
+    { name: 'a', relabel: 0, sampleLimit: sampleLimitA, interval: 10 },
+    { name: 'b', relabel: relabelB, sampleLimit: 0, interval: 10 },
+    { name: 'c', relabel: 0, sampleLimit: 0, interval: intervalC },
+  ];
+  const { pop, calls, reset } = counted();
+  pop.update(configOf(spec(0, 0, 10)), src);
+  assert.equal(calls(), 75);
+
+  reset();
+  let scs = configOf(spec(2, 0, 10)); // b's relabeling changed (a and c re-parsed, unchanged)
+  let res = pop.update(scs, src);
+  assert.equal(calls(), 25, 'only b relabeled');
+  assertSame(res, full(scs, src));
+
+  reset();
+  scs = configOf(spec(2, 100, 10)); // a's sample_limit: no relabeling, but the new sc is carried
+  res = pop.update(scs, src);
+  assert.equal(calls(), 0);
+  assert.equal([...res.targets.values()].find((e) => e.target.job === 'a')!.sc.sampleLimit, 100);
+  assertSame(res, full(scs, src));
+  reset();
+  src.emit('a', { source: 'g3', targets: [{ __address__: 'a-3-new:80' }], labels: {} });
+  res = pop.update(scs, src);
+  assert.equal(calls(), 1, 'after a reload that kept the targets, a changed group is still relabeled alone');
+  assertSame(res, full(scs, src));
+
+  reset();
+  scs = configOf(spec(2, 100, 5)); // c's scrape interval: its targets' __scrape_interval__ changes
+  res = pop.update(scs, src);
+  assert.equal(calls(), 10, 'only c relabeled');
+  assert.ok([...res.targets.values()].filter((e) => e.target.job === 'c').every((e) => e.target.interval === 5000));
+  assertSame(res, full(scs, src));
+
+  reset();
+  scs = configOf(spec(2, 100, 5).filter((j) => j.name !== 'b')); // b removed
+  res = pop.update(scs, src);
+  assert.equal(calls(), 0);
+  assertSame(res, full(scs, src));
+  reset();
+  scs = configOf(spec(2, 100, 5)); // b back: populated afresh
+  res = pop.update(scs, src);
+  assert.equal(calls(), 25);
+  assertSame(res, full(scs, src));
+});
+
+test('with DiscoveryManager: its versions let unchanged jobs go unwalked, a restarted discoverer re-walks its job', async () => {
+  const dm = new DiscoveryManager(silentLogger(), 0);
+  const text = (bTargets: string) => `scrape_configs:
+  - job_name: a
+    static_configs: [{targets: ['a1:80', 'a2:80']}, {targets: ['a3:80']}]
+  - job_name: b
+    static_configs: [{targets: [${bTargets}]}]
+`;
+  try {
+    let cfg = parseConfig(text("'b1:80'"), 'dm.yml', '/tmp');
+    dm.apply(cfg);
+    assert.deepEqual(await dm.waitReady(5000), []);
+    const { pop, calls, reset } = counted();
+    let res = pop.update(cfg.scrapeConfigs, dm);
+    assert.equal(calls(), 3);
+    assert.deepEqual([...res.targets.values()].map((e) => e.target.labels.instance), ['a1:80', 'a2:80', 'a3:80', 'b1:80']);
+    reset();
+    const again = pop.update(cfg.scrapeConfigs, dm);
+    assert.equal(again, res);
+    assert.equal(pop.stats.jobsWalked, 0);
+    cfg = parseConfig(text("'b1:80', 'b2:80'"), 'dm.yml', '/tmp');
+    dm.apply(cfg); // b's static_configs changed: its discoverer restarts; a's stays
+    assert.deepEqual(await dm.waitReady(5000), []);
+    await new Promise((r) => setImmediate(r));
+    reset();
+    res = pop.update(cfg.scrapeConfigs, dm);
+    assert.equal(pop.stats.jobsWalked, 1, 'only b walked');
+    assert.equal(calls(), 1, "b's one new group relabeled");
+    assertSame(res, full(cfg.scrapeConfigs, dm));
+    assert.equal(res.targets.size, 5);
+  } finally {
+    dm.stop();
+  }
+});

@@ -15,10 +15,11 @@
 import { parseConfig, type ScrapeConfig } from '../src/config/config.js';
 import type { TargetGroup } from '../src/discovery/types.js';
 import { Population, type GroupSource, type PopulationResult } from '../src/coordinator/population.js';
-import { planAssignments, type PlannerInput, type PlannerOutput, type PlannerShard, type PlannerTarget } from '../src/coordinator/planner.js';
+import { planAssignments, type PlannerInput, type PlannerOutput } from '../src/coordinator/planner.js';
 import { IncrementalPlanner } from '../src/coordinator/planner-incremental.js';
 import { jobDefaults, jobTargets, type DroppedTarget, type Target } from '../src/target/populate.js';
 import { makeGroups, PIPELINE } from './targets.bench.js';
+import { emptyShard, plannerWorkload, shardsAfter } from './planner.bench.js';
 
 type Row = Record<string, string | number>;
 
@@ -166,41 +167,13 @@ function populationScenario(n: number): Row[] {
  * change). Each incremental output is checked against the full plan's. Medians; a GC before each sample.
  */
 function plannerScenario(targetCount: number, shardCount: number): Row[] {
-  let s = targetCount >>> 0;
-  const rand = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const hashOf = (i: number) => (BigInt(i) * 0x9e3779b97f4a7c15n & 0xffffffffffffffffn).toString(16).padStart(16, '0');
-  const targets: PlannerTarget[] = [];
-  let total = 0;
-  for (let i = 0; i < targetCount; i++) {
-    const series = 100 + Math.floor(rand() * 1800);
-    targets.push({ hash: hashOf(i), series });
-    total += series;
-  }
-  const nowMs = 1_000_000_000;
-  const options = {
-    maxSeries: Math.ceil(total / (shardCount * 0.85)), minShards: 1, maxShards: 10 * shardCount, maxIdleTimeMs: 600_000,
-    notReadyGraceMs: 120_000, transferMinScrapes: 2, hysteresis: 0.1,
-  };
-  const empty: PlannerShard[] = Array.from({ length: shardCount }, (_, id) => ({ id, ready: true, notReadySinceMs: null, targets: {}, idleSinceMs: nowMs }));
+  const { targets, nowMs, options, changed: changedList } = plannerWorkload(targetCount, shardCount);
+  const empty = Array.from({ length: shardCount }, (_, id) => emptyShard(id, nowMs));
   let t0 = performance.now();
   const first: PlannerOutput = planAssignments({ nowMs, targets, shards: empty, options });
   const firstMs = ms(t0);
-  const shards: PlannerShard[] = [];
-  for (let id = 0; id < first.desiredShards; id++) {
-    const view: PlannerShard['targets'] = {};
-    for (const [hash, state] of Object.entries(first.assignments[id] ?? {})) view[hash] = { state, scrapes: 5 };
-    shards.push({ id, ready: true, notReadySinceMs: null, targets: view, idleSinceMs: Object.keys(view).length ? null : nowMs });
-  }
-  const steady: PlannerInput = { nowMs, targets, shards, options };
-  const changedTargets = targets.filter((_, i) => i % 100 !== 0).map((t, i) => (i % 100 === 1 ? { ...t, series: Math.round(t.series * 1.5) } : t));
-  for (let i = 0; i < targetCount / 100; i++) changedTargets.push({ hash: hashOf(targetCount + i), series: 100 + Math.floor(rand() * 1800) });
-  const changed: PlannerInput = { ...steady, targets: changedTargets };
+  const steady: PlannerInput = { nowMs, targets, shards: shardsAfter(first, nowMs), options };
+  const changed: PlannerInput = { ...steady, targets: changedList() };
   const big = targetCount >= 1_000_000;
   const label = `${targetCount.toLocaleString('en')} targets / ${shardCount} shards`;
   const timed = (runs: number, f: (r: number) => unknown): number => {
@@ -226,7 +199,7 @@ function plannerScenario(targetCount: number, shardCount: number): Row[] {
   const incFirst = ms(t0);
   const incSteady = timed(9, (r) => planner.plan({ ...steady, nowMs: nowMs + 1 + r }));
   same(planner.plan({ ...steady, nowMs: nowMs + 10 }), planAssignments(steady), 'nothing changed');
-  const rebuilt = (): PlannerInput => ({ ...steady, targets: targets.map((t) => ({ ...t })), shards: shards.map((sh) => ({ ...sh, targets: { ...sh.targets } })) });
+  const rebuilt = (): PlannerInput => ({ ...steady, targets: targets.map((t) => ({ ...t })), shards: steady.shards.map((sh) => ({ ...sh, targets: { ...sh.targets } })) });
   const fresh = Array.from({ length: 3 }, rebuilt);
   const incFresh = timed(3, (r) => planner.plan(fresh[r]!));
   const incChanged = timed(big ? 6 : 10, (r) => planner.plan(r % 2 === 0 ? changed : steady));

@@ -23,12 +23,12 @@ function hashOf(i: number): string {
   return (BigInt(i) * 0x9e3779b97f4a7c15n & 0xffffffffffffffffn).toString(16).padStart(16, '0');
 }
 
-function emptyShard(id: number, nowMs: number): PlannerShard {
+export function emptyShard(id: number, nowMs: number): PlannerShard {
   return { id, ready: true, notReadySinceMs: null, targets: {}, idleSinceMs: nowMs };
 }
 
 /** The shards as the sidecars report them after applying `out` (every target scraped a few times). */
-function shardsAfter(out: PlannerOutput, nowMs: number): PlannerShard[] {
+export function shardsAfter(out: PlannerOutput, nowMs: number): PlannerShard[] {
   const shards: PlannerShard[] = [];
   for (let id = 0; id < out.desiredShards; id++) {
     const targets: PlannerShard['targets'] = {};
@@ -51,7 +51,13 @@ function time(input: PlannerInput, runs: number): { ms: number; out: PlannerOutp
   return { ms: samples[samples.length >> 1]!, out };
 }
 
-function scenario(targetCount: number, shardCount: number, runs: number): Array<Record<string, string | number>> {
+/**
+ * The planner's workload, shared with coordinator-scale.bench.ts: targets of 100–1900 series (seeded by the
+ * count), a budget that fills `shardCount` shards to ~85%, and `changed()`: 1% gone, 1% new, 1% grown ×1.5.
+ */
+export function plannerWorkload(targetCount: number, shardCount: number): {
+  targets: PlannerTarget[]; nowMs: number; options: PlannerInput['options']; changed: () => PlannerTarget[];
+} {
   const rand = prng(targetCount);
   const targets: PlannerTarget[] = [];
   let total = 0;
@@ -60,11 +66,20 @@ function scenario(targetCount: number, shardCount: number, runs: number): Array<
     targets.push({ hash: hashOf(i), series });
     total += series;
   }
-  const nowMs = 1_000_000_000;
   const options = {
     maxSeries: Math.ceil(total / (shardCount * 0.85)), minShards: 1, maxShards: 10 * shardCount, maxIdleTimeMs: 600_000,
     notReadyGraceMs: 120_000, transferMinScrapes: 2, hysteresis: 0.1,
   };
+  const changed = (): PlannerTarget[] => {
+    const out = targets.filter((_, i) => i % 100 !== 0).map((t, i) => (i % 100 === 1 ? { ...t, series: Math.round(t.series * 1.5) } : t));
+    for (let i = 0; i < targetCount / 100; i++) out.push({ hash: hashOf(targetCount + i), series: 100 + Math.floor(rand() * 1800) });
+    return out;
+  };
+  return { targets, nowMs: 1_000_000_000, options, changed };
+}
+
+function scenario(targetCount: number, shardCount: number, runs: number): Array<Record<string, string | number>> {
+  const { targets, nowMs, options, changed: changedTargets } = plannerWorkload(targetCount, shardCount);
   const rows: Array<Record<string, string | number>> = [];
   const row = (name: string, input: PlannerInput, r: { ms: number; out: PlannerOutput }) => rows.push({
     scenario: name, targets: input.targets.length, shards: input.shards.length, 'ms/plan': Number(r.ms.toFixed(2)),
@@ -76,9 +91,7 @@ function scenario(targetCount: number, shardCount: number, runs: number): Array<
   const steady: PlannerInput = { nowMs, targets, shards: shardsAfter(first, nowMs), options };
   row('steady state (unchanged input)', steady, time(steady, runs));
 
-  const changed = targets.filter((_, i) => i % 100 !== 0).map((t, i) => (i % 100 === 1 ? { ...t, series: Math.round(t.series * 1.5) } : t));
-  for (let i = 0; i < targetCount / 100; i++) changed.push({ hash: hashOf(targetCount + i), series: 100 + Math.floor(rand() * 1800) });
-  const change: PlannerInput = { ...steady, targets: changed };
+  const change: PlannerInput = { ...steady, targets: changedTargets() };
   row('change: 1% gone, 1% new, 1% grown x1.5', change, time(change, runs));
 
   const dead = steady.shards.map((s, id) => (id === 3 ? { ...s, ready: false, notReadySinceMs: nowMs - 300_000 } : s));

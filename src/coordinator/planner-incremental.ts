@@ -29,7 +29,7 @@
  * when they are exact; with a series that is not an integer (or absurdly large), every call is a full plan.
  */
 import { planAssignments, type PlannerInput, type PlannerOptions, type PlannerOutput, type PlannerShard, type PlannerTarget } from './planner.js';
-import type { PlanState } from './planner-state.js';
+import { isExpiredLongEnough, isIdleLongEnough, isLiveShard, type PlanState } from './planner-state.js';
 import { drainExcessShards, packIntoNewShards, placeNewTargets } from './planner-place.js';
 import { relieveOverloadedShards, scaleDown } from './planner-relief.js';
 import { AssignmentRecords } from './planner-incremental-output.js';
@@ -98,11 +98,10 @@ export class IncrementalPlanner {
     const idleLongEnough: boolean[] = [];
     for (let s = 0; s < n; s++) {
       const sh = shards[s]!;
-      const since = sh.notReadySinceMs ?? nowMs;
       ready.push(sh.ready);
-      live.push(sh.ready || nowMs - since < options.notReadyGraceMs);
-      expiredLongEnough.push(sh.notReadySinceMs !== null && nowMs - sh.notReadySinceMs >= options.notReadyGraceMs + options.maxIdleTimeMs);
-      idleLongEnough.push(sh.idleSinceMs !== null && nowMs - sh.idleSinceMs >= options.maxIdleTimeMs);
+      live.push(isLiveShard(sh, nowMs, options));
+      expiredLongEnough.push(isExpiredLongEnough(sh, nowMs, options));
+      idleLongEnough.push(isIdleLongEnough(sh, nowMs, options));
     }
 
     const t0 = performance.now();

@@ -3,7 +3,7 @@
  * transfer. See planner.ts for the rules.
  */
 import { bestFit, emptyReceiver, withinMargin } from './planner-place.js';
-import { beginTransfer, bySizeDesc, membersOf, type PlanState } from './planner-state.js';
+import { beginTransfer, bySizeDesc, isExpiredLongEnough, isIdleLongEnough, membersOf, type PlanState } from './planner-state.js';
 
 /**
  * Phase 3: each ready shard over budget, with no transfer in flight from or to it, sends the smallest set of
@@ -109,10 +109,10 @@ export function chooseReliefSet(members: number[], series: number[], hashes: str
 /** Removable: no target in the output; empty and idle long enough by its own report, or expired for long. */
 function isRemovable(st: PlanState, s: number): boolean {
   if (st.count[s] !== 0) return false;
-  const { maxIdleTimeMs, notReadyGraceMs } = st.input.options;
+  const { options } = st.input;
   const sh = st.input.shards[s]!;
-  if (!st.live[s] && sh.notReadySinceMs !== null && st.nowMs - sh.notReadySinceMs >= notReadyGraceMs + maxIdleTimeMs) return true;
-  return Object.keys(sh.targets).length === 0 && sh.idleSinceMs !== null && st.nowMs - sh.idleSinceMs >= maxIdleTimeMs;
+  if (!st.live[s] && isExpiredLongEnough(sh, st.nowMs, options)) return true;
+  return Object.keys(sh.targets).length === 0 && isIdleLongEnough(sh, st.nowMs, options);
 }
 
 /**

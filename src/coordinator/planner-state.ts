@@ -4,7 +4,25 @@
  * per-target data lives in arrays indexed by that number, per-shard data in arrays indexed by shard id (new
  * shards opened by this step are appended). See planner.ts for the rules.
  */
-import type { PlannerInput, PlannerMove, TargetState } from './planner.js';
+import type { PlannerInput, PlannerMove, PlannerOptions, PlannerShard, TargetState } from './planner.js';
+
+/**
+ * The planner's rules of time for one shard, in one place for the full plan and the incremental planner (which
+ * re-plans when one of them flips). Live: ready, or not ready for less than the grace.
+ */
+export function isLiveShard(sh: PlannerShard, nowMs: number, options: PlannerOptions): boolean {
+  return sh.ready || nowMs - (sh.notReadySinceMs ?? nowMs) < options.notReadyGraceMs;
+}
+
+/** Not ready for the grace and the idle time: removable once its assignment is empty. */
+export function isExpiredLongEnough(sh: PlannerShard, nowMs: number, options: PlannerOptions): boolean {
+  return sh.notReadySinceMs !== null && nowMs - sh.notReadySinceMs >= options.notReadyGraceMs + options.maxIdleTimeMs;
+}
+
+/** Idle (no target, by its own report) for the idle time. */
+export function isIdleLongEnough(sh: PlannerShard, nowMs: number, options: PlannerOptions): boolean {
+  return sh.idleSinceMs !== null && nowMs - sh.idleSinceMs >= options.maxIdleTimeMs;
+}
 
 export interface PlanState {
   readonly input: PlannerInput;
@@ -96,9 +114,8 @@ export function resolveCopies(input: PlannerInput): PlanState {
   const receiver: boolean[] = [];
   for (let s = 0; s < n; s++) {
     const sh = shards[s]!;
-    const since = sh.notReadySinceMs ?? nowMs;
     ready.push(sh.ready);
-    live.push(sh.ready || nowMs - since < options.notReadyGraceMs);
+    live.push(isLiveShard(sh, nowMs, options));
     receiver.push(sh.ready && s < options.maxShards);
   }
 

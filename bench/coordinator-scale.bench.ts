@@ -24,7 +24,7 @@ import { emptyShard, plannerWorkload, shardsAfter } from './planner.bench.js';
 type Row = Record<string, string | number>;
 
 /** One job's groups by source, versioned as DiscoveryManager does (bumped on every change). */
-class BenchSource implements GroupSource {
+export class BenchSource implements GroupSource {
   readonly bySource = new Map<string, TargetGroup>();
   private v = 1;
   constructor(readonly job: string) {}

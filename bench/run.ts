@@ -9,6 +9,7 @@ import * as merge from './merge.bench.js';
 import * as receive from './receive-wire.bench.js';
 import * as receiveLatency from './receive-latency.bench.js';
 import * as scale from './coordinator-scale.bench.js';
+import * as cycle from './coordinator-cycle.bench.js';
 
 const benches: Array<[string, { run(): Array<Record<string, string | number>> | Promise<Array<Record<string, string | number>>> }]> = [
   ['targets', targets],
@@ -20,6 +21,7 @@ const benches: Array<[string, { run(): Array<Record<string, string | number>> | 
   ['receive', receive],
   ['receive-latency', receiveLatency],
   ['coordinator-scale', scale],
+  ['coordinator-cycle', cycle],
 ];
 
 const only = process.argv.slice(2);

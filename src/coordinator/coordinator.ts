@@ -9,18 +9,19 @@ import type { Logger } from '../logger.js';
 import { parseConfig, readConfigText, type PromConfig, type ScrapeConfig } from '../config/config.js';
 import { DiscoveryManager } from '../discovery/manager.js';
 import type { DroppedTarget, Target } from '../target/populate.js';
-import { Population } from './population.js';
+import { Population, type GroupSource } from './population.js';
 import type { ShardInfo, ShardManager } from '../shard/types.js';
-import { configHash, targetLabelProblem, type RuntimeInfo, type TargetStatus, type TargetState } from '../shard/contract.js';
-import { Explorer, PROBE_ATTEMPTS_BEFORE_DEFAULT } from './explore.js';
+import { REPORTED_SCRAPES, configHash, targetLabelProblem, type AssignedTargetSpec, type RuntimeInfo, type TargetStatus, type TargetState } from '../shard/contract.js';
+import { Explorer, PROBE_ATTEMPTS_BEFORE_DEFAULT, type ProbeTarget } from './explore.js';
 import { EventLog, cycleEvents, scaleEvent } from './events.js';
 import { shardId } from '../shard/types.js';
 import { planFromNothing, type WhatIf } from './what-if.js';
 import { IncrementalPlanner } from './planner-incremental.js';
-import type { PlannerOptions, PlannerOutput, PlannerShard, ShardTargetView } from './planner.js';
-import { ShardClient } from '../shard/client.js';
+import type { PlannerOptions, PlannerOutput, PlannerShard, PlannerTarget, ShardTargetView } from './planner.js';
+import { ShardClient, type EnvelopeClient } from '../shard/client.js';
 import { MoveLog } from './moves.js';
-import type { ApiClient } from '../http/client.js';
+import { CallError } from '../http/client.js';
+import { SidecarMirrors, assignmentChange, isApplied, type SidecarMirror } from './sidecar-mirror.js';
 
 /** Series Prometheus adds per target (up, scrape_duration_seconds, scrape_samples_scraped, scrape_samples_post_metric_relabeling, scrape_series_added). */
 export const PROMETHEUS_ADDED_SERIES = 5;
@@ -41,7 +42,7 @@ export interface CoordinatorOptions {
   hysteresis: number;
   manager: ShardManager;
   /** kvass's client for the sidecars' API (credential, TLS, timeouts). */
-  client: ApiClient;
+  client: EnvelopeClient;
   log: Logger;
   /**
    * Leader election: whether this coordinator may act now (it holds the lease and its renew deadline has not
@@ -51,6 +52,18 @@ export interface CoordinatorOptions {
   mayWrite?: () => boolean;
   /** Where the move log is kept across restarts (moves.ts); none: in memory. */
   moveLogFile?: string;
+  /** Where targets come from; default: the service discovery of the configuration (DiscoveryManager). */
+  discovery?: CoordinatorDiscovery;
+  /** How a target without a measured size is probed; default: a scrape (explore.ts). */
+  probe?: ConstructorParameters<typeof Explorer>[3];
+}
+
+/** What the coordinator needs of discovery: the groups (population.ts) and the configuration's SD applied. */
+export interface CoordinatorDiscovery extends GroupSource {
+  apply(config: PromConfig): void;
+  /** Resolves with the jobs still without a first result after `timeoutMs`. */
+  waitReady(timeoutMs: number): Promise<string[]>;
+  stop(): void;
 }
 
 /** Thrown before a write when this coordinator is no longer the acting leader. */
@@ -89,7 +102,9 @@ interface Polled {
   ok: boolean;
   error: string;
   runtime?: RuntimeInfo;
-  statuses?: TargetStatus[];
+  /** The sidecar's targets by hash (its mirror's: read only). */
+  statuses?: ReadonlyMap<string, TargetStatus>;
+  mirror?: SidecarMirror;
 }
 
 export { shardId };
@@ -97,7 +112,7 @@ export { shardId };
 export class Coordinator {
   private config!: PromConfig;
   private configHash = '';
-  private readonly discovery: DiscoveryManager;
+  private readonly discovery: CoordinatorDiscovery;
   private readonly explorer: Explorer;
   private readonly notReadySince = new Map<number, number>();
   /** Per ordinal: the last assignment known to be on the shard, or meant for it while it starts. */
@@ -115,12 +130,16 @@ export class Coordinator {
   /** What was decided, for people (events.ts). */
   readonly events = new EventLog();
   /** Every target the last plan placed (new ones are reported as placements). */
-  private placed = new Set<string>();
+  private readonly placed = new Map<string, number>();
   lastError = '';
-  active: ActiveTargetView[] = [];
+  /** Builds the active targets' views of the last cycle; run when they are asked for (API, /metrics), once. */
+  private activeViews: (() => ActiveTargetView[]) | null = null;
+  private activeMemo: ActiveTargetView[] | null = null;
   dropped: DroppedTarget[] = [];
   shardViews: ShardView[][] = [];
   cycles = 0;
+  /** Milliseconds of the last acting cycle, by step (reading includes the sidecars' answers; pushing, bookkeeping). */
+  lastCycleMs: Record<'populate' | 'read' | 'size' | 'plan' | 'push' | 'rest', number> | null = null;
   /** When the last cycle (acting or standby) ended, ms since the epoch; null before the first. */
   lastCycleAt: number | null = null;
 
@@ -130,16 +149,19 @@ export class Coordinator {
   constructor(readonly opts: CoordinatorOptions) {
     // Both ends of a move are widened by the time a decision takes to reach the shards' scrapes (next cycle, reload).
     this.moves = new MoveLog({ file: opts.moveLogFile, marginMs: 2 * opts.intervalMs + 10_000, log: opts.log });
-    this.discovery = new DiscoveryManager(opts.log, 0);
-    this.explorer = new Explorer(opts.exploreConcurrency, opts.log);
+    this.discovery = opts.discovery ?? new DiscoveryManager(opts.log, 0);
+    this.explorer = new Explorer(opts.exploreConcurrency, opts.log, Date.now, opts.probe);
   }
 
-  /** Loads the config, starts discovery and waits (bounded) for each job's first result. */
-  async start(): Promise<void> {
+  /**
+   * Loads the config, starts discovery and waits (bounded) for each job's first result, then runs a cycle every
+   * interval (`loop` false: the caller runs them with runOnce, as a benchmark does).
+   */
+  async start(loop = true): Promise<void> {
     this.setConfig(await readConfigText(this.opts.configFile));
     const pending = await this.discovery.waitReady(this.opts.sdInitTimeoutMs);
     if (pending.length) this.opts.log.warn({ jobs: pending }, 'discovery not ready within --sd.init-timeout; going on');
-    this.schedule(0);
+    if (loop) this.schedule(0);
   }
 
   private setConfig(text: string): void {
@@ -229,11 +251,20 @@ export class Coordinator {
         runtime = await client.runtimeInfo();
         if (runtime.configHash !== this.configHash) return { info, ok: false, error: 'runs another configuration' };
       }
-      return { info, ok: true, error: '', runtime, statuses: await client.targets() };
+      const mirror = this.mirrors.of(info.apiUrl);
+      mirror.apply(await client.targetsSince(mirror.version));
+      return { info, ok: true, error: '', runtime, statuses: mirror.statuses, mirror };
     } catch (e) {
       return { info, ok: false, error: (e as Error).message };
     }
   }
+
+  /** Each sidecar's targets as of its last answer: statuses travel as changes (sidecar-mirror.ts). */
+  private readonly mirrors = new SidecarMirrors();
+  /** Per ordinal: the planner's view of what its sidecars report, and the sidecar versions it was made from. */
+  private readonly statusViews = new Map<number, { stamp: string; view: Record<string, ShardTargetView> }>();
+  /** Per sidecar: the last assignment record found applied, and at which version (to skip comparing it again). */
+  private readonly confirmed = new Map<string, { want: Record<string, TargetState>; version: string }>();
 
   /** Whether this coordinator acts (see CoordinatorOptions.mayWrite). */
   get acting(): boolean {
@@ -252,22 +283,18 @@ export class Coordinator {
   async runOnce(): Promise<void> {
     const acting = this.acting;
     const now = Date.now();
+    const clock = phaseClock();
     const targets = this.collectTargets();
+    const populated = clock();
     const replicas = await this.opts.manager.list();
     const n = replicas.length ? Math.min(...replicas.map((r) => r.length)) : 0;
     const polled = await Promise.all(replicas.map((shards) => Promise.all(shards.slice(0, n).map((s) => this.poll(s, acting)))));
+    const urls = new Set(replicas.flat().map((s) => s.apiUrl));
+    this.mirrors.retain(urls);
+    for (const url of this.confirmed.keys()) if (!urls.has(url)) this.confirmed.delete(url);
     if (!acting) return this.observe(targets, polled, n);
 
-    // Sizes: what a sidecar measured, else the probe, else (after failed probes) the default.
-    const measured = new Map<string, TargetStatus>();
-    for (const rep of polled) {
-      for (const p of rep) {
-        for (const st of p.statuses ?? []) {
-          const prev = measured.get(st.hash);
-          if (!prev || (st.health === 'up' && (prev.health !== 'up' || st.series > prev.series))) measured.set(st.hash, st);
-        }
-      }
-    }
+    const read = clock();
     const shards: PlannerShard[] = [];
     for (let i = 0; i < n; i++) {
       const copies = polled.map((rep) => rep[i]!);
@@ -275,12 +302,7 @@ export class Coordinator {
       let view: Record<string, ShardTargetView>;
       if (ready) {
         this.notReadySince.delete(i);
-        view = {};
-        const first = copies[0]!.statuses!;
-        for (const st of first) {
-          const scrapes = Math.min(...copies.map((c) => c.statuses!.find((x) => x.hash === st.hash)?.scrapesSinceAssigned ?? 0));
-          view[st.hash] = { state: st.state, scrapes };
-        }
+        view = this.statusView(i, copies);
         this.lastView.set(i, view);
       } else {
         if (!this.notReadySince.has(i)) this.notReadySince.set(i, now);
@@ -290,29 +312,8 @@ export class Coordinator {
       shards.push({ id: i, ready, notReadySinceMs: ready ? null : this.notReadySince.get(i)!, targets: view, idleSinceMs: idle });
     }
 
-    const plannerTargets: Array<{ hash: string; series: number }> = [];
-    const onShard = new Set(shards.flatMap((s) => Object.keys(s.targets)));
-    this.unassignable.clear();
-    for (const [hash, { target, sc }] of targets) {
-      // A sidecar refuses what cannot be scraped as it is (contract.ts): kept out of plans, shown with the reason.
-      const problem = targetLabelProblem(target.labels);
-      if (problem !== undefined) {
-        this.unassignable.set(hash, problem);
-        continue;
-      }
-      const m = measured.get(hash);
-      let series: number | null = null;
-      if (m && m.health === 'up' && m.scrapesSinceAssigned > 0) series = m.series;
-      else {
-        const probe = this.explorer.results.get(hash);
-        if (probe?.ok) series = probe.series;
-        else if (onShard.has(hash)) series = m?.series ?? probe?.series ?? 0;
-        else if (probe && probe.attempts >= PROBE_ATTEMPTS_BEFORE_DEFAULT) series = this.opts.defaultSeries;
-        if (!probe?.ok && !(m && m.health === 'up')) this.explorer.want({ hash, scrapeUrl: target.scrapeUrl, labels: target.labels, timeout: target.timeout, scrapeConfig: sc });
-      }
-      if (series !== null) plannerTargets.push({ hash, series: series + PROMETHEUS_ADDED_SERIES });
-    }
-    this.explorer.retain(new Set(targets.keys()));
+    const plannerTargets = this.sizeTargets(targets, polled, shards);
+    const sized = clock();
 
     const plan = this.planner.plan({
       nowMs: now,
@@ -320,10 +321,14 @@ export class Coordinator {
       shards,
       options: this.plannerOptions(),
     });
+    const planned = clock();
     this.lastPlan = plan;
     this.lastPlannerTargets = plannerTargets;
-    for (const e of cycleEvents(plan, shards, plannerTargets, this.opts.maxSeries, this.placed)) this.events.record(e.kind, e.message, e.ok);
-    this.placed = new Set(plan.assignments.flatMap((a) => Object.keys(a)));
+    // What the plan changed in the records (the planner shares the records of shards it did not change): the
+    // bookkeeping below costs what changed. Null: compare everything (the first plan of this coordinator).
+    const changes = this.lastAssignments.length > 0 && this.moves.observed ? recordChanges(this.lastAssignments, plan.assignments) : null;
+    for (const e of cycleEvents(plan, shards, plannerTargets, this.opts.maxSeries, this.placed, this.lastAssignments)) this.events.record(e.kind, e.message, e.ok);
+    this.notePlaced(plan, changes);
     for (const m of plan.moves) this.opts.log.info({ target: targets.get(m.hash)?.target.scrapeUrl, from: shardId(m.from), to: shardId(m.to), reason: m.reason }, 'transfer begun');
     for (const h of plan.completed) this.opts.log.info({ target: targets.get(h)?.target.scrapeUrl }, 'transfer completed');
     for (const h of plan.oversized) this.opts.log.warn({ target: targets.get(h)?.target.scrapeUrl, maxSeries: this.opts.maxSeries }, 'target bigger than --shard.max-series: it gets a shard of its own');
@@ -335,29 +340,27 @@ export class Coordinator {
       const want = plan.assignments[i]!;
       const view = i < n ? shards[i]!.targets : undefined;
       if (i < n && shards[i]!.ready) {
-        if (polled.every((rep) => sameAssignment(want, viewOf(rep[i]!.statuses ?? [])))) continue;
-        const specs = Object.entries(want).flatMap(([hash, state]) => {
-          const t = targets.get(hash);
-          return t ? [{ hash, job: t.target.job, labels: t.target.labels, state: state as TargetState }] : [];
-        });
         // Every replica whose applied assignment differs gets it (a push that failed, a sidecar that restored an
         // older one from its store): what a sidecar reports is what it applies.
+        let pushed = false;
         for (const rep of polled) {
-          if (sameAssignment(want, viewOf(rep[i]!.statuses ?? []))) continue;
-          const client = new ShardClient(rep[i]!.info.apiUrl, this.opts.client);
+          if (this.isAppliedOn(rep[i]!, want)) continue;
           this.mustAct(`assignment push to ${rep[i]!.info.name}`);
-          pushes.push(client.assign(specs).catch((e: unknown) => this.opts.log.error({ shard: rep[i]!.info.name, err: (e as Error).message }, 'assignment push failed')));
+          pushes.push(this.push(rep[i]!, want, targets));
+          pushed = true;
         }
-        this.lastView.set(i, Object.fromEntries(Object.entries(want).map(([h, state]) => [h, { state, scrapes: view![h]?.state === state ? view![h]!.scrapes : 0 }])));
+        // Applied everywhere: the view read this cycle is the assignment already.
+        if (pushed) this.lastView.set(i, meantView(want, view!));
       } else {
         // A shard that is starting (or down within its grace) keeps what it is meant to get.
-        const prior = this.lastView.get(i) ?? {};
-        this.lastView.set(i, Object.fromEntries(Object.entries(want).map(([h, state]) => [h, { state, scrapes: prior[h]?.scrapes ?? 0 }])));
+        this.lastView.set(i, meantView(want, this.lastView.get(i) ?? NO_TARGETS, true));
         if (i >= n && !this.notReadySince.has(i)) this.notReadySince.set(i, now);
       }
     }
     await Promise.all(pushes);
-    this.noteMoves(now, plan, targets, shards.some((s) => Object.keys(s.targets).length > 0));
+    const pushed = clock();
+    this.noteMoves(now, plan, targets, changes, shards.some((s) => hasKeys(s.targets)));
+    this.lastAssignments = plan.assignments;
 
     // A shard is removed only once nothing is assigned to it any more (the planner drains it first).
     let desired = plan.desiredShards;
@@ -375,26 +378,180 @@ export class Coordinator {
       await this.opts.manager.scale(desired);
       for (let i = desired; i < n; i++) {
         this.lastView.delete(i);
+        this.statusViews.delete(i);
         this.notReadySince.delete(i);
       }
     }
 
-    this.recordViews(targets, polled, measured, n);
+    this.recordViews(targets, polled, n);
+    this.lastCycleMs = { populate: populated, read, size: sized, plan: planned, push: pushed, rest: clock() };
     this.cycles++;
     this.lastError = '';
   }
 
-  /** The move log's view of this cycle: which ordinals hold each target now (after the pushes), saved. */
-  private noteMoves(now: number, plan: PlannerOutput, targets: Map<string, { target: Target; sc: ScrapeConfig }>, placedBefore: boolean): void {
-    const holders = new Map<string, { ordinals: number[]; job: string }>();
-    plan.assignments.forEach((a, ordinal) => {
-      for (const hash of Object.keys(a)) {
-        const h = holders.get(hash) ?? holders.set(hash, { ordinals: [], job: targets.get(hash)?.target.job ?? '' }).get(hash)!;
-        h.ordinals.push(ordinal);
+  /**
+   * The planner's target list: per target, what a sidecar measured, else its probe, else (after failed probes) the
+   * default. Rebuilt only when something it depends on changed (the populated targets, a sidecar's statuses, a
+   * shard's view, a probe result); otherwise the same array as last cycle, which the planner then does not read.
+   * Targets still waiting for a probe are asked for again either way (a failed probe is retried after its back-off).
+   */
+  private sizeTargets(targets: Map<string, { target: Target; sc: ScrapeConfig }>, polled: Polled[][], shards: PlannerShard[]): PlannerTarget[] {
+    const inputs: SizeInputs = {
+      targets, probes: this.explorer.changes, views: shards.map((s) => s.targets),
+      sidecars: polled.flat().map((p) => (p.ok && p.mirror?.version !== undefined ? `${p.info.apiUrl} ${p.mirror.version}` : undefined)),
+    };
+    const last = this.sized;
+    if (last && sameSizeInputs(last.inputs, inputs)) {
+      for (const t of last.probing) this.explorer.want(t);
+      return last.list;
+    }
+    const measured = this.measured(polled);
+    let onShard: Set<string> | null = null; // built when first needed: most targets are measured
+    const isOnShard = (hash: string): boolean => (onShard ??= new Set(shards.flatMap((s) => Object.keys(s.targets)))).has(hash);
+    const list: PlannerTarget[] = [];
+    const probing: ProbeTarget[] = [];
+    // Entries equal to last cycle's at the same position are last cycle's objects: the planner skips those unread.
+    const previous = last?.list ?? [];
+    this.unassignable.clear();
+    for (const [hash, { target, sc }] of targets) {
+      // A sidecar refuses what cannot be scraped as it is (contract.ts): kept out of plans, shown with the reason.
+      const problem = labelProblemOf(target);
+      if (problem !== undefined) {
+        this.unassignable.set(hash, problem);
+        continue;
       }
-    });
-    this.moves.observe(now, holders, placedBefore);
+      const m = measured.get(hash);
+      let series: number | null = null;
+      if (m && m.health === 'up' && m.scrapesSinceAssigned > 0) series = m.series;
+      else {
+        const probe = this.explorer.results.get(hash);
+        if (probe?.ok) series = probe.series;
+        else if (isOnShard(hash)) series = m?.series ?? probe?.series ?? 0;
+        else if (probe && probe.attempts >= PROBE_ATTEMPTS_BEFORE_DEFAULT) series = this.opts.defaultSeries;
+        if (!probe?.ok && !(m && m.health === 'up')) probing.push({ hash, scrapeUrl: target.scrapeUrl, labels: target.labels, timeout: target.timeout, scrapeConfig: sc });
+      }
+      if (series === null) continue;
+      const before = previous[list.length];
+      list.push(before !== undefined && before.hash === hash && before.series === series + PROMETHEUS_ADDED_SERIES ? before : { hash, series: series + PROMETHEUS_ADDED_SERIES });
+    }
+    if (targets !== last?.inputs.targets) this.explorer.retain(new Set(targets.keys()));
+    for (const t of probing) this.explorer.want(t);
+    // Probes wanted above may already have answered: the inputs are taken after them, so a result that arrives
+    // later changes explorer.changes and the next cycle rebuilds.
+    this.sized = { inputs: { ...inputs, probes: this.explorer.changes }, list, probing };
+    return list;
+  }
+
+  /** What sizeTargets saw last, and what it made of it. */
+  private sized: { inputs: SizeInputs; list: PlannerTarget[]; probing: ProbeTarget[] } | null = null;
+  /** The assignment records of the last plan (the planner shares unchanged ones from cycle to cycle). */
+  private lastAssignments: PlannerOutput['assignments'] = [];
+
+  /** Per target, the status that tells its size best: up before down, then the largest series. */
+  private measured(polled: Polled[][]): Map<string, TargetStatus> {
+    const measured = new Map<string, TargetStatus>();
+    for (const rep of polled) {
+      for (const p of rep) {
+        for (const st of p.statuses?.values() ?? []) {
+          const prev = measured.get(st.hash);
+          if (!prev || (st.health === 'up' && (prev.health !== 'up' || st.series > prev.series))) measured.set(st.hash, st);
+        }
+      }
+    }
+    return measured;
+  }
+
+  /**
+   * The planner's record of what shard `i`'s sidecars (one per replica) report: per target its state and the fewest
+   * successful scrapes of any replica, capped at REPORTED_SCRAPES (the planner only asks whether a transfer's
+   * receiver reached 2). The same object as last cycle while no sidecar's version moved, so that the planner sees
+   * an unchanged shard without reading it.
+   */
+  private statusView(i: number, copies: Polled[]): Record<string, ShardTargetView> {
+    const versions = copies.map((c) => c.mirror?.version);
+    const stamp = versions.every((v) => v !== undefined) ? versions.join(' ') : undefined;
+    const cached = this.statusViews.get(i);
+    if (stamp !== undefined && cached?.stamp === stamp) return cached.view;
+    const [first, ...others] = copies.map((c) => c.statuses!);
+    const view: Record<string, ShardTargetView> = {};
+    for (const st of first!.values()) {
+      let scrapes = st.scrapesSinceAssigned;
+      for (const o of others) scrapes = Math.min(scrapes, o.get(st.hash)?.scrapesSinceAssigned ?? 0);
+      view[st.hash] = { state: st.state, scrapes: Math.min(scrapes, REPORTED_SCRAPES) };
+    }
+    if (stamp !== undefined) this.statusViews.set(i, { stamp, view });
+    else this.statusViews.delete(i);
+    return view;
+  }
+
+  /** Whether a sidecar applies `want`; an assignment record found applied at a version is not compared again. */
+  private isAppliedOn(p: Polled, want: Record<string, TargetState>): boolean {
+    const version = p.mirror?.version;
+    const seen = this.confirmed.get(p.info.apiUrl);
+    if (version !== undefined && seen?.want === want && seen.version === version) return true;
+    if (!isApplied(want, p.statuses ?? new Map())) return false;
+    if (version !== undefined) this.confirmed.set(p.info.apiUrl, { want, version });
+    return true;
+  }
+
+  /**
+   * Sends a sidecar its new assignment: as a change to the one it applies when that is smaller (AssignmentChange),
+   * whole otherwise or when the sidecar's assignment moved meanwhile (409). Failures are logged: the next cycle
+   * sees what the sidecar applies and tries again.
+   */
+  private async push(p: Polled, want: Record<string, TargetState>, targets: Map<string, { target: Target; sc: ScrapeConfig }>): Promise<void> {
+    const client = new ShardClient(p.info.apiUrl, this.opts.client);
+    const spec = (hash: string, state: TargetState): AssignedTargetSpec | undefined => {
+      const t = targets.get(hash);
+      return t ? { hash, job: t.target.job, labels: t.target.labels, state } : undefined;
+    };
+    try {
+      const base = p.mirror?.assignmentVersion;
+      const change = base !== undefined && p.statuses ? assignmentChange(want, p.statuses, base, spec) : undefined;
+      if (change) {
+        try {
+          await client.changeAssignment(change);
+          return;
+        } catch (e) {
+          if (!(e instanceof CallError && e.status === 409)) throw e;
+          this.opts.log.info({ shard: p.info.name, err: e.message }, 'assignment change refused: sending it whole');
+        }
+      }
+      await client.assign(Object.entries(want).flatMap(([hash, state]) => spec(hash, state) ?? []));
+    } catch (e) {
+      this.opts.log.error({ shard: p.info.name, err: (e as Error).message }, 'assignment push failed');
+    }
+  }
+
+  /** The move log's view of this cycle: which ordinals hold each target now (after the pushes), saved. */
+  private noteMoves(now: number, plan: PlannerOutput, targets: Map<string, { target: Target; sc: ScrapeConfig }>, changes: RecordChanges | null, placedBefore: boolean): void {
+    const jobOf = (hash: string): string => targets.get(hash)?.target.job ?? '';
+    if (changes) {
+      const diff = new Map<string, { added: number[]; removed: number[]; job: string }>();
+      for (const [hash, c] of changes) diff.set(hash, { ...c, job: jobOf(hash) });
+      this.moves.observeChanges(now, diff, placedBefore);
+    } else {
+      const holders = new Map<string, { ordinals: number[]; job: string }>();
+      plan.assignments.forEach((a, ordinal) => {
+        for (const hash in a) (holders.get(hash) ?? holders.set(hash, { ordinals: [], job: jobOf(hash) }).get(hash)!).ordinals.push(ordinal);
+      });
+      this.moves.observe(now, holders, placedBefore);
+    }
     void this.moves.save();
+  }
+
+  /** Every target the plan placed, with the number of records holding it: kept up to date from the changes. */
+  private notePlaced(plan: PlannerOutput, changes: RecordChanges | null): void {
+    if (!changes) {
+      this.placed.clear();
+      for (const a of plan.assignments) for (const hash in a) this.placed.set(hash, (this.placed.get(hash) ?? 0) + 1);
+      return;
+    }
+    for (const [hash, { added, removed }] of changes) {
+      const n = (this.placed.get(hash) ?? 0) + added.length - removed.length;
+      if (n > 0) this.placed.set(hash, n);
+      else this.placed.delete(hash);
+    }
   }
 
   /**
@@ -420,36 +577,54 @@ export class Coordinator {
     for (let i = 0; i < n; i++) {
       const statuses = polled[0]?.[i]?.statuses;
       if (statuses) this.lastView.set(i, viewOf(statuses));
-      for (const rep of polled) for (const st of rep[i]?.statuses ?? []) if (!measured.has(st.hash) || st.health === 'up') measured.set(st.hash, st);
+      for (const rep of polled) for (const st of rep[i]?.statuses?.values() ?? []) if (!measured.has(st.hash) || st.health === 'up') measured.set(st.hash, st);
     }
-    this.recordViews(targets, polled, measured, n);
+    this.recordViews(targets, polled, n, measured);
     this.lastView.clear();
   }
 
-  private recordViews(targets: Map<string, { target: Target; sc: ScrapeConfig }>, polled: Polled[][], measured: Map<string, TargetStatus>, n: number): void {
-    const shardsOf = new Map<string, Set<string>>();
-    for (let i = 0; i < n; i++) for (const h of Object.keys(this.lastView.get(i) ?? {})) (shardsOf.get(h) ?? shardsOf.set(h, new Set()).get(h)!).add(shardId(i));
-    this.active = [...targets.values()].map(({ target, sc }) => {
+  /**
+   * The active targets as of the last cycle: with their shards, size and health. Built on first use after a cycle
+   * (the cycle itself does not pay for a million view objects nobody may ask for).
+   */
+  get active(): ActiveTargetView[] {
+    this.activeMemo ??= this.activeViews?.() ?? [];
+    return this.activeMemo;
+  }
+
+  private recordViews(targets: Map<string, { target: Target; sc: ScrapeConfig }>, polled: Polled[][], n: number, measured?: Map<string, TargetStatus>): void {
+    const views = Array.from({ length: n }, (_, i) => this.lastView.get(i) ?? {});
+    const unassignable = new Map(this.unassignable);
+    this.activeMemo = null;
+    this.activeViews = () => this.activeTargets(targets, views, measured ?? this.measured(polled), unassignable);
+    this.shardViews = polled.map((rep) => rep.map((p, i) => ({
+      id: shardId(i), ordinal: i, url: p.info.apiUrl, ready: p.ok,
+      headSeries: p.runtime?.headSeries ?? 0, processSeries: p.runtime?.processSeries ?? 0,
+      targets: p.statuses?.size ?? 0, idleSince: p.runtime?.idleSince ?? null,
+    })));
+    this.lastCycleAt = Date.now();
+  }
+
+  private activeTargets(targets: Map<string, { target: Target; sc: ScrapeConfig }>, views: Array<Record<string, ShardTargetView>>, measured: Map<string, TargetStatus>, unassignable: Map<string, string>): ActiveTargetView[] {
+    const shardsOf = new Map<string, string[]>();
+    views.forEach((view, i) => {
+      for (const h in view) (shardsOf.get(h) ?? shardsOf.set(h, []).get(h)!).push(shardId(i));
+    });
+    return [...targets.values()].map(({ target, sc }) => {
       const m = measured.get(target.hash);
       const probe = this.explorer.results.get(target.hash);
       return {
         target, scrapeConfig: sc,
         series: m && m.health === 'up' ? m.series : probe?.ok ? probe.series : 0,
-        shards: [...(shardsOf.get(target.hash) ?? [])].sort(),
-        health: this.unassignable.has(target.hash) ? 'down' : m?.health ?? (probe ? (probe.ok ? 'up' : 'down') : 'unknown'),
-        lastError: this.unassignable.get(target.hash) ?? m?.lastError ?? probe?.error ?? '',
+        shards: (shardsOf.get(target.hash) ?? []).sort(),
+        health: unassignable.has(target.hash) ? 'down' : m?.health ?? (probe ? (probe.ok ? 'up' : 'down') : 'unknown'),
+        lastError: unassignable.get(target.hash) ?? m?.lastError ?? probe?.error ?? '',
         lastScrape: m?.lastScrape ?? null,
         lastScrapeDuration: m?.lastScrapeDuration ?? 0,
         scrapeInterval: target.labels.__scrape_interval__ ?? '',
         scrapeTimeout: target.labels.__scrape_timeout__ ?? '',
       };
     });
-    this.shardViews = polled.map((rep) => rep.map((p, i) => ({
-      id: shardId(i), ordinal: i, url: p.info.apiUrl, ready: p.ok,
-      headSeries: p.runtime?.headSeries ?? 0, processSeries: p.runtime?.processSeries ?? 0,
-      targets: p.statuses?.length ?? 0, idleSince: p.runtime?.idleSince ?? null,
-    })));
-    this.lastCycleAt = Date.now();
   }
 
   get replicaCount(): number {
@@ -458,12 +633,80 @@ export class Coordinator {
 }
 
 /** A sidecar's applied assignment, as the planner sees one. */
-function viewOf(statuses: readonly TargetStatus[]): Record<string, ShardTargetView> {
-  return Object.fromEntries(statuses.map((st) => [st.hash, { state: st.state, scrapes: st.scrapesSinceAssigned }]));
+function viewOf(statuses: ReadonlyMap<string, TargetStatus>): Record<string, ShardTargetView> {
+  const view: Record<string, ShardTargetView> = {};
+  for (const st of statuses.values()) view[st.hash] = { state: st.state, scrapes: st.scrapesSinceAssigned };
+  return view;
 }
 
-function sameAssignment(want: Record<string, TargetState>, have: Record<string, ShardTargetView>): boolean {
-  const w = Object.keys(want);
-  if (w.length !== Object.keys(have).length) return false;
-  return w.every((h) => have[h]?.state === want[h]);
+const NO_TARGETS: Readonly<Record<string, never>> = Object.freeze({});
+
+/**
+ * What a shard is meant to hold after a push (or while it starts): `want`, with the scrapes `view` reported for a
+ * target in the same state (in any state with `anyState`: a shard that could not be read keeps its counts).
+ */
+function meantView(want: Readonly<Record<string, TargetState>>, view: Readonly<Record<string, ShardTargetView>>, anyState = false): Record<string, ShardTargetView> {
+  const out: Record<string, ShardTargetView> = {};
+  for (const hash in want) {
+    const state = want[hash]!;
+    const v = Object.hasOwn(view, hash) ? view[hash] : undefined;
+    out[hash] = { state, scrapes: v !== undefined && (anyState || v.state === state) ? v.scrapes : 0 };
+  }
+  return out;
+}
+
+/** Per target whose holders changed between two plans: the ordinals that got it and the ones that lost it. */
+type RecordChanges = Map<string, { added: number[]; removed: number[] }>;
+
+/** What differs between two plans' records; records that are the same object are not read. */
+function recordChanges(prev: PlannerOutput['assignments'], next: PlannerOutput['assignments']): RecordChanges {
+  const changes: RecordChanges = new Map();
+  const entry = (hash: string) => changes.get(hash) ?? changes.set(hash, { added: [], removed: [] }).get(hash)!;
+  for (let i = 0; i < Math.max(prev.length, next.length); i++) {
+    const before = prev[i] ?? NO_TARGETS;
+    const after = next[i] ?? NO_TARGETS;
+    if (before === after) continue;
+    for (const hash in after) if (!Object.hasOwn(before, hash)) entry(hash).added.push(i);
+    for (const hash in before) if (!Object.hasOwn(after, hash)) entry(hash).removed.push(i);
+  }
+  return changes;
+}
+
+function hasKeys(o: object): boolean {
+  for (const _ in o) return true;
+  return false;
+}
+
+/** What the planner's target list is made from (sizeTargets). */
+interface SizeInputs {
+  targets: ReadonlyMap<string, unknown>;
+  /** Explorer.changes. */
+  probes: number;
+  views: ReadonlyArray<Record<string, ShardTargetView>>;
+  /** Per polled sidecar, its URL and status version; undefined when it could not be read or has no versions. */
+  sidecars: ReadonlyArray<string | undefined>;
+}
+
+function sameSizeInputs(a: SizeInputs, b: SizeInputs): boolean {
+  return a.targets === b.targets && a.probes === b.probes && a.views.length === b.views.length && a.views.every((v, i) => v === b.views[i])
+    && a.sidecars.length === b.sidecars.length && a.sidecars.every((v, i) => v !== undefined && v === b.sidecars[i]);
+}
+
+/** Milliseconds since the previous call (the first: since creation). */
+function phaseClock(): () => number {
+  let t = performance.now();
+  return () => {
+    const now = performance.now();
+    const d = now - t;
+    t = now;
+    return Math.round(d * 10) / 10;
+  };
+}
+
+/** targetLabelProblem per populated target object (they are immutable; population keeps unchanged ones). */
+const labelProblems = new WeakMap<Target, string | null>();
+function labelProblemOf(target: Target): string | undefined {
+  let p = labelProblems.get(target);
+  if (p === undefined) labelProblems.set(target, (p = targetLabelProblem(target.labels) ?? null));
+  return p ?? undefined;
 }

@@ -76,16 +76,34 @@ export function scaleEvent(from: number, to: number, series: number, budget: num
 }
 
 /**
- * The events of a cycle: its plan's, with each shard's load before it. A target is new when no earlier plan placed
- * it (`placedBefore`; a shard that is still starting does not report its targets yet).
+ * The events of a cycle: its plan's, with each shard's load before it (worked out only when a move's message needs
+ * it). A target is new when no earlier plan placed it (`placedBefore`; a shard that is still starting does not
+ * report its targets yet) and no shard reports it. With `previous` (the last plan's records, whose targets are all
+ * in `placedBefore`), a record that is the same object as before has nothing new and is not read.
  */
-export function cycleEvents(plan: PlannerOutput, shards: readonly PlannerShard[], targets: ReadonlyArray<{ hash: string; series: number }>, budget: number, placedBefore: ReadonlySet<string>): Array<{ kind: EventKind; message: string; ok: boolean }> {
-  const size = new Map(targets.map((t) => [t.hash, t.series]));
-  const before = shards.map((s) => ({ series: Object.keys(s.targets).reduce((a, h) => a + (size.get(h) ?? 0), 0) }));
-  const known = new Set([...placedBefore, ...shards.flatMap((s) => Object.keys(s.targets))]);
+export function cycleEvents(
+  plan: PlannerOutput, shards: readonly PlannerShard[], targets: ReadonlyArray<{ hash: string; series: number }>, budget: number,
+  placedBefore: { has(hash: string): boolean }, previous: PlannerOutput['assignments'] = [],
+): Array<{ kind: EventKind; message: string; ok: boolean }> {
+  const before = plan.moves.length > 0 ? loadsBefore(shards, targets) : [];
+  // Usually few targets are not in placedBefore (the new ones): those are looked up shard by shard. When many are
+  // (a coordinator's first plan), an index of every shard's targets is built once instead.
+  let lookups = 0;
+  let onShard: Set<string> | null = null;
+  const known = (h: string): boolean => {
+    if (placedBefore.has(h)) return true;
+    if (onShard === null && ++lookups > 1000) onShard = new Set(shards.flatMap((s) => Object.keys(s.targets)));
+    return onShard !== null ? onShard.has(h) : shards.some((s) => Object.hasOwn(s.targets, h));
+  };
   const placed = new Map<number, number>();
   plan.assignments.forEach((a, i) => {
-    for (const h of Object.keys(a)) if (!known.has(h)) placed.set(i, (placed.get(i) ?? 0) + 1);
+    if (a === previous[i]) return;
+    for (const h of Object.keys(a)) if (!known(h)) placed.set(i, (placed.get(i) ?? 0) + 1);
   });
   return planEvents(plan, before, budget, placed);
+}
+
+function loadsBefore(shards: readonly PlannerShard[], targets: ReadonlyArray<{ hash: string; series: number }>): ShardLoad[] {
+  const size = new Map(targets.map((t) => [t.hash, t.series]));
+  return shards.map((s) => ({ series: Object.keys(s.targets).reduce((a, h) => a + (size.get(h) ?? 0), 0) }));
 }

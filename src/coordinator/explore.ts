@@ -78,12 +78,20 @@ export async function probeTarget(client: ConfiguredHttpClient, t: ProbeTarget):
  */
 export class Explorer {
   readonly results = new Map<string, ProbeResult>();
+  /** Counts changes of `results`: the coordinator re-sizes targets only when it moved. */
+  changes = 0;
   private readonly queue: ProbeTarget[] = [];
   private readonly queued = new Set<string>();
   private running = 0;
   private readonly clients = new Map<ScrapeConfig, ConfiguredHttpClient>();
 
-  constructor(private readonly concurrency: number, private readonly log: Logger, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly concurrency: number,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+    /** How a target is probed (I/O at the edge: a bench measures the coordinator with targets that answer at once). */
+    private readonly probe: (client: ConfiguredHttpClient, t: ProbeTarget) => Promise<{ series: number; error: string }> = probeTarget,
+  ) {}
 
   /** Asks for a probe unless one is done, running, queued, or waiting for its retry time. */
   want(t: ProbeTarget): void {
@@ -97,7 +105,11 @@ export class Explorer {
 
   /** Forgets targets that are gone. */
   retain(hashes: Set<string>): void {
-    for (const h of this.results.keys()) if (!hashes.has(h)) this.results.delete(h);
+    for (const h of this.results.keys()) {
+      if (hashes.has(h)) continue;
+      this.results.delete(h);
+      this.changes++;
+    }
   }
 
   get pending(): number {
@@ -117,7 +129,7 @@ export class Explorer {
     while (this.running < this.concurrency && this.queue.length > 0) {
       const t = this.queue.shift()!;
       this.running++;
-      void probeTarget(this.clientFor(t.scrapeConfig), t).then((r) => {
+      void this.probe(this.clientFor(t.scrapeConfig), t).then((r) => {
         this.running--;
         this.queued.delete(t.hash);
         const prev = this.results.get(t.hash);
@@ -125,6 +137,7 @@ export class Explorer {
         const backoff = Math.min(300_000, 5000 * 2 ** (attempts - 1));
         const ok = r.error === '';
         this.results.set(t.hash, { ok, series: r.series, error: r.error, atMs: this.now(), attempts, retryAtMs: ok ? 0 : this.now() + backoff });
+        this.changes++;
         if (!ok) this.log.warn({ target: t.scrapeUrl, err: r.error, attempts }, 'explore: probe failed; will retry');
         this.pump();
       });

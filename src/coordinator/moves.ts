@@ -102,6 +102,8 @@ export class MoveLog {
       if (s.version !== 1 || typeof s.sinceMs !== 'number' || !Array.isArray(s.moves)) throw new Error('not a kvass move log (version 1)');
       this.sinceMs = s.sinceMs;
       this.moves = s.moves;
+      this.open = new Map();
+      for (const m of this.moves) if (m.endMs === null) (this.open.get(m.hash) ?? this.open.set(m.hash, []).get(m.hash)!).push(m);
       this.residency = new Map(Object.entries(s.residency ?? {}));
       this.departed = new Map(Object.entries(s.departed ?? {}));
     } catch (e) {
@@ -114,42 +116,90 @@ export class MoveLog {
    * it (in transfer or not) and its job; `placedBefore`: whether any shard held a target when the cycle began.
    */
   observe(nowMs: number, holders: ReadonlyMap<string, { ordinals: readonly number[]; job: string }>, placedBefore: boolean): void {
+    this.begin(nowMs, placedBefore);
+    for (const [hash, { ordinals, job }] of holders) this.reside(nowMs, hash, ordinals, job);
+    for (const hash of [...this.residency.keys()]) if (!holders.has(hash)) this.reside(nowMs, hash, [], '');
+    this.forgetOld(nowMs);
+  }
+
+  /**
+   * As observe, told only what changed since the last observe (or observeChanges): per target, the ordinals that
+   * got it and the ones that no longer hold it. Costs what changed.
+   */
+  observeChanges(nowMs: number, changed: ReadonlyMap<string, { added: readonly number[]; removed: readonly number[]; job: string }>, placedBefore: boolean): void {
+    this.begin(nowMs, placedBefore);
+    for (const [hash, { added, removed, job }] of changed) {
+      const before = this.residency.get(hash) ?? [];
+      const now = before.filter((o) => !removed.includes(o));
+      for (const o of added) if (!now.includes(o)) now.push(o);
+      this.reside(nowMs, hash, now.sort((a, b) => a - b), job);
+    }
+    this.forgetOld(nowMs);
+  }
+
+  /** Whether observe or observeChanges was called before (observeChanges needs a first full picture). */
+  get observed(): boolean {
+    return this.sinceMs !== null;
+  }
+
+  /** One target's holders now (none: gone from every shard): moves begin, end, or a departure is remembered. */
+  private reside(nowMs: number, hash: string, ordinals: readonly number[], job: string): void {
+    const before = this.residency.get(hash) ?? [];
+    if (ordinals.length === 0) {
+      if (before.length === 0) return;
+      // Gone from every shard: remembered, in case it comes back elsewhere.
+      for (const from of before) this.close(hash, from, nowMs);
+      this.departed.set(hash, { ordinal: before[0]!, atMs: nowMs });
+      this.residency.delete(hash);
+      this.dirty = true;
+      return;
+    }
+    const added = ordinals.filter((o) => !before.includes(o));
+    const removed = before.filter((o) => !ordinals.includes(o));
+    if (added.length === 0 && removed.length === 0) return;
+    this.dirty = true;
+    for (const to of added) {
+      if (before.length > 0) for (const from of before) this.begun({ hash, job, from, to, startMs: nowMs, endMs: null });
+      else {
+        const gone = this.departed.get(hash);
+        if (gone && gone.ordinal !== to) this.begun({ hash, job, from: gone.ordinal, to, startMs: nowMs, endMs: gone.atMs });
+      }
+    }
+    if (added.length > 0) this.departed.delete(hash);
+    for (const from of removed) this.close(hash, from, nowMs);
+    this.residency.set(hash, [...ordinals]);
+  }
+
+  private begun(m: Move): void {
+    this.moves.push(m);
+    if (m.endMs === null) (this.open.get(m.hash) ?? this.open.set(m.hash, []).get(m.hash)!).push(m);
+  }
+
+  /** Moves still open (endMs null) by target: closing one does not scan the whole log. */
+  private open = new Map<string, Move[]>();
+
+  /** A cycle in which no target changed shard (the same holders as the last observe): only old moves are forgotten. */
+  age(nowMs: number, placedBefore: boolean): void {
+    this.begin(nowMs, placedBefore);
+    this.forgetOld(nowMs);
+  }
+
+  private begin(nowMs: number, placedBefore: boolean): void {
     if (!this.loaded) this.load();
     if (this.sinceMs === null) {
       // No file: complete from the beginning only if nothing was placed before this coordinator.
       this.sinceMs = placedBefore ? nowMs : 0;
       this.dirty = true;
     }
-    for (const [hash, { ordinals, job }] of holders) {
-      const before = this.residency.get(hash) ?? [];
-      const added = ordinals.filter((o) => !before.includes(o));
-      const removed = before.filter((o) => !ordinals.includes(o));
-      if (added.length === 0 && removed.length === 0) continue;
-      this.dirty = true;
-      for (const to of added) {
-        if (before.length > 0) for (const from of before) this.moves.push({ hash, job, from, to, startMs: nowMs, endMs: null });
-        else {
-          const gone = this.departed.get(hash);
-          if (gone && gone.ordinal !== to) this.moves.push({ hash, job, from: gone.ordinal, to, startMs: nowMs, endMs: gone.atMs });
-        }
-      }
-      if (added.length > 0) this.departed.delete(hash);
-      for (const from of removed) this.close(hash, from, nowMs);
-      this.residency.set(hash, [...ordinals]);
-    }
-    for (const [hash, before] of this.residency) {
-      if (holders.has(hash)) continue;
-      // Gone from every shard: remembered, in case it comes back elsewhere.
-      for (const from of before) this.close(hash, from, nowMs);
-      this.departed.set(hash, { ordinal: before[0]!, atMs: nowMs });
-      this.residency.delete(hash);
-      this.dirty = true;
-    }
-    this.forgetOld(nowMs);
   }
 
   private close(hash: string, from: number, nowMs: number): void {
-    for (const m of this.moves) if (m.hash === hash && m.from === from && m.endMs === null) m.endMs = nowMs;
+    const open = this.open.get(hash);
+    if (!open) return;
+    for (const m of open) if (m.from === from && m.endMs === null) m.endMs = nowMs;
+    const still = open.filter((m) => m.endMs === null);
+    if (still.length) this.open.set(hash, still);
+    else this.open.delete(hash);
   }
 
   private forgetOld(nowMs: number): void {

@@ -4,13 +4,16 @@
  * an answer that does not match the contract is an error of this shard, never of the coordinator's cycle.
  */
 import type { ApiClient } from '../http/client.js';
-import { readRuntimeInfo, readTargetStatuses, type AssignedTargetSpec, type RuntimeInfo, type TargetStatus } from './contract.js';
+import { readRuntimeInfo, readTargetStatusDelta, type AssignedTargetSpec, type AssignmentChange, type RuntimeInfo, type TargetStatus, type TargetStatusDelta } from './contract.js';
+
+/** What the shard client needs of kvass's HTTP client: calls answered in Prometheus's envelope. */
+export type EnvelopeClient = Pick<ApiClient, 'data'>;
 
 /** Sidecar answers are small (a target list is ~1 KiB per target): 256 MiB covers 200k targets. */
 const MAX_ANSWER = 256 << 20;
 
 export class ShardClient {
-  constructor(readonly apiUrl: string, private readonly client: ApiClient, private readonly timeoutMs = 5000) {}
+  constructor(readonly apiUrl: string, private readonly client: EnvelopeClient, private readonly timeoutMs = 5000) {}
 
   private url(path: string): string {
     return this.apiUrl.replace(/\/+$/, '') + path;
@@ -21,11 +24,29 @@ export class ShardClient {
   }
 
   async targets(): Promise<TargetStatus[]> {
-    return readTargetStatuses((await this.client.data(this.url('/api/v1/shard/targets'), { timeoutMs: this.timeoutMs, maxResponseBytes: MAX_ANSWER })).data);
+    return (await this.targetsSince(undefined)).targets;
   }
 
-  async assign(targets: AssignedTargetSpec[]): Promise<void> {
-    await this.client.data(this.url('/api/v1/shard/targets'), { method: 'POST', body: JSON.stringify({ targets }), headers: { 'content-type': 'application/json' }, timeoutMs: this.timeoutMs, maxResponseBytes: MAX_ANSWER });
+  /** The statuses changed since `version` (an earlier answer's), or all of them (contract.ts TargetStatusDelta). */
+  async targetsSince(version: string | undefined): Promise<TargetStatusDelta> {
+    const query = version === undefined ? '' : `?since=${encodeURIComponent(version)}`;
+    return readTargetStatusDelta((await this.client.data(this.url(`/api/v1/shard/targets${query}`), { timeoutMs: this.timeoutMs, maxResponseBytes: MAX_ANSWER })).data);
+  }
+
+  /** Replaces the whole assignment; resolves to the new assignmentVersion (undefined from an older sidecar). */
+  async assign(targets: AssignedTargetSpec[]): Promise<string | undefined> {
+    return this.post({ targets });
+  }
+
+  /** Applies a change to the assignment at `change.base`; a CallError with status 409 when it is no longer there. */
+  async changeAssignment(change: AssignmentChange): Promise<string | undefined> {
+    return this.post(change);
+  }
+
+  private async post(body: unknown): Promise<string | undefined> {
+    const r = await this.client.data(this.url('/api/v1/shard/targets'), { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' }, timeoutMs: this.timeoutMs, maxResponseBytes: MAX_ANSWER });
+    const v = (r.data as { version?: unknown } | null)?.version;
+    return typeof v === 'string' ? v : undefined;
   }
 
   async pushConfig(text: string): Promise<void> {

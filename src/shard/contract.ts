@@ -58,6 +58,36 @@ export function readAssignment(body: unknown): AssignedTargetSpec[] {
   });
 }
 
+/**
+ * A change to an assignment (POST /api/v1/shard/targets with `base`): `set` adds or replaces targets by hash,
+ * `remove` drops hashes; applied only when the sidecar's assignment is still `base` (its `assignmentVersion`),
+ * so that a change is never applied on top of an assignment the sender did not see.
+ */
+export interface AssignmentChange {
+  base: string;
+  set: AssignedTargetSpec[];
+  remove: string[];
+}
+
+/** Whether a POST body is a change (`base`) rather than a whole assignment (`targets`). */
+export function isAssignmentChange(body: unknown): boolean {
+  return isPlainObject(body) && body.base !== undefined;
+}
+
+/** Reads `{"base":"…","set":[…],"remove":["…"]}`; entries of `set` as readAssignment's, with a required hash. */
+export function readAssignmentChange(body: unknown): AssignmentChange {
+  if (!isPlainObject(body) || typeof body.base !== 'string' || body.base === '') throw new AssignmentError('"base" must be the non-empty assignmentVersion the change applies to');
+  const set = body.set ?? [];
+  const remove = body.remove ?? [];
+  if (!Array.isArray(set)) throw new AssignmentError('"set" must be a list of targets');
+  if (!Array.isArray(remove) || remove.some((h) => typeof h !== 'string' || h === '')) throw new AssignmentError('"remove" must be a list of non-empty hashes');
+  const specs = readAssignment({ targets: set }).map((s, i) => {
+    if (s.hash === '') throw new AssignmentError(`set[${i}]: "hash" is required in a change`);
+    return s;
+  });
+  return { base: body.base, set: specs, remove: remove as string[] };
+}
+
 const HOST_PORT = /^(?:\[[0-9A-Za-z:.%_-]+\]|[0-9A-Za-z._~!$&'()*+,;=%-]+):(\d{1,5})$/;
 const CONTROL = /[\x00-\x20\x7f]/;
 
@@ -181,6 +211,44 @@ export function readTargetStatuses(data: unknown): TargetStatus[] {
       scrapesSinceAssigned: field(t, 'scrapesSinceAssigned', 'number', w), assignedAt: field(t, 'assignedAt', 'string', w),
     };
   });
+}
+
+/**
+ * GET /api/v1/shard/targets?since=<version>: the statuses that changed since `version` (an earlier answer's
+ * `version`) and the hashes no longer assigned, or everything (`full`) when the sidecar cannot answer from that
+ * version (another process since, or too old). A status counts as changed when what the coordinator decides on
+ * changed: state, labels, health, lastError, series, or scrapesSinceAssigned up to REPORTED_SCRAPES; the other
+ * fields travel along when a target is sent. Without `since`, or from a sidecar that does not know it, the
+ * answer is full (`version` absent from an older sidecar).
+ */
+export interface TargetStatusDelta {
+  full: boolean;
+  targets: TargetStatus[];
+  removed: string[];
+  /** Where the next request continues from; undefined from a sidecar without versions. */
+  version?: string;
+  /** The version of the applied assignment, for AssignmentChange.base. */
+  assignmentVersion?: string;
+}
+
+/** scrapesSinceAssigned beyond this is not a change worth sending (the planner decides on ≥ 2: transfers). */
+export const REPORTED_SCRAPES = 3;
+
+/** Checks the `data` of GET /api/v1/shard/targets, with or without `since`. */
+export function readTargetStatusDelta(data: unknown): TargetStatusDelta {
+  const targets = readTargetStatuses(data);
+  const d = data as Record<string, unknown>;
+  const optionalString = (name: string): string | undefined => {
+    const v = d[name];
+    if (v !== undefined && typeof v !== 'string') throw new ContractError(`targets: "${name}" must be a string`);
+    return v as string | undefined;
+  };
+  const version = optionalString('version');
+  const assignmentVersion = optionalString('assignmentVersion');
+  if (d.full !== undefined && typeof d.full !== 'boolean') throw new ContractError('targets: "full" must be a boolean');
+  const removed = d.removed ?? [];
+  if (!Array.isArray(removed) || removed.some((h) => typeof h !== 'string')) throw new ContractError('targets: "removed" must be a list of hashes');
+  return { full: d.full !== false, targets, removed: removed as string[], version, assignmentVersion };
 }
 
 /** A configuration's identity: the first 16 hex digits of the SHA-256 of its text, as both sides compute it. */

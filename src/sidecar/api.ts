@@ -16,10 +16,10 @@ import type { Access } from '../http/auth.js';
 import type { WebConfigSource } from '../http/web-config.js';
 import { LocatedConfigError } from '../prom/errors.js';
 import { statusConfigYaml } from '../config/status-config.js';
-import { AssignmentError, readAssignment } from '../shard/contract.js';
+import { AssignmentError, isAssignmentChange, readAssignment, readAssignmentChange } from '../shard/contract.js';
 import { MAX_CONFIG_BYTES } from '../config/config.js';
 import { decodeReadRequest, readRequestProblem } from '../query/remote/read-proto.js';
-import type { Sidecar } from './sidecar.js';
+import { AssignmentConflict, type Sidecar } from './sidecar.js';
 
 /** An assignment of 100k targets is about 50 MB of JSON. */
 const MAX_ASSIGNMENT_BYTES = 64 << 20;
@@ -63,24 +63,35 @@ async function handle(sidecar: Sidecar, req: IncomingMessage, res: ServerRespons
     case 'GET /api/v1/shard/runtime':
       return apiSuccess(res, await sidecar.runtimeInfo());
     case 'GET /api/v1/shard/targets':
-      return apiSuccess(res, { targets: sidecar.status.all() });
+      return apiSuccess(res, sidecar.targetStatuses(target.query.get('since') ?? undefined));
     case 'POST /api/v1/shard/targets':
     case 'PUT /api/v1/shard/targets': {
-      let specs;
+      // A whole assignment ({"targets":[…]}) or a change to the applied one ({"base":…,"set":[…],"remove":[…]}).
+      let apply: () => Promise<{ targets: number }>;
+      let whole = true;
       try {
-        specs = readAssignment(parseJson(await readBody(req, MAX_ASSIGNMENT_BYTES)));
+        const body = parseJson(await readBody(req, MAX_ASSIGNMENT_BYTES));
+        if (isAssignmentChange(body)) {
+          const change = readAssignmentChange(body);
+          apply = () => sidecar.changeAssignment(change);
+          whole = false;
+        } else {
+          const specs = readAssignment(body);
+          apply = () => sidecar.replaceAssignment(specs);
+        }
       } catch (e) {
         sidecar.metrics.assignmentUpdates.inc({ result: 'refused' });
         if (e instanceof HttpError) throw e;
         return apiError(res, 400, 'bad_data', (e as Error).message);
       }
       try {
-        const r = await sidecar.replaceAssignment(specs);
+        const r = await apply();
         sidecar.metrics.assignmentUpdates.inc({ result: 'success' });
-        return apiSuccess(res, { targets: r.targets, hashes: sidecar.assignment.map((t) => t.hash) });
+        // The hashes only for a whole assignment: the answer to a change stays as small as the change.
+        return apiSuccess(res, { targets: r.targets, version: sidecar.assignmentVersion, ...(whole ? { hashes: sidecar.assignment.map((t) => t.hash) } : {}) });
       } catch (e) {
         sidecar.metrics.assignmentUpdates.inc({ result: 'refused' });
-        return apiError(res, e instanceof AssignmentError ? 400 : 409, 'bad_data', (e as Error).message);
+        return apiError(res, e instanceof AssignmentError && !(e instanceof AssignmentConflict) ? 400 : 409, 'bad_data', (e as Error).message);
       }
     }
     case 'POST /api/v1/shard/config': {

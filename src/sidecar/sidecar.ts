@@ -11,7 +11,7 @@ import { parseConfig, readConfigText, type PromConfig } from '../config/config.j
 import { ConfiguredHttpClient } from '../config/http-client.js';
 import type { Labels } from '../prom/labels.js';
 import { resolveTargets, type ResolvedTarget } from './assignment.js';
-import { configHash, type AssignedTargetSpec, type RuntimeInfo } from '../shard/contract.js';
+import { AssignmentError, configHash, type AssignedTargetSpec, type AssignmentChange, type RuntimeInfo, type TargetStatusDelta } from '../shard/contract.js';
 import { ConfigWriter } from './config-writer.js';
 import { injectConfig } from './inject.js';
 import { SidecarMetrics } from './metrics.js';
@@ -54,6 +54,8 @@ export class Sidecar {
   private config: PromConfig | null = null;
   private configHashValue = '';
   private specs: AssignedTargetSpec[] = [];
+  /** Counts applied assignments; with the status book's epoch it is the assignmentVersion. */
+  private assignmentSeq = 0;
   private resolved = new Map<string, ResolvedTarget>();
   private clients = new Map<string, ConfiguredHttpClient>();
   private idleSince: Date | null;
@@ -137,6 +139,7 @@ export class Sidecar {
       this.clients.clear();
     }
     this.specs = specs;
+    this.assignmentSeq++;
     this.resolved = next.resolved;
     this.status.assign([...this.resolved.values()], this.now());
     if (this.resolved.size === 0) this.idleSince ??= this.now();
@@ -190,16 +193,42 @@ export class Sidecar {
    * restart before it is stored brings back the older one, which the coordinator then pushes again).
    */
   replaceAssignment(specs: AssignedTargetSpec[]): Promise<{ targets: number }> {
+    return this.serial(() => this.applyAssignment(specs));
+  }
+
+  private async applyAssignment(specs: AssignedTargetSpec[]): Promise<{ targets: number }> {
+    if (!this.config) throw new Error('no configuration yet: push it first (POST /api/v1/shard/config)');
+    const next = this.prepare(this.config, specs);
+    const withHashes = [...next.resolved.values()].map(({ hash, job, labels, state }) => ({ hash, job, labels, state }));
+    this.commit(this.config, withHashes, next);
+    this.assignmentUnsaved = true;
+    await this.persist();
+    await this.writer.write(next.text!);
+    return { targets: withHashes.length };
+  }
+
+  /**
+   * Applies a change to the assignment (AssignmentChange) when the applied one is still `base`; else throws
+   * AssignmentConflict and nothing changes (the sender then sends the whole assignment).
+   */
+  changeAssignment(change: AssignmentChange): Promise<{ targets: number }> {
     return this.serial(async () => {
-      if (!this.config) throw new Error('no configuration yet: push it first (POST /api/v1/shard/config)');
-      const next = this.prepare(this.config, specs);
-      const withHashes = [...next.resolved.values()].map(({ hash, job, labels, state }) => ({ hash, job, labels, state }));
-      this.commit(this.config, withHashes, next);
-      this.assignmentUnsaved = true;
-      await this.persist();
-      await this.writer.write(next.text!);
-      return { targets: withHashes.length };
+      if (change.base !== this.assignmentVersion) throw new AssignmentConflict(`the assignment is at ${this.assignmentVersion}, not ${change.base}: send it whole`);
+      const byHash = new Map(this.specs.map((s) => [s.hash, s]));
+      for (const h of change.remove) byHash.delete(h);
+      for (const s of change.set) byHash.set(s.hash, s);
+      return this.applyAssignment([...byHash.values()]);
     });
+  }
+
+  /** The version of the applied assignment ("<epoch>.<n>"): what a change must name as its base. */
+  get assignmentVersion(): string {
+    return `${this.status.epoch}.${this.assignmentSeq}`;
+  }
+
+  /** GET /api/v1/shard/targets: the statuses, whole or changed since a version. */
+  targetStatuses(since: string | undefined): TargetStatusDelta {
+    return this.status.since(since, this.assignmentVersion);
   }
 
   private assignmentUnsaved = false;
@@ -315,5 +344,13 @@ export class Sidecar {
     if (this.storeTimer) clearTimeout(this.storeTimer);
     this.writer.stop();
     await Promise.all([...this.clients.values()].map((c) => c.close()));
+  }
+}
+
+/** A change whose base is not the applied assignment (409: the sender sends the whole assignment). */
+export class AssignmentConflict extends AssignmentError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AssignmentConflict';
   }
 }

@@ -5,7 +5,9 @@
  * or a shard goes over budget at every peak; a short window because a target that shrank for good should free
  * its room within a few scrapes.
  */
-import type { AssignedTargetSpec, TargetStatus } from '../shard/contract.js';
+import { randomBytes } from 'node:crypto';
+import { REPORTED_SCRAPES, type AssignedTargetSpec, type TargetStatus, type TargetStatusDelta } from '../shard/contract.js';
+import type { Labels } from '../prom/labels.js';
 
 export const SERIES_WINDOW = 3;
 
@@ -22,10 +24,26 @@ export interface ScrapeResult {
 interface Entry {
   status: TargetStatus;
   window: number[];
+  /** The version of its last change worth sending. */
+  changed: number;
 }
+
+/** Removals remembered for deltas; beyond, older versions get a full answer. */
+const MAX_REMOVED = 100_000;
 
 export class TargetStatusBook {
   private readonly entries = new Map<string, Entry>();
+  private version = 0;
+  private readonly removed = new Map<string, number>();
+  /** A delta can be answered from versions at or above this one. */
+  private floor = 0;
+
+  /** `epoch`: this process's, drawn by the caller (a restarted sidecar has another). */
+  constructor(readonly epoch: string = randomBytes(6).toString('hex')) {}
+
+  private stamp(): number {
+    return ++this.version;
+  }
 
   /** Follows a new assignment: kept targets keep their history, new ones start unknown, gone ones are forgotten. */
   assign(specs: readonly AssignedTargetSpec[], now: Date): void {
@@ -34,11 +52,14 @@ export class TargetStatusBook {
       keep.add(s.hash);
       const e = this.entries.get(s.hash);
       if (e) {
+        if (e.status.state !== s.state || !sameLabels(e.status.labels, s.labels)) e.changed = this.stamp();
         e.status.state = s.state;
         e.status.labels = s.labels;
         continue;
       }
+      this.removed.delete(s.hash);
       this.entries.set(s.hash, {
+        changed: this.stamp(),
         window: [],
         status: {
           hash: s.hash, job: s.job, labels: s.labels, state: s.state, health: 'unknown', lastError: '', lastScrape: null,
@@ -46,13 +67,22 @@ export class TargetStatusBook {
         },
       });
     }
-    for (const hash of [...this.entries.keys()]) if (!keep.has(hash)) this.entries.delete(hash);
+    for (const hash of [...this.entries.keys()]) {
+      if (keep.has(hash)) continue;
+      this.entries.delete(hash);
+      this.removed.set(hash, this.stamp());
+    }
+    if (this.removed.size > MAX_REMOVED) {
+      this.removed.clear();
+      this.floor = this.version;
+    }
   }
 
   record(hash: string, r: ScrapeResult): void {
     const e = this.entries.get(hash);
     if (!e) return; // unassigned while the scrape ran
     const s = e.status;
+    const before = { health: s.health, lastError: s.lastError, series: s.series, scrapes: Math.min(s.scrapesSinceAssigned, REPORTED_SCRAPES) };
     s.lastScrape = r.at.toISOString();
     s.lastScrapeDuration = r.durationMs / 1000;
     s.bytes = r.bytes;
@@ -69,6 +99,7 @@ export class TargetStatusBook {
       s.health = 'down';
       s.lastError = r.error;
     }
+    if (before.health !== s.health || before.lastError !== s.lastError || before.series !== s.series || before.scrapes !== Math.min(s.scrapesSinceAssigned, REPORTED_SCRAPES)) e.changed = this.stamp();
   }
 
   get(hash: string): TargetStatus | undefined {
@@ -79,10 +110,39 @@ export class TargetStatusBook {
     return [...this.entries.values()].map((e) => ({ ...e.status }));
   }
 
+  /**
+   * The answer to GET /api/v1/shard/targets?since=`since`: the changes after that version, or everything when it
+   * is absent, of another epoch, ahead of this book, or older than the removals it remembers.
+   */
+  since(since: string | undefined, assignmentVersion: string): TargetStatusDelta {
+    const version = `${this.epoch}.${this.version}`;
+    const from = since === undefined ? undefined : parseVersion(since, this.epoch);
+    if (from === undefined || from > this.version || from < this.floor) return { full: true, targets: this.all(), removed: [], version, assignmentVersion };
+    const targets: TargetStatus[] = [];
+    for (const e of this.entries.values()) if (e.changed > from) targets.push({ ...e.status });
+    const removed: string[] = [];
+    for (const [hash, at] of this.removed) if (at > from) removed.push(hash);
+    return { full: false, targets, removed, version, assignmentVersion };
+  }
+
   /** Sum of the smoothed series of all assigned targets. */
   totalSeries(): number {
     let n = 0;
     for (const e of this.entries.values()) n += e.status.series;
     return n;
   }
+}
+
+/** The counter of "<epoch>.<n>" when the epoch is this one, else undefined. */
+function parseVersion(v: string, epoch: string): number | undefined {
+  const dot = v.lastIndexOf('.');
+  if (dot < 0 || v.slice(0, dot) !== epoch || !/^\d{1,15}$/.test(v.slice(dot + 1))) return undefined;
+  return Number(v.slice(dot + 1));
+}
+
+function sameLabels(a: Labels, b: Labels): boolean {
+  if (a === b) return true;
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  return keys.every((k) => Object.hasOwn(b, k) && a[k] === b[k]);
 }

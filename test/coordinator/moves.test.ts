@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MoveLog, movedWithin } from '../../src/coordinator/moves.js';
 import { silentLogger } from '../../src/logger.js';
+import fc from 'fast-check';
 
 const holders = (entries: Array<[string, number[]]>) => new Map(entries.map(([hash, ordinals]) => [hash, { ordinals, job: 'j' }]));
 
@@ -87,4 +88,33 @@ test('moves older than the age limit are forgotten and history starts after them
   assert.equal(log.history().moves.length, 0);
   assert.ok(log.history().sinceMs > 3000, 'history now starts after the forgotten move');
   assert.equal(movedWithin(log.history(), 2500, 25_000), 'history');
+});
+
+test('observeChanges (told only what changed) keeps exactly the history observe (told every holder) keeps', () => {
+  // Random cycles over 6 targets and 4 ordinals: each target on none, one or two ordinals (a transfer).
+  const cycle = fc.array(fc.oneof(fc.constant([] as number[]), fc.integer({ min: 0, max: 3 }).map((o) => [o]), fc.uniqueArray(fc.integer({ min: 0, max: 3 }), { minLength: 2, maxLength: 2 })), { minLength: 6, maxLength: 6 });
+  fc.assert(fc.property(fc.array(cycle, { minLength: 1, maxLength: 12 }), fc.boolean(), (cycles, placedBefore) => {
+    const full = new MoveLog({ marginMs: 1000, log: silentLogger() });
+    const delta = new MoveLog({ marginMs: 1000, log: silentLogger() });
+    let prev = new Map<string, number[]>();
+    cycles.forEach((c, k) => {
+      const now = new Map(c.flatMap((ordinals, t) => (ordinals.length ? [[`t${t}`, [...ordinals].sort()] as [string, number[]]] : [])));
+      const nowMs = 10_000 * (k + 1);
+      full.observe(nowMs, holders([...now]), placedBefore);
+      if (k === 0) delta.observe(nowMs, holders([...now]), placedBefore);
+      else {
+        const changes = new Map<string, { added: number[]; removed: number[]; job: string }>();
+        for (const hash of new Set([...now.keys(), ...prev.keys()])) {
+          const before = prev.get(hash) ?? [];
+          const after = now.get(hash) ?? [];
+          const added = after.filter((o) => !before.includes(o));
+          const removed = before.filter((o) => !after.includes(o));
+          if (added.length || removed.length) changes.set(hash, { added, removed, job: 'j' });
+        }
+        delta.observeChanges(nowMs, changes, placedBefore);
+      }
+      prev = now;
+      assert.deepEqual(delta.history(), full.history(), `after cycle ${k}`);
+    });
+  }), { numRuns: 1000, seed: 16 });
 });

@@ -188,3 +188,57 @@ test('api: when the injected config cannot be written the sidecar is not ready a
     await s.close();
   }
 });
+
+test('api: an assignment travels as a change to the applied version; a stale base is refused with 409 and nothing changes', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'kvass-api-delta-'));
+  await writeFile(join(dir, 'prometheus.yml'), CONFIG);
+  const s = await setup({ configFile: join(dir, 'prometheus.yml') });
+  try {
+    const t = (i: number, state = 'normal') => ({ job: 'node', labels: { __address__: `10.0.0.${i}:9100`, instance: `10.0.0.${i}:9100`, job: 'node' }, state });
+    const whole = await s.call('POST', '/api/v1/shard/targets', JSON.stringify({ targets: [t(1), t(2), t(3)] }));
+    assert.equal(whole.status, 200, whole.text);
+    const v1 = whole.json.data.version as string;
+    const [h1, h2, h3] = whole.json.data.hashes as string[];
+    const statuses = await s.call('GET', '/api/v1/shard/targets');
+    assert.equal(statuses.json.data.full, true);
+    assert.equal(statuses.json.data.assignmentVersion, v1);
+    const since = statuses.json.data.version as string;
+
+    // One target added, one moved into transfer, one removed: the change names only those.
+    const hashOf = (await s.call('POST', '/api/v1/shard/targets', JSON.stringify({ base: v1, set: [{ ...t(4), hash: 'wrong' }] })));
+    assert.equal(hashOf.status, 400, 'a wrong hash in a change is refused like in a whole assignment');
+    assert.match(hashOf.json.error, /hash wrong does not match/);
+    const probe = await s.call('POST', '/api/v1/shard/targets', JSON.stringify({ targets: [t(4)] }));
+    const h4 = probe.json.data.hashes[0] as string;
+    const v2 = probe.json.data.version as string;
+    const back = await s.call('POST', '/api/v1/shard/targets', JSON.stringify({ base: v2, set: [{ ...t(1), hash: h1 }, { ...t(2, 'in_transfer'), hash: h2 }, { ...t(3), hash: h3 }], remove: [h4] }));
+    assert.equal(back.status, 200, back.text);
+    assert.equal(back.json.data.hashes, undefined, 'the answer to a change stays small');
+    const v3 = back.json.data.version as string;
+
+    const change = await s.call('POST', '/api/v1/shard/targets', JSON.stringify({ base: v3, set: [{ ...t(4), hash: h4 }], remove: [h3] }));
+    assert.equal(change.status, 200, change.text);
+    assert.deepEqual(s.sidecar.assignment.map((a) => a.hash).sort(), [h1, h2, h4].sort());
+    assert.equal(s.sidecar.assignment.find((a) => a.hash === h2)!.state, 'in_transfer');
+
+    // Built on a version that is no longer applied: 409, and the assignment stays as it is.
+    const stale = await s.call('POST', '/api/v1/shard/targets', JSON.stringify({ base: v3, remove: [h1] }));
+    assert.equal(stale.status, 409);
+    assert.match(stale.json.error, /send it whole/);
+    assert.deepEqual(s.sidecar.assignment.map((a) => a.hash).sort(), [h1, h2, h4].sort());
+    for (const bad of [{ base: '' }, { base: v3, remove: [1] }, { base: v3, set: {} }, { base: v3, set: [t(5)] }]) {
+      const r = await s.call('POST', '/api/v1/shard/targets', JSON.stringify(bad));
+      assert.equal(r.status, 400, JSON.stringify(bad));
+    }
+
+    // The statuses since the first read: h1 left and came back (a new assignment to this shard), h2 went into
+    // transfer, h4 is new, h3 is gone.
+    const delta = await s.call('GET', `/api/v1/shard/targets?since=${encodeURIComponent(since)}`);
+    assert.equal(delta.json.data.full, false);
+    assert.deepEqual((delta.json.data.targets as Array<{ hash: string }>).map((x) => x.hash).sort(), [h1, h2, h4].sort());
+    assert.deepEqual(delta.json.data.removed, [h3]);
+    assert.equal(delta.json.data.assignmentVersion, s.sidecar.assignmentVersion);
+  } finally {
+    await s.close();
+  }
+});

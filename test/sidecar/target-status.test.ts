@@ -35,3 +35,48 @@ test('status: a new assignment keeps the history of kept targets and forgets rem
   book.record('b', ok(5)); // a late scrape of a removed target is ignored
   assert.equal(book.get('b'), undefined);
 });
+
+test('status deltas: only targets whose decided-on fields changed are sent, removals are named, another epoch gets everything', () => {
+  const book = new TargetStatusBook('e1');
+  book.assign([spec('a'), spec('b'), spec('c')], new Date(0));
+  const first = book.since(undefined, 'e1.1');
+  assert.equal(first.full, true);
+  assert.deepEqual(first.targets.map((t) => t.hash).sort(), ['a', 'b', 'c']);
+  assert.equal(first.assignmentVersion, 'e1.1');
+
+  // Nothing happened: nothing is sent, and the version stays.
+  const none = book.since(first.version, 'e1.1');
+  assert.deepEqual([none.full, none.targets, none.removed, none.version], [false, [], [], first.version]);
+
+  // A first scrape changes health, series and the scrape count: sent. The same figures again only move
+  // lastScrape and the count until it passes what the planner asks (2): sent until then, then not.
+  book.record('a', ok(10));
+  const d1 = book.since(first.version, 'e1.1');
+  assert.deepEqual(d1.targets.map((t) => [t.hash, t.health, t.series]), [['a', 'up', 10]]);
+  book.record('a', ok(10));
+  book.record('a', ok(10));
+  const d2 = book.since(d1.version, 'e1.1');
+  assert.deepEqual(d2.targets.map((t) => [t.hash, t.scrapesSinceAssigned]), [['a', 3]]);
+  for (let i = 0; i < 5; i++) book.record('a', ok(10));
+  const quiet = book.since(d2.version, 'e1.1');
+  assert.deepEqual(quiet.targets, [], 'more scrapes with the same figures are not a change');
+  assert.equal(book.get('a')!.scrapesSinceAssigned, 8, 'the book itself still counts every scrape');
+
+  // Grown, failed, moved into transfer, removed, added.
+  book.record('b', ok(5));
+  const base = book.since(undefined, 'x').version;
+  book.record('b', ok(50));
+  book.record('c', { ...ok(0), ok: false, error: 'refused' });
+  book.assign([spec('a', 'in_transfer'), spec('b'), spec('d')], new Date(2));
+  const d3 = book.since(base, 'e1.2');
+  assert.deepEqual(d3.targets.map((t) => t.hash).sort(), ['a', 'b', 'd']);
+  assert.deepEqual(d3.removed, ['c']);
+  assert.equal(d3.full, false);
+
+  // A version of another process (a restarted sidecar), from the future, or not a version at all: everything.
+  for (const v of ['e0.3', 'e1.999', 'nonsense', 'e1.-1']) {
+    const all = book.since(v, 'e1.2');
+    assert.equal(all.full, true, v);
+    assert.deepEqual(all.targets.map((t) => t.hash).sort(), ['a', 'b', 'd'], v);
+  }
+});

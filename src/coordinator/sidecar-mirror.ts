@@ -1,0 +1,78 @@
+/**
+ * What the coordinator knows of each sidecar's targets between cycles: the statuses, kept up to date from the
+ * changes the sidecar sends (GET /api/v1/shard/targets?since=…, contract.ts TargetStatusDelta), and the version of
+ * its applied assignment, so that a new assignment can travel as a change (AssignmentChange).
+ *
+ * Why: at a million targets the statuses are about a gigabyte of JSON per cycle, read and checked although almost
+ * none changed; a sidecar that changed nothing now answers with nothing, and a shard that gets one more target is
+ * sent that target. A sidecar without versions (an older one) answers in full every time, as before.
+ */
+import type { AssignedTargetSpec, AssignmentChange, TargetState, TargetStatus, TargetStatusDelta } from '../shard/contract.js';
+
+export class SidecarMirror {
+  /** Where the next read continues from; undefined until a sidecar with versions answered. */
+  version: string | undefined;
+  /** The sidecar's applied assignment, as of `version`. */
+  assignmentVersion: string | undefined;
+  readonly statuses = new Map<string, TargetStatus>();
+
+  /** Takes an answer in. */
+  apply(d: TargetStatusDelta): void {
+    if (d.full) this.statuses.clear();
+    for (const h of d.removed) this.statuses.delete(h);
+    for (const t of d.targets) this.statuses.set(t.hash, t);
+    this.version = d.version;
+    this.assignmentVersion = d.assignmentVersion;
+  }
+}
+
+/** One mirror per sidecar API URL (every replica's shard has its own sidecar); gone sidecars are forgotten. */
+export class SidecarMirrors {
+  private readonly byUrl = new Map<string, SidecarMirror>();
+
+  of(apiUrl: string): SidecarMirror {
+    let m = this.byUrl.get(apiUrl);
+    if (!m) this.byUrl.set(apiUrl, (m = new SidecarMirror()));
+    return m;
+  }
+
+  retain(apiUrls: ReadonlySet<string>): void {
+    for (const url of this.byUrl.keys()) if (!apiUrls.has(url)) this.byUrl.delete(url);
+  }
+}
+
+/** Whether a sidecar's applied assignment (its statuses) is `want`: the same hashes in the same states. */
+export function isApplied(want: Readonly<Record<string, TargetState>>, have: ReadonlyMap<string, TargetStatus>): boolean {
+  let n = 0;
+  for (const hash in want) {
+    if (!Object.hasOwn(want, hash)) continue;
+    n++;
+    if (have.get(hash)?.state !== want[hash]) return false;
+  }
+  return n === have.size;
+}
+
+/**
+ * The change that turns the applied assignment `have` (at `base`) into `want`, with `spec` giving a target's spec
+ * (undefined: it cannot be sent, as in a whole push), or undefined when the change is not smaller than `want`
+ * sent whole.
+ */
+export function assignmentChange(
+  want: Readonly<Record<string, TargetState>>,
+  have: ReadonlyMap<string, TargetStatus>,
+  base: string,
+  spec: (hash: string, state: TargetState) => AssignedTargetSpec | undefined,
+): AssignmentChange | undefined {
+  const set: AssignedTargetSpec[] = [];
+  const remove: string[] = [];
+  let size = 0;
+  for (const hash in want) {
+    if (!Object.hasOwn(want, hash)) continue;
+    size++;
+    if (have.get(hash)?.state === want[hash]) continue;
+    const s = spec(hash, want[hash]!);
+    if (s) set.push(s);
+  }
+  for (const hash of have.keys()) if (!Object.hasOwn(want, hash)) remove.push(hash);
+  return set.length + remove.length < size ? { base, set, remove } : undefined;
+}

@@ -1,0 +1,154 @@
+/**
+ * The coordinator and real sidecars (in process, over HTTP; no Prometheus needed since nothing is scraped here)
+ * exchange changes, not whole states: a quiet cycle reads no status, one new target is one change to one sidecar,
+ * a stale base falls back to a whole assignment, a restarted sidecar is read whole again.
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { createLogger, silentLogger } from '../../src/logger.js';
+import { ApiClient } from '../../src/http/client.js';
+import { Sidecar } from '../../src/sidecar/sidecar.js';
+import { SidecarMetrics } from '../../src/sidecar/metrics.js';
+import { createSidecarApi } from '../../src/sidecar/api.js';
+import { StaticShardManager } from '../../src/shard/static.js';
+import { Coordinator } from '../../src/coordinator/coordinator.js';
+import type { AssignmentChange, TargetStatusDelta } from '../../src/shard/contract.js';
+import { metricsBody, startTarget, type TestTarget } from '../helpers/targets.js';
+
+const cleanups: Array<() => Promise<unknown> | unknown> = [];
+after(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+interface Calls {
+  wholes: number[];
+  changes: AssignmentChange[];
+  reads: TargetStatusDelta[];
+}
+
+/** A real sidecar on a fixed port whose assignment and status calls are recorded (and passed on unchanged). */
+async function startSidecar(dir: string, port = 0): Promise<{ sidecar: Sidecar; port: number; calls: Calls; close: () => Promise<void> }> {
+  const sidecar = new Sidecar({
+    outputFile: join(dir, 'out.yml'), storePath: join(dir, 'store'), prometheusUrl: 'http://127.0.0.1:1', proxyUrl: 'http://127.0.0.1:8008',
+    fetchHeadSeries: false, reloadDebounceMs: 3_600_000, keepRulesAndAlerting: false, externalLabels: {}, log: silentLogger(),
+    metrics: new SidecarMetrics(false),
+  });
+  await sidecar.init();
+  const calls: Calls = { wholes: [], changes: [], reads: [] };
+  const replace = sidecar.replaceAssignment.bind(sidecar);
+  const change = sidecar.changeAssignment.bind(sidecar);
+  const read = sidecar.targetStatuses.bind(sidecar);
+  sidecar.replaceAssignment = (specs) => (calls.wholes.push(specs.length), replace(specs));
+  sidecar.changeAssignment = (c) => (calls.changes.push(c), change(c));
+  sidecar.targetStatuses = (since) => {
+    const d = read(since);
+    calls.reads.push(d);
+    return d;
+  };
+  const api = await createSidecarApi(sidecar, { log: createLogger('silent') });
+  api.server.listen(port, '127.0.0.1');
+  await once(api.server, 'listening');
+  return {
+    sidecar, calls, port: (api.server.address() as AddressInfo).port,
+    close: async () => {
+      api.close();
+      api.server.closeAllConnections();
+      await new Promise((r) => api.server.close(r));
+      await sidecar.close();
+    },
+  };
+}
+
+const clear = (c: Calls): void => {
+  c.wholes.length = 0;
+  c.changes.length = 0;
+  c.reads.length = 0;
+};
+
+test('delta protocol: a quiet cycle reads nothing, one new target is one change, a stale base or a restart falls back to whole', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'kvass-delta-'));
+  const targets: TestTarget[] = await Promise.all(Array.from({ length: 7 }, () => startTarget(metricsBody(20))));
+  cleanups.push(() => Promise.all(targets.map((t) => t.close())));
+  const sidecars = [await startSidecar(join(dir, 's0')), await startSidecar(join(dir, 's1'))];
+  cleanups.push(() => Promise.all(sidecars.map((s) => s.close())));
+  const shardsFile = join(dir, 'shards.yml');
+  await writeFile(shardsFile, `replicas:\n- shards:\n${sidecars.map((s, i) => `  - id: shard-${i}\n    url: http://127.0.0.1:${s.port}\n`).join('')}`);
+  const sdFile = join(dir, 'sd.json');
+  const writeSd = (ts: TestTarget[]) => writeFile(sdFile, JSON.stringify([{ targets: ts.map((t) => t.address) }]));
+  await writeSd(targets.slice(0, 6));
+  const configFile = join(dir, 'prometheus.yml');
+  await writeFile(configFile, `global: {scrape_interval: 1s}\nscrape_configs:\n  - job_name: t\n    file_sd_configs: [{files: ['${sdFile}'], refresh_interval: 1s}]\n`);
+  const client = new ApiClient({ timeoutMs: 2000, maxResponseBytes: 1 << 20 });
+  const coordinator = new Coordinator({
+    configFile, intervalMs: 60_000, maxSeries: 1_000_000, minShards: 2, maxShards: 2, maxIdleTimeMs: 0, notReadyGraceMs: 60_000,
+    exploreConcurrency: 4, sdInitTimeoutMs: 2000, defaultSeries: 1000, hysteresis: 0.1,
+    manager: new StaticShardManager({ file: shardsFile, log: silentLogger(), client }), client, log: silentLogger(),
+  });
+  await coordinator.start();
+  cleanups.push(() => coordinator.stop());
+  const assigned = () => sidecars.reduce((a, s) => a + s.sidecar.assignment.length, 0);
+  const cycleUntil = async (what: string, done: () => boolean): Promise<void> => {
+    for (let i = 0; i < 100 && !done(); i++) {
+      await coordinator.runOnce();
+      if (!done()) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(done(), what);
+  };
+  await cycleUntil('the 6 targets are placed', () => assigned() === 6);
+  await coordinator.runOnce();
+
+  // Settled: a cycle reads no status and pushes nothing.
+  for (const s of sidecars) clear(s.calls);
+  await coordinator.runOnce();
+  for (const [i, s] of sidecars.entries()) {
+    assert.equal(s.calls.reads.length, 1, `sidecar ${i} read once`);
+    assert.deepEqual([s.calls.reads[0]!.full, s.calls.reads[0]!.targets.length, s.calls.reads[0]!.removed.length], [false, 0, 0], `sidecar ${i}: nothing changed, nothing sent`);
+    assert.deepEqual([s.calls.wholes, s.calls.changes], [[], []], `sidecar ${i}: nothing pushed`);
+  }
+
+  // One target more: one sidecar receives a change of one target, nobody a whole assignment.
+  await writeSd(targets);
+  await cycleUntil('the 7th target is placed', () => assigned() === 7);
+  const changes = sidecars.flatMap((s) => s.calls.changes);
+  assert.equal(changes.length, 1, JSON.stringify(changes));
+  assert.deepEqual([changes[0]!.set.length, changes[0]!.remove.length], [1, 0]);
+  assert.equal(changes[0]!.set[0]!.labels.__address__, targets[6]!.address);
+  assert.deepEqual(sidecars.flatMap((s) => s.calls.wholes), []);
+  // The next read of that sidecar sends that target (new to it), and only it.
+  const receiver = sidecars.find((s) => s.calls.changes.length === 1)!;
+  receiver.calls.reads.length = 0;
+  await coordinator.runOnce();
+  assert.deepEqual(receiver.calls.reads[0]!.targets.map((t) => t.labels.__address__), [targets[6]!.address]);
+
+  // A change built on an assignment that moved meanwhile is refused (409): the coordinator sends it whole.
+  for (const s of sidecars) clear(s.calls);
+  const other = sidecars.find((s) => s.sidecar.assignment.length > 0)!;
+  const change = other.sidecar.changeAssignment.bind(other.sidecar); // the recording one
+  other.sidecar.changeAssignment = async (c) => {
+    await other.sidecar.replaceAssignment([...other.sidecar.assignment]); // the same targets, a new version
+    return change(c);
+  };
+  await writeSd(targets.filter((t) => !other.sidecar.assignment.some((a) => a.labels.__address__ === t.address)).concat(targets.filter((t) => other.sidecar.assignment.some((a) => a.labels.__address__ === t.address)).slice(1)));
+  const before = other.sidecar.assignment.length;
+  await cycleUntil('one target of that sidecar is gone', () => other.sidecar.assignment.length === before - 1);
+  assert.equal(other.calls.changes.length, 1);
+  assert.deepEqual([other.calls.changes[0]!.set.length, other.calls.changes[0]!.remove.length], [0, 1]);
+  assert.deepEqual(other.calls.wholes.slice(-1), [before - 1], 'then the whole assignment');
+
+  // A restarted sidecar (same store, same port, another process epoch) is read whole, and keeps its assignment.
+  const idx = sidecars.indexOf(other);
+  const kept = other.sidecar.assignment.map((a) => a.hash).sort();
+  await other.close();
+  sidecars[idx] = await startSidecar(join(dir, `s${idx}`), other.port);
+  await coordinator.runOnce();
+  const reads = sidecars[idx]!.calls.reads;
+  assert.equal(reads.length, 1);
+  assert.equal(reads[0]!.full, true, 'a version of the old process gets a full answer');
+  assert.deepEqual(reads[0]!.targets.map((t) => t.hash).sort(), kept);
+  assert.deepEqual([sidecars[idx]!.calls.wholes, sidecars[idx]!.calls.changes], [[], []], 'its restored assignment is the plan: nothing pushed');
+});

@@ -29,6 +29,19 @@ export interface CoordinatorState {
   readonly events: Pick<EventLog, 'list'>;
   /** When the last cycle (acting or standby) ended, ms; null before the first. */
   readonly lastCycleAt?: number | null;
+  /** Milliseconds of the last acting cycle, by step. */
+  readonly lastCycleMs?: Readonly<Record<string, number>> | null;
+  /** The figures below as the cycle kept them (then `active` is not read: building it costs every target). */
+  readonly targetSummary?: TargetSummary | null;
+}
+
+/** What /metrics says of the targets, kept by the cycle as it goes. */
+export interface TargetSummary {
+  targets: number;
+  series: number;
+  byState: Record<(typeof TARGET_PLACEMENT_STATES)[number], number>;
+  /** Hashes of the targets on two shards. */
+  inTransfer: ReadonlySet<string>;
 }
 
 /** The states of kvass_coordinator_targets_by_state (each active target is in exactly one). */
@@ -52,6 +65,7 @@ export class CoordinatorMetrics {
   readonly targetsByState = new Gauge({ name: 'kvass_coordinator_targets_by_state', help: 'Active targets by placement: assigned (on one shard), in_transfer (on two shards while it moves), unassigned (on no shard: not measured yet, or no room within --shard.max-shard), unassignable (labels a sidecar refuses; shown with the reason in /api/v1/targets).', labelNames: ['state'], registers: [this.registry] });
   readonly oldestTransfer = new Gauge({ name: 'kvass_coordinator_oldest_transfer_seconds', help: 'Age of the oldest transfer in flight (target on two shards), 0 when none. Timed from the first /metrics read that saw it, so it may be short by up to one scrape interval.', registers: [this.registry] });
   readonly lastCycle = new Gauge({ name: 'kvass_coordinator_last_cycle_timestamp_seconds', help: 'When the last cycle (acting or standby) ended, in seconds since the epoch; 0 before the first.', registers: [this.registry] });
+  readonly cycleSteps = new Gauge({ name: 'kvass_coordinator_last_cycle_step_seconds', help: 'Time each step of the last acting cycle took: populate (relabel changed target groups), read (the sidecars\' answers), size (the targets\' sizes), plan, push (assignments, and config pushes waited for), rest (bookkeeping).', labelNames: ['step'], registers: [this.registry] });
   readonly interval = new Gauge({ name: 'kvass_coordinator_cycle_interval_seconds', help: 'The time between two cycles (--coordinator.interval).', registers: [this.registry] });
   readonly events = new Counter({ name: 'kvass_coordinator_events_total', help: 'Events of the activity log (GET /api/v1/events), by kind: place, move (one per origin, destination and reason in a cycle), transfer-done, scale-up, scale-down, reload, unplaced.', labelNames: ['kind'], registers: [this.registry] });
 
@@ -80,6 +94,7 @@ export class CoordinatorMetrics {
     this.leader.set(c.acting ? 1 : 0);
     this.maxSeries.set(c.opts.maxSeries);
     this.interval.set(c.opts.intervalMs / 1000);
+    for (const [step, ms] of Object.entries(c.lastCycleMs ?? {})) this.cycleSteps.set({ step }, ms / 1000);
 
     this.shards.reset();
     for (const rep of c.shardViews.slice(0, 1)) for (const s of rep) this.shards.inc({ ready: String(s.ready) });
@@ -94,21 +109,11 @@ export class CoordinatorMetrics {
       }
     });
 
-    this.targets.set(c.active.length);
-    this.series.set(c.active.reduce((a, t) => a + t.series, 0));
-    const count: Record<(typeof TARGET_PLACEMENT_STATES)[number], number> = { assigned: 0, unassigned: 0, in_transfer: 0, unassignable: 0 };
-    const inTransfer = new Set<string>();
-    for (const t of c.active) {
-      // The coordinator keeps what a sidecar would refuse out of its plans, by this same check (contract.ts).
-      if (targetLabelProblem(t.target.labels) !== undefined) count.unassignable++;
-      else if (t.shards.length === 0) count.unassigned++;
-      else if (t.shards.length === 1) count.assigned++;
-      else {
-        count.in_transfer++;
-        inTransfer.add(t.target.hash);
-      }
-    }
-    for (const [state, n] of Object.entries(count)) this.targetsByState.set({ state }, n);
+    const summary = c.targetSummary ?? summarise(c.active);
+    this.targets.set(summary.targets);
+    this.series.set(summary.series);
+    for (const [state, n] of Object.entries(summary.byState)) this.targetsByState.set({ state }, n);
+    const inTransfer = summary.inTransfer;
     for (const h of this.transferSince.keys()) if (!inTransfer.has(h)) this.transferSince.delete(h);
     let oldest = now;
     for (const h of inTransfer) {
@@ -125,6 +130,23 @@ export class CoordinatorMetrics {
     }
     this.lastEvent = events[0] ?? this.lastEvent;
   }
+}
+
+/** The target figures from the active targets' views (when the cycle did not keep them). */
+function summarise(active: CoordinatorState['active']): TargetSummary {
+  const byState: TargetSummary['byState'] = { assigned: 0, unassigned: 0, in_transfer: 0, unassignable: 0 };
+  const inTransfer = new Set<string>();
+  for (const t of active) {
+    // The coordinator keeps what a sidecar would refuse out of its plans, by this same check (contract.ts).
+    if (targetLabelProblem(t.target.labels) !== undefined) byState.unassignable++;
+    else if (t.shards.length === 0) byState.unassigned++;
+    else if (t.shards.length === 1) byState.assigned++;
+    else {
+      byState.in_transfer++;
+      inTransfer.add(t.target.hash);
+    }
+  }
+  return { targets: active.length, series: active.reduce((a, t) => a + t.series, 0), byState, inTransfer };
 }
 
 const sameEvent = (a: CoordinatorEvent, b: CoordinatorEvent): boolean => a.time === b.time && a.kind === b.kind && a.message === b.message && a.ok === b.ok;

@@ -20,6 +20,7 @@ import { IncrementalPlanner } from './planner-incremental.js';
 import type { PlannerOptions, PlannerOutput, PlannerShard, PlannerTarget, ShardTargetView } from './planner.js';
 import { ShardClient, type EnvelopeClient } from '../shard/client.js';
 import { MoveLog } from './moves.js';
+import type { TargetSummary } from './api.js';
 import { CallError } from '../http/client.js';
 import { SidecarMirrors, assignmentChange, isApplied, type SidecarMirror } from './sidecar-mirror.js';
 
@@ -131,6 +132,10 @@ export class Coordinator {
   readonly events = new EventLog();
   /** Every target the last plan placed (new ones are reported as placements). */
   private readonly placed = new Map<string, number>();
+  /** The placed targets on two shards or more (in transfer). */
+  private readonly inTransfer = new Set<string>();
+  /** What /metrics says of the targets (api.ts), kept as the cycle goes instead of read off every target's view. */
+  targetSummary: TargetSummary | null = null;
   lastError = '';
   /** Builds the active targets' views of the last cycle; run when they are asked for (API, /metrics), once. */
   private activeViews: (() => ActiveTargetView[]) | null = null;
@@ -384,6 +389,11 @@ export class Coordinator {
     }
 
     this.recordViews(targets, polled, n);
+    const placedActive = this.placed.size; // the plan only holds active targets that could be placed
+    this.targetSummary = {
+      targets: targets.size, series: this.sized?.series ?? 0, inTransfer: this.inTransfer,
+      byState: { assigned: placedActive - this.inTransfer.size, in_transfer: this.inTransfer.size, unassignable: this.unassignable.size, unassigned: Math.max(0, targets.size - this.unassignable.size - placedActive) },
+    };
     this.lastCycleMs = { populate: populated, read, size: sized, plan: planned, push: pushed, rest: clock() };
     this.cycles++;
     this.lastError = '';
@@ -410,40 +420,42 @@ export class Coordinator {
     const isOnShard = (hash: string): boolean => (onShard ??= new Set(shards.flatMap((s) => Object.keys(s.targets)))).has(hash);
     const list: PlannerTarget[] = [];
     const probing: ProbeTarget[] = [];
+    let series = 0; // as the active targets' views count it (activeTargets)
     // Entries equal to last cycle's at the same position are last cycle's objects: the planner skips those unread.
     const previous = last?.list ?? [];
     this.unassignable.clear();
     for (const [hash, { target, sc }] of targets) {
       // A sidecar refuses what cannot be scraped as it is (contract.ts): kept out of plans, shown with the reason.
       const problem = labelProblemOf(target);
+      const m = measured.get(hash);
+      const probe = this.explorer.results.get(hash);
+      series += m && m.health === 'up' ? m.series : probe?.ok ? probe.series : 0;
       if (problem !== undefined) {
         this.unassignable.set(hash, problem);
         continue;
       }
-      const m = measured.get(hash);
-      let series: number | null = null;
-      if (m && m.health === 'up' && m.scrapesSinceAssigned > 0) series = m.series;
+      let size: number | null = null;
+      if (m && m.health === 'up' && m.scrapesSinceAssigned > 0) size = m.series;
       else {
-        const probe = this.explorer.results.get(hash);
-        if (probe?.ok) series = probe.series;
-        else if (isOnShard(hash)) series = m?.series ?? probe?.series ?? 0;
-        else if (probe && probe.attempts >= PROBE_ATTEMPTS_BEFORE_DEFAULT) series = this.opts.defaultSeries;
+        if (probe?.ok) size = probe.series;
+        else if (isOnShard(hash)) size = m?.series ?? probe?.series ?? 0;
+        else if (probe && probe.attempts >= PROBE_ATTEMPTS_BEFORE_DEFAULT) size = this.opts.defaultSeries;
         if (!probe?.ok && !(m && m.health === 'up')) probing.push({ hash, scrapeUrl: target.scrapeUrl, labels: target.labels, timeout: target.timeout, scrapeConfig: sc });
       }
-      if (series === null) continue;
+      if (size === null) continue;
       const before = previous[list.length];
-      list.push(before !== undefined && before.hash === hash && before.series === series + PROMETHEUS_ADDED_SERIES ? before : { hash, series: series + PROMETHEUS_ADDED_SERIES });
+      list.push(before !== undefined && before.hash === hash && before.series === size + PROMETHEUS_ADDED_SERIES ? before : { hash, series: size + PROMETHEUS_ADDED_SERIES });
     }
     if (targets !== last?.inputs.targets) this.explorer.retain(new Set(targets.keys()));
     for (const t of probing) this.explorer.want(t);
     // Probes wanted above may already have answered: the inputs are taken after them, so a result that arrives
     // later changes explorer.changes and the next cycle rebuilds.
-    this.sized = { inputs: { ...inputs, probes: this.explorer.changes }, list, probing };
+    this.sized = { inputs: { ...inputs, probes: this.explorer.changes }, list, probing, series };
     return list;
   }
 
   /** What sizeTargets saw last, and what it made of it. */
-  private sized: { inputs: SizeInputs; list: PlannerTarget[]; probing: ProbeTarget[] } | null = null;
+  private sized: { inputs: SizeInputs; list: PlannerTarget[]; probing: ProbeTarget[]; series: number } | null = null;
   /** The assignment records of the last plan (the planner shares unchanged ones from cycle to cycle). */
   private lastAssignments: PlannerOutput['assignments'] = [];
 
@@ -542,16 +554,19 @@ export class Coordinator {
 
   /** Every target the plan placed, with the number of records holding it: kept up to date from the changes. */
   private notePlaced(plan: PlannerOutput, changes: RecordChanges | null): void {
-    if (!changes) {
-      this.placed.clear();
-      for (const a of plan.assignments) for (const hash in a) this.placed.set(hash, (this.placed.get(hash) ?? 0) + 1);
-      return;
-    }
-    for (const [hash, { added, removed }] of changes) {
-      const n = (this.placed.get(hash) ?? 0) + added.length - removed.length;
+    const count = (hash: string, n: number): void => {
       if (n > 0) this.placed.set(hash, n);
       else this.placed.delete(hash);
+      if (n > 1) this.inTransfer.add(hash);
+      else this.inTransfer.delete(hash);
+    };
+    if (!changes) {
+      this.placed.clear();
+      this.inTransfer.clear();
+      for (const a of plan.assignments) for (const hash in a) count(hash, (this.placed.get(hash) ?? 0) + 1);
+      return;
     }
+    for (const [hash, { added, removed }] of changes) count(hash, (this.placed.get(hash) ?? 0) + added.length - removed.length);
   }
 
   /**
@@ -571,6 +586,7 @@ export class Coordinator {
 
   /** A standby's cycle: what the sidecars report, nothing planned, nothing written. */
   private observe(targets: Map<string, { target: Target; sc: ScrapeConfig }>, polled: Polled[][], n: number): void {
+    this.targetSummary = null; // a standby's figures come from the sidecars' views (api.ts summarise)
     this.notReadySince.clear();
     this.lastView.clear();
     const measured = new Map<string, TargetStatus>();

@@ -17,6 +17,7 @@ import { SidecarMetrics } from '../../src/sidecar/metrics.js';
 import { createSidecarApi } from '../../src/sidecar/api.js';
 import { StaticShardManager } from '../../src/shard/static.js';
 import { Coordinator } from '../../src/coordinator/coordinator.js';
+import { CoordinatorMetrics } from '../../src/coordinator/api.js';
 import type { AssignmentChange, TargetStatusDelta } from '../../src/shard/contract.js';
 import { metricsBody, startTarget, type TestTarget } from '../helpers/targets.js';
 
@@ -64,6 +65,16 @@ async function startSidecar(dir: string, port = 0): Promise<{ sidecar: Sidecar; 
   };
 }
 
+/** The target figures of /metrics as the cycle kept them, and as read off every target's view: they must agree. */
+async function targetFigures(c: Coordinator): Promise<[string, string]> {
+  const kept = new CoordinatorMetrics(false);
+  kept.update(c);
+  const fromViews = new CoordinatorMetrics(false);
+  fromViews.update({ cycles: c.cycles, acting: c.acting, shardViews: c.shardViews, active: c.active, opts: c.opts, events: c.events, lastCycleAt: c.lastCycleAt, targetSummary: null });
+  const pick = async (m: CoordinatorMetrics) => (await m.registry.metrics()).split('\n').filter((l) => /^kvass_coordinator_(targets|target_series|targets_by_state)[ {]/.test(l)).join('\n');
+  return [await pick(kept), await pick(fromViews)];
+}
+
 const clear = (c: Calls): void => {
   c.wholes.length = 0;
   c.changes.length = 0;
@@ -102,6 +113,10 @@ test('delta protocol: a quiet cycle reads nothing, one new target is one change,
   await cycleUntil('the 6 targets are placed', () => assigned() === 6);
   await coordinator.runOnce();
 
+  const [settled, settledViews] = await targetFigures(coordinator);
+  assert.equal(settled, settledViews);
+  assert.match(settled, /kvass_coordinator_targets_by_state\{state="assigned"\} 6/);
+
   // Settled: a cycle reads no status and pushes nothing.
   for (const s of sidecars) clear(s.calls);
   await coordinator.runOnce();
@@ -119,6 +134,9 @@ test('delta protocol: a quiet cycle reads nothing, one new target is one change,
   assert.deepEqual([changes[0]!.set.length, changes[0]!.remove.length], [1, 0]);
   assert.equal(changes[0]!.set[0]!.labels.__address__, targets[6]!.address);
   assert.deepEqual(sidecars.flatMap((s) => s.calls.wholes), []);
+  const [kept7, fromViews7] = await targetFigures(coordinator);
+  assert.equal(kept7, fromViews7);
+  assert.match(kept7, /kvass_coordinator_targets 7/);
   // The next read of that sidecar sends that target (new to it), and only it.
   const receiver = sidecars.find((s) => s.calls.changes.length === 1)!;
   receiver.calls.reads.length = 0;

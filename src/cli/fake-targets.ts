@@ -7,6 +7,10 @@
  * gauge `demo_metric{series_id="<k>"}` whose values are deterministic in k and time and change slowly (a sine of
  * period one hour around a per-series base), so rate(), deriv() and friends give smooth answers. With fewer than
  * 45 series, only the first ones of the Go-shaped list are served.
+ *
+ * With `--mode=paths`, all targets share the one port of --listen and target i answers at `/t/<i>/metrics` (set
+ * `__metrics_path__` per target in file_sd): one process can then stand in for up to 100,000 targets without
+ * one socket each, for end-to-end runs at scale (`scripts/e2e-scale.mjs`).
  */
 import { waitForStop } from './signals.js';
 import { once } from 'node:events';
@@ -17,13 +21,18 @@ import { UsageError, parseFlags, type FlagSpec } from './flags.js';
 import { parseListenAddress } from './sidecar.js';
 
 export const FAKE_TARGETS_FLAGS: readonly FlagSpec[] = [
-  { name: 'targets', help: 'Number of demo targets, one port each.', default: '6', kind: 'int' },
+  { name: 'targets', help: 'Number of demo targets (one port each unless --mode=paths).', default: '6', kind: 'int' },
   { name: 'series', help: 'Unique series per target: 45 shaped like Go\'s default metrics, the rest demo_metric{series_id="<k>"}.', default: '10045', kind: 'int' },
   { name: 'series-step', help: 'Target i serves --series + i × this many series (0: every target the same).', default: '0', kind: 'int' },
-  { name: 'listen', help: 'Address of the first target; the next ones take the following ports (port 0: a free port each).', default: '127.0.0.1:9100' },
+  { name: 'listen', help: 'Address of the first target; the next ones take the following ports (port 0: a free port each). With --mode=paths: the one address of all targets.', default: '127.0.0.1:9100' },
+  { name: 'mode', help: 'ports: one port per target, at /metrics. paths: one port for all, target i at /t/<i>/metrics.', default: 'ports', kind: 'enum', choices: ['ports', 'paths'] },
 ];
 
 const MAX_TARGETS = 10_000;
+/** One socket serves them all in paths mode, so the bound is the memory of the body cache, not file descriptors. */
+const MAX_PATH_TARGETS = 100_000;
+/** `/t/<i>/metrics` with i in canonical decimal form (no sign, no leading zero), so every target has one path. */
+const TARGET_PATH = /^\/t\/(0|[1-9]\d{0,8})\/metrics$/;
 const MAX_SERIES = 10_000_000;
 const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -151,11 +160,12 @@ function parseCount(flags: Map<string, string>, name: string, min: number, max: 
 
 export async function runFakeTargets(argv: readonly string[]): Promise<number> {
   const flags = parseFlags(argv, FAKE_TARGETS_FLAGS);
-  const targets = parseCount(flags, 'targets', 1, MAX_TARGETS);
+  const paths = flags.get('mode') === 'paths';
+  const targets = parseCount(flags, 'targets', 1, paths ? MAX_PATH_TARGETS : MAX_TARGETS);
   const series = parseCount(flags, 'series', 0, MAX_SERIES);
   const step = parseCount(flags, 'series-step', 0, MAX_SERIES);
   const listen = parseListenAddress(flags.get('listen')!, 'listen');
-  if (listen.port !== 0 && listen.port + targets - 1 > 65535) {
+  if (!paths && listen.port !== 0 && listen.port + targets - 1 > 65535) {
     throw new UsageError(`--listen port ${listen.port} with --targets=${targets} goes past port 65535`);
   }
   if (series + (targets - 1) * step > MAX_SERIES) {
@@ -163,15 +173,47 @@ export async function runFakeTargets(argv: readonly string[]): Promise<number> {
   }
   const log = createLogger();
   const started = Date.now() / 1000;
-  const cache = new Map<number, { second: number; body: string }>();
+  // Keyed by series count: with --series-step=0 every target shares one body, rebuilt at most once a second. Only
+  // the current second's bodies are kept, so with a step the cache holds what was asked in one second, not every
+  // target's body (up to 100,000 of them in paths mode).
+  const cache = new Map<number, string>();
+  let cacheSecond = -1;
   const body = (n: number): string => {
     const second = Math.floor(Date.now() / 1000);
+    if (second !== cacheSecond) {
+      cache.clear();
+      cacheSecond = second;
+    }
     const hit = cache.get(n);
-    if (hit && hit.second === second) return hit.body;
+    if (hit !== undefined) return hit;
     const text = fakeMetricsBody(n, second, Math.max(0, second - started));
-    cache.set(n, { second, body: text });
+    cache.set(n, text);
     return text;
   };
+
+  /** Answers one request; `target` picks the target from the path (ports mode: always the port's own). */
+  const handler = (target: (path: string) => number | null, index: (path: string) => string | null) =>
+    (req: IncomingMessage, res: ServerResponse): void => {
+      // The path only, read without new URL (which throws on absolute-form targets).
+      const path = (req.url ?? '/').split('?')[0]!;
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
+        return;
+      }
+      const i = target(path);
+      if (i !== null) {
+        const text = body(series + i * step);
+        res.writeHead(200, { 'content-type': CONTENT_TYPE, 'content-length': Buffer.byteLength(text) });
+        res.end(req.method === 'HEAD' ? undefined : text);
+        return;
+      }
+      const text = index(path);
+      if (text !== null) {
+        res.writeHead(200, { 'content-type': 'text/plain' }).end(text);
+        return;
+      }
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+    };
 
   const servers: Server[] = [];
   const closeAll = (): Promise<void[]> => {
@@ -179,30 +221,8 @@ export async function runFakeTargets(argv: readonly string[]): Promise<number> {
     for (const s of servers) s.closeAllConnections();
     return Promise.all(closed);
   };
-  const addresses: string[] = [];
-  for (let i = 0; i < targets; i++) {
-    const n = series + i * step;
-    const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-      // The path only, read without new URL (which throws on absolute-form targets).
-      const path = (req.url ?? '/').split('?')[0];
-      if (req.method !== 'GET' && req.method !== 'HEAD') {
-        res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
-        return;
-      }
-      if (path === '/metrics') {
-        const text = body(n);
-        res.writeHead(200, { 'content-type': CONTENT_TYPE, 'content-length': Buffer.byteLength(text) });
-        res.end(req.method === 'HEAD' ? undefined : text);
-        return;
-      }
-      if (path === '/') {
-        res.writeHead(200, { 'content-type': 'text/plain' }).end(`kvass fake target ${i}: ${n} series at /metrics\n`);
-        return;
-      }
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
-    });
+  const listenOne = async (server: Server, port: number, what: string): Promise<string> => {
     servers.push(server);
-    const port = listen.port === 0 ? 0 : listen.port + i;
     const where = `${listen.host ?? ''}:${port}`;
     server.listen(port, listen.host);
     try {
@@ -212,12 +232,36 @@ export async function runFakeTargets(argv: readonly string[]): Promise<number> {
       await closeAll();
       const err = e as NodeJS.ErrnoException;
       const why = err.code === 'EADDRINUSE' ? 'address already in use' : err.code === 'EACCES' ? 'permission denied' : err.message;
-      throw new Error(`cannot listen on ${where} (target ${i + 1} of ${targets}): ${why}`);
+      throw new Error(`cannot listen on ${where} (${what}): ${why}`);
     }
-    addresses.push(formatAddress(server.address() as AddressInfo));
+    return formatAddress(server.address() as AddressInfo);
+  };
+
+  const addresses: string[] = [];
+  if (paths) {
+    const pick = (path: string): number | null => {
+      const m = TARGET_PATH.exec(path);
+      if (!m) return null;
+      const i = Number(m[1]);
+      return i < targets ? i : null;
+    };
+    const index = (path: string): string | null =>
+      path === '/' ? `kvass fake targets 0 to ${targets - 1}: ${series}${step ? ` + i × ${step}` : ''} series at /t/<i>/metrics\n` : null;
+    const server = createServer(handler(pick, index));
+    addresses.push(await listenOne(server, listen.port, `${targets} targets on one port`));
+  } else {
+    for (let i = 0; i < targets; i++) {
+      const n = series + i * step;
+      const server = createServer(handler(
+        (path) => (path === '/metrics' ? i : null),
+        (path) => (path === '/' ? `kvass fake target ${i}: ${n} series at /metrics\n` : null),
+      ));
+      addresses.push(await listenOne(server, listen.port === 0 ? 0 : listen.port + i, `target ${i + 1} of ${targets}`));
+    }
   }
+  // One line per port: in paths mode the one address (targets are its /t/<i>/metrics).
   process.stdout.write(addresses.map((a) => `${a}\n`).join(''));
-  log.info({ targets, series, seriesStep: step, addresses }, 'fake targets listening');
+  log.info({ targets, series, seriesStep: step, mode: paths ? 'paths' : 'ports', addresses }, 'fake targets listening');
 
   const signal = await waitForStop();
   log.info({ signal }, 'stopping');

@@ -80,7 +80,9 @@ export class Explorer {
   readonly results = new Map<string, ProbeResult>();
   /** Counts changes of `results`: the coordinator re-sizes targets only when it moved. */
   changes = 0;
-  private readonly queue: ProbeTarget[] = [];
+  /** Waiting probes from `head` on (an index, not shift(): shift moves the whole array, and it can hold 1M). */
+  private queue: ProbeTarget[] = [];
+  private head = 0;
   private readonly queued = new Set<string>();
   private running = 0;
   private readonly clients = new Map<ScrapeConfig, ConfiguredHttpClient>();
@@ -113,7 +115,7 @@ export class Explorer {
   }
 
   get pending(): number {
-    return this.queue.length + this.running;
+    return this.queue.length - this.head + this.running;
   }
 
   private clientFor(sc: ScrapeConfig): ConfiguredHttpClient {
@@ -126,8 +128,15 @@ export class Explorer {
   }
 
   private pump(): void {
-    while (this.running < this.concurrency && this.queue.length > 0) {
-      const t = this.queue.shift()!;
+    while (this.running < this.concurrency && this.head < this.queue.length) {
+      const t = this.queue[this.head++]!;
+      if (this.head === this.queue.length) {
+        this.queue = [];
+        this.head = 0;
+      } else if (this.head >= 1024 && this.head * 2 >= this.queue.length) {
+        this.queue = this.queue.slice(this.head);
+        this.head = 0;
+      }
       this.running++;
       void this.probe(this.clientFor(t.scrapeConfig), t).then((r) => {
         this.running--;
@@ -145,7 +154,8 @@ export class Explorer {
   }
 
   async close(): Promise<void> {
-    this.queue.length = 0;
+    this.queue = [];
+    this.head = 0;
     await Promise.all([...this.clients.values()].map((c) => c.close()));
   }
 }

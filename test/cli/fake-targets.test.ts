@@ -1,7 +1,7 @@
 /**
  * `kvass fake-targets` as a real process: every target serves exactly the asked number of unique series
  * (counted by parsing the body), targets take consecutive ports, --series-step, values move slowly, bad flags
- * exit 2, a port in use exits 1 naming it, SIGTERM exits 0.
+ * exit 2, a port in use exits 1 naming it, SIGTERM exits 0; --mode=paths serves many targets on one port.
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -192,4 +192,45 @@ test('a port in use: exit 1 naming it, nothing left listening', async () => {
   } finally {
     await new Promise((r) => blocker.close(r));
   }
+});
+
+test('--mode=paths: every target on one port at /t/<i>/metrics, exact series, --series-step, bounds', async () => {
+  // 20,000 targets: twice the cap of the one-port-each mode, on a single socket.
+  const r = run(['--mode=paths', '--targets=20000', '--series=50', '--series-step=1', '--listen=127.0.0.1:0']);
+  try {
+    const lines = await started(r, 1);
+    assert.equal(lines.length, 1, 'one address for all targets');
+    const a = lines[0]!;
+    for (const i of [0, 1, 12_345, 19_999]) {
+      const res = await fetch(`http://${a}/t/${i}/metrics`);
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+      assert.equal(parse(await res.text()).size, 50 + i, `target ${i}`);
+    }
+    assert.equal((await fetch(`http://${a}/t/19999/metrics`, { method: 'HEAD' })).status, 200);
+    // One path per target: past the last one, non-canonical numbers and the plain /metrics of ports mode are 404.
+    for (const p of ['/t/20000/metrics', '/t/01/metrics', '/t/-1/metrics', '/t/1e3/metrics', '/t//metrics', '/t/1/metrics/x', '/metrics', '/t/99999999999/metrics']) {
+      assert.equal((await fetch(`http://${a}${p}`)).status, 404, p);
+    }
+    assert.equal((await fetch(`http://${a}/t/3/metrics`, { method: 'POST' })).status, 405);
+    // A query string does not change the target (Prometheus's proxy adds its own parameters).
+    assert.equal(parse(await (await fetch(`http://${a}/t/7/metrics?x=1`)).text()).size, 57);
+  } finally {
+    assert.equal(await stop(r), 0);
+  }
+});
+
+test('--mode=paths: bad values exit 2, ports mode keeps its 10,000 cap', async () => {
+  const cases: Array<[string[], RegExp]> = [
+    [['--mode=paths', '--targets=100001'], /--targets/],
+    [['--mode=sockets'], /--mode/],
+    [['--targets=10001', '--listen=127.0.0.1:0'], /--targets/],
+    [['--mode=paths', '--targets=100000', '--series=200', '--series-step=100'], /over 10000000 series/],
+  ];
+  await Promise.all(cases.map(async ([args, re]) => {
+    const r = run(args);
+    assert.equal(await r.exit, 2, `${args.join(' ')}: ${r.stderr()}`);
+    assert.match(r.stderr(), re);
+    assert.equal(r.stdout(), '');
+  }));
 });

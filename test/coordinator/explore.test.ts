@@ -1,0 +1,37 @@
+/** The explorer's queue (src/coordinator/explore.ts): every wanted target probed once, at most `concurrency` at a time. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Explorer, type ProbeTarget } from '../../src/coordinator/explore.js';
+import { parseConfig } from '../../src/config/config.js';
+import { silentLogger } from '../../src/logger.js';
+
+test('explorer: 5,000 wanted targets are each probed once with at most 4 in flight; results count as changes', async () => {
+  const sc = parseConfig('scrape_configs: [{job_name: j}]\n', 'p.yml').scrapeConfigs[0]!;
+  let inFlight = 0;
+  let most = 0;
+  const probed = new Map<string, number>();
+  const explorer = new Explorer(4, silentLogger(), Date.now, async (_client, t) => {
+    inFlight++;
+    most = Math.max(most, inFlight);
+    probed.set(t.hash, (probed.get(t.hash) ?? 0) + 1);
+    await new Promise((r) => setImmediate(r));
+    inFlight--;
+    return { series: Number(t.hash.slice(1)) % 7, error: '' };
+  });
+  const target = (i: number): ProbeTarget => ({ hash: `h${i}`, scrapeUrl: `http://t${i}:9100/metrics`, labels: {}, timeout: 1000, scrapeConfig: sc });
+  for (let i = 0; i < 5000; i++) explorer.want(target(i));
+  for (let i = 0; i < 5000; i += 3) explorer.want(target(i)); // already queued: not twice
+  for (let k = 0; k < 10_000 && explorer.pending > 0; k++) await new Promise((r) => setImmediate(r));
+  assert.equal(explorer.pending, 0);
+  assert.equal(probed.size, 5000);
+  assert.ok([...probed.values()].every((n) => n === 1), 'each probed once');
+  assert.ok(most <= 4 && most >= 2, `in flight at most 4 (saw ${most})`);
+  assert.equal(explorer.results.get('h12')!.series, 12 % 7);
+  assert.equal(explorer.changes, 5000);
+  explorer.want(target(12)); // done and ok: not again
+  assert.equal(explorer.pending, 0);
+  explorer.retain(new Set(['h1']));
+  assert.equal(explorer.results.size, 1);
+  assert.equal(explorer.changes, 5000 + 4999);
+  await explorer.close();
+});

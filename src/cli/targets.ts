@@ -9,6 +9,7 @@ import { DiscoveryManager } from '../discovery/manager.js';
 import { jobDefaults, jobTargets, type GroupTargets } from '../target/populate.js';
 import { createLogger } from '../logger.js';
 import { parseFlags, type FlagSpec } from './flags.js';
+import { writeTargetsJson } from './targets-json.js';
 
 export const TARGETS_FLAGS: FlagSpec[] = [
   { name: 'config.file', help: 'Prometheus configuration file', required: true },
@@ -83,8 +84,8 @@ export async function runTargets(argv: readonly string[]): Promise<number> {
   const flags = parseFlags(argv, TARGETS_FLAGS);
   const config = await loadConfigFile(flags.get('config.file')!);
   const { jobs, pending, errors } = await discoverOnce(config, parseDuration(flags.get('sd.init-timeout')!), flags.get('log.level'));
-  const out = flags.get('output') === 'json' ? JSON.stringify(targetsApiData(jobs), null, 2) : targetsTable(jobs);
-  process.stdout.write(out + '\n');
+  if (flags.get('output') === 'json') await writeTargetsJson(jobs, process.stdout);
+  else process.stdout.write(targetsTable(jobs) + '\n');
   for (const { job, targets } of jobs) {
     for (const f of targets.failed) process.stderr.write(`kvass targets: warning: job ${JSON.stringify(job)}: target ${f.discoveredLabels[ADDRESS_LABEL] ?? '(no address)'} not scraped: ${f.error}\n`);
   }

@@ -3,11 +3,12 @@
  * pattern in the last path element, re-read on changes in the files' folders and every `refresh_interval`.
  */
 import { watch, type FSWatcher } from 'node:fs';
-import { lstat, readdir, readFile, stat } from 'node:fs/promises';
+import { lstat, open, readdir, readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { ConfigError } from '../prom/errors.js';
 import { readDuration, readMap, readStringList } from '../prom/decode.js';
-import { errorMessage, GroupTracker, parseTargetGroups, RefreshLoop } from './refresh.js';
+import { errorMessage, GroupTracker, jsonGroup, parseTargetGroups, RefreshLoop, type RawGroup } from './refresh.js';
+import { forEachJsonArrayElement } from './json-array.js';
 import type { Discoverer, DiscoveryContext, SdMechanism, TargetGroup } from './types.js';
 
 export { parseTargetGroups, type RawGroup } from './refresh.js';
@@ -153,13 +154,32 @@ function readErrorText(e: unknown): string {
 }
 
 async function readGroups(file: string): Promise<TargetGroup[]> {
-  const text = await readFile(file, 'utf8');
   const format = file.toLowerCase().endsWith('.json') ? 'json' : 'yaml';
-  return parseTargetGroups(text, format).map((g, i) => ({
-    source: `${file}:${i}`,
-    targets: g.targets,
-    labels: { ...g.labels, [FILEPATH_LABEL]: file },
-  }));
+  const raw = (format === 'json' ? await readJsonInPieces(file) : null) ?? parseTargetGroups(await readFile(file, 'utf8'), format);
+  // The parsed groups are this call's own: the file's label is added in place rather than by copying each
+  // group's labels (as Prometheus does, it replaces a `__meta_filepath` written in the file).
+  return raw.map((g, i) => {
+    g.labels[FILEPATH_LABEL] = file;
+    return { source: `${file}:${i}`, targets: g.targets, labels: g.labels };
+  });
+}
+
+/**
+ * A JSON file's groups without holding the whole text (see json-array.ts); null when the file is anything but
+ * a well-formed list of valid groups, so that reading it whole reports the same error as always.
+ */
+async function readJsonInPieces(file: string): Promise<RawGroup[] | null> {
+  const fh = await open(file, 'r');
+  try {
+    const groups: RawGroup[] = [];
+    const ok = await forEachJsonArrayElement(fh, (g, i) => groups.push(jsonGroup(g, i)));
+    return ok ? groups : null;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== undefined) throw e; // I/O: reported as such
+    return null; // bad JSON or a bad group: the whole-text path says which, as it always has
+  } finally {
+    await fh.close();
+  }
 }
 
 export class FileDiscoverer implements Discoverer {

@@ -140,6 +140,31 @@ function describe(v: unknown): string {
   return `${typeof v} ${JSON.stringify(v)}`;
 }
 
+/**
+ * Names seen valid, so that the ≈40 names repeated in every group of a large file are checked once each
+ * (bounded: names are attacker-chosen in an HTTP SD response).
+ */
+const validNames = new Set<string>();
+
+/**
+ * A group's `labels` object from JSON.parse, checked and returned as the label set itself: the parsed object is
+ * ours alone, and copying ≈40 dynamic keys per group into a new object cost more than parsing them.
+ */
+function checkedLabels(v: Record<string, unknown>, i: number): Labels {
+  for (const name of Object.keys(v)) {
+    if (!validNames.has(name)) {
+      if (!isValidLabelName(name)) throw new Error(`target group ${i}: ${JSON.stringify(name)} is not a valid label name`);
+      if (validNames.size >= 10_000) validNames.clear();
+      validNames.add(name);
+    }
+    const value = v[name];
+    if (typeof value === 'string') continue;
+    if (value !== null) throw new Error(`target group ${i}: label ${name}: expected a string, got ${describe(value)}`);
+    v[name] = ''; // a JSON null is Go's zero value
+  }
+  return v as Labels;
+}
+
 /** Go's encoding/json into []*targetgroup.Group: field names match case-insensitively, unknown fields are errors. */
 function jsonGroups(text: string): RawGroup[] {
   let doc: unknown;
@@ -150,32 +175,30 @@ function jsonGroups(text: string): RawGroup[] {
   }
   if (doc === null) return [];
   if (!Array.isArray(doc)) throw new Error(`expected a list of target groups, got ${describe(doc)}`);
-  return doc.map((g: unknown, i) => {
-    if (g === null) throw new Error(`target group ${i} is null`);
-    if (!isPlainMap(g)) throw new Error(`target group ${i}: expected an object, got ${describe(g)}`);
-    const out: RawGroup = { targets: [], labels: {} };
-    for (const [key, v] of Object.entries(g)) {
-      const field = key.toLowerCase();
-      if (field === 'targets') {
-        if (v !== null && !Array.isArray(v)) throw new Error(`target group ${i}: targets: expected a list of strings, got ${describe(v)}`);
-        out.targets = (v ?? []).map((t: unknown, j: number) => {
-          if (t !== null && typeof t !== 'string') throw new Error(`target group ${i}: targets[${j}]: expected a string, got ${describe(t)}`);
-          return { __address__: t ?? '' };
-        });
-      } else if (field === 'labels') {
-        if (v !== null && !isPlainMap(v)) throw new Error(`target group ${i}: labels: expected an object, got ${describe(v)}`);
-        out.labels = {};
-        for (const [name, value] of Object.entries(v ?? {})) {
-          if (!isValidLabelName(name)) throw new Error(`target group ${i}: ${JSON.stringify(name)} is not a valid label name`);
-          if (value !== null && typeof value !== 'string') throw new Error(`target group ${i}: label ${name}: expected a string, got ${describe(value)}`);
-          out.labels[name] = value ?? '';
-        }
-      } else {
-        throw new Error(`target group ${i}: unknown field ${JSON.stringify(key)}`);
-      }
+  return doc.map(jsonGroup);
+}
+
+/** One element of a JSON target group list, checked as Go's encoding/json decodes a targetgroup.Group. */
+export function jsonGroup(g: unknown, i: number): RawGroup {
+  if (g === null) throw new Error(`target group ${i} is null`);
+  if (!isPlainMap(g)) throw new Error(`target group ${i}: expected an object, got ${describe(g)}`);
+  const out: RawGroup = { targets: [], labels: {} };
+  for (const [key, v] of Object.entries(g)) {
+    const field = key.toLowerCase();
+    if (field === 'targets') {
+      if (v !== null && !Array.isArray(v)) throw new Error(`target group ${i}: targets: expected a list of strings, got ${describe(v)}`);
+      out.targets = (v ?? []).map((t: unknown, j: number) => {
+        if (t !== null && typeof t !== 'string') throw new Error(`target group ${i}: targets[${j}]: expected a string, got ${describe(t)}`);
+        return { __address__: t ?? '' };
+      });
+    } else if (field === 'labels') {
+      if (v !== null && !isPlainMap(v)) throw new Error(`target group ${i}: labels: expected an object, got ${describe(v)}`);
+      out.labels = v === null ? {} : checkedLabels(v as Record<string, unknown>, i);
+    } else {
+      throw new Error(`target group ${i}: unknown field ${JSON.stringify(key)}`);
     }
-    return out;
-  });
+  }
+  return out;
 }
 
 /** yaml.v2's UnmarshalStrict into []*targetgroup.Group: unknown fields and duplicate keys are errors. */

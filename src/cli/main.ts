@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 /** The kvass command line: one sub-command per role. */
-import { setFlagsFromString } from 'node:v8';
 import { LocatedConfigError } from '../prom/errors.js';
 import { UsageError, usage } from './flags.js';
 import type { FlagSpec } from './flags.js';
@@ -12,15 +11,6 @@ interface CommandModule {
 
 interface Command {
   summary: string;
-  /**
-   * V8 options set before the command's modules load (only those V8 reads when it uses them, not heap sizes).
-   * The sidecar runs beside every shard, so its footprint counts once per shard: `--liftoff-only` keeps undici's
-   * HTTP parser (llhttp, WebAssembly) on V8's baseline compiler. By default V8 recompiles it with TurboFan in the
-   * background after the first requests, which briefly took about 35 MiB more: an idle sidecar peaked at 113 MiB
-   * RSS for 71 MiB in use, and peaks at 80 MiB with this option (`scripts/sidecar-footprint.mjs`); CPU per proxied scrape at 333 scrapes/s
-   * was 0.66-0.81 ms with it and 0.71-0.75 ms without, three runs each (`scripts/e2e-scale.mjs`): the same within noise.
-   */
-  v8Flags?: readonly string[];
   /** Loaded on use: a one-shot `kvass targets` should not pay for loading the sidecar and the coordinator. */
   load(): Promise<CommandModule>;
 }
@@ -32,7 +22,7 @@ const COMMANDS: Record<string, Command> = {
   'fake-targets': { summary: 'Serve demo scrape targets, one port each (or all on one port: --mode=paths).', load: async () => { const m = await import('./fake-targets.js'); return { flags: m.FAKE_TARGETS_FLAGS, run: m.runFakeTargets }; } },
   query: { summary: 'Serve the global view (one Prometheus API over all shards) beside a coordinator running elsewhere.', load: async () => { const m = await import('./query.js'); return { flags: m.QUERY_COMMAND_FLAGS, run: m.runQuery }; } },
   receive: { summary: 'Route Prometheus remote write to ingestors by tenant and hashring (Thanos\'s hashmod placement).', load: async () => { const m = await import('./receive.js'); return { flags: m.RECEIVE_FLAGS, run: m.runReceive }; } },
-  sidecar: { summary: 'Run beside one Prometheus shard: inject its config, proxy and measure its scrapes, keep its assignment.', v8Flags: ['--liftoff-only'], load: async () => { const m = await import('./sidecar.js'); return { flags: m.SIDECAR_FLAGS, run: m.runSidecar }; } },
+  sidecar: { summary: 'Run beside one Prometheus shard: inject its config, proxy and measure its scrapes, keep its assignment.', load: async () => { const m = await import('./sidecar.js'); return { flags: m.SIDECAR_FLAGS, run: m.runSidecar }; } },
 };
 
 function topUsage(): string {
@@ -50,7 +40,6 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`kvass: unknown command ${JSON.stringify(name)}\n\n${topUsage()}\n`);
     return 2;
   }
-  for (const flag of cmd.v8Flags ?? []) setFlagsFromString(flag);
   const mod = await cmd.load();
   if (rest.includes('--help') || rest.includes('-h')) {
     process.stdout.write(usage(name, cmd.summary, mod.flags) + '\n');

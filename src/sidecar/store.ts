@@ -5,7 +5,7 @@
  * old or the new file, never half of one. A file that cannot be read back is moved aside, logged, and the
  * sidecar starts empty rather than not at all.
  */
-import { mkdir, readFile, rename } from 'node:fs/promises';
+import { access, mkdir, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../logger.js';
 import { readAssignment, type AssignedTargetSpec } from '../shard/contract.js';
@@ -75,7 +75,10 @@ export class SidecarStore {
 
   /** Keeps a bad file for inspection under a new name and logs why. */
   async moveAside(file: string, why: string): Promise<void> {
-    const aside = `${file}.corrupt-${Date.now()}`;
+    // Never over an earlier one: two bad files within a millisecond would otherwise leave only the last.
+    const stamp = Date.now();
+    let aside = `${file}.corrupt-${stamp}`;
+    for (let n = 1; await access(aside).then(() => true, () => false); n++) aside = `${file}.corrupt-${stamp}-${n}`;
     await rename(file, aside).catch(() => undefined);
     this.log.error({ file, movedTo: aside, err: why }, 'corrupt store file moved aside; starting empty');
   }

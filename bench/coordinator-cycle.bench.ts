@@ -20,7 +20,7 @@ import { silentLogger } from '../src/logger.js';
 import { CallError } from '../src/http/client.js';
 import { Coordinator, type CoordinatorDiscovery } from '../src/coordinator/coordinator.js';
 import { TargetStatusBook } from '../src/sidecar/target-status.js';
-import { configHash, readAssignment, readAssignmentChange, type AssignedTargetSpec, type RuntimeInfo } from '../src/shard/contract.js';
+import { applyAssignmentChange, configHash, readAssignment, readAssignmentChange, type AssignedTargetSpec, type RuntimeInfo } from '../src/shard/contract.js';
 import type { EnvelopeClient } from '../src/shard/client.js';
 import type { ShardInfo, ShardManager } from '../src/shard/types.js';
 import { makeGroups, PIPELINE } from './targets.bench.js';
@@ -74,10 +74,7 @@ class FakeSidecar {
     if (b.base === undefined) return this.apply(readAssignment(b));
     const change = readAssignmentChange(b);
     if (change.base !== this.assignmentVersion) throw new CallError(`assignment at ${this.assignmentVersion}, not ${change.base}`, 409);
-    const next = new Map(this.specs);
-    for (const h of change.remove) next.delete(h);
-    for (const s of change.set) next.set(s.hash, s);
-    return this.apply(next.values());
+    return this.apply(applyAssignmentChange(this.specs.values(), change));
   }
   /** Scrapes: every target below 3 successful scrapes gets them. */
   scrapeNew(): void {

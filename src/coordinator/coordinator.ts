@@ -13,7 +13,7 @@ import { Population, type GroupSource } from './population.js';
 import type { ShardInfo, ShardManager } from '../shard/types.js';
 import { REPORTED_SCRAPES, configHash, targetLabelProblem, type AssignedTargetSpec, type RuntimeInfo, type TargetStatus, type TargetState } from '../shard/contract.js';
 import { Explorer, PROBE_ATTEMPTS_BEFORE_DEFAULT, type ProbeTarget } from './explore.js';
-import { EventLog, cycleEvents, scaleEvent } from './events.js';
+import { EventLog, cycleEvents, onSomeShard, scaleEvent } from './events.js';
 import { shardId } from '../shard/types.js';
 import { planFromNothing, type WhatIf } from './what-if.js';
 import { IncrementalPlanner } from './planner-incremental.js';
@@ -103,8 +103,7 @@ interface Polled {
   ok: boolean;
   error: string;
   runtime?: RuntimeInfo;
-  /** The sidecar's targets by hash (its mirror's: read only). */
-  statuses?: ReadonlyMap<string, TargetStatus>;
+  /** The sidecar's targets as of this cycle (`mirror.statuses`, by hash: read only); set when it could be read. */
   mirror?: SidecarMirror;
 }
 
@@ -258,7 +257,7 @@ export class Coordinator {
       }
       const mirror = this.mirrors.of(info.apiUrl);
       mirror.apply(await client.targetsSince(mirror.version));
-      return { info, ok: true, error: '', runtime, statuses: mirror.statuses, mirror };
+      return { info, ok: true, error: '', runtime, mirror };
     } catch (e) {
       return { info, ok: false, error: (e as Error).message };
     }
@@ -416,8 +415,7 @@ export class Coordinator {
       return last.list;
     }
     const measured = this.measured(polled);
-    let onShard: Set<string> | null = null; // built when first needed: most targets are measured
-    const isOnShard = (hash: string): boolean => (onShard ??= new Set(shards.flatMap((s) => Object.keys(s.targets)))).has(hash);
+    const isOnShard = onSomeShard(shards);
     const list: PlannerTarget[] = [];
     const probing: ProbeTarget[] = [];
     let series = 0; // as the active targets' views count it (activeTargets)
@@ -464,7 +462,7 @@ export class Coordinator {
     const measured = new Map<string, TargetStatus>();
     for (const rep of polled) {
       for (const p of rep) {
-        for (const st of p.statuses?.values() ?? []) {
+        for (const st of p.mirror?.statuses.values() ?? []) {
           const prev = measured.get(st.hash);
           if (!prev || (st.health === 'up' && (prev.health !== 'up' || st.series > prev.series))) measured.set(st.hash, st);
         }
@@ -484,7 +482,7 @@ export class Coordinator {
     const stamp = versions.every((v) => v !== undefined) ? versions.join(' ') : undefined;
     const cached = this.statusViews.get(i);
     if (stamp !== undefined && cached?.stamp === stamp) return cached.view;
-    const [first, ...others] = copies.map((c) => c.statuses!);
+    const [first, ...others] = copies.map((c) => c.mirror!.statuses);
     const view: Record<string, ShardTargetView> = {};
     for (const st of first!.values()) {
       let scrapes = st.scrapesSinceAssigned;
@@ -501,7 +499,7 @@ export class Coordinator {
     const version = p.mirror?.version;
     const seen = this.confirmed.get(p.info.apiUrl);
     if (version !== undefined && seen?.want === want && seen.version === version) return true;
-    if (!isApplied(want, p.statuses ?? new Map())) return false;
+    if (!isApplied(want, p.mirror?.statuses ?? new Map())) return false;
     if (version !== undefined) this.confirmed.set(p.info.apiUrl, { want, version });
     return true;
   }
@@ -519,7 +517,7 @@ export class Coordinator {
     };
     try {
       const base = p.mirror?.assignmentVersion;
-      const change = base !== undefined && p.statuses ? assignmentChange(want, p.statuses, base, spec) : undefined;
+      const change = base !== undefined ? assignmentChange(want, p.mirror!.statuses, base, spec) : undefined;
       if (change) {
         try {
           await client.changeAssignment(change);
@@ -591,9 +589,9 @@ export class Coordinator {
     this.lastView.clear();
     const measured = new Map<string, TargetStatus>();
     for (let i = 0; i < n; i++) {
-      const statuses = polled[0]?.[i]?.statuses;
+      const statuses = polled[0]?.[i]?.mirror?.statuses;
       if (statuses) this.lastView.set(i, viewOf(statuses));
-      for (const rep of polled) for (const st of rep[i]?.statuses?.values() ?? []) if (!measured.has(st.hash) || st.health === 'up') measured.set(st.hash, st);
+      for (const rep of polled) for (const st of rep[i]?.mirror?.statuses.values() ?? []) if (!measured.has(st.hash) || st.health === 'up') measured.set(st.hash, st);
     }
     this.recordViews(targets, polled, n, measured);
     this.lastView.clear();
@@ -616,7 +614,7 @@ export class Coordinator {
     this.shardViews = polled.map((rep) => rep.map((p, i) => ({
       id: shardId(i), ordinal: i, url: p.info.apiUrl, ready: p.ok,
       headSeries: p.runtime?.headSeries ?? 0, processSeries: p.runtime?.processSeries ?? 0,
-      targets: p.statuses?.size ?? 0, idleSince: p.runtime?.idleSince ?? null,
+      targets: p.mirror?.statuses.size ?? 0, idleSince: p.runtime?.idleSince ?? null,
     })));
     this.lastCycleAt = Date.now();
   }

@@ -86,21 +86,27 @@ export function cycleEvents(
   placedBefore: { has(hash: string): boolean }, previous: PlannerOutput['assignments'] = [],
 ): Array<{ kind: EventKind; message: string; ok: boolean }> {
   const before = plan.moves.length > 0 ? loadsBefore(shards, targets) : [];
-  // Usually few targets are not in placedBefore (the new ones): those are looked up shard by shard. When many are
-  // (a coordinator's first plan), an index of every shard's targets is built once instead.
-  let lookups = 0;
-  let onShard: Set<string> | null = null;
-  const known = (h: string): boolean => {
-    if (placedBefore.has(h)) return true;
-    if (onShard === null && ++lookups > 1000) onShard = new Set(shards.flatMap((s) => Object.keys(s.targets)));
-    return onShard !== null ? onShard.has(h) : shards.some((s) => Object.hasOwn(s.targets, h));
-  };
+  const onShard = onSomeShard(shards);
+  const known = (h: string): boolean => placedBefore.has(h) || onShard(h);
   const placed = new Map<number, number>();
   plan.assignments.forEach((a, i) => {
     if (a === previous[i]) return;
     for (const h of Object.keys(a)) if (!known(h)) placed.set(i, (placed.get(i) ?? 0) + 1);
   });
   return planEvents(plan, before, budget, placed);
+}
+
+/**
+ * Whether a target is in some shard's record. Usually few are asked (new targets, unmeasured ones): those are looked
+ * up shard by shard. When many are (a coordinator's first plan), an index of every shard's targets is built once.
+ */
+export function onSomeShard(shards: readonly PlannerShard[]): (hash: string) => boolean {
+  let lookups = 0;
+  let index: Set<string> | null = null;
+  return (h) => {
+    if (index === null && ++lookups > 1000) index = new Set(shards.flatMap((s) => Object.keys(s.targets)));
+    return index !== null ? index.has(h) : shards.some((s) => Object.hasOwn(s.targets, h));
+  };
 }
 
 function loadsBefore(shards: readonly PlannerShard[], targets: ReadonlyArray<{ hash: string; series: number }>): ShardLoad[] {

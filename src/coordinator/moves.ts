@@ -178,12 +178,6 @@ export class MoveLog {
   /** Moves still open (endMs null) by target: closing one does not scan the whole log. */
   private open = new Map<string, Move[]>();
 
-  /** A cycle in which no target changed shard (the same holders as the last observe): only old moves are forgotten. */
-  age(nowMs: number, placedBefore: boolean): void {
-    this.begin(nowMs, placedBefore);
-    this.forgetOld(nowMs);
-  }
-
   private begin(nowMs: number, placedBefore: boolean): void {
     if (!this.loaded) this.load();
     if (this.sinceMs === null) {

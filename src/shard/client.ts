@@ -4,7 +4,7 @@
  * an answer that does not match the contract is an error of this shard, never of the coordinator's cycle.
  */
 import type { ApiClient } from '../http/client.js';
-import { readRuntimeInfo, readTargetStatusDelta, type AssignedTargetSpec, type AssignmentChange, type RuntimeInfo, type TargetStatus, type TargetStatusDelta } from './contract.js';
+import { readRuntimeInfo, readTargetStatusDelta, type AssignedTargetSpec, type AssignmentChange, type RuntimeInfo, type TargetStatusDelta } from './contract.js';
 
 /** What the shard client needs of kvass's HTTP client: calls answered in Prometheus's envelope. */
 export type EnvelopeClient = Pick<ApiClient, 'data'>;
@@ -21,10 +21,6 @@ export class ShardClient {
 
   async runtimeInfo(): Promise<RuntimeInfo> {
     return readRuntimeInfo((await this.client.data(this.url('/api/v1/shard/runtimeinfo'), { timeoutMs: this.timeoutMs, maxResponseBytes: MAX_ANSWER })).data);
-  }
-
-  async targets(): Promise<TargetStatus[]> {
-    return (await this.targetsSince(undefined)).targets;
   }
 
   /** The statuses changed since `version` (an earlier answer's), or all of them (contract.ts TargetStatusDelta). */

@@ -69,6 +69,14 @@ export interface AssignmentChange {
   remove: string[];
 }
 
+/** The assignment `specs` with `change` applied (its base already checked): removals first, then `set` by hash. */
+export function applyAssignmentChange(specs: Iterable<AssignedTargetSpec>, change: AssignmentChange): AssignedTargetSpec[] {
+  const byHash = new Map([...specs].map((s) => [s.hash, s]));
+  for (const h of change.remove) byHash.delete(h);
+  for (const s of change.set) byHash.set(s.hash, s);
+  return [...byHash.values()];
+}
+
 /** Whether a POST body is a change (`base`) rather than a whole assignment (`targets`). */
 export function isAssignmentChange(body: unknown): boolean {
   return isPlainObject(body) && body.base !== undefined;

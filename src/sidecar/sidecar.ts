@@ -11,7 +11,7 @@ import { parseConfig, readConfigText, type PromConfig } from '../config/config.j
 import { ConfiguredHttpClient } from '../config/http-client.js';
 import type { Labels } from '../prom/labels.js';
 import { resolveTargets, type ResolvedTarget } from './assignment.js';
-import { AssignmentError, configHash, type AssignedTargetSpec, type AssignmentChange, type RuntimeInfo, type TargetStatusDelta } from '../shard/contract.js';
+import { AssignmentError, applyAssignmentChange, configHash, type AssignedTargetSpec, type AssignmentChange, type RuntimeInfo, type TargetStatusDelta } from '../shard/contract.js';
 import { ConfigWriter } from './config-writer.js';
 import { injectConfig } from './inject.js';
 import { SidecarMetrics } from './metrics.js';
@@ -214,10 +214,7 @@ export class Sidecar {
   changeAssignment(change: AssignmentChange): Promise<{ targets: number }> {
     return this.serial(async () => {
       if (change.base !== this.assignmentVersion) throw new AssignmentConflict(`the assignment is at ${this.assignmentVersion}, not ${change.base}: send it whole`);
-      const byHash = new Map(this.specs.map((s) => [s.hash, s]));
-      for (const h of change.remove) byHash.delete(h);
-      for (const s of change.set) byHash.set(s.hash, s);
-      return this.applyAssignment([...byHash.values()]);
+      return this.applyAssignment(applyAssignmentChange(this.specs, change));
     });
   }
 

@@ -82,7 +82,8 @@ export class TargetStatusBook {
     const e = this.entries.get(hash);
     if (!e) return; // unassigned while the scrape ran
     const s = e.status;
-    const before = { health: s.health, lastError: s.lastError, series: s.series, scrapes: Math.min(s.scrapesSinceAssigned, REPORTED_SCRAPES) };
+    const { health, lastError, series } = s;
+    const scrapes = Math.min(s.scrapesSinceAssigned, REPORTED_SCRAPES);
     s.lastScrape = r.at.toISOString();
     s.lastScrapeDuration = r.durationMs / 1000;
     s.bytes = r.bytes;
@@ -99,7 +100,7 @@ export class TargetStatusBook {
       s.health = 'down';
       s.lastError = r.error;
     }
-    if (before.health !== s.health || before.lastError !== s.lastError || before.series !== s.series || before.scrapes !== Math.min(s.scrapesSinceAssigned, REPORTED_SCRAPES)) e.changed = this.stamp();
+    if (health !== s.health || lastError !== s.lastError || series !== s.series || scrapes !== Math.min(s.scrapesSinceAssigned, REPORTED_SCRAPES)) e.changed = this.stamp();
   }
 
   get(hash: string): TargetStatus | undefined {

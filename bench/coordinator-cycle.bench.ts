@@ -131,6 +131,26 @@ class FakeCluster implements ShardManager {
   }
 }
 
+/**
+ * KVASS_CYCLE_PROFILE=<dir>: a CPU profile of the 1%-changed cycles and of the restarted coordinator's first cycle,
+ * written as <dir>/<phase>.cpuprofile (open in Chrome DevTools), to see where a cycle's time goes.
+ */
+async function profileIf(phase: string): Promise<(() => Promise<void>) | null> {
+  const dir = process.env.KVASS_CYCLE_PROFILE;
+  if (!dir) return null;
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 200 });
+  await session.post('Profiler.start');
+  return async () => {
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(join(dir, `${phase}.cpuprofile`), JSON.stringify(profile));
+    session.disconnect();
+  };
+}
+
 function heap(): number {
   globalThis.gc?.();
   globalThis.gc?.();
@@ -200,11 +220,13 @@ async function scenario(n: number, dir: string): Promise<Row[]> {
   const hashes = a.active.map((t) => t.target.hash);
   for (let k = 0; grown < changes / 3 && k < hashes.length; k += 97) if (cluster.sidecars.some((s) => s.grow(hashes[k]!))) grown++;
   const steps = (c: Coordinator): string => Object.entries(c.lastCycleMs ?? {}).map(([k, v]) => `${k} ${Math.round(v)}`).join(', ');
+  const profiling = await profileIf('changed');
   const c1 = await timedCycle(a);
   const s1 = steps(a);
   const c2 = await timedCycle(a);
   const s2 = steps(a);
   const c3 = await timedCycle(a);
+  await profiling?.();
   rows.push({ bench: `${label}: (3) 1% changed: the cycle that sees it / the next two (new ones placed)`, ms: `${Math.round(c1)} / ${Math.round(c2)} / ${Math.round(c3)}`, placed: cluster.assigned(), active: a.active.length, grown });
   rows.push({ bench: `${label}: (3) steps of the first two (ms)`, ms: `${s1} | ${s2}` });
 
@@ -214,7 +236,9 @@ async function scenario(n: number, dir: string): Promise<Row[]> {
   const hBefore = heap();
   const b = coordinatorOn(cluster, discovery, configFile);
   await b.start(false);
+  const profilingRestart = await profileIf('restart');
   const restart = await timedCycle(b);
+  await profilingRestart?.();
   rows.push({ bench: `${label}: (4) steps of the restarted coordinator's first cycle (ms)`, ms: steps(b) });
   const after = await timedCycle(b);
   const hAfter = heap();

@@ -11,21 +11,22 @@ import { DiscoveryManager } from '../discovery/manager.js';
 import type { DroppedTarget, Target } from '../target/populate.js';
 import { Population, type GroupSource } from './population.js';
 import type { ShardInfo, ShardManager } from '../shard/types.js';
-import { REPORTED_SCRAPES, configHash, targetLabelProblem, type AssignedTargetSpec, type RuntimeInfo, type TargetStatus, type TargetState } from '../shard/contract.js';
-import { Explorer, PROBE_ATTEMPTS_BEFORE_DEFAULT, type ProbeTarget } from './explore.js';
+import { REPORTED_SCRAPES, configHash, type AssignedTargetSpec, type RuntimeInfo, type TargetStatus, type TargetState } from '../shard/contract.js';
+import { Explorer } from './explore.js';
 import { EventLog, cycleEvents, onSomeShard, scaleEvent } from './events.js';
 import { shardId } from '../shard/types.js';
 import { planFromNothing, type WhatIf } from './what-if.js';
 import { IncrementalPlanner } from './planner-incremental.js';
-import type { PlannerOptions, PlannerOutput, PlannerShard, PlannerTarget, ShardTargetView } from './planner.js';
+import { targetView, type PlannerOptions, type PlannerOutput, type PlannerShard, type PlannerTarget, type ShardTargetView } from './planner.js';
 import { ShardClient, type EnvelopeClient } from '../shard/client.js';
 import { MoveLog } from './moves.js';
 import type { TargetSummary } from './api.js';
 import { CallError } from '../http/client.js';
 import { SidecarMirrors, assignmentChange, isApplied, type SidecarMirror } from './sidecar-mirror.js';
+import { MeasuredStatuses } from './measured.js';
+import { TargetSizes, type SizingSources } from './sizing.js';
 
-/** Series Prometheus adds per target (up, scrape_duration_seconds, scrape_samples_scraped, scrape_samples_post_metric_relabeling, scrape_series_added). */
-export const PROMETHEUS_ADDED_SERIES = 5;
+export { PROMETHEUS_ADDED_SERIES } from './sizing.js';
 
 export interface CoordinatorOptions {
   configFile: string;
@@ -120,8 +121,6 @@ export class Coordinator {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private stopped = false;
-  /** Targets kept out of plans this cycle, and why. */
-  private readonly unassignable = new Map<string, string>();
   lastPlan: PlannerOutput | null = null;
   /** The planner: exactly planAssignments, at a cost that follows what changed since the last cycle. */
   private readonly planner = new IncrementalPlanner();
@@ -331,7 +330,7 @@ export class Coordinator {
     // What the plan changed in the records (the planner shares the records of shards it did not change): the
     // bookkeeping below costs what changed. Null: compare everything (the first plan of this coordinator).
     const changes = this.lastAssignments.length > 0 && this.moves.observed ? recordChanges(this.lastAssignments, plan.assignments) : null;
-    for (const e of cycleEvents(plan, shards, plannerTargets, this.opts.maxSeries, this.placed, this.lastAssignments)) this.events.record(e.kind, e.message, e.ok);
+    for (const e of cycleEvents(plan, shards, (h) => this.sizes.seriesOf(h), this.opts.maxSeries, this.placed, this.lastAssignments, changes)) this.events.record(e.kind, e.message, e.ok);
     this.notePlaced(plan, changes);
     for (const m of plan.moves) this.opts.log.info({ target: targets.get(m.hash)?.target.scrapeUrl, from: shardId(m.from), to: shardId(m.to), reason: m.reason }, 'transfer begun');
     for (const h of plan.completed) this.opts.log.info({ target: targets.get(h)?.target.scrapeUrl }, 'transfer completed');
@@ -390,8 +389,8 @@ export class Coordinator {
     this.recordViews(targets, polled, n);
     const placedActive = this.placed.size; // the plan only holds active targets that could be placed
     this.targetSummary = {
-      targets: targets.size, series: this.sized?.series ?? 0, inTransfer: this.inTransfer,
-      byState: { assigned: placedActive - this.inTransfer.size, in_transfer: this.inTransfer.size, unassignable: this.unassignable.size, unassigned: Math.max(0, targets.size - this.unassignable.size - placedActive) },
+      targets: targets.size, series: this.sizes.series, inTransfer: this.inTransfer,
+      byState: { assigned: placedActive - this.inTransfer.size, in_transfer: this.inTransfer.size, unassignable: this.sizes.unassignable.size, unassigned: Math.max(0, targets.size - this.sizes.unassignable.size - placedActive) },
     };
     this.lastCycleMs = { populate: populated, read, size: sized, plan: planned, push: pushed, rest: clock() };
     this.cycles++;
@@ -399,77 +398,44 @@ export class Coordinator {
   }
 
   /**
-   * The planner's target list: per target, what a sidecar measured, else its probe, else (after failed probes) the
-   * default. Rebuilt only when something it depends on changed (the populated targets, a sidecar's statuses, a
-   * shard's view, a probe result); otherwise the same array as last cycle, which the planner then does not read.
-   * Targets still waiting for a probe are asked for again either way (a failed probe is retried after its back-off).
+   * The planner's target list (sizing.ts), sized again only where something it depends on may have changed: the
+   * population's changed hashes, the statuses the sidecars reported, the probe results; the targets without a
+   * measured or probed size also when a shard's view changed. Targets still waiting for a probe are asked for again
+   * either way (a failed probe is retried after its back-off).
    */
   private sizeTargets(targets: Map<string, { target: Target; sc: ScrapeConfig }>, polled: Polled[][], shards: PlannerShard[]): PlannerTarget[] {
-    const inputs: SizeInputs = {
-      targets, probes: this.explorer.changes, views: shards.map((s) => s.targets),
-      sidecars: polled.flat().map((p) => (p.ok && p.mirror?.version !== undefined ? `${p.info.apiUrl} ${p.mirror.version}` : undefined)),
+    const measuredChanged = this.measuredStatuses.sync(polled.flat().flatMap((p) => (p.ok && p.mirror ? [p.mirror] : [])));
+    const probed = this.explorer.takeChanged();
+    const populated = this.population.changed;
+    const views = shards.map((s) => s.targets);
+    const viewsChanged = views.length !== this.sizedViews.length || views.some((v, i) => v !== this.sizedViews[i]);
+    this.sizedViews = views;
+    const src: SizingSources = {
+      targets, measured: (h) => this.measuredStatuses.get(h), probe: (h) => this.explorer.results.get(h),
+      isOnShard: onSomeShard(shards), defaultSeries: this.opts.defaultSeries,
     };
-    const last = this.sized;
-    if (last && sameSizeInputs(last.inputs, inputs)) {
-      for (const t of last.probing) this.explorer.want(t);
-      return last.list;
+    if (populated === null || !this.sizesBuilt) {
+      this.sizes.rebuild(src);
+      this.sizesBuilt = true;
+      this.explorer.retain(targets);
+    } else {
+      for (const h of populated) if (!targets.has(h)) this.explorer.forget(h);
+      if (populated.length > 0 || measuredChanged.size > 0 || probed.size > 0) this.sizes.update([...populated, ...measuredChanged, ...probed], src, viewsChanged);
+      else if (viewsChanged) this.sizes.update([], src, true);
     }
-    const measured = this.measured(polled);
-    const isOnShard = onSomeShard(shards);
-    const list: PlannerTarget[] = [];
-    const probing: ProbeTarget[] = [];
-    let series = 0; // as the active targets' views count it (activeTargets)
-    // Entries equal to last cycle's at the same position are last cycle's objects: the planner skips those unread.
-    const previous = last?.list ?? [];
-    this.unassignable.clear();
-    for (const [hash, { target, sc }] of targets) {
-      // A sidecar refuses what cannot be scraped as it is (contract.ts): kept out of plans, shown with the reason.
-      const problem = labelProblemOf(target);
-      const m = measured.get(hash);
-      const probe = this.explorer.results.get(hash);
-      series += m && m.health === 'up' ? m.series : probe?.ok ? probe.series : 0;
-      if (problem !== undefined) {
-        this.unassignable.set(hash, problem);
-        continue;
-      }
-      let size: number | null = null;
-      if (m && m.health === 'up' && m.scrapesSinceAssigned > 0) size = m.series;
-      else {
-        if (probe?.ok) size = probe.series;
-        else if (isOnShard(hash)) size = m?.series ?? probe?.series ?? 0;
-        else if (probe && probe.attempts >= PROBE_ATTEMPTS_BEFORE_DEFAULT) size = this.opts.defaultSeries;
-        if (!probe?.ok && !(m && m.health === 'up')) probing.push({ hash, scrapeUrl: target.scrapeUrl, labels: target.labels, timeout: target.timeout, scrapeConfig: sc });
-      }
-      if (size === null) continue;
-      const before = previous[list.length];
-      list.push(before !== undefined && before.hash === hash && before.series === size + PROMETHEUS_ADDED_SERIES ? before : { hash, series: size + PROMETHEUS_ADDED_SERIES });
-    }
-    if (targets !== last?.inputs.targets) this.explorer.retain(new Set(targets.keys()));
-    for (const t of probing) this.explorer.want(t);
-    // Probes wanted above may already have answered: the inputs are taken after them, so a result that arrives
-    // later changes explorer.changes and the next cycle rebuilds.
-    this.sized = { inputs: { ...inputs, probes: this.explorer.changes }, list, probing, series };
-    return list;
+    for (const t of this.sizes.probing.values()) this.explorer.want(t);
+    return this.sizes.list;
   }
 
-  /** What sizeTargets saw last, and what it made of it. */
-  private sized: { inputs: SizeInputs; list: PlannerTarget[]; probing: ProbeTarget[]; series: number } | null = null;
+  /** The sizes of the targets (sizing.ts), kept from cycle to cycle; rebuilt after a standby term. */
+  private sizes = new TargetSizes();
+  private sizesBuilt = false;
+  /** The shards' views the sizes were last worked out with. */
+  private sizedViews: ReadonlyArray<Record<string, ShardTargetView>> = [];
+  /** Per target, the status of the sidecars read that tells its size best (measured.ts). */
+  private readonly measuredStatuses = new MeasuredStatuses();
   /** The assignment records of the last plan (the planner shares unchanged ones from cycle to cycle). */
   private lastAssignments: PlannerOutput['assignments'] = [];
-
-  /** Per target, the status that tells its size best: up before down, then the largest series. */
-  private measured(polled: Polled[][]): Map<string, TargetStatus> {
-    const measured = new Map<string, TargetStatus>();
-    for (const rep of polled) {
-      for (const p of rep) {
-        for (const st of p.mirror?.statuses.values() ?? []) {
-          const prev = measured.get(st.hash);
-          if (!prev || (st.health === 'up' && (prev.health !== 'up' || st.series > prev.series))) measured.set(st.hash, st);
-        }
-      }
-    }
-    return measured;
-  }
 
   /**
    * The planner's record of what shard `i`'s sidecars (one per replica) report: per target its state and the fewest
@@ -487,7 +453,7 @@ export class Coordinator {
     for (const st of first!.values()) {
       let scrapes = st.scrapesSinceAssigned;
       for (const o of others) scrapes = Math.min(scrapes, o.get(st.hash)?.scrapesSinceAssigned ?? 0);
-      view[st.hash] = { state: st.state, scrapes: Math.min(scrapes, REPORTED_SCRAPES) };
+      view[st.hash] = targetView(st.state, Math.min(scrapes, REPORTED_SCRAPES));
     }
     if (stamp !== undefined) this.statusViews.set(i, { stamp, view });
     else this.statusViews.delete(i);
@@ -585,6 +551,11 @@ export class Coordinator {
   /** A standby's cycle: what the sidecars report, nothing planned, nothing written. */
   private observe(targets: Map<string, { target: Target; sc: ScrapeConfig }>, polled: Polled[][], n: number): void {
     this.targetSummary = null; // a standby's figures come from the sidecars' views (api.ts summarise)
+    // Nothing of a term is kept: acting again, the coordinator sizes every target afresh.
+    this.measuredStatuses.reset(polled.flat().flatMap((p) => (p.mirror ? [p.mirror] : [])));
+    this.explorer.takeChanged();
+    this.sizes = new TargetSizes();
+    this.sizesBuilt = false;
     this.notReadySince.clear();
     this.lastView.clear();
     const measured = new Map<string, TargetStatus>();
@@ -608,9 +579,10 @@ export class Coordinator {
 
   private recordViews(targets: Map<string, { target: Target; sc: ScrapeConfig }>, polled: Polled[][], n: number, measured?: Map<string, TargetStatus>): void {
     const views = Array.from({ length: n }, (_, i) => this.lastView.get(i) ?? {});
-    const unassignable = new Map(this.unassignable);
+    const unassignable = new Map(this.sizes.unassignable);
     this.activeMemo = null;
-    this.activeViews = () => this.activeTargets(targets, views, measured ?? this.measured(polled), unassignable);
+    const statusOf = measured ? (h: string) => measured.get(h) : (h: string) => this.measuredStatuses.get(h);
+    this.activeViews = () => this.activeTargets(targets, views, statusOf, unassignable);
     this.shardViews = polled.map((rep) => rep.map((p, i) => ({
       id: shardId(i), ordinal: i, url: p.info.apiUrl, ready: p.ok,
       headSeries: p.runtime?.headSeries ?? 0, processSeries: p.runtime?.processSeries ?? 0,
@@ -619,13 +591,13 @@ export class Coordinator {
     this.lastCycleAt = Date.now();
   }
 
-  private activeTargets(targets: Map<string, { target: Target; sc: ScrapeConfig }>, views: Array<Record<string, ShardTargetView>>, measured: Map<string, TargetStatus>, unassignable: Map<string, string>): ActiveTargetView[] {
+  private activeTargets(targets: Map<string, { target: Target; sc: ScrapeConfig }>, views: Array<Record<string, ShardTargetView>>, measured: (hash: string) => TargetStatus | undefined, unassignable: Map<string, string>): ActiveTargetView[] {
     const shardsOf = new Map<string, string[]>();
     views.forEach((view, i) => {
       for (const h in view) (shardsOf.get(h) ?? shardsOf.set(h, []).get(h)!).push(shardId(i));
     });
     return [...targets.values()].map(({ target, sc }) => {
-      const m = measured.get(target.hash);
+      const m = measured(target.hash);
       const probe = this.explorer.results.get(target.hash);
       return {
         target, scrapeConfig: sc,
@@ -649,7 +621,7 @@ export class Coordinator {
 /** A sidecar's applied assignment, as the planner sees one. */
 function viewOf(statuses: ReadonlyMap<string, TargetStatus>): Record<string, ShardTargetView> {
   const view: Record<string, ShardTargetView> = {};
-  for (const st of statuses.values()) view[st.hash] = { state: st.state, scrapes: st.scrapesSinceAssigned };
+  for (const st of statuses.values()) view[st.hash] = targetView(st.state, st.scrapesSinceAssigned);
   return view;
 }
 
@@ -664,7 +636,7 @@ function meantView(want: Readonly<Record<string, TargetState>>, view: Readonly<R
   for (const hash in want) {
     const state = want[hash]!;
     const v = Object.hasOwn(view, hash) ? view[hash] : undefined;
-    out[hash] = { state, scrapes: v !== undefined && (anyState || v.state === state) ? v.scrapes : 0 };
+    out[hash] = v !== undefined && (anyState || v.state === state) ? (v.state === state ? v : targetView(state, v.scrapes)) : targetView(state, 0);
   }
   return out;
 }
@@ -691,21 +663,6 @@ function hasKeys(o: object): boolean {
   return false;
 }
 
-/** What the planner's target list is made from (sizeTargets). */
-interface SizeInputs {
-  targets: ReadonlyMap<string, unknown>;
-  /** Explorer.changes. */
-  probes: number;
-  views: ReadonlyArray<Record<string, ShardTargetView>>;
-  /** Per polled sidecar, its URL and status version; undefined when it could not be read or has no versions. */
-  sidecars: ReadonlyArray<string | undefined>;
-}
-
-function sameSizeInputs(a: SizeInputs, b: SizeInputs): boolean {
-  return a.targets === b.targets && a.probes === b.probes && a.views.length === b.views.length && a.views.every((v, i) => v === b.views[i])
-    && a.sidecars.length === b.sidecars.length && a.sidecars.every((v, i) => v !== undefined && v === b.sidecars[i]);
-}
-
 /** Milliseconds since the previous call (the first: since creation). */
 function phaseClock(): () => number {
   let t = performance.now();
@@ -715,12 +672,4 @@ function phaseClock(): () => number {
     t = now;
     return Math.round(d * 10) / 10;
   };
-}
-
-/** targetLabelProblem per populated target object (they are immutable; population keeps unchanged ones). */
-const labelProblems = new WeakMap<Target, string | null>();
-function labelProblemOf(target: Target): string | undefined {
-  let p = labelProblems.get(target);
-  if (p === undefined) labelProblems.set(target, (p = targetLabelProblem(target.labels) ?? null));
-  return p ?? undefined;
 }

@@ -76,23 +76,31 @@ export function scaleEvent(from: number, to: number, series: number, budget: num
 }
 
 /**
- * The events of a cycle: its plan's, with each shard's load before it (worked out only when a move's message needs
- * it). A target is new when no earlier plan placed it (`placedBefore`; a shard that is still starting does not
- * report its targets yet) and no shard reports it. With `previous` (the last plan's records, whose targets are all
- * in `placedBefore`), a record that is the same object as before has nothing new and is not read.
+ * The events of a cycle: its plan's, with the load before it of each shard a move leaves (`seriesOf`: a target's
+ * size as planned). A target is new when no earlier plan placed it (`placedBefore`; a shard that is still starting
+ * does not report its targets yet) and no shard reports it. With `previous` (the last plan's records, whose targets
+ * are all in `placedBefore`), a record that is the same object as before has nothing new and is not read; with
+ * `changes` (what differs between `previous` and this plan's records), only the targets a record gained are.
  */
 export function cycleEvents(
-  plan: PlannerOutput, shards: readonly PlannerShard[], targets: ReadonlyArray<{ hash: string; series: number }>, budget: number,
+  plan: PlannerOutput, shards: readonly PlannerShard[], seriesOf: (hash: string) => number | undefined, budget: number,
   placedBefore: { has(hash: string): boolean }, previous: PlannerOutput['assignments'] = [],
+  changes?: ReadonlyMap<string, { added: readonly number[] }> | null,
 ): Array<{ kind: EventKind; message: string; ok: boolean }> {
-  const before = plan.moves.length > 0 ? loadsBefore(shards, targets) : [];
+  const before: ShardLoad[] = [];
+  for (const m of plan.moves) before[m.from] ??= loadOf(shards[m.from], seriesOf);
   const onShard = onSomeShard(shards);
   const known = (h: string): boolean => placedBefore.has(h) || onShard(h);
   const placed = new Map<number, number>();
-  plan.assignments.forEach((a, i) => {
-    if (a === previous[i]) return;
-    for (const h of Object.keys(a)) if (!known(h)) placed.set(i, (placed.get(i) ?? 0) + 1);
-  });
+  if (changes) {
+    // A target a record already held was placed by an earlier plan: only the ones gained can be new.
+    for (const [h, { added }] of changes) if (added.length > 0 && !known(h)) for (const i of added) placed.set(i, (placed.get(i) ?? 0) + 1);
+  } else {
+    plan.assignments.forEach((a, i) => {
+      if (a === previous[i]) return;
+      for (const h of Object.keys(a)) if (!known(h)) placed.set(i, (placed.get(i) ?? 0) + 1);
+    });
+  }
   return planEvents(plan, before, budget, placed);
 }
 
@@ -109,7 +117,8 @@ export function onSomeShard(shards: readonly PlannerShard[]): (hash: string) => 
   };
 }
 
-function loadsBefore(shards: readonly PlannerShard[], targets: ReadonlyArray<{ hash: string; series: number }>): ShardLoad[] {
-  const size = new Map(targets.map((t) => [t.hash, t.series]));
-  return shards.map((s) => ({ series: Object.keys(s.targets).reduce((a, h) => a + (size.get(h) ?? 0), 0) }));
+function loadOf(shard: PlannerShard | undefined, seriesOf: (hash: string) => number | undefined): ShardLoad {
+  let series = 0;
+  for (const h in shard?.targets ?? {}) series += seriesOf(h) ?? 0;
+  return { series };
 }

@@ -78,8 +78,8 @@ export async function probeTarget(client: ConfiguredHttpClient, t: ProbeTarget):
  */
 export class Explorer {
   readonly results = new Map<string, ProbeResult>();
-  /** Counts changes of `results`: the coordinator re-sizes targets only when it moved. */
-  changes = 0;
+  /** Hashes whose result changed since the last takeChanged(): the coordinator re-sizes only those. */
+  private changed = new Set<string>();
   /** Waiting probes from `head` on (an index, not shift(): shift moves the whole array, and it can hold 1M). */
   private queue: ProbeTarget[] = [];
   private head = 0;
@@ -105,13 +105,21 @@ export class Explorer {
     this.pump();
   }
 
-  /** Forgets targets that are gone. */
-  retain(hashes: Set<string>): void {
-    for (const h of this.results.keys()) {
-      if (hashes.has(h)) continue;
-      this.results.delete(h);
-      this.changes++;
-    }
+  /** Forgets every target not in `hashes`. */
+  retain(hashes: ReadonlySet<string> | ReadonlyMap<string, unknown>): void {
+    for (const h of this.results.keys()) if (!hashes.has(h)) this.forget(h);
+  }
+
+  /** Forgets a target that is gone. */
+  forget(hash: string): void {
+    if (this.results.delete(hash)) this.changed.add(hash);
+  }
+
+  /** The hashes whose result changed (new, another attempt, forgotten) since the last call. */
+  takeChanged(): Set<string> {
+    const c = this.changed;
+    if (c.size > 0) this.changed = new Set();
+    return c;
   }
 
   get pending(): number {
@@ -146,7 +154,7 @@ export class Explorer {
         const backoff = Math.min(300_000, 5000 * 2 ** (attempts - 1));
         const ok = r.error === '';
         this.results.set(t.hash, { ok, series: r.series, error: r.error, atMs: this.now(), attempts, retryAtMs: ok ? 0 : this.now() + backoff });
-        this.changes++;
+        this.changed.add(t.hash);
         if (!ok) this.log.warn({ target: t.scrapeUrl, err: r.error, attempts }, 'explore: probe failed; will retry');
         this.pump();
       });

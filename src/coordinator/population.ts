@@ -7,8 +7,11 @@
  * config are both unchanged is not even walked, and when no job moved the last result is handed back as it is.
  *
  * The result is exactly what `jobTargets` over every job (in config order, first job wins on a duplicate hash,
- * every dropped target listed) would give: same targets, same Map order, same dropped list. Group objects must
- * not be mutated once emitted (discovery replaces whole groups; populate.ts relies on it too).
+ * every dropped target listed) would give: the same entries for the same hashes and the same dropped list. The
+ * Map itself is kept and changed in place (the entries of gone groups out, those of new groups in), so that a
+ * cycle in which a few groups changed does not build a million-entry Map; `changed` says which hashes moved.
+ * When a hash is held twice (only a full build knows which entry wins), the result is built anew, in discovery
+ * order. Group objects must not be mutated once emitted (discovery replaces whole groups; populate.ts relies on it too).
  */
 import type { ScrapeConfig } from '../config/config.js';
 import type { TargetGroup } from '../discovery/types.js';
@@ -31,7 +34,10 @@ export interface PopulatedTarget {
 }
 
 export interface PopulationResult {
-  /** Active targets by hash, first job (then first group, first target) wins. Shared between updates: read only. */
+  /**
+   * Active targets by hash, first job (then first group, first target) wins. Read only, and changed in place by
+   * the next update (see `Population.changed`); its order is not discovery's once changed in place.
+   */
   targets: Map<string, PopulatedTarget>;
   /** Every dropped target, in job then group order. Shared between updates: read only. */
   dropped: DroppedTarget[];
@@ -44,6 +50,8 @@ export interface PopulationStats {
   groupsRelabeled: number;
   /** Group objects whose populated targets were reused in the last update. */
   groupsReused: number;
+  /** How the last update made its result: the last one as it is, changed in place, or built anew. */
+  result: 'reused' | 'in place' | 'rebuilt';
 }
 
 /** `targetsFromGroup`'s shape: injectable so that tests can count relabeling. */
@@ -53,6 +61,8 @@ export type PopulateGroup = (group: TargetGroup, jd: JobDefaults, into: GroupTar
 interface Part {
   entries: PopulatedTarget[];
   dropped: DroppedTarget[];
+  /** Scratch for comparing a job's old and new parts (Population.changeInPlace). */
+  mark?: number;
 }
 
 interface JobState {
@@ -88,13 +98,18 @@ export class Population {
   private jobs = new Map<string, JobState>();
   private order: JobState[] = [];
   private last: PopulationResult | null = null;
-  stats: PopulationStats = { jobsWalked: 0, groupsRelabeled: 0, groupsReused: 0 };
+  /**
+   * The hashes whose entry in `targets` the last update added, replaced or removed; null when there was no earlier
+   * result to compare with (the first update).
+   */
+  changed: string[] | null = null;
+  stats: PopulationStats = { jobsWalked: 0, groupsRelabeled: 0, groupsReused: 0, result: 'rebuilt' };
 
   constructor(private readonly populateGroup: PopulateGroup = targetsFromGroup) {}
 
   /** Brings the result up to date with the jobs `scs` (in config order) and their groups in `source`. */
   update(scs: readonly ScrapeConfig[], source: GroupSource): PopulationResult {
-    const stats: PopulationStats = { jobsWalked: 0, groupsRelabeled: 0, groupsReused: 0 };
+    const stats: PopulationStats = { jobsWalked: 0, groupsRelabeled: 0, groupsReused: 0, result: 'rebuilt' };
     const next = new Map<string, JobState>();
     const order: JobState[] = [];
     // The result is rebuilt when a job's targets or `sc`, or the list of jobs, differ from last time.
@@ -115,18 +130,100 @@ export class Population {
       if (!next.has(job)) next.set(job, st);
       order.push(st);
     }
+    const before = this.order;
     this.jobs = next;
     this.order = order;
     this.stats = stats;
-    if (!rebuild && this.last) return this.last;
+    if (!rebuild && this.last) {
+      this.changed = [];
+      return this.last;
+    }
+    const partial: string[] = [];
+    if (this.last && this.shadowed === 0 && sameJobs(before, order) && this.changeInPlace(before, order, partial)) {
+      this.changed = partial;
+      stats.result = 'in place';
+      return this.last;
+    }
+    stats.result = 'rebuilt';
+    return this.rebuildResult(order, partial);
+  }
+
+  /** Entries left out of the last rebuilt result because an earlier one has their hash. */
+  private shadowed = 0;
+  /** Generation marks for comparing a job's old and new parts. */
+  private mark = 0;
+
+  /**
+   * Brings the last result to `order` by taking out the entries of the parts that are gone and adding those of
+   * the new ones: O(the walked jobs' groups) instead of O(every target). New entries come after the others in
+   * the Map (its order is no longer the order of a rebuild; nothing depends on it). Returns false, with the result
+   * half-changed and the hashes touched in `touched`, when a hash is held twice (then only a rebuild knows which
+   * entry wins).
+   */
+  private changeInPlace(before: JobState[], order: JobState[], touched: string[]): boolean {
+    const { targets } = this.last!;
+    let droppedMoved = false;
+    for (let i = 0; i < order.length; i++) {
+      const was = before[i]!;
+      const now = order[i]!;
+      if (was === now) continue;
+      const gone = this.mark + 1;
+      const kept = this.mark + 2;
+      this.mark = kept;
+      for (const p of was.parts) p.mark = gone;
+      const added: Part[] = [];
+      for (const p of now.parts) {
+        if (p.mark === gone || p.mark === kept) p.mark = kept;
+        else added.push(p);
+      }
+      for (const p of was.parts) {
+        if (p.mark !== gone) continue;
+        if (p.dropped.length > 0) droppedMoved = true;
+        for (const e of p.entries) {
+          const h = e.target.hash;
+          if (targets.get(h) !== e) return false;
+          targets.delete(h);
+          touched.push(h);
+        }
+      }
+      for (const p of added) {
+        if (p.dropped.length > 0) droppedMoved = true;
+        for (const e of p.entries) {
+          const h = e.target.hash;
+          if (targets.has(h)) return false;
+          targets.set(h, e);
+          touched.push(h);
+        }
+      }
+    }
+    if (droppedMoved) this.last = { targets, dropped: order.flatMap((st) => st.parts.flatMap((p) => p.dropped)) };
+    return true;
+  }
+
+  /** The result built anew from every job's parts; `changed` compares it with the last one. */
+  private rebuildResult(order: JobState[], touched: string[]): PopulationResult {
     const targets = new Map<string, PopulatedTarget>();
     const dropped: DroppedTarget[] = [];
+    const old = this.last?.targets;
+    const changed: string[] | null = old ? touched : null;
+    let shadowed = 0;
     for (const st of order) {
       for (const part of st.parts) {
-        for (const e of part.entries) if (!targets.has(e.target.hash)) targets.set(e.target.hash, e);
+        for (const e of part.entries) {
+          const h = e.target.hash;
+          if (targets.has(h)) {
+            shadowed++;
+            continue;
+          }
+          targets.set(h, e);
+          if (changed && old!.get(h) !== e) changed.push(h);
+        }
         for (const d of part.dropped) dropped.push(d);
       }
     }
+    if (changed) for (const h of old!.keys()) if (!targets.has(h)) changed.push(h);
+    this.shadowed = shadowed;
+    this.changed = changed;
     this.last = { targets, dropped };
     return this.last;
   }
@@ -165,7 +262,7 @@ export class Population {
         stats.groupsRelabeled++;
         this.populateGroup(g, jd, scratch);
         const active = scratch.active;
-        part = { entries: active.length ? active.map((target) => ({ target, sc: owner })) : NONE, dropped: take(scratch.dropped) };
+        part = { entries: active.length ? active.map((target) => ({ target, sc: owner })) : NONE, dropped: take(scratch.dropped), mark: 0 };
         scratch.active.length = 0;
         scratch.failed.length = 0;
         byGroup.set(g, part);
@@ -182,6 +279,11 @@ export class Population {
   }
 }
 
+/** The same jobs at the same places (their states may differ). */
+function sameJobs(a: readonly JobState[], b: readonly JobState[]): boolean {
+  return a.length === b.length && a.every((st, i) => st.sc.jobName === b[i]!.sc.jobName);
+}
+
 /**
  * A job state for a new `sc` object with the same population key (a reload that changed other fields, or none):
  * same targets, entries paired with the new `sc`, and a new group index over the new parts.
@@ -189,7 +291,7 @@ export class Population {
 function resc(st: JobState, sc: ScrapeConfig): JobState {
   const byGroup = new WeakMap<TargetGroup, Part>();
   const parts = st.parts.map((p, i) => {
-    const q: Part = { entries: p.entries.length ? p.entries.map((e) => ({ target: e.target, sc })) : NONE, dropped: p.dropped };
+    const q: Part = { entries: p.entries.length ? p.entries.map((e) => ({ target: e.target, sc })) : NONE, dropped: p.dropped, mark: 0 };
     byGroup.set(st.groups[i]!, q);
     return q;
   });

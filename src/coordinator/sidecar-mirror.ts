@@ -15,14 +15,29 @@ export class SidecarMirror {
   /** The sidecar's applied assignment, as of `version`. */
   assignmentVersion: string | undefined;
   readonly statuses = new Map<string, TargetStatus>();
+  /** Hashes whose status was added, replaced or removed since the last takeChanged(). */
+  private changed = new Set<string>();
 
   /** Takes an answer in. */
   apply(d: TargetStatusDelta): void {
-    if (d.full) this.statuses.clear();
-    for (const h of d.removed) this.statuses.delete(h);
-    for (const t of d.targets) this.statuses.set(t.hash, t);
+    if (d.full) {
+      for (const h of this.statuses.keys()) this.changed.add(h);
+      this.statuses.clear();
+    }
+    for (const h of d.removed) if (this.statuses.delete(h)) this.changed.add(h);
+    for (const t of d.targets) {
+      this.statuses.set(t.hash, t);
+      this.changed.add(t.hash);
+    }
     this.version = d.version;
     this.assignmentVersion = d.assignmentVersion;
+  }
+
+  /** The hashes changed since the last call (what the coordinator re-sizes), and forgets them. */
+  takeChanged(): Set<string> {
+    const c = this.changed;
+    if (c.size > 0) this.changed = new Set();
+    return c;
   }
 }
 

@@ -27,11 +27,14 @@ test('explorer: 5,000 wanted targets are each probed once with at most 4 in flig
   assert.ok([...probed.values()].every((n) => n === 1), 'each probed once');
   assert.ok(most <= 4 && most >= 2, `in flight at most 4 (saw ${most})`);
   assert.equal(explorer.results.get('h12')!.series, 12 % 7);
-  assert.equal(explorer.changes, 5000);
+  assert.equal(explorer.takeChanged().size, 5000, 'every result is a change');
   explorer.want(target(12)); // done and ok: not again
   assert.equal(explorer.pending, 0);
+  assert.equal(explorer.takeChanged().size, 0, 'nothing new since');
   explorer.retain(new Set(['h1']));
   assert.equal(explorer.results.size, 1);
-  assert.equal(explorer.changes, 5000 + 4999);
+  const forgotten = explorer.takeChanged();
+  assert.equal(forgotten.size, 4999);
+  assert.ok(!forgotten.has('h1') && forgotten.has('h2'), 'the forgotten ones are the changes');
   await explorer.close();
 });

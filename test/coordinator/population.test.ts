@@ -1,7 +1,8 @@
 /**
  * The coordinator's incremental population (src/coordinator/population.ts) must give exactly what re-populating
- * every job with jobTargets gives (the coordinator's behaviour before it): same targets in the same Map order,
- * first job winning a duplicate hash, every dropped target in order. Checked over random sequences of group
+ * every job with jobTargets gives (the coordinator's behaviour before it): same targets (the Map's order is not
+ * kept once changed in place), first job winning a duplicate hash, every dropped target in order; and `changed`
+ * names every hash whose entry changed. Checked over random sequences of group
  * changes and config reloads, with and without discovery versions; and relabeling must happen only for groups
  * (and jobs) that changed, counted through an injected populate function.
  */
@@ -81,7 +82,7 @@ function full(scs: ScrapeConfig[], src: GroupSource): PopulationResult {
 }
 
 function assertSame(got: PopulationResult, want: PopulationResult): void {
-  assert.deepEqual([...got.targets.keys()], [...want.targets.keys()]);
+  assert.deepEqual([...got.targets.keys()].sort(), [...want.targets.keys()].sort());
   for (const [hash, w] of want.targets) {
     const g = got.targets.get(hash)!;
     assert.equal(g.sc, w.sc, 'the current scrape config object');
@@ -126,14 +127,25 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 );
 
 for (const withVersions of [true, false]) {
-  test(`incremental population equals full re-population over random changes (${withVersions ? 'with' : 'without'} versions)`, () => {
+  test(`incremental population equals full re-population over random changes (${withVersions ? 'with' : 'without'} versions), in place and rebuilt`, () => {
+    const results = { reused: 0, 'in place': 0, rebuilt: 0 };
     fc.assert(
       fc.property(fc.array(opArb, { minLength: 1, maxLength: 25 }), fc.nat(2), (ops, initialRelabel) => {
         const src = new FakeSource(withVersions);
         let jobs: JobSpec[] = JOB_NAMES.map((name) => ({ name, relabel: initialRelabel, sampleLimit: 0, interval: 10 }));
         let scs = configOf(jobs);
         const pop = new Population();
+        let before = new Map(pop.update(scs, src).targets);
         assertSame(pop.update(scs, src), full(scs, src));
+        // `changed` names every hash whose entry is another one (added, replaced, removed) since the last update.
+        const check = (res: PopulationResult): void => {
+          assert.ok(pop.changed !== null, 'after the first update, changes are known');
+          const named = new Set(pop.changed);
+          for (const h of new Set([...before.keys(), ...res.targets.keys()])) {
+            if (before.get(h) !== res.targets.get(h)) assert.ok(named.has(h), `${h} changed but is not in changed`);
+          }
+          before = new Map(res.targets);
+        };
         for (const op of ops) {
           if (op.kind === 'emit') {
             src.emit(JOB_NAMES[op.job]!, { source: op.group.source, targets: op.group.targets, labels: op.group.labels });
@@ -149,11 +161,15 @@ for (const withVersions of [true, false]) {
             jobs = [...jobs.slice(1), jobs[0]!];
             scs = configOf(jobs);
           }
-          assertSame(pop.update(scs, src), full(scs, src));
+          const res = pop.update(scs, src);
+          results[pop.stats.result]++;
+          assertSame(res, full(scs, src));
+          check(res);
         }
       }),
       { numRuns: 250 },
     );
+    assert.ok(results['in place'] > 100 && results.rebuilt > 100, `both ways of updating are exercised: ${JSON.stringify(results)}`);
   });
 }
 

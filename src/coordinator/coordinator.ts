@@ -22,7 +22,7 @@ import { ShardClient, type EnvelopeClient } from '../shard/client.js';
 import { MoveLog } from './moves.js';
 import type { TargetSummary } from './api.js';
 import { CallError } from '../http/client.js';
-import { SidecarMirrors, assignmentChange, isApplied, type SidecarMirror } from './sidecar-mirror.js';
+import { MirrorReader, SidecarMirrors, assignmentChange, isApplied, type SidecarMirror } from './sidecar-mirror.js';
 import { MeasuredStatuses } from './measured.js';
 import { TargetSizes, type SizingSources } from './sizing.js';
 
@@ -117,7 +117,7 @@ export class Coordinator {
   private readonly explorer: Explorer;
   private readonly notReadySince = new Map<number, number>();
   /** Per ordinal: the last assignment known to be on the shard, or meant for it while it starts. */
-  private readonly lastView = new Map<number, Record<string, ShardTargetView>>();
+  private readonly lastView = new Map<number, LazyView>();
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private stopped = false;
@@ -265,8 +265,12 @@ export class Coordinator {
   /** Each sidecar's targets as of its last answer: statuses travel as changes (sidecar-mirror.ts). */
   private readonly mirrors = new SidecarMirrors();
   /** Per ordinal: the planner's view of what its sidecars report, and the sidecar versions it was made from. */
-  private readonly statusViews = new Map<number, { stamp: string; view: Record<string, ShardTargetView> }>();
-  /** Per sidecar: the last assignment record found applied, and at which version (to skip comparing it again). */
+  private readonly statusViews = new Map<number, { stamp: string; view: Record<string, ShardTargetView>; mirrors: SidecarMirror[] }>();
+  /**
+   * Per sidecar: the last assignment record known to be applied, and the sidecar's assignmentVersion then (found by
+   * comparing, or answered by a push that sent every target of it): while the sidecar applies that version, the
+   * record is not compared again.
+   */
   private readonly confirmed = new Map<string, { want: Record<string, TargetState>; version: string }>();
 
   /** Whether this coordinator acts (see CoordinatorOptions.mayWrite). */
@@ -303,16 +307,17 @@ export class Coordinator {
       const copies = polled.map((rep) => rep[i]!);
       const ready = copies.every((c) => c.ok);
       let view: Record<string, ShardTargetView>;
+      let changedFrom: PlannerShard['changedFrom'];
       if (ready) {
         this.notReadySince.delete(i);
-        view = this.statusView(i, copies);
-        this.lastView.set(i, view);
+        ({ view, changedFrom } = this.statusView(i, copies));
+        this.lastView.set(i, lazyView(() => view));
       } else {
         if (!this.notReadySince.has(i)) this.notReadySince.set(i, now);
-        view = this.lastView.get(i) ?? {};
+        view = this.lastView.get(i)?.() ?? {};
       }
       const idle = ready && copies.every((c) => c.runtime!.idleSince !== null) ? Math.max(...copies.map((c) => Date.parse(c.runtime!.idleSince!))) : null;
-      shards.push({ id: i, ready, notReadySinceMs: ready ? null : this.notReadySince.get(i)!, targets: view, idleSinceMs: idle });
+      shards.push({ id: i, ready, notReadySinceMs: ready ? null : this.notReadySince.get(i)!, targets: view, idleSinceMs: idle, ...(changedFrom ? { changedFrom } : {}) });
     }
 
     const plannerTargets = this.sizeTargets(targets, polled, shards);
@@ -329,8 +334,9 @@ export class Coordinator {
     this.lastPlannerTargets = plannerTargets;
     // What the plan changed in the records (the planner shares the records of shards it did not change): the
     // bookkeeping below costs what changed. Null: compare everything (the first plan of this coordinator).
-    const changes = this.lastAssignments.length > 0 && this.moves.observed ? recordChanges(this.lastAssignments, plan.assignments) : null;
-    for (const e of cycleEvents(plan, shards, (h) => this.sizes.seriesOf(h), this.opts.maxSeries, this.placed, this.lastAssignments, changes)) this.events.record(e.kind, e.message, e.ok);
+    const changes = this.lastAssignments.length > 0 && this.moves.observed
+      ? this.planner.changesSince(this.lastAssignments) ?? recordChanges(this.lastAssignments, plan.assignments) : null;
+    for (const e of cycleEvents(plan, shards, (s) => this.planner.loadBefore(s), this.opts.maxSeries, this.placed, this.lastAssignments, changes)) this.events.record(e.kind, e.message, e.ok);
     this.notePlaced(plan, changes);
     for (const m of plan.moves) this.opts.log.info({ target: targets.get(m.hash)?.target.scrapeUrl, from: shardId(m.from), to: shardId(m.to), reason: m.reason }, 'transfer begun');
     for (const h of plan.completed) this.opts.log.info({ target: targets.get(h)?.target.scrapeUrl }, 'transfer completed');
@@ -353,10 +359,12 @@ export class Coordinator {
           pushed = true;
         }
         // Applied everywhere: the view read this cycle is the assignment already.
-        if (pushed) this.lastView.set(i, meantView(want, view!));
+        // Built when asked for: a shard that is read next cycle is seen as it is.
+        if (pushed) this.lastView.set(i, lazyView(() => meantView(want, view!)));
       } else {
         // A shard that is starting (or down within its grace) keeps what it is meant to get.
-        this.lastView.set(i, meantView(want, this.lastView.get(i) ?? NO_TARGETS, true));
+        const base = this.lastView.get(i)?.() ?? NO_TARGETS;
+        this.lastView.set(i, lazyView(() => meantView(want, base, true)));
         if (i >= n && !this.notReadySince.has(i)) this.notReadySince.set(i, now);
       }
     }
@@ -443,26 +451,31 @@ export class Coordinator {
    * receiver reached 2). The same object as last cycle while no sidecar's version moved, so that the planner sees
    * an unchanged shard without reading it.
    */
-  private statusView(i: number, copies: Polled[]): Record<string, ShardTargetView> {
+  private statusView(i: number, copies: Polled[]): { view: Record<string, ShardTargetView>; changedFrom?: PlannerShard['changedFrom'] } {
     const versions = copies.map((c) => c.mirror?.version);
     const stamp = versions.every((v) => v !== undefined) ? versions.join(' ') : undefined;
     const cached = this.statusViews.get(i);
-    if (stamp !== undefined && cached?.stamp === stamp) return cached.view;
-    const [first, ...others] = copies.map((c) => c.mirror!.statuses);
+    if (stamp !== undefined && cached?.stamp === stamp) return { view: cached.view };
+    const mirrors = copies.map((c) => c.mirror!);
+    // What changed on the sidecars since the cached view was made: the keys at which the new view can differ.
+    const changed = new Set<string>();
+    for (const m of mirrors) for (const h of m.takeChanged(MirrorReader.View)) changed.add(h);
+    const [first, ...others] = mirrors.map((m) => m.statuses);
     const view: Record<string, ShardTargetView> = {};
     for (const st of first!.values()) {
       let scrapes = st.scrapesSinceAssigned;
       for (const o of others) scrapes = Math.min(scrapes, o.get(st.hash)?.scrapesSinceAssigned ?? 0);
       view[st.hash] = targetView(st.state, Math.min(scrapes, REPORTED_SCRAPES));
     }
-    if (stamp !== undefined) this.statusViews.set(i, { stamp, view });
+    if (stamp !== undefined) this.statusViews.set(i, { stamp, view, mirrors });
     else this.statusViews.delete(i);
-    return view;
+    const sameSidecars = cached !== undefined && cached.mirrors.length === mirrors.length && cached.mirrors.every((m, k) => m === mirrors[k]);
+    return { view, changedFrom: sameSidecars ? { from: cached.view, keys: changed } : undefined };
   }
 
-  /** Whether a sidecar applies `want`; an assignment record found applied at a version is not compared again. */
+  /** Whether a sidecar applies `want`; a record known to be applied at the sidecar's assignmentVersion is not compared again. */
   private isAppliedOn(p: Polled, want: Record<string, TargetState>): boolean {
-    const version = p.mirror?.version;
+    const version = p.mirror?.assignmentVersion;
     const seen = this.confirmed.get(p.info.apiUrl);
     if (version !== undefined && seen?.want === want && seen.version === version) return true;
     if (!isApplied(want, p.mirror?.statuses ?? new Map())) return false;
@@ -477,23 +490,30 @@ export class Coordinator {
    */
   private async push(p: Polled, want: Record<string, TargetState>, targets: Map<string, { target: Target; sc: ScrapeConfig }>): Promise<void> {
     const client = new ShardClient(p.info.apiUrl, this.opts.client);
+    let unsent = 0; // targets of `want` without a spec (gone from discovery): then the sidecar applies less than `want`
     const spec = (hash: string, state: TargetState): AssignedTargetSpec | undefined => {
       const t = targets.get(hash);
+      if (!t) unsent++;
       return t ? { hash, job: t.target.job, labels: t.target.labels, state } : undefined;
+    };
+    // Answered with the new assignmentVersion, a push that sent all of `want` makes it the applied record.
+    const applied = (version: string | undefined): void => {
+      if (version !== undefined && unsent === 0) this.confirmed.set(p.info.apiUrl, { want, version });
     };
     try {
       const base = p.mirror?.assignmentVersion;
       const change = base !== undefined ? assignmentChange(want, p.mirror!.statuses, base, spec) : undefined;
       if (change) {
         try {
-          await client.changeAssignment(change);
+          applied(await client.changeAssignment(change));
           return;
         } catch (e) {
           if (!(e instanceof CallError && e.status === 409)) throw e;
           this.opts.log.info({ shard: p.info.name, err: e.message }, 'assignment change refused: sending it whole');
         }
       }
-      await client.assign(Object.entries(want).flatMap(([hash, state]) => spec(hash, state) ?? []));
+      unsent = 0;
+      applied(await client.assign(Object.entries(want).flatMap(([hash, state]) => spec(hash, state) ?? [])));
     } catch (e) {
       this.opts.log.error({ shard: p.info.name, err: (e as Error).message }, 'assignment push failed');
     }
@@ -553,6 +573,7 @@ export class Coordinator {
     this.targetSummary = null; // a standby's figures come from the sidecars' views (api.ts summarise)
     // Nothing of a term is kept: acting again, the coordinator sizes every target afresh.
     this.measuredStatuses.reset(polled.flat().flatMap((p) => (p.mirror ? [p.mirror] : [])));
+    this.statusViews.clear(); // their changes since were just dropped: the next views are compared whole
     this.explorer.takeChanged();
     this.sizes = new TargetSizes();
     this.sizesBuilt = false;
@@ -561,7 +582,7 @@ export class Coordinator {
     const measured = new Map<string, TargetStatus>();
     for (let i = 0; i < n; i++) {
       const statuses = polled[0]?.[i]?.mirror?.statuses;
-      if (statuses) this.lastView.set(i, viewOf(statuses));
+      if (statuses) this.lastView.set(i, lazyView(() => viewOf(statuses)));
       for (const rep of polled) for (const st of rep[i]?.mirror?.statuses.values() ?? []) if (!measured.has(st.hash) || st.health === 'up') measured.set(st.hash, st);
     }
     this.recordViews(targets, polled, n, measured);
@@ -578,11 +599,11 @@ export class Coordinator {
   }
 
   private recordViews(targets: Map<string, { target: Target; sc: ScrapeConfig }>, polled: Polled[][], n: number, measured?: Map<string, TargetStatus>): void {
-    const views = Array.from({ length: n }, (_, i) => this.lastView.get(i) ?? {});
+    const views = Array.from({ length: n }, (_, i) => this.lastView.get(i) ?? lazyView(() => ({})));
     const unassignable = new Map(this.sizes.unassignable);
     this.activeMemo = null;
     const statusOf = measured ? (h: string) => measured.get(h) : (h: string) => this.measuredStatuses.get(h);
-    this.activeViews = () => this.activeTargets(targets, views, statusOf, unassignable);
+    this.activeViews = () => this.activeTargets(targets, views.map((v) => v()), statusOf, unassignable);
     this.shardViews = polled.map((rep) => rep.map((p, i) => ({
       id: shardId(i), ordinal: i, url: p.info.apiUrl, ready: p.ok,
       headSeries: p.runtime?.headSeries ?? 0, processSeries: p.runtime?.processSeries ?? 0,
@@ -627,12 +648,24 @@ function viewOf(statuses: ReadonlyMap<string, TargetStatus>): Record<string, Sha
 
 const NO_TARGETS: Readonly<Record<string, never>> = Object.freeze({});
 
+/** A shard's view, worked out on first use and kept. */
+type LazyView = () => Record<string, ShardTargetView>;
+function lazyView(make: () => Record<string, ShardTargetView>): LazyView {
+  let view: Record<string, ShardTargetView> | undefined;
+  return () => (view ??= make());
+}
+
+/** The want a view was made for by meantView: a meant view of the same want is the same (meantView is idempotent). */
+const meantFor = new WeakMap<object, object>();
+
 /**
  * What a shard is meant to hold after a push (or while it starts): `want`, with the scrapes `view` reported for a
  * target in the same state (in any state with `anyState`: a shard that could not be read keeps its counts).
  */
 function meantView(want: Readonly<Record<string, TargetState>>, view: Readonly<Record<string, ShardTargetView>>, anyState = false): Record<string, ShardTargetView> {
+  if (meantFor.get(view) === want) return view as Record<string, ShardTargetView>;
   const out: Record<string, ShardTargetView> = {};
+  meantFor.set(out, want);
   for (const hash in want) {
     const state = want[hash]!;
     const v = Object.hasOwn(view, hash) ? view[hash] : undefined;

@@ -76,19 +76,19 @@ export function scaleEvent(from: number, to: number, series: number, budget: num
 }
 
 /**
- * The events of a cycle: its plan's, with the load before it of each shard a move leaves (`seriesOf`: a target's
- * size as planned). A target is new when no earlier plan placed it (`placedBefore`; a shard that is still starting
+ * The events of a cycle: its plan's, with the load before it (`loadOf`: series on a shard as the plan found it) of
+ * each shard a move leaves. A target is new when no earlier plan placed it (`placedBefore`; a shard that is still starting
  * does not report its targets yet) and no shard reports it. With `previous` (the last plan's records, whose targets
  * are all in `placedBefore`), a record that is the same object as before has nothing new and is not read; with
  * `changes` (what differs between `previous` and this plan's records), only the targets a record gained are.
  */
 export function cycleEvents(
-  plan: PlannerOutput, shards: readonly PlannerShard[], seriesOf: (hash: string) => number | undefined, budget: number,
+  plan: PlannerOutput, shards: readonly PlannerShard[], loadOf: (shard: number) => number, budget: number,
   placedBefore: { has(hash: string): boolean }, previous: PlannerOutput['assignments'] = [],
   changes?: ReadonlyMap<string, { added: readonly number[] }> | null,
 ): Array<{ kind: EventKind; message: string; ok: boolean }> {
   const before: ShardLoad[] = [];
-  for (const m of plan.moves) before[m.from] ??= loadOf(shards[m.from], seriesOf);
+  for (const m of plan.moves) before[m.from] ??= { series: loadOf(m.from) };
   const onShard = onSomeShard(shards);
   const known = (h: string): boolean => placedBefore.has(h) || onShard(h);
   const placed = new Map<number, number>();
@@ -115,10 +115,4 @@ export function onSomeShard(shards: readonly PlannerShard[]): (hash: string) => 
     if (index === null && ++lookups > 1000) index = new Set(shards.flatMap((s) => Object.keys(s.targets)));
     return index !== null ? index.has(h) : shards.some((s) => Object.hasOwn(s.targets, h));
   };
-}
-
-function loadOf(shard: PlannerShard | undefined, seriesOf: (hash: string) => number | undefined): ShardLoad {
-  let series = 0;
-  for (const h in shard?.targets ?? {}) series += seriesOf(h) ?? 0;
-  return { series };
 }

@@ -8,7 +8,7 @@
  * or left the set read (a restart, a shard that could not be read) or took another place in the read order.
  */
 import type { TargetStatus } from '../shard/contract.js';
-import type { SidecarMirror } from './sidecar-mirror.js';
+import { MirrorReader, type SidecarMirror } from './sidecar-mirror.js';
 
 export class MeasuredStatuses {
   /** The sidecars read in the last sync, with their place in the read order. */
@@ -32,14 +32,14 @@ export class MeasuredStatuses {
     for (const [m, i] of this.place) {
       if (next.get(m) === i) continue;
       // Left, or read at another place: its targets are taken out here and, if it stays, put back below.
-      for (const h of [...m.statuses.keys(), ...m.takeChanged()]) {
+      for (const h of [...m.statuses.keys(), ...m.takeChanged(MirrorReader.Measured)]) {
         this.unhold(h, m);
         dirty.add(h);
       }
     }
     for (const [m, i] of next) {
       const same = this.place.get(m) === i;
-      const hashes = same ? m.takeChanged() : [...m.statuses.keys(), ...m.takeChanged()];
+      const hashes = same ? m.takeChanged(MirrorReader.Measured) : [...m.statuses.keys(), ...m.takeChanged(MirrorReader.Measured)];
       for (const h of hashes) {
         if (m.statuses.has(h)) this.hold(h, m);
         else this.unhold(h, m);
@@ -53,7 +53,7 @@ export class MeasuredStatuses {
 
   /** Forgets everything (a standby keeps no state of its own); the next sync reads every sidecar whole. */
   reset(mirrors: Iterable<SidecarMirror>): void {
-    for (const m of mirrors) m.takeChanged();
+    for (const m of mirrors) m.takeChanged(MirrorReader.Measured), m.takeChanged(MirrorReader.View);
     this.place = new Map();
     this.holders.clear();
     this.best.clear();

@@ -16,6 +16,9 @@ interface ShardChanges {
   set: Array<[string, TargetState]>;
 }
 
+/** Per target whose holders changed between two outputs: the shards that got it and the ones that lost it. */
+export type RecordChanges = Map<string, { added: number[]; removed: number[] }>;
+
 export class AssignmentRecords {
   /** Per slot, as in the previous output: shard of the normal copy, of the in_transfer copy, the key. */
   private normal = new Int32Array(0);
@@ -25,6 +28,12 @@ export class AssignmentRecords {
   private records: Array<Record<string, TargetState>> = [];
   private keys: string[][] = [];
   private states: Uint8Array[] = [];
+  /**
+   * What the last build changed: per target, the shards whose record gained or lost it, against `changedFrom` (the
+   * records before that build). Null when unknown (a record beyond the new length still held targets).
+   */
+  lastChanges: RecordChanges | null = null;
+  changedFrom: ReadonlyArray<Record<string, TargetState>> = [];
 
   /** The records for the final per-slot shards of a plan; `length` shards (empty records beyond the used ones). */
   build(finalNormal: Int32Array, finalIncoming: Int32Array, hashes: readonly string[], length: number): Array<Record<string, TargetState>> {
@@ -36,6 +45,8 @@ export class AssignmentRecords {
       if (!c) changes.set(s, (c = { removed: [], set: [] }));
       return c;
     };
+    const byHash: RecordChanges = new Map();
+    const holder = (hash: string) => byHash.get(hash) ?? byHash.set(hash, { added: [], removed: [] }).get(hash)!;
     for (let i = 0; i < cap; i++) {
       const pn = this.normal[i]!;
       const pt = this.incoming[i]!;
@@ -47,10 +58,23 @@ export class AssignmentRecords {
       if (pt >= 0) of(pt).removed.push(this.hashOf[i]!);
       if (fn >= 0) of(fn).set.push([hash, 'normal']);
       if (ft >= 0) of(ft).set.push([hash, 'in_transfer']);
+      for (const s of [pn, pt]) if (s >= 0) holder(this.hashOf[i]!).removed.push(s);
+      for (const s of [fn, ft]) if (s >= 0) holder(hash).added.push(s);
       this.normal[i] = fn;
       this.incoming[i] = ft;
       this.hashOf[i] = hash;
     }
+    // A shard that kept a target in another state neither got nor lost it.
+    for (const [hash, c] of byHash) {
+      const added = c.added.filter((s) => !c.removed.includes(s));
+      const removed = c.removed.filter((s) => !c.added.includes(s));
+      if (added.length === 0 && removed.length === 0) byHash.delete(hash);
+      else byHash.set(hash, { added, removed });
+    }
+    let cutHeld = false;
+    for (let s = length; s < this.keys.length; s++) if ((this.keys[s]?.length ?? 0) > 0) cutHeld = true;
+    this.lastChanges = cutHeld ? null : byHash;
+    this.changedFrom = this.records;
     const out: Array<Record<string, TargetState>> = [];
     for (let s = 0; s < length; s++) {
       const before = this.records[s];

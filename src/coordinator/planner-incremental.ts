@@ -32,7 +32,7 @@ import { planAssignments, type PlannerInput, type PlannerOptions, type PlannerOu
 import { isExpiredLongEnough, isIdleLongEnough, isLiveShard, type PlanState } from './planner-state.js';
 import { drainExcessShards, packIntoNewShards, placeNewTargets } from './planner-place.js';
 import { relieveOverloadedShards, scaleDown } from './planner-relief.js';
-import { AssignmentRecords } from './planner-incremental-output.js';
+import { AssignmentRecords, type RecordChanges } from './planner-incremental-output.js';
 import { ResolvedCopies, MAX_EXACT_KEYS, sanitizeSeries } from './planner-incremental-state.js';
 
 const NO_TARGETS: PlannerShard['targets'] = Object.freeze({}) as PlannerShard['targets'];
@@ -110,7 +110,10 @@ export class IncrementalPlanner {
     for (let s = 0; s < Math.max(n, prevShards.length); s++) {
       const before = prevShards[s]?.targets ?? NO_TARGETS;
       const now = shards[s]?.targets ?? NO_TARGETS;
-      if (before !== now) this.diffRecord(s, before, now, dirty);
+      if (before === now) continue;
+      const hint = shards[s]?.changedFrom;
+      if (hint !== undefined && hint.from === before && this.recordSizes[s] !== undefined) this.diffKeys(s, before, now, hint.keys, dirty);
+      else this.diffRecord(s, before, now, dirty);
     }
     let flagsChanged = n !== prevShards.length;
     for (let s = 0; s < Math.min(n, prevShards.length); s++) {
@@ -123,6 +126,7 @@ export class IncrementalPlanner {
     if (c.inexactSeries.size > 0 || c.capacity >= MAX_EXACT_KEYS) {
       // The state is not kept exact: the next call starts over (this.prev stays null).
       this.stats.full++;
+      this.changes = null;
       return planAssignments(input);
     }
 
@@ -141,10 +145,36 @@ export class IncrementalPlanner {
     const reuse = prev !== null && dirty.size === 0 && !flagsChanged
       && sameFlags(expiredLongEnough, prev.expiredLongEnough) && sameFlags(idleLongEnough, prev.idleLongEnough);
     const output = reuse ? copyOutput(prev!.output) : this.runPhases(input, live, ready);
+    if (reuse) this.changes = { from: prev!.output.assignments, changes: new Map() };
+    else this.changes = this.records.lastChanges ? { from: this.records.changedFrom.slice(), changes: this.records.lastChanges } : null;
     if (reuse) this.stats.reused++;
     else if (prev) this.stats.incremental++;
     this.prev = { input, options: { ...options }, output: copyOutput(output), live, ready, expiredLongEnough, idleLongEnough };
     return output;
+  }
+
+  /** Series on shard `s` as the last call found it, before its moves (the copies that count, as the plan sums them). */
+  loadBefore(s: number): number {
+    return this.copies.load[s] ?? 0;
+  }
+
+  /** What the last call changed in the records, and the records it changed. */
+  private changes: { from: PlannerOutput['assignments']; changes: RecordChanges } | null = null;
+
+  /**
+   * Per target, the shards whose record gained or lost it in the last call's output, if `previous` is the
+   * record list of the call before (the same record objects); otherwise null (compare the records instead).
+   */
+  changesSince(previous: PlannerOutput['assignments']): RecordChanges | null {
+    const c = this.changes;
+    if (!c) return null;
+    const n = Math.max(previous.length, c.from.length);
+    for (let s = 0; s < n; s++) {
+      const a = previous[s];
+      const b = c.from[s];
+      if (a !== b && !(isEmpty(a) && isEmpty(b))) return null;
+    }
+    return c.changes;
   }
 
   private startOver(options: PlannerOptions): void {
@@ -188,6 +218,27 @@ export class IncrementalPlanner {
         c.removeHolder(i, s);
         dirty.add(i);
       }
+    }
+    this.recordSizes[s] = size;
+  }
+
+  /** A shard's record replaced by one that differs from it at most at `keys` (PlannerShard.changedFrom). */
+  private diffKeys(s: number, before: PlannerShard['targets'], now: PlannerShard['targets'], keys: Iterable<string>, dirty: Set<number>): void {
+    const c = this.copies;
+    let size = this.recordSizes[s]!;
+    for (const hash of new Set(keys)) {
+      const old = Object.hasOwn(before, hash) ? before[hash] : undefined;
+      const v = Object.hasOwn(now, hash) ? now[hash] : undefined;
+      if (old === v) continue;
+      const i = c.slot(hash);
+      if (old === undefined) {
+        c.addHolder(i, s);
+        size++;
+      } else if (v === undefined) {
+        c.removeHolder(i, s);
+        size--;
+      } else if (old.state === v.state && old.scrapes === v.scrapes) continue;
+      dirty.add(i);
     }
     this.recordSizes[s] = size;
   }
@@ -304,6 +355,11 @@ export class IncrementalPlanner {
       unplaced: st.unplaced.sort(),
     };
   }
+}
+
+function isEmpty(o: object | undefined): boolean {
+  for (const _ in o ?? {}) return false;
+  return true;
 }
 
 function sameOptions(a: PlannerOptions, b: PlannerOptions): boolean {

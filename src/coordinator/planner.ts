@@ -82,7 +82,9 @@ export interface ShardTargetView {
   readonly scrapes: number;
 }
 
-const SHARED_VIEWS = new Map<string, ShardTargetView>();
+const SHARED_VIEWS: Readonly<Record<string, readonly ShardTargetView[]>> = Object.fromEntries(
+  (['normal', 'in_transfer'] as const).map((state) => [state, [0, 1, 2, 3].map((scrapes) => Object.freeze({ state, scrapes }))]),
+);
 
 /**
  * A view entry; the usual ones (0 to 3 scrapes) are shared frozen objects. A shard's record holds one entry per
@@ -90,11 +92,7 @@ const SHARED_VIEWS = new Map<string, ShardTargetView>();
  * targets, and lets a comparison of two records stop at `===` for entries that did not change.
  */
 export function targetView(state: TargetState, scrapes: number): ShardTargetView {
-  if (scrapes < 0 || scrapes > 3 || !Number.isInteger(scrapes)) return { state, scrapes };
-  const key = `${state}${scrapes}`;
-  let v = SHARED_VIEWS.get(key);
-  if (!v) SHARED_VIEWS.set(key, (v = Object.freeze({ state, scrapes })));
-  return v;
+  return (Object.hasOwn(SHARED_VIEWS, state) ? SHARED_VIEWS[state]![scrapes] : undefined) ?? { state, scrapes };
 }
 
 export interface PlannerShard {
@@ -108,6 +106,11 @@ export interface PlannerShard {
   targets: Record<string, ShardTargetView>;
   /** Since when it has had no target (reported by its sidecar); null if it has targets. */
   idleSinceMs: number | null;
+  /**
+   * Optional, read by the incremental planner only: `targets` is `from` except, at most, at `keys`. Then a record
+   * that follows the previous one is compared at those keys instead of at all of them.
+   */
+  changedFrom?: { from: Record<string, ShardTargetView>; keys: Iterable<string> };
 }
 
 export interface PlannerOptions {

@@ -1,5 +1,6 @@
 /**
- * What the coordinator knows of each sidecar's targets between cycles: the statuses, kept up to date from the
+ * What the coordinator knows of each sidecar's targets between cycles: the statuses (without their labels, which
+ * the coordinator has from its own population), kept up to date from the
  * changes the sidecar sends (GET /api/v1/shard/targets?since=…, contract.ts TargetStatusDelta), and the version of
  * its applied assignment, so that a new assignment can travel as a change (AssignmentChange).
  *
@@ -7,7 +8,17 @@
  * none changed; a sidecar that changed nothing now answers with nothing, and a shard that gets one more target is
  * sent that target. A sidecar without versions (an older one) answers in full every time, as before.
  */
+import type { Labels } from '../prom/labels.js';
 import type { AssignedTargetSpec, AssignmentChange, TargetState, TargetStatus, TargetStatusDelta } from '../shard/contract.js';
+
+const NO_LABELS: Labels = Object.freeze({}) as Labels;
+
+/**
+ * Who reads a mirror's changes, each with its own account of them: the measured statuses (measured.ts) and the
+ * planner's view of the shard (the coordinator's statusView).
+ */
+export const MirrorReader = { Measured: 0, View: 1 } as const;
+export type MirrorReader = (typeof MirrorReader)[keyof typeof MirrorReader];
 
 export class SidecarMirror {
   /** Where the next read continues from; undefined until a sidecar with versions answered. */
@@ -15,28 +26,32 @@ export class SidecarMirror {
   /** The sidecar's applied assignment, as of `version`. */
   assignmentVersion: string | undefined;
   readonly statuses = new Map<string, TargetStatus>();
-  /** Hashes whose status was added, replaced or removed since the last takeChanged(). */
-  private changed = new Set<string>();
+  /** Per reader (MirrorReader), the hashes whose status was added, replaced or removed since it last took them. */
+  private changed: [Set<string>, Set<string>] = [new Set(), new Set()];
 
   /** Takes an answer in. */
   apply(d: TargetStatusDelta): void {
+    const [a, b] = this.changed;
     if (d.full) {
-      for (const h of this.statuses.keys()) this.changed.add(h);
+      for (const h of this.statuses.keys()) a.add(h), b.add(h);
       this.statuses.clear();
     }
-    for (const h of d.removed) if (this.statuses.delete(h)) this.changed.add(h);
+    for (const h of d.removed) if (this.statuses.delete(h)) a.add(h), b.add(h);
     for (const t of d.targets) {
+      // The coordinator decides on the other fields; the labels are its own (population): not kept twice.
+      t.labels = NO_LABELS;
       this.statuses.set(t.hash, t);
-      this.changed.add(t.hash);
+      a.add(t.hash);
+      b.add(t.hash);
     }
     this.version = d.version;
     this.assignmentVersion = d.assignmentVersion;
   }
 
-  /** The hashes changed since the last call (what the coordinator re-sizes), and forgets them. */
-  takeChanged(): Set<string> {
-    const c = this.changed;
-    if (c.size > 0) this.changed = new Set();
+  /** The hashes changed since `reader` last took them, and forgets them for that reader. */
+  takeChanged(reader: MirrorReader): Set<string> {
+    const c = this.changed[reader];
+    if (c.size > 0) this.changed[reader] = new Set();
     return c;
   }
 }

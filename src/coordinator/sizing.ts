@@ -53,11 +53,6 @@ export class TargetSizes {
     return this.listMemo;
   }
 
-  /** A target's size as the planner sees it (series plus what Prometheus adds), if it has one. */
-  seriesOf(hash: string): number | undefined {
-    return this.entries.get(hash)?.series;
-  }
-
   /** Every target sized afresh, in population order. */
   rebuild(src: SizingSources): void {
     const before = this.entries.size > 0 ? new Map(this.entries) : null;

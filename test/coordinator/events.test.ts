@@ -6,7 +6,9 @@ import { planAssignments, type PlannerOptions, type PlannerShard } from '../../s
 
 const options: PlannerOptions = { maxSeries: 30000, minShards: 0, maxShards: 100, maxIdleTimeMs: 0, notReadyGraceMs: 60_000, transferMinScrapes: 2, hysteresis: 0.1 };
 const targets = Array.from({ length: 6 }, (_, i) => ({ hash: `t${i}`, series: 10050 }));
-const seriesOf = (list: typeof targets) => (h: string) => list.find((t) => t.hash === h)?.series;
+/** Each shard's load: the series of the targets its record holds. */
+const loadOf = (shards: readonly PlannerShard[], list: typeof targets) => (s: number): number =>
+  Object.keys(shards[s]?.targets ?? {}).reduce((a, h) => a + (list.find((t) => t.hash === h)?.series ?? 0), 0);
 
 test('the event log keeps the newest events, newest first, within its capacity', () => {
   let now = Date.parse('2026-12-03T22:00:00Z');
@@ -20,8 +22,8 @@ test('the event log keeps the newest events, newest first, within its capacity',
 
 test('a first plan reads as placements per shard; a scale-up says how many series at which budget', () => {
   const plan = planAssignments({ nowMs: 0, targets, shards: [], options });
-  const events = cycleEvents(plan, [], seriesOf(targets), options.maxSeries, new Set());
-  assert.deepEqual(cycleEvents(plan, [], seriesOf(targets), options.maxSeries, new Set(targets.map((t) => t.hash))), [], 'placed by an earlier plan: not new');
+  const events = cycleEvents(plan, [], loadOf([], targets), options.maxSeries, new Set());
+  assert.deepEqual(cycleEvents(plan, [], loadOf([], targets), options.maxSeries, new Set(targets.map((t) => t.hash))), [], 'placed by an earlier plan: not new');
   assert.deepEqual(events.map((e) => e.message), ['placed 2 new targets on shard-0', 'placed 2 new targets on shard-1', 'placed 2 new targets on shard-2']);
   assert.deepEqual(scaleEvent(0, 3, 60300, 30000), { kind: 'scale-up', message: 'scale-up from 0 to 3 shards: 60300 series to place at 30000 per shard' });
   assert.equal(scaleEvent(3, 2, 0, 30000).kind, 'scale-down');
@@ -36,7 +38,7 @@ test('an overloaded shard\'s moves are grouped with its fill against the budget'
   ];
   const plan = planAssignments({ nowMs: 1000, targets: targets.slice(0, 4), shards, options });
   assert.ok(plan.moves.length > 0, 'the planner relieves shard 0');
-  const moves = cycleEvents(plan, shards, seriesOf(targets.slice(0, 4)), options.maxSeries, new Set()).filter((e) => e.kind === 'move');
+  const moves = cycleEvents(plan, shards, loadOf(shards, targets.slice(0, 4)), options.maxSeries, new Set()).filter((e) => e.kind === 'move');
   assert.equal(moves.length, 1);
   assert.match(moves[0]!.message, new RegExp(`^shard-0 at 134% of budget: moving ${plan.moves.length} targets? to shard-1$`));
 });

@@ -146,9 +146,19 @@ function inputOf(sim: Sim): PlannerInput {
     const same = before && before.ready === s.ready && before.notReadySinceMs === s.notReadySinceMs
       && before.idleSinceMs === s.idleSinceMs && before.targets === s.targets;
     if (same) return before;
-    return { id, ready: s.ready, notReadySinceMs: s.notReadySinceMs, targets: s.targets, idleSinceMs: s.idleSinceMs };
+    const shard: PlannerShard = { id, ready: s.ready, notReadySinceMs: s.notReadySinceMs, targets: s.targets, idleSinceMs: s.idleSinceMs };
+    // Every other shard says where its record changed (PlannerShard.changedFrom), as the coordinator does.
+    if (before && before.targets !== s.targets && id % 2 === 0) {
+      const keys = [...new Set([...Object.keys(before.targets), ...Object.keys(s.targets)])].filter((h) => !sameEntry(before.targets[h], s.targets[h]));
+      shard.changedFrom = { from: before.targets, keys };
+    }
+    return shard;
   });
   return { nowMs: sim.nowMs, targets: sim.targetsArray, shards: sim.shardObjects, options: sim.options };
+}
+
+function sameEntry(a: PlannerShard['targets'][string] | undefined, b: PlannerShard['targets'][string] | undefined): boolean {
+  return a === b || (a !== undefined && b !== undefined && a.state === b.state && a.scrapes === b.scrapes);
 }
 
 function sameRecord(a: PlannerShard['targets'], b: PlannerShard['targets']): boolean {
@@ -177,8 +187,26 @@ function applyOutput(sim: Sim, out: PlannerOutput, apply: number, scrape: boolea
   });
 }
 
-test('IncrementalPlanner equals planAssignments at every step of random change sequences', () => {
+/** Per target, the shards whose record gained or lost it, by comparing two record lists. */
+function compareRecords(prev: PlannerOutput['assignments'], next: PlannerOutput['assignments']): Map<string, { added: number[]; removed: number[] }> {
+  const out = new Map<string, { added: number[]; removed: number[] }>();
+  const entry = (h: string) => out.get(h) ?? out.set(h, { added: [], removed: [] }).get(h)!;
+  for (let i = 0; i < Math.max(prev.length, next.length); i++) {
+    const a = prev[i] ?? {};
+    const b = next[i] ?? {};
+    for (const h of Object.keys(b)) if (!Object.hasOwn(a, h)) entry(h).added.push(i);
+    for (const h of Object.keys(a)) if (!Object.hasOwn(b, h)) entry(h).removed.push(i);
+  }
+  return out;
+}
+
+function sortedChanges(m: ReadonlyMap<string, { added: readonly number[]; removed: readonly number[] }>): Array<[string, number[], number[]]> {
+  return [...m].map(([h, c]): [string, number[], number[]] => [h, [...c.added].sort(), [...c.removed].sort()]).sort((a, b) => (a[0] < b[0] ? -1 : 1));
+}
+
+test('IncrementalPlanner equals planAssignments at every step of random change sequences, and reports its record changes', () => {
   const calls = { reused: 0, incremental: 0, full: 0 };
+  let changesTold = 0;
   fc.assert(
     fc.property(
       fc.array(sizeArb, { maxLength: 30 }),
@@ -195,12 +223,20 @@ test('IncrementalPlanner equals planAssignments at every step of random change s
         for (const s of sizes) sim.series.set(`t${String(sim.nextId++).padStart(4, '0')}`, s);
         for (let id = 0; id < shardCount; id++) sim.shards.push({ ready: true, notReadySinceMs: null, idleSinceMs: sim.nowMs, targets: {}, startsIn: 0 });
         const planner = new IncrementalPlanner();
+        let previous: PlannerOutput['assignments'] = [];
         for (const [k, step] of steps.entries()) {
           for (const e of step.events) applyEvent(sim, e);
           const input = inputOf(sim);
           const full = planAssignments(input);
           const inc = planner.plan(input);
           assert.equal(JSON.stringify(inc), JSON.stringify(full), `step ${k}`);
+          // The record changes the planner reports are the ones a comparison of the records finds.
+          const told = planner.changesSince(previous);
+          if (told) {
+            changesTold++;
+            assert.deepEqual(sortedChanges(told), sortedChanges(compareRecords(previous, inc.assignments)), `changes at step ${k}`);
+          }
+          previous = inc.assignments;
           applyOutput(sim, full, step.apply, step.scrape);
           sim.nowMs += step.waitMs;
         }
@@ -212,6 +248,7 @@ test('IncrementalPlanner equals planAssignments at every step of random change s
   // Most calls must take the incremental paths (not the fallback), or the comparison proves little.
   assert.ok(calls.incremental + calls.reused > 1.5 * calls.full, JSON.stringify(calls));
   assert.ok(calls.reused > 100, JSON.stringify(calls));
+  assert.ok(changesTold > 10_000, `record changes reported in ${changesTold} calls`);
 });
 
 test('an unchanged input returns the previous output, until a grace or idle threshold is crossed', () => {

@@ -69,7 +69,7 @@ class FakeSidecar {
       this.hash = configHash(body as string);
       return { configHash: this.hash };
     }
-    if (method === 'GET') return this.book.since(query.get('since') ?? undefined, this.assignmentVersion);
+    if (method === 'GET') return this.book.since(query.get('since') ?? undefined, this.assignmentVersion, query.get('labels') !== 'false');
     const b = body as Record<string, unknown>;
     if (b.base === undefined) return this.apply(readAssignment(b));
     const change = readAssignmentChange(b);

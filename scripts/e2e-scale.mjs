@@ -13,6 +13,7 @@
 //   KVASS_E2E_CYCLE=10s       --coordinator.interval         KVASS_E2E_WINDOW_S=120    measurement window
 //   KVASS_E2E_APPEND=100      targets appended               KVASS_E2E_SETTLE_TIMEOUT_S=900
 //   KVASS_E2E_OUT=FILE        also write the JSON there      KVASS_E2E_KEEP=1          keep the temp folder
+//   KVASS_E2E_PROFILE_DIR=DIR a CPU profile of the `kvass up` process (node --cpu-prof), written there when it exits
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -59,8 +60,12 @@ const log = (msg) => process.stderr.write(`[${new Date().toISOString().slice(11,
 
 // ---- processes -------------------------------------------------------------------------------------------------
 
-function start(args, label) {
-  const p = spawn(kvass, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+function start(args, label, nodeArgs = []) {
+  // With node options, the CLI is run by node directly (bin/kvass is a shell launcher; --cpu-prof is not allowed in NODE_OPTIONS).
+  const p = nodeArgs.length === 0 ? spawn(kvass, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(process.execPath, [...nodeArgs, path.join(root, 'dist', 'src', 'cli', 'main.js'), ...args], {
+      cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072', ...process.env },
+    });
   p.label = label;
   p.output = '';
   p.stdout.on('data', (c) => { if (p.output.length < 1 << 20) p.output += c; });
@@ -213,7 +218,7 @@ async function main() {
   // own control calls to the sidecars, and this script makes none.
   const up = start(['up', `--config.file=${configFile}`, `--data-dir=${dataDir}`, `--web.listen-address=127.0.0.1:${port}`,
     `--shard.max-series=${BUDGET}`, `--shard.min-shard=${SHARDS}`, `--shard.max-shard=${SHARDS}`, `--coordinator.interval=${CYCLE}`,
-    '--log.level=warn'], 'kvass-up');
+    '--log.level=warn'], 'kvass-up', process.env.KVASS_E2E_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.KVASS_E2E_PROFILE_DIR)}`] : []);
 
   // Settled: SHARDS shards, every target assigned and none in transfer, and every target scraped at least once by
   // its shard (its `up` series exists). Whether the scrapes succeed is measured, not waited for: on a machine too

@@ -11,12 +11,13 @@ import { DiscoveryManager } from '../discovery/manager.js';
 import type { DroppedTarget, Target } from '../target/populate.js';
 import { Population, type GroupSource } from './population.js';
 import type { ShardInfo, ShardManager } from '../shard/types.js';
-import { REPORTED_SCRAPES, configHash, type AssignedTargetSpec, type RuntimeInfo, type TargetStatus, type TargetState } from '../shard/contract.js';
+import { REPORTED_SCRAPES, configHash, type AssignedTargetSpec, type AssignmentChange, type RuntimeInfo, type TargetStatus, type TargetState } from '../shard/contract.js';
 import { Explorer } from './explore.js';
-import { EventLog, cycleEvents, onSomeShard, scaleEvent } from './events.js';
+import { EventLog, cycleEvents, scaleEvent } from './events.js';
 import { shardId } from '../shard/types.js';
 import { planFromNothing, type WhatIf } from './what-if.js';
 import { IncrementalPlanner } from './planner-incremental.js';
+import { recordKeys, type ShardChanges } from './planner-incremental-output.js';
 import { targetView, type PlannerOptions, type PlannerOutput, type PlannerShard, type PlannerTarget, type ShardTargetView } from './planner.js';
 import { ShardClient, type EnvelopeClient } from '../shard/client.js';
 import { MoveLog } from './moves.js';
@@ -334,9 +335,9 @@ export class Coordinator {
     this.lastPlannerTargets = plannerTargets;
     // What the plan changed in the records (the planner shares the records of shards it did not change): the
     // bookkeeping below costs what changed. Null: compare everything (the first plan of this coordinator).
-    const changes = this.lastAssignments.length > 0 && this.moves.observed
-      ? this.planner.changesSince(this.lastAssignments) ?? recordChanges(this.lastAssignments, plan.assignments) : null;
-    for (const e of cycleEvents(plan, shards, (s) => this.planner.loadBefore(s), this.opts.maxSeries, this.placed, this.lastAssignments, changes)) this.events.record(e.kind, e.message, e.ok);
+    const told = this.planner.changesSince(this.lastAssignments);
+    const changes = this.lastAssignments.length > 0 && this.moves.observed ? told?.byTarget ?? recordChanges(this.lastAssignments, plan.assignments) : null;
+    for (const e of cycleEvents(plan, shards, (s) => this.planner.loadBefore(s), this.opts.maxSeries, this.placed, this.lastAssignments, changes, this.onSomeShard(shards))) this.events.record(e.kind, e.message, e.ok);
     this.notePlaced(plan, changes);
     for (const m of plan.moves) this.opts.log.info({ target: targets.get(m.hash)?.target.scrapeUrl, from: shardId(m.from), to: shardId(m.to), reason: m.reason }, 'transfer begun');
     for (const h of plan.completed) this.opts.log.info({ target: targets.get(h)?.target.scrapeUrl }, 'transfer completed');
@@ -355,7 +356,7 @@ export class Coordinator {
         for (const rep of polled) {
           if (this.isAppliedOn(rep[i]!, want)) continue;
           this.mustAct(`assignment push to ${rep[i]!.info.name}`);
-          pushes.push(this.push(rep[i]!, want, targets));
+          pushes.push(this.push(rep[i]!, want, targets, this.lastAssignments[i], told?.byShard.get(i)));
           pushed = true;
         }
         // Applied everywhere: the view read this cycle is the assignment already.
@@ -420,7 +421,7 @@ export class Coordinator {
     this.sizedViews = views;
     const src: SizingSources = {
       targets, measured: (h) => this.measuredStatuses.get(h), probe: (h) => this.explorer.results.get(h),
-      isOnShard: onSomeShard(shards), defaultSeries: this.opts.defaultSeries,
+      isOnShard: this.onSomeShard(shards), defaultSeries: this.opts.defaultSeries,
     };
     if (populated === null || !this.sizesBuilt) {
       this.sizes.rebuild(src);
@@ -433,6 +434,16 @@ export class Coordinator {
     }
     for (const t of this.sizes.probing.values()) this.explorer.want(t);
     return this.sizes.list;
+  }
+
+  /**
+   * Whether some shard holds a target: a sidecar read this cycle reports it (the measured index has it), or the
+   * view kept for a shard that could not be read does. Looking in every record instead cost an index of every
+   * target as soon as more than a few new ones were asked about.
+   */
+  private onSomeShard(shards: readonly PlannerShard[]): (hash: string) => boolean {
+    const unread = shards.filter((s) => !s.ready);
+    return (h) => this.measuredStatuses.get(h) !== undefined || unread.some((s) => Object.hasOwn(s.targets, h));
   }
 
   /** The sizes of the targets (sizing.ts), kept from cycle to cycle; rebuilt after a standby term. */
@@ -461,15 +472,22 @@ export class Coordinator {
     const changed = new Set<string>();
     for (const m of mirrors) for (const h of m.takeChanged(MirrorReader.View)) changed.add(h);
     const [first, ...others] = mirrors.map((m) => m.statuses);
-    const view: Record<string, ShardTargetView> = {};
-    for (const st of first!.values()) {
+    const entry = (st: TargetStatus): ShardTargetView => {
       let scrapes = st.scrapesSinceAssigned;
       for (const o of others) scrapes = Math.min(scrapes, o.get(st.hash)?.scrapesSinceAssigned ?? 0);
-      view[st.hash] = targetView(st.state, Math.min(scrapes, REPORTED_SCRAPES));
+      return targetView(st.state, Math.min(scrapes, REPORTED_SCRAPES));
+    };
+    const sameSidecars = cached !== undefined && cached.mirrors.length === mirrors.length && cached.mirrors.every((m, k) => m === mirrors[k]);
+    // Most changes (health, series, errors, scrapes beyond the cap) leave the view as it is: then it stays the
+    // same object, and the planner sees an unchanged shard.
+    if (sameSidecars && stamp !== undefined && [...changed].every((h) => viewEntry(cached.view, h) === maybe(first!.get(h), entry))) {
+      this.statusViews.set(i, { stamp, view: cached.view, mirrors });
+      return { view: cached.view };
     }
+    const view: Record<string, ShardTargetView> = {};
+    for (const st of first!.values()) view[st.hash] = entry(st);
     if (stamp !== undefined) this.statusViews.set(i, { stamp, view, mirrors });
     else this.statusViews.delete(i);
-    const sameSidecars = cached !== undefined && cached.mirrors.length === mirrors.length && cached.mirrors.every((m, k) => m === mirrors[k]);
     return { view, changedFrom: sameSidecars ? { from: cached.view, keys: changed } : undefined };
   }
 
@@ -478,7 +496,7 @@ export class Coordinator {
     const version = p.mirror?.assignmentVersion;
     const seen = this.confirmed.get(p.info.apiUrl);
     if (version !== undefined && seen?.want === want && seen.version === version) return true;
-    if (!isApplied(want, p.mirror?.statuses ?? new Map())) return false;
+    if (!isApplied(want, p.mirror?.statuses ?? new Map(), recordKeys(want))) return false;
     if (version !== undefined) this.confirmed.set(p.info.apiUrl, { want, version });
     return true;
   }
@@ -488,7 +506,11 @@ export class Coordinator {
    * whole otherwise or when the sidecar's assignment moved meanwhile (409). Failures are logged: the next cycle
    * sees what the sidecar applies and tries again.
    */
-  private async push(p: Polled, want: Record<string, TargetState>, targets: Map<string, { target: Target; sc: ScrapeConfig }>): Promise<void> {
+  private async push(
+    p: Polled, want: Record<string, TargetState>, targets: Map<string, { target: Target; sc: ScrapeConfig }>,
+    /** The record of the last plan for this shard, and what this plan changed in it (the planner's account). */
+    before: Record<string, TargetState> | undefined, planned: ShardChanges | undefined,
+  ): Promise<void> {
     const client = new ShardClient(p.info.apiUrl, this.opts.client);
     let unsent = 0; // targets of `want` without a spec (gone from discovery): then the sidecar applies less than `want`
     const spec = (hash: string, state: TargetState): AssignedTargetSpec | undefined => {
@@ -502,7 +524,13 @@ export class Coordinator {
     };
     try {
       const base = p.mirror?.assignmentVersion;
-      const change = base !== undefined ? assignmentChange(want, p.mirror!.statuses, base, spec) : undefined;
+      // A sidecar known to apply the last plan's record gets the planner's change to it; others, the change
+      // worked out from what they report (or the whole assignment when that is not smaller).
+      const seen = this.confirmed.get(p.info.apiUrl);
+      const follows = base !== undefined && planned !== undefined && before !== undefined && seen?.want === before && seen.version === base;
+      const change = base === undefined ? undefined
+        : follows ? plannedChange(planned, base, spec, recordKeys(want)?.length ?? Object.keys(want).length)
+          : assignmentChange(want, p.mirror!.statuses, base, spec, recordKeys(want));
       if (change) {
         try {
           applied(await client.changeAssignment(change));
@@ -648,6 +676,15 @@ function viewOf(statuses: ReadonlyMap<string, TargetStatus>): Record<string, Sha
 
 const NO_TARGETS: Readonly<Record<string, never>> = Object.freeze({});
 
+/** A view's entry for a hash (its own keys only). */
+function viewEntry(view: Readonly<Record<string, ShardTargetView>>, hash: string): ShardTargetView | undefined {
+  return Object.hasOwn(view, hash) ? view[hash] : undefined;
+}
+
+function maybe<T, U>(x: T | undefined, f: (x: T) => U): U | undefined {
+  return x === undefined ? undefined : f(x);
+}
+
 /** A shard's view, worked out on first use and kept. */
 type LazyView = () => Record<string, ShardTargetView>;
 function lazyView(make: () => Record<string, ShardTargetView>): LazyView {
@@ -672,6 +709,12 @@ function meantView(want: Readonly<Record<string, TargetState>>, view: Readonly<R
     out[hash] = v !== undefined && (anyState || v.state === state) ? (v.state === state ? v : targetView(state, v.scrapes)) : targetView(state, 0);
   }
   return out;
+}
+
+/** The planner's change to a shard's record as an AssignmentChange, or undefined when sending it whole is smaller. */
+function plannedChange(c: ShardChanges, base: string, spec: (hash: string, state: TargetState) => AssignedTargetSpec | undefined, size: number): AssignmentChange | undefined {
+  const set = c.set.flatMap(([hash, state]) => spec(hash, state) ?? []);
+  return set.length + c.removed.length < size ? { base, set, remove: c.removed } : undefined;
 }
 
 /** Per target whose holders changed between two plans: the ordinals that got it and the ones that lost it. */

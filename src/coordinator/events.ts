@@ -81,15 +81,16 @@ export function scaleEvent(from: number, to: number, series: number, budget: num
  * does not report its targets yet) and no shard reports it. With `previous` (the last plan's records, whose targets
  * are all in `placedBefore`), a record that is the same object as before has nothing new and is not read; with
  * `changes` (what differs between `previous` and this plan's records), only the targets a record gained are.
+ * `onShard` tells whether some shard reports a target (default: a look in every shard's record).
  */
 export function cycleEvents(
   plan: PlannerOutput, shards: readonly PlannerShard[], loadOf: (shard: number) => number, budget: number,
   placedBefore: { has(hash: string): boolean }, previous: PlannerOutput['assignments'] = [],
   changes?: ReadonlyMap<string, { added: readonly number[] }> | null,
+  onShard: (hash: string) => boolean = onSomeShard(shards),
 ): Array<{ kind: EventKind; message: string; ok: boolean }> {
   const before: ShardLoad[] = [];
   for (const m of plan.moves) before[m.from] ??= { series: loadOf(m.from) };
-  const onShard = onSomeShard(shards);
   const known = (h: string): boolean => placedBefore.has(h) || onShard(h);
   const placed = new Map<number, number>();
   if (changes) {

@@ -11,7 +11,8 @@
  */
 import type { TargetState } from './planner.js';
 
-interface ShardChanges {
+/** What a shard's record lost (`removed`) and got or kept in another state (`set`, applied after the removals). */
+export interface ShardChanges {
   removed: string[];
   set: Array<[string, TargetState]>;
 }
@@ -33,6 +34,8 @@ export class AssignmentRecords {
    * records before that build). Null when unknown (a record beyond the new length still held targets).
    */
   lastChanges: RecordChanges | null = null;
+  /** The same, per shard whose record was rebuilt. */
+  lastShardChanges: ReadonlyMap<number, ShardChanges> = new Map();
   changedFrom: ReadonlyArray<Record<string, TargetState>> = [];
 
   /** The records for the final per-slot shards of a plan; `length` shards (empty records beyond the used ones). */
@@ -74,6 +77,7 @@ export class AssignmentRecords {
     let cutHeld = false;
     for (let s = length; s < this.keys.length; s++) if ((this.keys[s]?.length ?? 0) > 0) cutHeld = true;
     this.lastChanges = cutHeld ? null : byHash;
+    this.lastShardChanges = changes;
     this.changedFrom = this.records;
     const out: Array<Record<string, TargetState>> = [];
     for (let s = 0; s < length; s++) {
@@ -85,6 +89,7 @@ export class AssignmentRecords {
       }
       const next = rebuild(this.keys[s] ?? [], this.states[s] ?? new Uint8Array(0), change ?? { removed: [], set: [] });
       out.push(next.record);
+      keysOf.set(next.record, next.keys);
       this.keys[s] = next.keys;
       this.states[s] = next.states;
     }
@@ -103,6 +108,14 @@ export class AssignmentRecords {
     this.normal = n;
     this.incoming = t;
   }
+}
+
+/** The keys of every record built here, ascending: walking them spares enumerating a record of thousands of keys. */
+const keysOf = new WeakMap<object, readonly string[]>();
+
+/** The keys of a record this module built (any AssignmentRecords), or undefined for another object. */
+export function recordKeys(record: object): readonly string[] | undefined {
+  return keysOf.get(record);
 }
 
 /** First position in ascending `keys` whose key is >= `k`. */

@@ -32,7 +32,7 @@ import { planAssignments, type PlannerInput, type PlannerOptions, type PlannerOu
 import { isExpiredLongEnough, isIdleLongEnough, isLiveShard, type PlanState } from './planner-state.js';
 import { drainExcessShards, packIntoNewShards, placeNewTargets } from './planner-place.js';
 import { relieveOverloadedShards, scaleDown } from './planner-relief.js';
-import { AssignmentRecords, type RecordChanges } from './planner-incremental-output.js';
+import { AssignmentRecords, type RecordChanges, type ShardChanges } from './planner-incremental-output.js';
 import { ResolvedCopies, MAX_EXACT_KEYS, sanitizeSeries } from './planner-incremental-state.js';
 
 const NO_TARGETS: PlannerShard['targets'] = Object.freeze({}) as PlannerShard['targets'];
@@ -145,8 +145,9 @@ export class IncrementalPlanner {
     const reuse = prev !== null && dirty.size === 0 && !flagsChanged
       && sameFlags(expiredLongEnough, prev.expiredLongEnough) && sameFlags(idleLongEnough, prev.idleLongEnough);
     const output = reuse ? copyOutput(prev!.output) : this.runPhases(input, live, ready);
-    if (reuse) this.changes = { from: prev!.output.assignments, changes: new Map() };
-    else this.changes = this.records.lastChanges ? { from: this.records.changedFrom.slice(), changes: this.records.lastChanges } : null;
+    if (reuse) this.changes = { from: prev!.output.assignments, byTarget: new Map(), byShard: new Map() };
+    else if (this.records.lastChanges) this.changes = { from: this.records.changedFrom.slice(), byTarget: this.records.lastChanges, byShard: this.records.lastShardChanges };
+    else this.changes = null;
     if (reuse) this.stats.reused++;
     else if (prev) this.stats.incremental++;
     this.prev = { input, options: { ...options }, output: copyOutput(output), live, ready, expiredLongEnough, idleLongEnough };
@@ -159,13 +160,15 @@ export class IncrementalPlanner {
   }
 
   /** What the last call changed in the records, and the records it changed. */
-  private changes: { from: PlannerOutput['assignments']; changes: RecordChanges } | null = null;
+  private changes: { from: PlannerOutput['assignments']; byTarget: RecordChanges; byShard: ReadonlyMap<number, ShardChanges> } | null = null;
 
   /**
-   * Per target, the shards whose record gained or lost it in the last call's output, if `previous` is the
-   * record list of the call before (the same record objects); otherwise null (compare the records instead).
+   * What the last call's output changed in the records, if `previous` is the record list of the call before (the
+   * same record objects); otherwise null (compare the records instead). `byTarget`: per target, the shards whose
+   * record gained or lost it; `byShard`: per shard whose record changed, what it lost and got (a shard not in it
+   * has the same record).
    */
-  changesSince(previous: PlannerOutput['assignments']): RecordChanges | null {
+  changesSince(previous: PlannerOutput['assignments']): { byTarget: RecordChanges; byShard: ReadonlyMap<number, ShardChanges> } | null {
     const c = this.changes;
     if (!c) return null;
     const n = Math.max(previous.length, c.from.length);
@@ -174,7 +177,7 @@ export class IncrementalPlanner {
       const b = c.from[s];
       if (a !== b && !(isEmpty(a) && isEmpty(b))) return null;
     }
-    return c.changes;
+    return c;
   }
 
   private startOver(options: PlannerOptions): void {

@@ -23,9 +23,12 @@ export class ShardClient {
     return readRuntimeInfo((await this.client.data(this.url('/api/v1/shard/runtimeinfo'), { timeoutMs: this.timeoutMs, maxResponseBytes: MAX_ANSWER })).data);
   }
 
-  /** The statuses changed since `version` (an earlier answer's), or all of them (contract.ts TargetStatusDelta). */
+  /**
+   * The statuses changed since `version` (an earlier answer's), or all of them (contract.ts TargetStatusDelta),
+   * without their labels (the coordinator has its own; a sidecar that does not know `labels=false` sends them).
+   */
   async targetsSince(version: string | undefined): Promise<TargetStatusDelta> {
-    const query = version === undefined ? '' : `?since=${encodeURIComponent(version)}`;
+    const query = version === undefined ? '?labels=false' : `?since=${encodeURIComponent(version)}&labels=false`;
     return readTargetStatusDelta((await this.client.data(this.url(`/api/v1/shard/targets${query}`), { timeoutMs: this.timeoutMs, maxResponseBytes: MAX_ANSWER })).data);
   }
 

@@ -198,13 +198,16 @@ export function readRuntimeInfo(data: unknown): RuntimeInfo {
   };
 }
 
-/** Checks GET /api/v1/shard/targets's `data`: `{"targets":[…]}`. */
+const NO_LABELS: Labels = Object.freeze({}) as Labels;
+
+/** Checks GET /api/v1/shard/targets's `data`: `{"targets":[…]}`; a status without `labels` gets none. */
 export function readTargetStatuses(data: unknown): TargetStatus[] {
   if (!isPlainObject(data) || !Array.isArray(data.targets)) throw new ContractError('targets: expected an object {"targets":[…]}');
   return data.targets.map((t, i) => {
     const w = `targets[${i}]`;
     if (!isPlainObject(t)) throw new ContractError(`${w}: expected an object`);
-    if (!isPlainObject(t.labels) || Object.values(t.labels).some((v) => typeof v !== 'string')) throw new ContractError(`${w}: "labels" must be an object of strings`);
+    // Absent when asked for without them (`labels=false`).
+    if (t.labels !== undefined && (!isPlainObject(t.labels) || Object.values(t.labels).some((v) => typeof v !== 'string'))) throw new ContractError(`${w}: "labels" must be an object of strings`);
     const state = field<string>(t, 'state', 'string', w);
     if (!TARGET_STATES.includes(state as TargetState)) throw new ContractError(`${w}: "state" must be one of ${TARGET_STATES.join(', ')}`);
     const health = field<string>(t, 'health', 'string', w);
@@ -212,7 +215,7 @@ export function readTargetStatuses(data: unknown): TargetStatus[] {
     const last = t.lastScrape;
     if (last !== null && typeof last !== 'string') throw new ContractError(`${w}: "lastScrape" must be a string or null`);
     return {
-      hash: field(t, 'hash', 'string', w), job: field(t, 'job', 'string', w), labels: t.labels as Labels, state: state as TargetState,
+      hash: field(t, 'hash', 'string', w), job: field(t, 'job', 'string', w), labels: (t.labels ?? NO_LABELS) as Labels, state: state as TargetState,
       health: health as TargetStatus['health'], lastError: field(t, 'lastError', 'string', w), lastScrape: last,
       lastScrapeDuration: field(t, 'lastScrapeDuration', 'number', w), series: field(t, 'series', 'number', w),
       lastSeries: field(t, 'lastSeries', 'number', w), samples: field(t, 'samples', 'number', w), bytes: field(t, 'bytes', 'number', w),

@@ -63,7 +63,11 @@ async function handle(sidecar: Sidecar, req: IncomingMessage, res: ServerRespons
     case 'GET /api/v1/shard/runtime':
       return apiSuccess(res, await sidecar.runtimeInfo());
     case 'GET /api/v1/shard/targets':
-      return apiSuccess(res, sidecar.targetStatuses(target.query.get('since') ?? undefined));
+    {
+      const labels = target.query.get('labels');
+      if (labels !== null && labels !== 'true' && labels !== 'false') return apiError(res, 400, 'bad_data', `invalid parameter "labels": ${JSON.stringify(labels)}: expected true or false`);
+      return apiSuccess(res, sidecar.targetStatuses(target.query.get('since') ?? undefined, labels !== 'false'));
+    }
     case 'POST /api/v1/shard/targets':
     case 'PUT /api/v1/shard/targets': {
       // A whole assignment ({"targets":[…]}) or a change to the applied one ({"base":…,"set":[…],"remove":[…]}).

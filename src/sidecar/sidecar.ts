@@ -223,9 +223,9 @@ export class Sidecar {
     return `${this.status.epoch}.${this.assignmentSeq}`;
   }
 
-  /** GET /api/v1/shard/targets: the statuses, whole or changed since a version. */
-  targetStatuses(since: string | undefined): TargetStatusDelta {
-    return this.status.since(since, this.assignmentVersion);
+  /** GET /api/v1/shard/targets: the statuses, whole or changed since a version, with or without their labels. */
+  targetStatuses(since: string | undefined, labels = true): TargetStatusDelta {
+    return this.status.since(since, this.assignmentVersion, labels);
   }
 
   private assignmentUnsaved = false;

@@ -113,14 +113,19 @@ export class TargetStatusBook {
 
   /**
    * The answer to GET /api/v1/shard/targets?since=`since`: the changes after that version, or everything when it
-   * is absent, of another epoch, ahead of this book, or older than the removals it remembers.
+   * is absent, of another epoch, ahead of this book, or older than the removals it remembers. Without `labels`, the
+   * statuses leave their labels out (the coordinator has them: at a million targets they are most of the bytes).
    */
-  since(since: string | undefined, assignmentVersion: string): TargetStatusDelta {
+  since(since: string | undefined, assignmentVersion: string, labels = true): TargetStatusDelta {
     const version = `${this.epoch}.${this.version}`;
     const from = since === undefined ? undefined : parseVersion(since, this.epoch);
-    if (from === undefined || from > this.version || from < this.floor) return { full: true, targets: this.all(), removed: [], version, assignmentVersion };
+    const copy = labels ? (st: TargetStatus): TargetStatus => ({ ...st }) : withoutLabels;
     const targets: TargetStatus[] = [];
-    for (const e of this.entries.values()) if (e.changed > from) targets.push({ ...e.status });
+    if (from === undefined || from > this.version || from < this.floor) {
+      for (const e of this.entries.values()) targets.push(copy(e.status));
+      return { full: true, targets, removed: [], version, assignmentVersion };
+    }
+    for (const e of this.entries.values()) if (e.changed > from) targets.push(copy(e.status));
     const removed: string[] = [];
     for (const [hash, at] of this.removed) if (at > from) removed.push(hash);
     return { full: false, targets, removed, version, assignmentVersion };
@@ -146,4 +151,10 @@ function sameLabels(a: Labels, b: Labels): boolean {
   const keys = Object.keys(a);
   if (keys.length !== Object.keys(b).length) return false;
   return keys.every((k) => Object.hasOwn(b, k) && a[k] === b[k]);
+}
+
+/** A status without its labels (TargetStatusDelta's statuses asked for without them). */
+function withoutLabels(st: TargetStatus): TargetStatus {
+  const { labels: _labels, ...rest } = st;
+  return rest as TargetStatus;
 }

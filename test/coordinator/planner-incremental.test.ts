@@ -234,7 +234,16 @@ test('IncrementalPlanner equals planAssignments at every step of random change s
           const told = planner.changesSince(previous);
           if (told) {
             changesTold++;
-            assert.deepEqual(sortedChanges(told), sortedChanges(compareRecords(previous, inc.assignments)), `changes at step ${k}`);
+            assert.deepEqual(sortedChanges(told.byTarget), sortedChanges(compareRecords(previous, inc.assignments)), `changes at step ${k}`);
+            // Per shard: the previous record with the removals, then the set, applied is the new record.
+            inc.assignments.forEach((rec, s) => {
+              const c = told.byShard.get(s);
+              if (!c) return assert.ok(rec === previous[s] || (Object.keys(rec).length === 0 && Object.keys(previous[s] ?? {}).length === 0), `shard ${s} unchanged at step ${k}`);
+              const applied: Record<string, string> = { ...(previous[s] ?? {}) };
+              for (const h of c.removed) delete applied[h];
+              for (const [h, state] of c.set) applied[h] = state;
+              assert.deepEqual(applied, { ...rec }, `shard ${s}'s change at step ${k}`);
+            });
           }
           previous = inc.assignments;
           applyOutput(sim, full, step.apply, step.scrape);

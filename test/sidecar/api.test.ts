@@ -12,6 +12,7 @@ import { SidecarMetrics } from '../../src/sidecar/metrics.js';
 import { createSidecarApi } from '../../src/sidecar/api.js';
 import { LocatedConfigError } from '../../src/prom/errors.js';
 import { statusConfigYaml } from '../../src/config/status-config.js';
+import { readTargetStatusDelta } from '../../src/shard/contract.js';
 
 const CONFIG = `global: {scrape_interval: 15s, external_labels: {cluster: eu}}
 scrape_configs:
@@ -238,6 +239,20 @@ test('api: an assignment travels as a change to the applied version; a stale bas
     assert.deepEqual((delta.json.data.targets as Array<{ hash: string }>).map((x) => x.hash).sort(), [h1, h2, h4].sort());
     assert.deepEqual(delta.json.data.removed, [h3]);
     assert.equal(delta.json.data.assignmentVersion, s.sidecar.assignmentVersion);
+    assert.ok((delta.json.data.targets as Array<{ labels?: object }>).every((x) => x.labels !== undefined), 'labels by default');
+
+    // labels=false: the same statuses without their labels, read back by the contract with none.
+    const bare = await s.call('GET', `/api/v1/shard/targets?since=${encodeURIComponent(since)}&labels=false`);
+    const bareTargets = bare.json.data.targets as Array<Record<string, unknown>>;
+    assert.deepEqual(bareTargets.map((x) => x.hash).sort(), [h1, h2, h4].sort());
+    assert.ok(bareTargets.every((x) => !('labels' in x) && typeof x.series === 'number'), bare.text);
+    assert.deepEqual(readTargetStatusDelta(bare.json.data).targets.map((x) => x.labels), [{}, {}, {}]);
+    const wholeBare = await s.call('GET', '/api/v1/shard/targets?labels=false');
+    assert.equal(wholeBare.json.data.full, true);
+    assert.ok((wholeBare.json.data.targets as object[]).every((x) => !('labels' in x)));
+    const badLabels = await s.call('GET', '/api/v1/shard/targets?labels=no');
+    assert.equal(badLabels.status, 400);
+    assert.match(badLabels.json.error, /labels/);
   } finally {
     await s.close();
   }

@@ -1,0 +1,145 @@
+/**
+ * The coordinator's sizes kept up to date by hash (src/coordinator/sizing.ts) and the measured statuses kept from
+ * the sidecars' changes (src/coordinator/measured.ts) must equal what building them afresh gives, over random
+ * sequences of changes: targets coming and going, sidecars reporting, leaving and being read in another order,
+ * probes answering, shards' records changing.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { MeasuredStatuses } from '../../src/coordinator/measured.js';
+import { SidecarMirror } from '../../src/coordinator/sidecar-mirror.js';
+import { TargetSizes, type SizingSources } from '../../src/coordinator/sizing.js';
+import type { ProbeResult } from '../../src/coordinator/explore.js';
+import type { TargetStatus } from '../../src/shard/contract.js';
+import type { ScrapeConfig } from '../../src/config/config.js';
+import type { Target } from '../../src/target/populate.js';
+
+const HASHES = ['h0', 'h1', 'h2', 'h3', 'h4', 'h5'];
+const sc = {} as ScrapeConfig;
+
+function status(hash: string, health: TargetStatus['health'], series: number, scrapes: number): TargetStatus {
+  return {
+    hash, job: 'j', labels: {}, state: 'normal', health, lastError: health === 'down' ? 'boom' : '', lastScrape: null, lastScrapeDuration: 0,
+    series, lastSeries: series, samples: series, bytes: 0, scrapesSinceAssigned: scrapes, assignedAt: '2026-12-04T00:00:00Z',
+  };
+}
+
+function target(hash: string, bad: boolean): { target: Target; sc: ScrapeConfig } {
+  const labels: Record<string, string> = { __address__: bad ? '' : `${hash}:80`, job: 'j' };
+  return { target: { hash, job: 'j', labels, discoveredLabels: labels, scrapeUrl: `http://${hash}:80/metrics`, interval: 10_000, timeout: 10_000 } as unknown as Target, sc };
+}
+
+/** The best status per hash as the coordinator defined it before measured.ts: up before down, then the largest. */
+function measuredAfresh(mirrors: readonly SidecarMirror[]): Map<string, TargetStatus> {
+  const out = new Map<string, TargetStatus>();
+  for (const m of mirrors) {
+    for (const st of m.statuses.values()) {
+      const prev = out.get(st.hash);
+      if (!prev || (st.health === 'up' && (prev.health !== 'up' || st.series > prev.series))) out.set(st.hash, st);
+    }
+  }
+  return out;
+}
+
+const op = fc.oneof(
+  fc.record({ kind: fc.constant('report' as const), mirror: fc.nat(2), hash: fc.constantFrom(...HASHES), health: fc.constantFrom('up', 'down', 'unknown') as fc.Arbitrary<TargetStatus['health']>, series: fc.constantFrom(10, 20, 30), scrapes: fc.nat(3) }),
+  fc.record({ kind: fc.constant('unreport' as const), mirror: fc.nat(2), hash: fc.constantFrom(...HASHES) }),
+  fc.record({ kind: fc.constant('restart' as const), mirror: fc.nat(2) }),
+  fc.record({ kind: fc.constant('read' as const), which: fc.shuffledSubarray([0, 1, 2]) }),
+  fc.record({ kind: fc.constant('target' as const), hash: fc.constantFrom(...HASHES), present: fc.boolean(), bad: fc.boolean() }),
+  fc.record({ kind: fc.constant('probe' as const), hash: fc.constantFrom(...HASHES), ok: fc.boolean(), series: fc.constantFrom(7, 70), attempts: fc.integer({ min: 1, max: 3 }) }),
+  fc.record({ kind: fc.constant('hold' as const), hash: fc.constantFrom(...HASHES), held: fc.boolean() }),
+);
+
+test('sizes and measured statuses kept by change equal the ones built afresh, over random change sequences', () => {
+  let updates = 0;
+  fc.assert(
+    fc.property(fc.array(op, { minLength: 1, maxLength: 40 }), (ops) => {
+      const mirrors = [new SidecarMirror(), new SidecarMirror(), new SidecarMirror()];
+      let read: SidecarMirror[] = [];
+      const targets = new Map<string, { target: Target; sc: ScrapeConfig }>();
+      const probes = new Map<string, ProbeResult>();
+      const held = new Set<string>();
+      const measured = new MeasuredStatuses();
+      const sizes = new TargetSizes();
+      let built = false;
+      for (const o of ops) {
+        const dirty = new Set<string>();
+        let heldChanged = false;
+        if (o.kind === 'report') mirrors[o.mirror]!.apply({ full: false, targets: [status(o.hash, o.health, o.series, o.scrapes)], removed: [] });
+        else if (o.kind === 'unreport') mirrors[o.mirror]!.apply({ full: false, targets: [], removed: [o.hash] });
+        else if (o.kind === 'restart') mirrors[o.mirror]!.apply({ full: true, targets: [...mirrors[o.mirror]!.statuses.values()].slice(1).map((s) => ({ ...s })), removed: [] });
+        else if (o.kind === 'read') read = o.which.map((k) => mirrors[k]!);
+        else if (o.kind === 'target') {
+          if (o.present) targets.set(o.hash, target(o.hash, o.bad));
+          else targets.delete(o.hash);
+          dirty.add(o.hash);
+        } else if (o.kind === 'probe') {
+          probes.set(o.hash, { ok: o.ok, series: o.series, error: o.ok ? '' : 'refused', atMs: 0, attempts: o.attempts, retryAtMs: 0 });
+          dirty.add(o.hash);
+        } else {
+          if (o.held) held.add(o.hash);
+          else held.delete(o.hash);
+          heldChanged = true;
+        }
+        // The measured index against the map built afresh from the sidecars read.
+        for (const h of measured.sync(read)) dirty.add(h);
+        const fresh = measuredAfresh(read);
+        for (const h of HASHES) assert.equal(measured.get(h), fresh.get(h), `measured ${h}`);
+
+        const src = (m: (h: string) => TargetStatus | undefined): SizingSources => ({
+          targets, measured: m, probe: (h) => probes.get(h), isOnShard: (h) => held.has(h), defaultSeries: 100,
+        });
+        if (!built) sizes.rebuild(src((h) => measured.get(h)));
+        else sizes.update(dirty, src((h) => measured.get(h)), heldChanged);
+        built = true;
+        updates++;
+        const again = new TargetSizes();
+        again.rebuild(src((h) => fresh.get(h)));
+        const byHash = (l: ReadonlyArray<{ hash: string; series: number }>) => [...l].map((t) => [t.hash, t.series]).sort();
+        assert.deepEqual(byHash(sizes.list), byHash(again.list), 'the planner list');
+        assert.equal(sizes.series, again.series, 'the series counted');
+        assert.deepEqual([...sizes.probing.keys()].sort(), [...again.probing.keys()].sort(), 'the targets probed');
+        assert.deepEqual([...sizes.unassignable].sort(), [...again.unassignable].sort(), 'the unassignable targets');
+      }
+    }),
+    { numRuns: 2000 },
+  );
+  assert.ok(updates > 8000, `${updates} updates compared`);
+});
+
+test('an unchanged entry keeps its object, so the planner skips it unread', () => {
+  const sizes = new TargetSizes();
+  const targets = new Map([['a', target('a', false)], ['b', target('b', false)]]);
+  const m = new Map([['a', status('a', 'up', 10, 3)], ['b', status('b', 'up', 20, 3)]]);
+  const src: SizingSources = { targets, measured: (h) => m.get(h), probe: () => undefined, isOnShard: () => true, defaultSeries: 100 };
+  sizes.rebuild(src);
+  const [a, b] = sizes.list;
+  m.set('b', status('b', 'up', 25, 3));
+  sizes.update(['a', 'b'], src, false);
+  assert.equal(sizes.list[0], a, 'a did not change: the same object');
+  assert.notEqual(sizes.list[1], b);
+  assert.deepEqual(sizes.list[1], { hash: 'b', series: 30 });
+  const list = sizes.list;
+  sizes.update([], src, false);
+  assert.equal(sizes.list, list, 'nothing changed: the same array');
+});
+
+test('measured statuses: on a tie the sidecar read first wins, also after the read order changed', () => {
+  const a = new SidecarMirror();
+  const b = new SidecarMirror();
+  a.apply({ full: false, targets: [status('h', 'down', 10, 0)], removed: [] });
+  b.apply({ full: false, targets: [status('h', 'down', 10, 0)], removed: [] });
+  const m = new MeasuredStatuses();
+  assert.deepEqual([...m.sync([a, b])], ['h']);
+  assert.equal(m.get('h'), a.statuses.get('h'));
+  m.sync([b, a]);
+  assert.equal(m.get('h'), b.statuses.get('h'), 'b is read first now');
+  b.apply({ full: false, targets: [status('h', 'up', 5, 1)], removed: [] });
+  m.sync([b, a]);
+  assert.equal(m.get('h')!.health, 'up', 'up wins over down');
+  assert.deepEqual([...m.sync([a])], ['h'], 'b left: its targets are sized again');
+  assert.equal(m.get('h'), a.statuses.get('h'));
+  assert.equal(m.sync([a]).size, 0, 'nothing new: nothing to size again');
+});

@@ -11,20 +11,21 @@ import { DiscoveryManager } from '../discovery/manager.js';
 import type { DroppedTarget, Target } from '../target/populate.js';
 import { Population, type GroupSource } from './population.js';
 import type { ShardInfo, ShardManager } from '../shard/types.js';
-import { REPORTED_SCRAPES, configHash, type AssignedTargetSpec, type AssignmentChange, type RuntimeInfo, type TargetStatus, type TargetState } from '../shard/contract.js';
+import { configHash, type AssignedTargetSpec, type RuntimeInfo, type TargetStatus, type TargetState } from '../shard/contract.js';
 import { Explorer } from './explore.js';
 import { EventLog, cycleEvents, scaleEvent } from './events.js';
 import { shardId } from '../shard/types.js';
 import { planFromNothing, type WhatIf } from './what-if.js';
 import { IncrementalPlanner } from './planner-incremental.js';
 import { recordKeys, type ShardChanges } from './planner-incremental-output.js';
-import { targetView, type PlannerOptions, type PlannerOutput, type PlannerShard, type PlannerTarget, type ShardTargetView } from './planner.js';
+import type { PlannerOptions, PlannerOutput, PlannerShard, PlannerTarget, ShardTargetView } from './planner.js';
 import { ShardClient, type EnvelopeClient } from '../shard/client.js';
 import { MoveLog } from './moves.js';
 import type { TargetSummary } from './api.js';
 import { CallError } from '../http/client.js';
-import { MirrorReader, SidecarMirrors, assignmentChange, isApplied, type SidecarMirror } from './sidecar-mirror.js';
+import { SidecarMirrors, assignmentChange, isApplied, type SidecarMirror } from './sidecar-mirror.js';
 import { MeasuredStatuses } from './measured.js';
+import { NO_TARGETS, StatusViews, hasKeys, lazyView, meantView, plannedChange, recordChanges, viewOf, type LazyView, type RecordChanges } from './shard-views.js';
 import { TargetSizes, type SizingSources } from './sizing.js';
 
 export { PROMETHEUS_ADDED_SERIES } from './sizing.js';
@@ -266,7 +267,7 @@ export class Coordinator {
   /** Each sidecar's targets as of its last answer: statuses travel as changes (sidecar-mirror.ts). */
   private readonly mirrors = new SidecarMirrors();
   /** Per ordinal: the planner's view of what its sidecars report, and the sidecar versions it was made from. */
-  private readonly statusViews = new Map<number, { stamp: string; view: Record<string, ShardTargetView>; mirrors: SidecarMirror[] }>();
+  private readonly statusViews = new StatusViews();
   /**
    * Per sidecar: the last assignment record known to be applied, and the sidecar's assignmentVersion then (found by
    * comparing, or answered by a push that sent every target of it): while the sidecar applies that version, the
@@ -311,7 +312,7 @@ export class Coordinator {
       let changedFrom: PlannerShard['changedFrom'];
       if (ready) {
         this.notReadySince.delete(i);
-        ({ view, changedFrom } = this.statusView(i, copies));
+        ({ view, changedFrom } = this.statusViews.of(i, copies.map((c) => c.mirror!)));
         this.lastView.set(i, lazyView(() => view));
       } else {
         if (!this.notReadySince.has(i)) this.notReadySince.set(i, now);
@@ -455,41 +456,6 @@ export class Coordinator {
   private readonly measuredStatuses = new MeasuredStatuses();
   /** The assignment records of the last plan (the planner shares unchanged ones from cycle to cycle). */
   private lastAssignments: PlannerOutput['assignments'] = [];
-
-  /**
-   * The planner's record of what shard `i`'s sidecars (one per replica) report: per target its state and the fewest
-   * successful scrapes of any replica, capped at REPORTED_SCRAPES (the planner only asks whether a transfer's
-   * receiver reached 2). The same object as last cycle while no sidecar's version moved, so that the planner sees
-   * an unchanged shard without reading it.
-   */
-  private statusView(i: number, copies: Polled[]): { view: Record<string, ShardTargetView>; changedFrom?: PlannerShard['changedFrom'] } {
-    const versions = copies.map((c) => c.mirror?.version);
-    const stamp = versions.every((v) => v !== undefined) ? versions.join(' ') : undefined;
-    const cached = this.statusViews.get(i);
-    if (stamp !== undefined && cached?.stamp === stamp) return { view: cached.view };
-    const mirrors = copies.map((c) => c.mirror!);
-    // What changed on the sidecars since the cached view was made: the keys at which the new view can differ.
-    const changed = new Set<string>();
-    for (const m of mirrors) for (const h of m.takeChanged(MirrorReader.View)) changed.add(h);
-    const [first, ...others] = mirrors.map((m) => m.statuses);
-    const entry = (st: TargetStatus): ShardTargetView => {
-      let scrapes = st.scrapesSinceAssigned;
-      for (const o of others) scrapes = Math.min(scrapes, o.get(st.hash)?.scrapesSinceAssigned ?? 0);
-      return targetView(st.state, Math.min(scrapes, REPORTED_SCRAPES));
-    };
-    const sameSidecars = cached !== undefined && cached.mirrors.length === mirrors.length && cached.mirrors.every((m, k) => m === mirrors[k]);
-    // Most changes (health, series, errors, scrapes beyond the cap) leave the view as it is: then it stays the
-    // same object, and the planner sees an unchanged shard.
-    if (sameSidecars && stamp !== undefined && [...changed].every((h) => viewEntry(cached.view, h) === maybe(first!.get(h), entry))) {
-      this.statusViews.set(i, { stamp, view: cached.view, mirrors });
-      return { view: cached.view };
-    }
-    const view: Record<string, ShardTargetView> = {};
-    for (const st of first!.values()) view[st.hash] = entry(st);
-    if (stamp !== undefined) this.statusViews.set(i, { stamp, view, mirrors });
-    else this.statusViews.delete(i);
-    return { view, changedFrom: sameSidecars ? { from: cached.view, keys: changed } : undefined };
-  }
 
   /** Whether a sidecar applies `want`; a record known to be applied at the sidecar's assignmentVersion is not compared again. */
   private isAppliedOn(p: Polled, want: Record<string, TargetState>): boolean {
@@ -665,78 +631,6 @@ export class Coordinator {
   get replicaCount(): number {
     return this.opts.manager.replicas();
   }
-}
-
-/** A sidecar's applied assignment, as the planner sees one. */
-function viewOf(statuses: ReadonlyMap<string, TargetStatus>): Record<string, ShardTargetView> {
-  const view: Record<string, ShardTargetView> = {};
-  for (const st of statuses.values()) view[st.hash] = targetView(st.state, st.scrapesSinceAssigned);
-  return view;
-}
-
-const NO_TARGETS: Readonly<Record<string, never>> = Object.freeze({});
-
-/** A view's entry for a hash (its own keys only). */
-function viewEntry(view: Readonly<Record<string, ShardTargetView>>, hash: string): ShardTargetView | undefined {
-  return Object.hasOwn(view, hash) ? view[hash] : undefined;
-}
-
-function maybe<T, U>(x: T | undefined, f: (x: T) => U): U | undefined {
-  return x === undefined ? undefined : f(x);
-}
-
-/** A shard's view, worked out on first use and kept. */
-type LazyView = () => Record<string, ShardTargetView>;
-function lazyView(make: () => Record<string, ShardTargetView>): LazyView {
-  let view: Record<string, ShardTargetView> | undefined;
-  return () => (view ??= make());
-}
-
-/** The want a view was made for by meantView: a meant view of the same want is the same (meantView is idempotent). */
-const meantFor = new WeakMap<object, object>();
-
-/**
- * What a shard is meant to hold after a push (or while it starts): `want`, with the scrapes `view` reported for a
- * target in the same state (in any state with `anyState`: a shard that could not be read keeps its counts).
- */
-function meantView(want: Readonly<Record<string, TargetState>>, view: Readonly<Record<string, ShardTargetView>>, anyState = false): Record<string, ShardTargetView> {
-  if (meantFor.get(view) === want) return view as Record<string, ShardTargetView>;
-  const out: Record<string, ShardTargetView> = {};
-  meantFor.set(out, want);
-  for (const hash in want) {
-    const state = want[hash]!;
-    const v = Object.hasOwn(view, hash) ? view[hash] : undefined;
-    out[hash] = v !== undefined && (anyState || v.state === state) ? (v.state === state ? v : targetView(state, v.scrapes)) : targetView(state, 0);
-  }
-  return out;
-}
-
-/** The planner's change to a shard's record as an AssignmentChange, or undefined when sending it whole is smaller. */
-function plannedChange(c: ShardChanges, base: string, spec: (hash: string, state: TargetState) => AssignedTargetSpec | undefined, size: number): AssignmentChange | undefined {
-  const set = c.set.flatMap(([hash, state]) => spec(hash, state) ?? []);
-  return set.length + c.removed.length < size ? { base, set, remove: c.removed } : undefined;
-}
-
-/** Per target whose holders changed between two plans: the ordinals that got it and the ones that lost it. */
-type RecordChanges = Map<string, { added: number[]; removed: number[] }>;
-
-/** What differs between two plans' records; records that are the same object are not read. */
-function recordChanges(prev: PlannerOutput['assignments'], next: PlannerOutput['assignments']): RecordChanges {
-  const changes: RecordChanges = new Map();
-  const entry = (hash: string) => changes.get(hash) ?? changes.set(hash, { added: [], removed: [] }).get(hash)!;
-  for (let i = 0; i < Math.max(prev.length, next.length); i++) {
-    const before = prev[i] ?? NO_TARGETS;
-    const after = next[i] ?? NO_TARGETS;
-    if (before === after) continue;
-    for (const hash in after) if (!Object.hasOwn(before, hash)) entry(hash).added.push(i);
-    for (const hash in before) if (!Object.hasOwn(after, hash)) entry(hash).removed.push(i);
-  }
-  return changes;
-}
-
-function hasKeys(o: object): boolean {
-  for (const _ in o) return true;
-  return false;
 }
 
 /** Milliseconds since the previous call (the first: since creation). */

@@ -1,0 +1,128 @@
+/**
+ * The planner's views of the shards, for the coordinator: what each shard's sidecars report (kept per shard and
+ * handed over as the same object while it did not change, with where it changed when it did), what a shard is meant
+ * to hold after a push, and the changes between two plans' records. Pure helpers over the contract's types; the
+ * coordinator's loop keeps the state.
+ */
+import { REPORTED_SCRAPES, type AssignedTargetSpec, type AssignmentChange, type TargetState, type TargetStatus } from '../shard/contract.js';
+import { targetView, type PlannerOutput, type PlannerShard, type ShardTargetView } from './planner.js';
+import type { ShardChanges } from './planner-incremental-output.js';
+import { MirrorReader, type SidecarMirror } from './sidecar-mirror.js';
+
+/**
+ * Per ordinal, the planner's record of what the shard's sidecars (one per replica) report: per target its state and
+ * the fewest successful scrapes of any replica, capped at REPORTED_SCRAPES (the planner only asks whether a
+ * transfer's receiver reached 2). The same object as last cycle while no sidecar's version moved, or while what
+ * moved leaves every entry as it was (health, series, errors, scrapes beyond the cap): then the planner sees an
+ * unchanged shard without reading it. A new record says where it can differ from the last (PlannerShard.changedFrom).
+ */
+export class StatusViews {
+  private readonly cache = new Map<number, { stamp: string; view: Record<string, ShardTargetView>; mirrors: SidecarMirror[] }>();
+
+  of(i: number, mirrors: SidecarMirror[]): { view: Record<string, ShardTargetView>; changedFrom?: PlannerShard['changedFrom'] } {
+    const versions = mirrors.map((m) => m.version);
+    const stamp = versions.every((v) => v !== undefined) ? versions.join(' ') : undefined;
+    const cached = this.cache.get(i);
+    if (stamp !== undefined && cached?.stamp === stamp) return { view: cached.view };
+    // What changed on the sidecars since the cached view was made: the keys at which the new view can differ.
+    const changed = new Set<string>();
+    for (const m of mirrors) for (const h of m.takeChanged(MirrorReader.View)) changed.add(h);
+    const [first, ...others] = mirrors.map((m) => m.statuses);
+    const entry = (st: TargetStatus): ShardTargetView => {
+      let scrapes = st.scrapesSinceAssigned;
+      for (const o of others) scrapes = Math.min(scrapes, o.get(st.hash)?.scrapesSinceAssigned ?? 0);
+      return targetView(st.state, Math.min(scrapes, REPORTED_SCRAPES));
+    };
+    const sameSidecars = cached !== undefined && cached.mirrors.length === mirrors.length && cached.mirrors.every((m, k) => m === mirrors[k]);
+    if (sameSidecars && stamp !== undefined && [...changed].every((h) => viewEntry(cached.view, h) === maybe(first!.get(h), entry))) {
+      this.cache.set(i, { stamp, view: cached.view, mirrors });
+      return { view: cached.view };
+    }
+    const view: Record<string, ShardTargetView> = {};
+    for (const st of first!.values()) view[st.hash] = entry(st);
+    if (stamp !== undefined) this.cache.set(i, { stamp, view, mirrors });
+    else this.cache.delete(i);
+    return { view, changedFrom: sameSidecars ? { from: cached.view, keys: changed } : undefined };
+  }
+
+  delete(i: number): void {
+    this.cache.delete(i);
+  }
+
+  /** Forgets every view: the next ones are built whole (after the sidecars' changes were dropped). */
+  clear(): void {
+    this.cache.clear();
+  }
+}
+
+/** A sidecar's applied assignment, as the planner sees one. */
+export function viewOf(statuses: ReadonlyMap<string, TargetStatus>): Record<string, ShardTargetView> {
+  const view: Record<string, ShardTargetView> = {};
+  for (const st of statuses.values()) view[st.hash] = targetView(st.state, st.scrapesSinceAssigned);
+  return view;
+}
+
+export const NO_TARGETS: Readonly<Record<string, never>> = Object.freeze({});
+
+/** A view's entry for a hash (its own keys only). */
+function viewEntry(view: Readonly<Record<string, ShardTargetView>>, hash: string): ShardTargetView | undefined {
+  return Object.hasOwn(view, hash) ? view[hash] : undefined;
+}
+
+function maybe<T, U>(x: T | undefined, f: (x: T) => U): U | undefined {
+  return x === undefined ? undefined : f(x);
+}
+
+/** A shard's view, worked out on first use and kept. */
+export type LazyView = () => Record<string, ShardTargetView>;
+export function lazyView(make: () => Record<string, ShardTargetView>): LazyView {
+  let view: Record<string, ShardTargetView> | undefined;
+  return () => (view ??= make());
+}
+
+/** The want a view was made for by meantView: a meant view of the same want is the same (meantView is idempotent). */
+const meantFor = new WeakMap<object, object>();
+
+/**
+ * What a shard is meant to hold after a push (or while it starts): `want`, with the scrapes `view` reported for a
+ * target in the same state (in any state with `anyState`: a shard that could not be read keeps its counts).
+ */
+export function meantView(want: Readonly<Record<string, TargetState>>, view: Readonly<Record<string, ShardTargetView>>, anyState = false): Record<string, ShardTargetView> {
+  if (meantFor.get(view) === want) return view as Record<string, ShardTargetView>;
+  const out: Record<string, ShardTargetView> = {};
+  meantFor.set(out, want);
+  for (const hash in want) {
+    const state = want[hash]!;
+    const v = Object.hasOwn(view, hash) ? view[hash] : undefined;
+    out[hash] = v !== undefined && (anyState || v.state === state) ? (v.state === state ? v : targetView(state, v.scrapes)) : targetView(state, 0);
+  }
+  return out;
+}
+
+/** The planner's change to a shard's record as an AssignmentChange, or undefined when sending it whole is smaller. */
+export function plannedChange(c: ShardChanges, base: string, spec: (hash: string, state: TargetState) => AssignedTargetSpec | undefined, size: number): AssignmentChange | undefined {
+  const set = c.set.flatMap(([hash, state]) => spec(hash, state) ?? []);
+  return set.length + c.removed.length < size ? { base, set, remove: c.removed } : undefined;
+}
+
+/** Per target whose holders changed between two plans: the ordinals that got it and the ones that lost it. */
+export type RecordChanges = Map<string, { added: number[]; removed: number[] }>;
+
+/** What differs between two plans' records; records that are the same object are not read. */
+export function recordChanges(prev: PlannerOutput['assignments'], next: PlannerOutput['assignments']): RecordChanges {
+  const changes: RecordChanges = new Map();
+  const entry = (hash: string) => changes.get(hash) ?? changes.set(hash, { added: [], removed: [] }).get(hash)!;
+  for (let i = 0; i < Math.max(prev.length, next.length); i++) {
+    const before = prev[i] ?? NO_TARGETS;
+    const after = next[i] ?? NO_TARGETS;
+    if (before === after) continue;
+    for (const hash in after) if (!Object.hasOwn(before, hash)) entry(hash).added.push(i);
+    for (const hash in before) if (!Object.hasOwn(after, hash)) entry(hash).removed.push(i);
+  }
+  return changes;
+}
+
+export function hasKeys(o: object): boolean {
+  for (const _ in o) return true;
+  return false;
+}

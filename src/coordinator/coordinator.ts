@@ -241,8 +241,16 @@ export class Coordinator {
   private collectTargets(): Map<string, { target: Target; sc: ScrapeConfig }> {
     const res = this.population.update(this.config.scrapeConfigs, this.discovery);
     this.dropped = res.dropped;
+    // Kept until the sizes take them: a cycle that fails before sizing (a shard list that could not be read) must
+    // not lose the changes of its update (the map is changed in place).
+    const changed = this.population.changed;
+    if (changed === null) this.populationChanges = 'all';
+    else if (this.populationChanges !== 'all') for (const h of changed) this.populationChanges.add(h);
     return res.targets;
   }
+
+  /** The hashes population changed since the sizes last took them; 'all': size every target afresh. */
+  private populationChanges: Set<string> | 'all' = 'all';
 
   private async poll(info: ShardInfo, acting: boolean): Promise<Polled> {
     if (!info.ready) return { info, ok: false, error: 'not ready' };
@@ -338,7 +346,7 @@ export class Coordinator {
     // bookkeeping below costs what changed. Null: compare everything (the first plan of this coordinator).
     const told = this.planner.changesSince(this.lastAssignments);
     const changes = this.lastAssignments.length > 0 && this.moves.observed ? told?.byTarget ?? recordChanges(this.lastAssignments, plan.assignments) : null;
-    for (const e of cycleEvents(plan, shards, (s) => this.planner.loadBefore(s), this.opts.maxSeries, this.placed, this.lastAssignments, changes, this.onSomeShard(shards))) this.events.record(e.kind, e.message, e.ok);
+    for (const e of cycleEvents(plan, shards, (s) => this.planner.loadBefore(s) ?? this.sizes.loadOf(shards[s]?.targets ?? {}), this.opts.maxSeries, this.placed, this.lastAssignments, changes, this.onSomeShard(shards))) this.events.record(e.kind, e.message, e.ok);
     this.notePlaced(plan, changes);
     for (const m of plan.moves) this.opts.log.info({ target: targets.get(m.hash)?.target.scrapeUrl, from: shardId(m.from), to: shardId(m.to), reason: m.reason }, 'transfer begun');
     for (const h of plan.completed) this.opts.log.info({ target: targets.get(h)?.target.scrapeUrl }, 'transfer completed');
@@ -416,7 +424,8 @@ export class Coordinator {
   private sizeTargets(targets: Map<string, { target: Target; sc: ScrapeConfig }>, polled: Polled[][], shards: PlannerShard[]): PlannerTarget[] {
     const measuredChanged = this.measuredStatuses.sync(polled.flat().flatMap((p) => (p.ok && p.mirror ? [p.mirror] : [])));
     const probed = this.explorer.takeChanged();
-    const populated = this.population.changed;
+    const populated = this.populationChanges;
+    this.populationChanges = new Set();
     const views = shards.map((s) => s.targets);
     const viewsChanged = views.length !== this.sizedViews.length || views.some((v, i) => v !== this.sizedViews[i]);
     this.sizedViews = views;
@@ -424,13 +433,13 @@ export class Coordinator {
       targets, measured: (h) => this.measuredStatuses.get(h), probe: (h) => this.explorer.results.get(h),
       isOnShard: this.onSomeShard(shards), defaultSeries: this.opts.defaultSeries,
     };
-    if (populated === null || !this.sizesBuilt) {
+    if (populated === 'all' || !this.sizesBuilt) {
       this.sizes.rebuild(src);
       this.sizesBuilt = true;
       this.explorer.retain(targets);
     } else {
       for (const h of populated) if (!targets.has(h)) this.explorer.forget(h);
-      if (populated.length > 0 || measuredChanged.size > 0 || probed.size > 0) this.sizes.update([...populated, ...measuredChanged, ...probed], src, viewsChanged);
+      if (populated.size > 0 || measuredChanged.size > 0 || probed.size > 0) this.sizes.update([...populated, ...measuredChanged, ...probed], src, viewsChanged);
       else if (viewsChanged) this.sizes.update([], src, true);
     }
     for (const t of this.sizes.probing.values()) this.explorer.want(t);
@@ -571,12 +580,15 @@ export class Coordinator {
     this.explorer.takeChanged();
     this.sizes = new TargetSizes();
     this.sizesBuilt = false;
+    this.populationChanges = 'all';
     this.notReadySince.clear();
     this.lastView.clear();
     const measured = new Map<string, TargetStatus>();
     for (let i = 0; i < n; i++) {
       const statuses = polled[0]?.[i]?.mirror?.statuses;
-      if (statuses) this.lastView.set(i, lazyView(() => viewOf(statuses)));
+      // Taken now: the mirror's statuses change with the next read.
+      const view = statuses && viewOf(statuses);
+      if (view) this.lastView.set(i, lazyView(() => view));
       for (const rep of polled) for (const st of rep[i]?.mirror?.statuses.values() ?? []) if (!measured.has(st.hash) || st.health === 'up') measured.set(st.hash, st);
     }
     this.recordViews(targets, polled, n, measured);

@@ -154,9 +154,12 @@ export class IncrementalPlanner {
     return output;
   }
 
-  /** Series on shard `s` as the last call found it, before its moves (the copies that count, as the plan sums them). */
-  loadBefore(s: number): number {
-    return this.copies.load[s] ?? 0;
+  /**
+   * Series on shard `s` as the last call found it, before its moves (the copies that count, as the plan sums them);
+   * undefined when that call fell back to the full plan (the per-shard sums were not kept up to date).
+   */
+  loadBefore(s: number): number | undefined {
+    return this.changes === null ? undefined : this.copies.load[s] ?? 0;
   }
 
   /** What the last call changed in the records, and the records it changed. */

@@ -53,6 +53,13 @@ export class TargetSizes {
     return this.listMemo;
   }
 
+  /** The planned series of the targets a shard's record holds. */
+  loadOf(record: Readonly<Record<string, unknown>>): number {
+    let series = 0;
+    for (const hash of Object.keys(record)) series += this.entries.get(hash)?.series ?? 0;
+    return series;
+  }
+
   /** Every target sized afresh, in population order. */
   rebuild(src: SizingSources): void {
     const before = this.entries.size > 0 ? new Map(this.entries) : null;

@@ -1,0 +1,95 @@
+/**
+ * A coordinator cycle that fails part-way (the shard list could not be read) loses none of what discovery changed:
+ * population changes its target map in place, so the changes of that cycle's update must still reach the sizes and
+ * the plan of the next cycle.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { silentLogger } from '../../src/logger.js';
+import { Coordinator, type CoordinatorDiscovery } from '../../src/coordinator/coordinator.js';
+import type { TargetGroup } from '../../src/discovery/types.js';
+import type { ShardInfo, ShardManager } from '../../src/shard/types.js';
+
+class MemoryDiscovery implements CoordinatorDiscovery {
+  readonly bySource = new Map<string, TargetGroup>();
+  private v = 1;
+  groups(job: string): TargetGroup[] {
+    return job === 'node' ? [...this.bySource.values()] : [];
+  }
+  version(): number {
+    return this.v;
+  }
+  emit(source: string, addresses: string[]): void {
+    if (addresses.length === 0) this.bySource.delete(source);
+    else this.bySource.set(source, { source, targets: addresses.map((a) => ({ __address__: a })), labels: {} });
+    this.v++;
+  }
+  apply(): void {}
+  async waitReady(): Promise<string[]> {
+    return [];
+  }
+  stop(): void {}
+}
+
+/** No shard yet (the plan's records are what the test reads); `failNext` makes the next list() fail. */
+class NoShards implements ShardManager {
+  readonly kind = 'local' as const;
+  readonly scalable = false;
+  failNext = false;
+  replicas(): number {
+    return 1;
+  }
+  async list(): Promise<ShardInfo[][]> {
+    if (this.failNext) {
+      this.failNext = false;
+      throw new Error('shard list unavailable');
+    }
+    return [[]];
+  }
+  async scale(): Promise<void> {}
+  async close(): Promise<void> {}
+}
+
+test('a cycle that fails after population still hands its target changes to the next cycle', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'kvass-cycle-failure-'));
+  const configFile = join(dir, 'prometheus.yml');
+  await writeFile(configFile, 'scrape_configs:\n  - job_name: node\n');
+  const discovery = new MemoryDiscovery();
+  const manager = new NoShards();
+  const c = new Coordinator({
+    configFile, intervalMs: 10_000, maxSeries: 10_000, minShards: 1, maxShards: 10, maxIdleTimeMs: 0, notReadyGraceMs: 60_000,
+    exploreConcurrency: 4, sdInitTimeoutMs: 0, defaultSeries: 100, hysteresis: 0.1, manager,
+    client: { data: async () => { throw new Error('no sidecar'); } }, log: silentLogger(), discovery,
+    probe: async () => ({ series: 10, error: '' }),
+  });
+  const cycle = async (): Promise<void> => {
+    await c.runOnce();
+    await new Promise((r) => setImmediate(r)); // probes answer
+  };
+  const planned = (): string[] => (c.lastPlan?.assignments ?? []).flatMap((a) => Object.keys(a)).sort();
+  await c.start(false);
+  discovery.emit('a', ['a:9100']);
+  await cycle();
+  await cycle();
+  assert.equal(planned().length, 1, 'the first target is placed');
+  const [first] = planned();
+
+  // The next cycle populates (b new, a gone), then cannot read the shards and fails.
+  discovery.emit('b', ['b:9100']);
+  discovery.emit('a', []);
+  manager.failNext = true;
+  await assert.rejects(c.runOnce(), /shard list unavailable/);
+  await new Promise((r) => setImmediate(r));
+
+  await cycle();
+  await cycle();
+  const now = planned();
+  assert.equal(now.length, 1, `one target planned: ${now.join(', ')}`);
+  assert.notEqual(now[0], first, 'the gone target left the plan, the new one entered it');
+  assert.equal(c.active.length, 1);
+  assert.equal(c.active[0]!.target.labels.instance, 'b:9100');
+  await c.stop();
+});

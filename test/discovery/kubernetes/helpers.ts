@@ -43,7 +43,7 @@ export function run(cfg: KubernetesSdConfig, opts: KubernetesDiscoveryOptions = 
       fails.push(err);
     },
   });
-  const waitFor = async (pred: () => boolean, what = 'condition', timeoutMs = 5000) => {
+  const waitFor = async (pred: () => boolean, what = 'condition', timeoutMs = 20_000) => {
     const end = Date.now() + timeoutMs;
     while (!pred()) {
       if (Date.now() > end) {
@@ -57,7 +57,7 @@ export function run(cfg: KubernetesSdConfig, opts: KubernetesDiscoveryOptions = 
     emits,
     fails,
     waitFor,
-    async waitGroup(source, pred = () => true, timeoutMs = 5000) {
+    async waitGroup(source, pred = () => true, timeoutMs = 20_000) {
       await waitFor(() => groups.has(source) && pred(groups.get(source)!), `group ${source}`, timeoutMs);
       return groups.get(source)!;
     },

@@ -6,7 +6,9 @@
  */
 import { REPORTED_SCRAPES, type AssignedTargetSpec, type AssignmentChange, type TargetState, type TargetStatus } from '../shard/contract.js';
 import { targetView, type PlannerOutput, type PlannerShard, type ShardTargetView } from './planner.js';
-import type { ShardChanges } from './planner-incremental-output.js';
+import type { RecordChanges, ShardChanges } from './planner-incremental-output.js';
+
+export type { RecordChanges };
 import { MirrorReader, type SidecarMirror } from './sidecar-mirror.js';
 
 /**
@@ -105,8 +107,6 @@ export function plannedChange(c: ShardChanges, base: string, spec: (hash: string
   return set.length + c.removed.length < size ? { base, set, remove: c.removed } : undefined;
 }
 
-/** Per target whose holders changed between two plans: the ordinals that got it and the ones that lost it. */
-export type RecordChanges = Map<string, { added: number[]; removed: number[] }>;
 
 /** What differs between two plans' records; records that are the same object are not read. */
 export function recordChanges(prev: PlannerOutput['assignments'], next: PlannerOutput['assignments']): RecordChanges {

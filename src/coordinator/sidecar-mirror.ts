@@ -8,10 +8,8 @@
  * none changed; a sidecar that changed nothing now answers with nothing, and a shard that gets one more target is
  * sent that target. A sidecar without versions (an older one) answers in full every time, as before.
  */
-import type { Labels } from '../prom/labels.js';
-import type { AssignedTargetSpec, AssignmentChange, TargetState, TargetStatus, TargetStatusDelta } from '../shard/contract.js';
+import { NO_LABELS, type AssignedTargetSpec, type AssignmentChange, type TargetState, type TargetStatus, type TargetStatusDelta } from '../shard/contract.js';
 
-const NO_LABELS: Labels = Object.freeze({}) as Labels;
 
 /**
  * Who reads a mirror's changes, each with its own account of them: the measured statuses (measured.ts) and the

@@ -198,7 +198,8 @@ export function readRuntimeInfo(data: unknown): RuntimeInfo {
   };
 }
 
-const NO_LABELS: Labels = Object.freeze({}) as Labels;
+/** No labels: one shared frozen object (statuses read without their labels). */
+export const NO_LABELS: Labels = Object.freeze({}) as Labels;
 
 /** Checks GET /api/v1/shard/targets's `data`: `{"targets":[…]}`; a status without `labels` gets none. */
 export function readTargetStatuses(data: unknown): TargetStatus[] {

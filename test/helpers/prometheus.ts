@@ -1,16 +1,20 @@
 /** Starts the real `prometheus` binary for tests, on a free loopback port with a throw-away TSDB. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PortAllocator } from '../../src/shard/local-shard.js';
+
+/**
+ * Test files run two at a time, and each makes many outgoing connections. A port the kernel chose for us (listen on 0,
+ * then close) is in the ephemeral range, where another process's outgoing connection can take it before the process we
+ * hand it to binds it. The shard allocator takes ports below that range instead, at random, so that only a listener of
+ * another test file choosing the same port at the same moment can collide.
+ */
+const ports = new PortAllocator();
 
 export async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
+  return ports.one();
 }
 
 export async function waitFor<T>(what: string, f: () => Promise<T | undefined | null | false>, timeoutMs = 30_000, everyMs = 200): Promise<T> {
@@ -38,6 +42,17 @@ export interface RunningPrometheus {
 }
 
 export async function startPrometheus(configFile: string, opts: { port?: number; args?: string[] } = {}): Promise<RunningPrometheus> {
+  // A port we chose can still be lost to a listener of another test file: choose another then, a few times.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startPrometheusOnce(configFile, opts);
+    } catch (e) {
+      if (opts.port !== undefined || attempt >= 3 || !/address already in use/.test((e as Error).message)) throw e;
+    }
+  }
+}
+
+async function startPrometheusOnce(configFile: string, opts: { port?: number; args?: string[] }): Promise<RunningPrometheus> {
   const dataDir = await mkdtemp(join(tmpdir(), 'kvass-prom-'));
   const port = opts.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
@@ -58,7 +73,10 @@ export async function startPrometheus(configFile: string, opts: { port?: number;
     const r = await fetch(`${url}/-/ready`).catch(() => null);
     return r?.ok;
   }, 30_000);
-  if (proc.exitCode !== null) throw new Error(`prometheus exited ${proc.exitCode}: ${out}`);
+  if (proc.exitCode !== null) {
+    await rm(dataDir, { recursive: true, force: true });
+    throw new Error(`prometheus exited ${proc.exitCode}: ${out}`);
+  }
   return {
     url,
     proc,

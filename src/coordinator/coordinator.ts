@@ -9,7 +9,7 @@ import type { Logger } from '../logger.js';
 import { parseConfig, readConfigText, type PromConfig, type ScrapeConfig } from '../config/config.js';
 import { DiscoveryManager } from '../discovery/manager.js';
 import type { DroppedTarget, Target } from '../target/populate.js';
-import { Population, type GroupSource } from './population.js';
+import { Population, type GroupSource, type PopulationResult } from './population.js';
 import type { ShardInfo, ShardManager } from '../shard/types.js';
 import { configHash, type AssignedTargetSpec, type RuntimeInfo, type TargetStatus, type TargetState } from '../shard/contract.js';
 import { Explorer } from './explore.js';
@@ -140,7 +140,11 @@ export class Coordinator {
   /** Builds the active targets' views of the last cycle; run when they are asked for (API, /metrics), once. */
   private activeViews: (() => ActiveTargetView[]) | null = null;
   private activeMemo: ActiveTargetView[] | null = null;
-  dropped: DroppedTarget[] = [];
+  private populated: PopulationResult | null = null;
+  /** The dropped targets of the last cycle (worked out when first asked for). */
+  get dropped(): DroppedTarget[] {
+    return this.populated?.dropped ?? [];
+  }
   shardViews: ShardView[][] = [];
   cycles = 0;
   /** Milliseconds of the last acting cycle, by step (reading includes the sidecars' answers; pushing, bookkeeping). */
@@ -240,7 +244,7 @@ export class Coordinator {
   /** The active targets by hash (read only: shared with the next cycle when nothing changed), and `dropped`. */
   private collectTargets(): Map<string, { target: Target; sc: ScrapeConfig }> {
     const res = this.population.update(this.config.scrapeConfigs, this.discovery);
-    this.dropped = res.dropped;
+    this.populated = res;
     // Kept until the sizes take them: a cycle that fails before sizing (a shard list that could not be read) must
     // not lose the changes of its update (the map is changed in place).
     const changed = this.population.changed;

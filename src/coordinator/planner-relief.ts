@@ -30,6 +30,38 @@ function compareAsc(series: number[], hashes: string[]): (a: number, b: number) 
   return (a, b) => series[a]! - series[b]! || (hashes[a]! < hashes[b]! ? -1 : hashes[a]! > hashes[b]! ? 1 : 0);
 }
 
+const INDEX_BITS = 2 ** 20;
+
+/**
+ * `members` by series ascending, then hash: the order of compareAsc. A change touching most shards sorts each
+ * relieved shard's targets, so the common case avoids a comparator over strings: integer series are sorted as
+ * numbers (series × 2^20 + position, exact below 2^53) and only runs of equal series are ordered by hash. Exported
+ * for tests.
+ */
+export function ascending(members: number[], series: number[], hashes: string[]): number[] {
+  const L = members.length;
+  const keys = new Float64Array(L);
+  for (let j = 0; j < L; j++) {
+    const v = series[members[j]!]!;
+    if (L >= INDEX_BITS || !Number.isInteger(v) || v < 0 || v >= 2 ** 32) return members.slice().sort(compareAsc(series, hashes));
+    keys[j] = v * INDEX_BITS + j;
+  }
+  keys.sort();
+  const asc = new Array<number>(L);
+  for (let j = 0; j < L; j++) asc[j] = members[keys[j]! % INDEX_BITS]!;
+  const byHash = (a: number, b: number): number => (hashes[a]! < hashes[b]! ? -1 : hashes[a]! > hashes[b]! ? 1 : 0);
+  for (let a = 0; a < L; ) {
+    let b = a + 1;
+    while (b < L && series[asc[b]!] === series[asc[a]!]) b++;
+    if (b - a > 1) {
+      const run = asc.slice(a, b).sort(byHash);
+      for (let j = a; j < b; j++) asc[j] = run[j - a]!;
+    }
+    a = b;
+  }
+  return asc;
+}
+
 /** First position in `asc` (sorted by series ascending) whose series is >= need, from `from`. */
 function lowerBound(asc: number[], series: number[], need: number, from = 0, to = asc.length): number {
   let lo = from;
@@ -49,9 +81,11 @@ function lowerBound(asc: number[], series: number[], need: number, from = 0, to 
  * largest oversized target and sends everything else away. Exported for tests.
  */
 export function chooseReliefSet(members: number[], series: number[], hashes: string[], excess: number, budget: number): number[] {
-  const asc = members.slice().sort(compareAsc(series, hashes));
+  if (members.length === 0 || excess <= 0) return [];
+  const one = singleReliefTarget(members, series, hashes, excess, budget);
+  if (one >= 0) return [one];
+  const asc = ascending(members, series, hashes);
   const L = asc.length;
-  if (L === 0 || excess <= 0) return [];
   const biggest = asc[L - 1]!;
   if (series[biggest]! > budget) {
     // The largest oversized target is the last one with the largest series and, among equals, the first hash.
@@ -104,6 +138,22 @@ export function chooseReliefSet(members: number[], series: number[], hashes: str
   const out: number[] = [];
   for (let j = 0; j < L; j++) if (chosen[j]) out.push(asc[j]!);
   return out;
+}
+
+/**
+ * The commonest relief, found in one pass instead of a sort of the shard's targets (which a change touching
+ * most shards would pay on each): when the largest target is within budget and alone covers the excess, the set is
+ * the one smallest target that does (smallest series, then first hash: what the sorted walk picks). -1 otherwise.
+ */
+function singleReliefTarget(members: number[], series: number[], hashes: string[], excess: number, budget: number): number {
+  let largest = Number.NEGATIVE_INFINITY;
+  let pick = -1;
+  for (const i of members) {
+    const size = series[i]!;
+    if (size > largest) largest = size;
+    if (size >= excess && (pick < 0 || size < series[pick]! || (size === series[pick]! && hashes[i]! < hashes[pick]!))) pick = i;
+  }
+  return largest <= budget ? pick : -1;
 }
 
 /** Removable: no target in the output; empty and idle long enough by its own report, or expired for long. */

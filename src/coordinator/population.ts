@@ -39,8 +39,11 @@ export interface PopulationResult {
    * the next update (see `Population.changed`); its order is not discovery's once changed in place.
    */
   targets: Map<string, PopulatedTarget>;
-  /** Every dropped target, in job then group order. Shared between updates: read only. */
-  dropped: DroppedTarget[];
+  /**
+   * Every dropped target, in job then group order. Shared between updates: read only. Worked out when first read
+   * after the groups holding dropped targets changed (a walk over every group, which a cycle need not pay).
+   */
+  readonly dropped: DroppedTarget[];
 }
 
 export interface PopulationStats {
@@ -196,7 +199,7 @@ export class Population {
         }
       }
     }
-    if (droppedMoved) this.last = { targets, dropped: order.flatMap((st) => st.parts.flatMap((p) => p.dropped)) };
+    if (droppedMoved) this.last = withLazyDropped(targets, order);
     return true;
   }
 
@@ -304,4 +307,15 @@ function take<T>(scratch: T[]): T[] {
   const out = scratch.slice();
   scratch.length = 0;
   return out;
+}
+
+/** A result whose dropped list is gathered from the jobs' parts when first read, then kept. */
+function withLazyDropped(targets: Map<string, PopulatedTarget>, order: readonly JobState[]): PopulationResult {
+  let dropped: DroppedTarget[] | undefined;
+  return {
+    targets,
+    get dropped(): DroppedTarget[] {
+      return (dropped ??= order.flatMap((st) => st.parts.flatMap((p) => p.dropped)));
+    },
+  };
 }

@@ -154,7 +154,18 @@ scrape_configs:
   const steps = Math.floor(drainedAt - (start + 3)) + 1;
   const rangePath = `${rangeRes.headers.get('x-kvass-query-path')} ${rangeRes.headers.get('x-kvass-pushdown-fallback') ?? ''}`;
   const missingSteps = (r: (typeof range)[number]) => Array.from({ length: steps }, (_, i) => start + 3 + i).filter((x) => !r.values.some(([ts]) => Math.abs(ts - x) < 0.01)).map((x) => x.toFixed(1));
-  for (const r of range) assert.equal(r.values.length, steps, `${r.metric.instance}: ${r.values.length} of ${steps} steps have a value (answered by ${rangePath}; missing ${missingSteps(r)}; shards now ${JSON.stringify(await shards())})`);
+  // On a failure, what the shards held around each missing step (raw, from the polls) and the moves: to tell a hole in a
+  // shard's own data from one of the merge.
+  const around = (instance: string, x: number): string => {
+    const near = (ts: Iterable<number>) => [...ts].filter((t) => t > x - 3 && t < x + 2).sort((a, b) => a - b).map((t) => (t - x).toFixed(2));
+    const perShard = polls.filter((p) => p.at > x + 1 && p.at < x + 8).flatMap((p) => [...(p.shards.get(instance) ?? [])].map((c, k) => `poll ${(p.at - x).toFixed(1)} copy ${k}: ${near(c)}`)).filter((l) => !l.endsWith(': '));
+    return `around ${x.toFixed(1)}: union of shards ${near(samples.get(instance) ?? [])}; ${perShard.slice(-6).join('; ')}`;
+  };
+  for (const r of range) {
+    if (r.values.length === steps) continue;
+    const missing = missingSteps(r);
+    assert.fail(`${r.metric.instance}: ${r.values.length} of ${steps} steps have a value (answered by ${rangePath}; missing ${missing}; ${missing.map((x) => around(r.metric.instance, Number(x))).join(' | ')}; moves ${JSON.stringify(await moveHistory(api))}; shards now ${JSON.stringify(await shards())})`);
+  }
   await waitFor('back to 2 shards', settledOn(2), 120_000, 500);
   await new Promise((r) => setTimeout(r, 4000));
   // Until the last 10 s windows read after every move's margin (and a round more): pushed down again.

@@ -4,10 +4,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import {
   planAssignments, type PlannerInput, type PlannerOptions, type PlannerOutput, type PlannerShard, type TargetState,
 } from '../../src/coordinator/planner.js';
-import { chooseReliefSet } from '../../src/coordinator/planner-relief.js';
+import { ascending, chooseReliefSet } from '../../src/coordinator/planner-relief.js';
 
 const NOW = 1_000_000;
 const OPTIONS: PlannerOptions = {
@@ -224,6 +225,37 @@ test('relief: the set selection (fewest targets, then fewest series)', () => {
   assert.deepEqual(pick([4, 5, 6, 7], 81), [1, 40, 40]); // three needed, the third the smallest that suffices
   // An oversized target keeps the shard: everything else moves.
   assert.deepEqual(chooseReliefSet([0, 1, 4], series, hashes, 50, 30).map((i) => series[i]).sort((a, b) => a - b), [9, 10]);
+});
+
+test('relief: targets ordered by series then hash, integer series or not, whatever the order of members', () => {
+  fc.assert(fc.property(
+    fc.array(fc.oneof(fc.integer({ min: 0, max: 6 }), fc.integer({ min: 0, max: 2 ** 34 }), fc.double({ min: 0, max: 10, noNaN: true })), { minLength: 0, maxLength: 40 }),
+    fc.integer({ min: 0, max: 1000 }),
+    (series, seed) => {
+      const hashes = series.map((_, i) => `h${String((i * 7919 + seed) % 1009).padStart(4, '0')}-${i}`);
+      const members = series.map((_, i) => i).sort((a, b) => ((a * 31 + seed) % 17) - ((b * 31 + seed) % 17));
+      const want = members.slice().sort((a, b) => series[a]! - series[b]! || (hashes[a]! < hashes[b]! ? -1 : 1));
+      assert.deepEqual(ascending(members, series, hashes), want);
+    },
+  ), { numRuns: 3000 });
+});
+
+test('relief: when one target within budget covers the excess, it is the smallest that does (then the first hash), whatever the order of members', () => {
+  fc.assert(fc.property(
+    fc.array(fc.integer({ min: 1, max: 12 }), { minLength: 1, maxLength: 30 }), fc.integer({ min: 1, max: 14 }), fc.integer({ min: 0, max: 1000 }),
+    (sizes, excess, seed) => {
+      const hashes = sizes.map((_, i) => `h${String((i * 7919 + seed) % 1009).padStart(4, '0')}-${i}`);
+      const members = sizes.map((_, i) => i).sort((a, b) => ((a * 31 + seed) % 17) - ((b * 31 + seed) % 17));
+      const got = chooseReliefSet(members, sizes, hashes, excess, 12);
+      const covering = members.filter((i) => sizes[i]! >= excess);
+      if (covering.length === 0) {
+        assert.ok(got.length >= 2 || got.length === members.length, `no single target covers ${excess}: ${got.length} chosen`);
+        return;
+      }
+      const want = covering.reduce((a, b) => (sizes[b]! < sizes[a]! || (sizes[b] === sizes[a] && hashes[b]! < hashes[a]!) ? b : a));
+      assert.deepEqual(got, [want]);
+    },
+  ), { numRuns: 2000 });
 });
 
 test('relief: an oversized target that grew on a shard keeps it and the others move away', () => {

@@ -1,12 +1,16 @@
 /**
  * Whole coordinator cycles at 100k and 1M pod targets (issue 16): the real Coordinator (population, sizes, the
  * incremental planner, the delta protocol, pushes, the move log, its views) over discovery held in memory and
- * fake sidecars in process, one per shard (about 1,000 targets each). A fake sidecar keeps its targets' statuses in
- * the sidecar's own TargetStatusBook and answers the contract's calls; every answer and body crosses
- * JSON.stringify/JSON.parse, as on the wire, without sockets. Targets are probed by a function that answers at
- * once (50–149 series each, from the hash), and a fake sidecar reports each new target scraped three times before
- * the next cycle, as a 10 s interval would. Cycle times leave out the time the fake sidecars spend answering (their
- * side of the wire, JSON.stringify included); JSON.parse of the answers is the coordinator's and counted.
+ * fake sidecars, one per shard (about 1,000 targets each; fake-sidecar.ts: the sidecar's own TargetStatusBook
+ * answering the contract's calls; every body crosses as JSON text both ways, as on the wire, without sockets).
+ * Targets are probed by a function that answers at once (50–149 series each, from the hash), and a fake sidecar
+ * reports each new target scraped three times before the next cycle, as a 10 s interval would.
+ * Where the fake sidecars run (KVASS_CYCLE_WORKERS): 0 (default), in the bench's thread and heap, and a cycle's time
+ * leaves out theirs (JSON.parse of their answers is the coordinator's and counted); at 1M their statuses share the
+ * coordinator's heap (10 GB with discovery), so its garbage collection pays for their objects too. N ≥ 1: in N
+ * worker threads with heaps of their own, as real sidecars are processes of their own; a cycle's time is then the
+ * coordinator's thread busy in it (event loop utilisation), which includes passing each call and answer between
+ * threads.
  * Measured: (1) from nothing to every target placed (cycles, time spent in cycles); (2) a cycle with nothing
  * changed; (3) a cycle after 1% of targets changed (a third of the pods gone, a third new, a third grown by half on
  * their sidecars), then the cycle that places the new ones; (4) a restarted coordinator's first cycle (everything read
@@ -16,15 +20,17 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { silentLogger } from '../src/logger.js';
 import { CallError } from '../src/http/client.js';
 import { Coordinator, type CoordinatorDiscovery } from '../src/coordinator/coordinator.js';
-import { TargetStatusBook } from '../src/sidecar/target-status.js';
-import { applyAssignmentChange, configHash, readAssignment, readAssignmentChange, type AssignedTargetSpec, type RuntimeInfo } from '../src/shard/contract.js';
 import type { EnvelopeClient } from '../src/shard/client.js';
 import type { ShardInfo, ShardManager } from '../src/shard/types.js';
 import { makeGroups, PIPELINE } from './targets.bench.js';
 import { BenchSource } from './coordinator-scale.bench.js';
+import { FakeSidecarHost, sizeOf, type HostAnswer, type HostRequest } from './fake-sidecar.js';
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 type Row = Record<string, string | number>;
 
@@ -36,98 +42,90 @@ class BenchDiscovery extends BenchSource implements CoordinatorDiscovery {
   stop(): void {}
 }
 
-const sizeOf = (hash: string): number => 50 + (parseInt(hash.slice(0, 4), 16) % 100);
-const scrape = (series: number) => ({ ok: true, error: '', series, samples: series, bytes: series * 40, durationMs: 3, at: new Date() });
-
-/** One shard's sidecar as the coordinator sees it through the contract. */
-class FakeSidecar {
-  readonly book: TargetStatusBook;
-  private specs = new Map<string, AssignedTargetSpec>();
-  private seq = 0;
-  private hash = '';
-  constructor(id: number) {
-    this.book = new TargetStatusBook(`bench${id}x${Date.now().toString(36)}`);
-  }
-  private get assignmentVersion(): string {
-    return `${this.book.epoch}.${this.seq}`;
-  }
-  private apply(specs: Iterable<AssignedTargetSpec>): unknown {
-    this.specs = new Map([...specs].map((s) => [s.hash, s]));
-    this.seq++;
-    this.book.assign([...this.specs.values()], new Date());
-    return { targets: this.specs.size, version: this.assignmentVersion };
-  }
-  handle(method: string, path: string, query: URLSearchParams, body: unknown): unknown {
-    if (path === '/api/v1/shard/runtimeinfo') {
-      const info: RuntimeInfo = {
-        headSeries: this.book.totalSeries(), headSeriesError: '', processSeries: this.book.totalSeries(), targets: this.specs.size, configHash: this.hash,
-        idleSince: this.specs.size ? null : new Date(0).toISOString(), prometheusReady: true, lastReloadError: '', ready: true, notReadyReason: '',
-      };
-      return info;
-    }
-    if (path === '/api/v1/shard/config') {
-      this.hash = configHash(body as string);
-      return { configHash: this.hash };
-    }
-    if (method === 'GET') return this.book.since(query.get('since') ?? undefined, this.assignmentVersion, query.get('labels') !== 'false');
-    const b = body as Record<string, unknown>;
-    if (b.base === undefined) return this.apply(readAssignment(b));
-    const change = readAssignmentChange(b);
-    if (change.base !== this.assignmentVersion) throw new CallError(`assignment at ${this.assignmentVersion}, not ${change.base}`, 409);
-    return this.apply(applyAssignmentChange(this.specs.values(), change));
-  }
-  /** Scrapes: every target below 3 successful scrapes gets them. */
-  scrapeNew(): void {
-    for (const h of this.specs.keys()) {
-      const st = this.book.get(h)!;
-      while (st.scrapesSinceAssigned < 3) this.book.record(h, scrape(st.series || sizeOf(h)));
-    }
-  }
-  grow(hash: string): boolean {
-    const st = this.book.get(hash);
-    if (!st) return false;
-    for (let i = 0; i < 3; i++) this.book.record(hash, scrape(Math.round(st.series * 1.5)));
-    return true;
-  }
-  get size(): number {
-    return this.specs.size;
-  }
-}
-
+/**
+ * The shards: fake sidecars (fake-sidecar.ts) reached through the contract's calls with the bodies as JSON text
+ * both ways, as on the wire, without sockets. KVASS_CYCLE_WORKERS=0 (the default): in the bench's thread, their time
+ * taken out of the cycle's; ≥ 1: in that many worker threads (fake-sidecars-worker.ts), each with its own heap.
+ */
 class FakeCluster implements ShardManager {
   readonly kind = 'local' as const;
   readonly scalable = true;
-  readonly sidecars: FakeSidecar[] = [];
-  private made = 0;
-  /** The contract's calls, routed by URL to the fake sidecars, through JSON both ways. */
-  /** Milliseconds the fake sidecars spent answering (their side of the wire): not the coordinator's. */
+  count = 0;
+  /** Milliseconds the in-thread fake sidecars spent answering (their side of the wire): not the coordinator's. */
   sidecarMs = 0;
+  private readonly hosts: Array<(m: HostRequest) => Promise<HostAnswer>>;
+  private readonly workers: Worker[] = [];
+  private readonly pending = new Map<number, (a: HostAnswer) => void>();
+  private nextReq = 0;
+  constructor(readonly threads: number) {
+    if (threads === 0) {
+      const host = new FakeSidecarHost(0, 1);
+      this.hosts = [async (m) => {
+        const t0 = performance.now();
+        const a = host.answer(m);
+        this.sidecarMs += performance.now() - t0;
+        return a;
+      }];
+      return;
+    }
+    this.hosts = Array.from({ length: threads }, (_, worker) => {
+      const w = new Worker(new URL('./fake-sidecars-worker.js', import.meta.url), { workerData: { worker, workers: threads }, resourceLimits: { maxOldGenerationSizeMb: 16_000 } });
+      w.on('message', (a: HostAnswer) => {
+        this.pending.get(a.req)?.(a);
+        this.pending.delete(a.req);
+      });
+      // A thread that failed answers every waiting call with its error (else the bench would wait for ever).
+      w.on('error', (e) => {
+        for (const [req, answer] of this.pending) answer({ req, error: `fake sidecars' thread ${worker}: ${e.message}` });
+        this.pending.clear();
+      });
+      this.workers.push(w);
+      return (m: HostRequest) => new Promise<HostAnswer>((resolve) => {
+        this.pending.set(m.req, resolve);
+        w.postMessage(m);
+      });
+    });
+  }
+  private ask(host: number, m: DistributiveOmit<HostRequest, 'req'>): Promise<HostAnswer> {
+    return this.hosts[host]!({ ...m, req: this.nextReq++ } as HostRequest);
+  }
+  private all(m: DistributiveOmit<HostRequest, 'req'>): Promise<HostAnswer[]> {
+    return Promise.all(this.hosts.map((_, h) => this.ask(h, m)));
+  }
   readonly client: EnvelopeClient = {
     data: async (url, o = {}) => {
-      const t0 = performance.now();
       const u = new URL(url);
       const m = /^\/s(\d+)(\/.*)$/.exec(u.pathname)!;
-      const sidecar = this.sidecars[Number(m[1])];
-      if (!sidecar) throw new CallError(`${url}: connection refused`);
-      const body = o.body === undefined ? undefined : m[2] === '/api/v1/shard/config' ? String(o.body) : JSON.parse(String(o.body));
-      const answer = JSON.stringify(sidecar.handle(o.method ?? 'GET', m[2]!, u.searchParams, body));
-      this.sidecarMs += performance.now() - t0;
-      return { data: JSON.parse(answer) as unknown, warnings: [] };
+      const id = Number(m[1]);
+      if (id >= this.count) throw new CallError(`${url}: connection refused`);
+      const a = await this.ask(id % this.hosts.length, { op: 'call', id, method: o.method ?? 'GET', path: m[2]!, query: u.search, body: o.body === undefined ? undefined : String(o.body) });
+      if (a.error !== undefined) throw new CallError(`${url}: ${a.error}`, a.status);
+      return { data: JSON.parse(a.answer!) as unknown, warnings: [] };
     },
   };
   replicas(): number {
     return 1;
   }
   async list(): Promise<ShardInfo[][]> {
-    return [this.sidecars.map((_, id) => ({ replica: 0, id, name: `shard-${id}`, apiUrl: `http://fake/s${id}`, prometheusUrl: `http://fake/s${id}`, ready: true }))];
+    return [Array.from({ length: this.count }, (_, id) => ({ replica: 0, id, name: `shard-${id}`, apiUrl: `http://fake/s${id}`, prometheusUrl: `http://fake/s${id}`, ready: true }))];
   }
   async scale(count: number): Promise<void> {
-    while (this.sidecars.length < count) this.sidecars.push(new FakeSidecar(this.made++));
-    this.sidecars.length = count;
+    this.count = count;
+    await this.all({ op: 'scale', count });
   }
-  async close(): Promise<void> {}
-  assigned(): number {
-    return this.sidecars.reduce((a, s) => a + s.size, 0);
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+  async assigned(): Promise<number> {
+    return (await this.all({ op: 'assigned' })).reduce((a, r) => a + r.n!, 0);
+  }
+  /** Every new target scraped three times, as a 10 s interval would between two cycles. */
+  async scrapeNew(): Promise<void> {
+    await this.all({ op: 'scrapeNew' });
+  }
+  /** Grows by half those of `hashes` some shard holds; returns how many. */
+  async grow(hashes: string[]): Promise<number> {
+    return (await this.all({ op: 'grow', hashes })).reduce((a, r) => a + r.grown!, 0);
   }
 }
 
@@ -170,21 +168,25 @@ function coordinatorOn(cluster: FakeCluster, discovery: BenchDiscovery, configFi
 
 async function scenario(n: number, dir: string): Promise<Row[]> {
   const rows: Row[] = [];
-  const label = n.toLocaleString('en');
+  const threads = Math.max(0, Number(process.env.KVASS_CYCLE_WORKERS ?? 0));
+  const label = n.toLocaleString('en') + (threads > 0 ? ` (sidecars in ${threads} thread${threads > 1 ? 's' : ''})` : '');
   const configFile = join(dir, 'prometheus.yml');
   writeFileSync(configFile, PIPELINE);
   const hBase = heap();
   const discovery = new BenchDiscovery('kubernetes-pods');
   for (let from = 0; from < n; from += 50_000) for (const g of makeGroups(from, Math.min(50_000, n - from))) discovery.emit(g);
   const hGroups = heap();
-  const cluster = new FakeCluster();
+  const cluster = new FakeCluster(threads);
+  // In-thread sidecars: the cycle's time less theirs. Sidecars in threads: the coordinator's thread busy in the cycle
+  // (event loop utilisation: its waits for the answers, which other threads work out, are idle time).
   const timedCycle = async (c: Coordinator): Promise<number> => {
+    const e0 = performance.eventLoopUtilization();
     const t0 = performance.now();
     const before = cluster.sidecarMs;
     await c.runOnce();
-    const took = performance.now() - t0 - (cluster.sidecarMs - before);
+    const took = cluster.threads === 0 ? performance.now() - t0 - (cluster.sidecarMs - before) : performance.eventLoopUtilization(e0).active;
     if (c.lastError) throw new Error(c.lastError);
-    for (const s of cluster.sidecars) s.scrapeNew();
+    await cluster.scrapeNew();
     await new Promise((r) => setImmediate(r)); // probes answer
     return took;
   };
@@ -201,9 +203,9 @@ async function scenario(n: number, dir: string): Promise<Row[]> {
     if (cycles === 0) firstCycle = ms;
     inCycles += ms;
     active = a.active.length;
-    if (cluster.assigned() >= active && active > 0 && a.lastPlan!.moves.length === 0 && cycles > 2) break;
+    if ((await cluster.assigned()) >= active && active > 0 && a.lastPlan!.moves.length === 0 && cycles > 2) break;
   }
-  rows.push({ bench: `${label}: (1) from nothing to all placed`, cycles: cycles + 1, 'ms in cycles': Math.round(inCycles), 'first cycle ms': Math.round(firstCycle), shards: cluster.sidecars.length, placed: cluster.assigned(), active });
+  rows.push({ bench: `${label}: (1) from nothing to all placed`, cycles: cycles + 1, 'ms in cycles': Math.round(inCycles), 'first cycle ms': Math.round(firstCycle), shards: cluster.count, placed: await cluster.assigned(), active });
 
   // (2) Nothing changed.
   const quiet: number[] = [];
@@ -216,9 +218,10 @@ async function scenario(n: number, dir: string): Promise<Row[]> {
     discovery.emit({ source: `pod/${(k * 300 + 7) % n}`, targets: [], labels: {} });
     discovery.emit(makeGroups(n + k, 1)[0]!);
   }
-  let grown = 0;
   const hashes = a.active.map((t) => t.target.hash);
-  for (let k = 0; grown < changes / 3 && k < hashes.length; k += 97) if (cluster.sidecars.some((s) => s.grow(hashes[k]!))) grown++;
+  const growing: string[] = [];
+  for (let k = 0; growing.length < changes / 3 && k < hashes.length; k += 97) growing.push(hashes[k]!);
+  const grown = await cluster.grow(growing);
   const steps = (c: Coordinator): string => Object.entries(c.lastCycleMs ?? {}).map(([k, v]) => `${k} ${Math.round(v)}`).join(', ');
   const profiling = await profileIf('changed');
   const c1 = await timedCycle(a);
@@ -227,7 +230,7 @@ async function scenario(n: number, dir: string): Promise<Row[]> {
   const s2 = steps(a);
   const c3 = await timedCycle(a);
   await profiling?.();
-  rows.push({ bench: `${label}: (3) 1% changed: the cycle that sees it / the next two (new ones placed)`, ms: `${Math.round(c1)} / ${Math.round(c2)} / ${Math.round(c3)}`, placed: cluster.assigned(), active: a.active.length, grown });
+  rows.push({ bench: `${label}: (3) 1% changed: the cycle that sees it / the next two (new ones placed)`, ms: `${Math.round(c1)} / ${Math.round(c2)} / ${Math.round(c3)}`, placed: await cluster.assigned(), active: a.active.length, grown });
   rows.push({ bench: `${label}: (3) steps of the first two (ms)`, ms: `${s1} | ${s2}` });
 
   // (4) A restarted coordinator: its first cycle reads everything back, populates from nothing, plans.
@@ -246,6 +249,7 @@ async function scenario(n: number, dir: string): Promise<Row[]> {
   const gcNote = globalThis.gc ? '' : ' (no --expose-gc: rough)';
   rows.push({ bench: `${label}: (4) heap held per target: discovery groups + coordinator${gcNote}`, bytes: `${Math.round((hGroups - hBase) / n)} + ${Math.round((hAfter - hBefore) / n)}` });
   await b.stop();
+  await cluster.close();
   return rows;
 }
 

@@ -367,7 +367,7 @@ export class Coordinator {
         // older one from its store): what a sidecar reports is what it applies.
         let pushed = false;
         for (const rep of polled) {
-          if (this.isAppliedOn(rep[i]!, want)) continue;
+          if (this.isAppliedOn(rep[i]!, want, this.lastAssignments[i], told?.byShard.get(i))) continue;
           this.mustAct(`assignment push to ${rep[i]!.info.name}`);
           pushes.push(this.push(rep[i]!, want, targets, this.lastAssignments[i], told?.byShard.get(i)));
           pushed = true;
@@ -471,10 +471,13 @@ export class Coordinator {
   private lastAssignments: PlannerOutput['assignments'] = [];
 
   /** Whether a sidecar applies `want`; a record known to be applied at the sidecar's assignmentVersion is not compared again. */
-  private isAppliedOn(p: Polled, want: Record<string, TargetState>): boolean {
+  private isAppliedOn(p: Polled, want: Record<string, TargetState>, before: Record<string, TargetState> | undefined, planned: ShardChanges | undefined): boolean {
     const version = p.mirror?.assignmentVersion;
     const seen = this.confirmed.get(p.info.apiUrl);
     if (version !== undefined && seen?.want === want && seen.version === version) return true;
+    // Known to apply the last plan's record, which this plan changed (the planner's account): not applied, without
+    // walking a record that a change touching most shards made anew for nearly every one.
+    if (version !== undefined && before !== undefined && seen !== undefined && seen.want === before && seen.version === version && planned !== undefined && (planned.set.length > 0 || planned.removed.length > 0)) return false;
     if (!isApplied(want, p.mirror?.statuses ?? new Map(), recordKeys(want))) return false;
     if (version !== undefined) this.confirmed.set(p.info.apiUrl, { want, version });
     return true;

@@ -33,33 +33,63 @@ function compareAsc(series: number[], hashes: string[]): (a: number, b: number) 
 const INDEX_BITS = 2 ** 20;
 
 /**
- * `members` by series ascending, then hash: the order of compareAsc. A change touching most shards sorts each
- * relieved shard's targets, so the common case avoids a comparator over strings: integer series are sorted as
- * numbers (series × 2^20 + position, exact below 2^53) and only runs of equal series are ordered by hash. Exported
- * for tests.
+ * `members` by series ascending, then hash: the order of compareAsc. Exported for tests.
  */
 export function ascending(members: number[], series: number[], hashes: string[]): number[] {
+  const asc = bySeries(members, series);
+  if (asc === null) return members.slice().sort(compareAsc(series, hashes));
+  orderRunsByHash(asc, series, hashes);
+  return asc;
+}
+
+/**
+ * `members` by series ascending, equal series in no particular order; null unless every series is an integer in
+ * [0, 2^32) (and fewer than 2^20 members). A change touching most shards sorts each relieved shard's targets, so this
+ * avoids a comparator, over strings at that: keys series × 2^20 + position (exact below 2^53) sorted as numbers.
+ */
+function bySeries(members: number[], series: number[]): number[] | null {
   const L = members.length;
+  if (L >= INDEX_BITS) return null;
   const keys = new Float64Array(L);
   for (let j = 0; j < L; j++) {
     const v = series[members[j]!]!;
-    if (L >= INDEX_BITS || !Number.isInteger(v) || v < 0 || v >= 2 ** 32) return members.slice().sort(compareAsc(series, hashes));
+    if (!Number.isInteger(v) || v < 0 || v >= 2 ** 32) return null;
     keys[j] = v * INDEX_BITS + j;
   }
   keys.sort();
   const asc = new Array<number>(L);
   for (let j = 0; j < L; j++) asc[j] = members[keys[j]! % INDEX_BITS]!;
-  const byHash = (a: number, b: number): number => (hashes[a]! < hashes[b]! ? -1 : hashes[a]! > hashes[b]! ? 1 : 0);
-  for (let a = 0; a < L; ) {
+  return asc;
+}
+
+const byHashOf = (hashes: string[]) => (a: number, b: number): number => (hashes[a]! < hashes[b]! ? -1 : hashes[a]! > hashes[b]! ? 1 : 0);
+
+/** Orders each run of equal series in `asc` by hash, in place. */
+function orderRunsByHash(asc: number[], series: number[], hashes: string[]): void {
+  const byHash = byHashOf(hashes);
+  for (let a = 0; a < asc.length; ) {
     let b = a + 1;
-    while (b < L && series[asc[b]!] === series[asc[a]!]) b++;
+    while (b < asc.length && series[asc[b]!] === series[asc[a]!]) b++;
     if (b - a > 1) {
       const run = asc.slice(a, b).sort(byHash);
       for (let j = a; j < b; j++) asc[j] = run[j - a]!;
     }
     a = b;
   }
-  return asc;
+}
+
+/**
+ * The target at position `pos` of the fully ordered list (compareAsc), from `asc` ordered by series only: the same
+ * runs of equal series at the same places, so it is the run's (pos − start)-th by hash.
+ */
+function atOrdered(asc: number[], series: number[], hashes: string[], pos: number): number {
+  const v = series[asc[pos]!];
+  let a = pos;
+  while (a > 0 && series[asc[a - 1]!] === v) a--;
+  let b = pos + 1;
+  while (b < asc.length && series[asc[b]!] === v) b++;
+  if (b - a === 1) return asc[pos]!;
+  return asc.slice(a, b).sort(byHashOf(hashes))[pos - a]!;
 }
 
 /** First position in `asc` (sorted by series ascending) whose series is >= need, from `from`. */
@@ -84,10 +114,15 @@ export function chooseReliefSet(members: number[], series: number[], hashes: str
   if (members.length === 0 || excess <= 0) return [];
   const one = singleReliefTarget(members, series, hashes, excess, budget);
   if (one >= 0) return [one];
-  const asc = ascending(members, series, hashes);
+  // Ordered by series only at first: which positions are chosen depends on series alone (and the runs of equal
+  // series are at the same places), so with a few targets chosen only their runs are ordered by hash (atOrdered).
+  const fast = bySeries(members, series);
+  const asc = fast ?? members.slice().sort(compareAsc(series, hashes));
+  const at = (pos: number): number => (fast ? atOrdered(asc, series, hashes, pos) : asc[pos]!);
   const L = asc.length;
   const biggest = asc[L - 1]!;
   if (series[biggest]! > budget) {
+    if (fast) orderRunsByHash(asc, series, hashes);
     // The largest oversized target is the last one with the largest series and, among equals, the first hash.
     const keep = asc[lowerBound(asc, series, series[biggest]!)]!;
     return asc.filter((i) => i !== keep);
@@ -95,8 +130,12 @@ export function chooseReliefSet(members: number[], series: number[], hashes: str
   let k = 0;
   let top = 0;
   while (k < L && top < excess) top += series[asc[L - 1 - k++]!]!;
-  if (top < excess) return asc.slice(); // cannot happen with every target within budget; move all as a fallback
-  if (k === 1) return [asc[lowerBound(asc, series, excess)]!];
+  if (top < excess) {
+    // cannot happen with every target within budget; move all as a fallback
+    if (fast) orderRunsByHash(asc, series, hashes);
+    return asc.slice();
+  }
+  if (k === 1) return [at(lowerBound(asc, series, excess))];
   if (k === 2) {
     let best: [number, number] | null = null;
     let bestSum = Infinity;
@@ -108,12 +147,15 @@ export function chooseReliefSet(members: number[], series: number[], hashes: str
       const sum = a + series[asc[q]!]!;
       if (sum < bestSum) {
         bestSum = sum;
-        best = [asc[p]!, asc[q]!];
+        best = [p, q];
       }
     }
-    return best!;
+    return [at(best![0]), at(best![1])];
   }
-  // k >= 3: the k-1 largest, completed by the smallest target that reaches the excess, then swapped down.
+  // k >= 3: the k-1 largest, completed by the smallest target that reaches the excess, then swapped down. (The
+  // swaps, too, depend on series and positions only; with many targets chosen every run is ordered instead.)
+  const ordered = !fast || k > 8;
+  if (fast && k > 8) orderRunsByHash(asc, series, hashes);
   const chosen = new Uint8Array(L);
   let sum = 0;
   for (let j = L - k + 1; j < L; j++) {
@@ -136,7 +178,7 @@ export function chooseReliefSet(members: number[], series: number[], hashes: str
     }
   }
   const out: number[] = [];
-  for (let j = 0; j < L; j++) if (chosen[j]) out.push(asc[j]!);
+  for (let j = 0; j < L; j++) if (chosen[j]) out.push(ordered ? asc[j]! : at(j));
   return out;
 }
 

@@ -53,20 +53,24 @@ async function canBind(port: number): Promise<boolean> {
 /**
  * Chooses loopback ports for shards. Ports are taken below the kernel's ephemeral range when possible, so that an
  * outgoing connection (which gets an ephemeral port) cannot be sitting on a shard's port when it restarts.
+ * `half`: kvass takes the lower half of [10000, the ephemeral range); the upper half is for whoever starts kvass
+ * beside processes of its own (the test helpers), so that a port chosen there is never one a kvass process picks.
  */
 export class PortAllocator {
   private readonly reserved = new Set<number>();
-  private readonly low = 10_000;
+  private readonly low: number;
   private readonly high: number;
 
-  constructor() {
+  constructor(half: 'lower' | 'upper' = 'lower') {
     let ephemeralLow = 32_768;
     try {
       ephemeralLow = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || ephemeralLow;
     } catch {
       // not Linux: the usual default
     }
-    this.high = Math.max(this.low + 1000, ephemeralLow - 1);
+    const top = Math.max(12_000, ephemeralLow - 1);
+    const middle = Math.floor((10_000 + top) / 2);
+    [this.low, this.high] = half === 'lower' ? [10_000, middle] : [middle, top];
   }
 
   reserve(ports: ShardPorts): void {

@@ -8,10 +8,11 @@ import { PortAllocator } from '../../src/shard/local-shard.js';
 /**
  * Test files run two at a time, and each makes many outgoing connections. A port the kernel chose for us (listen on 0,
  * then close) is in the ephemeral range, where another process's outgoing connection can take it before the process we
- * hand it to binds it. The shard allocator takes ports below that range instead, at random, so that only a listener of
- * another test file choosing the same port at the same moment can collide.
+ * hand it to binds it. The shard allocator takes ports below that range instead, at random, in the half kvass's own
+ * processes leave alone (their shards take the other), so that only a listener of another test file choosing the same
+ * port at the same moment can collide.
  */
-const ports = new PortAllocator();
+const ports = new PortAllocator('upper');
 
 export async function freePort(): Promise<number> {
   return ports.one();

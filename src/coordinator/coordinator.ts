@@ -470,15 +470,21 @@ export class Coordinator {
   /** The assignment records of the last plan (the planner shares unchanged ones from cycle to cycle). */
   private lastAssignments: PlannerOutput['assignments'] = [];
 
-  /** Whether a sidecar applies `want`; a record known to be applied at the sidecar's assignmentVersion is not compared again. */
-  private isAppliedOn(p: Polled, want: Record<string, TargetState>, before: Record<string, TargetState> | undefined, planned: ShardChanges | undefined): boolean {
+  /** Whether the sidecar is known (from a push's answer) to apply `record` at the assignmentVersion it reports now. */
+  private confirmedOn(p: Polled, record: Record<string, TargetState> | undefined): boolean {
     const version = p.mirror?.assignmentVersion;
     const seen = this.confirmed.get(p.info.apiUrl);
-    if (version !== undefined && seen?.want === want && seen.version === version) return true;
+    return record !== undefined && version !== undefined && seen !== undefined && seen.want === record && seen.version === version;
+  }
+
+  /** Whether a sidecar applies `want`; a record known to be applied at the sidecar's assignmentVersion is not compared again. */
+  private isAppliedOn(p: Polled, want: Record<string, TargetState>, before: Record<string, TargetState> | undefined, planned: ShardChanges | undefined): boolean {
+    if (this.confirmedOn(p, want)) return true;
     // Known to apply the last plan's record, which this plan changed (the planner's account): not applied, without
     // walking a record that a change touching most shards made anew for nearly every one.
-    if (version !== undefined && before !== undefined && seen !== undefined && seen.want === before && seen.version === version && planned !== undefined && (planned.set.length > 0 || planned.removed.length > 0)) return false;
+    if (planned !== undefined && (planned.set.length > 0 || planned.removed.length > 0) && this.confirmedOn(p, before)) return false;
     if (!isApplied(want, p.mirror?.statuses ?? new Map(), recordKeys(want))) return false;
+    const version = p.mirror?.assignmentVersion;
     if (version !== undefined) this.confirmed.set(p.info.apiUrl, { want, version });
     return true;
   }
@@ -508,10 +514,8 @@ export class Coordinator {
       const base = p.mirror?.assignmentVersion;
       // A sidecar known to apply the last plan's record gets the planner's change to it; others, the change
       // worked out from what they report (or the whole assignment when that is not smaller).
-      const seen = this.confirmed.get(p.info.apiUrl);
-      const follows = base !== undefined && planned !== undefined && before !== undefined && seen?.want === before && seen.version === base;
       const change = base === undefined ? undefined
-        : follows ? plannedChange(planned, base, spec, recordKeys(want)?.length ?? Object.keys(want).length)
+        : planned !== undefined && this.confirmedOn(p, before) ? plannedChange(planned, base, spec, recordKeys(want)?.length ?? Object.keys(want).length)
           : assignmentChange(want, p.mirror!.statuses, base, spec, recordKeys(want));
       if (change) {
         try {

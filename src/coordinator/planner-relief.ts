@@ -26,8 +26,11 @@ export function relieveOverloadedShards(st: PlanState): void {
   }
 }
 
+const byHashOf = (hashes: string[]) => (a: number, b: number): number => (hashes[a]! < hashes[b]! ? -1 : hashes[a]! > hashes[b]! ? 1 : 0);
+
 function compareAsc(series: number[], hashes: string[]): (a: number, b: number) => number {
-  return (a, b) => series[a]! - series[b]! || (hashes[a]! < hashes[b]! ? -1 : hashes[a]! > hashes[b]! ? 1 : 0);
+  const byHash = byHashOf(hashes);
+  return (a, b) => series[a]! - series[b]! || byHash(a, b);
 }
 
 const INDEX_BITS = 2 ** 20;
@@ -61,8 +64,6 @@ function bySeries(members: number[], series: number[]): number[] | null {
   for (let j = 0; j < L; j++) asc[j] = members[keys[j]! % INDEX_BITS]!;
   return asc;
 }
-
-const byHashOf = (hashes: string[]) => (a: number, b: number): number => (hashes[a]! < hashes[b]! ? -1 : hashes[a]! > hashes[b]! ? 1 : 0);
 
 /** Orders each run of equal series in `asc` by hash, in place. */
 function orderRunsByHash(asc: number[], series: number[], hashes: string[]): void {
@@ -117,7 +118,7 @@ export function chooseReliefSet(members: number[], series: number[], hashes: str
   // Ordered by series only at first: which positions are chosen depends on series alone (and the runs of equal
   // series are at the same places), so with a few targets chosen only their runs are ordered by hash (atOrdered).
   const fast = bySeries(members, series);
-  const asc = fast ?? members.slice().sort(compareAsc(series, hashes));
+  const asc = fast ?? ascending(members, series, hashes);
   const at = (pos: number): number => (fast ? atOrdered(asc, series, hashes, pos) : asc[pos]!);
   const L = asc.length;
   const biggest = asc[L - 1]!;
@@ -135,7 +136,7 @@ export function chooseReliefSet(members: number[], series: number[], hashes: str
     if (fast) orderRunsByHash(asc, series, hashes);
     return asc.slice();
   }
-  if (k === 1) return [at(lowerBound(asc, series, excess))];
+  // k = 1 (the largest target, within budget, covers the excess) was answered by singleReliefTarget above.
   if (k === 2) {
     let best: [number, number] | null = null;
     let bestSum = Infinity;

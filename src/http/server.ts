@@ -16,6 +16,9 @@ import { HttpError, parseTarget, type RequestTarget } from './request.js';
 import { apiError } from './respond.js';
 import { clientCertProblem, tlsServerOptions } from './web-config.js';
 
+/** How long an idle keep-alive connection is kept: longer than Go's clients keep one idle (5 minutes). */
+export const KEEP_ALIVE_IDLE_MS = 310_000;
+
 export type Handler = (req: IncomingMessage, res: ServerResponse, target: RequestTarget) => void | Promise<void>;
 
 export interface KvassServerOptions extends AuthOptions {
@@ -98,5 +101,11 @@ export async function createKvassServer(o: KvassServerOptions): Promise<KvassSer
   });
   server.headersTimeout = 30_000;
   server.requestTimeout = 300_000;
+  // An idle keep-alive connection is closed by its client first. Go clients (Prometheus's remote read into the
+  // store gateway, Grafana) keep idle connections for up to 5 minutes and do not resend a POST that meets a closing
+  // connection: with Node's 5 s default, a remote read sent as the server closed the connection was reset, and the
+  // querier answered without those series (a warning, an incomplete result). Prometheus's own server keeps idle
+  // connections as long as its read timeout, 5 minutes.
+  server.keepAliveTimeout = KEEP_ALIVE_IDLE_MS;
   return { server, auth, close: () => clearInterval(timer) };
 }

@@ -93,6 +93,15 @@ test('a handler that throws or rejects answers 500 and the server goes on; bad t
   assert.equal((await fetch(`${base}/ok`)).status, 200, 'still serving');
 });
 
+test('an idle keep-alive connection outlives a Go client\'s idle timeout (5 minutes), so the client closes it first', async () => {
+  const { base } = await kvass(() => 'read', (_req, res) => apiSuccess(res, 'ok'));
+  const res = await new Promise<IncomingMessage>((resolve, reject) => httpRequest(`${base}/ok`, { headers: { connection: 'keep-alive' } }, resolve).on('error', reject).end());
+  res.resume();
+  const timeout = Number(/^timeout=(\d+)$/.exec(String(res.headers['keep-alive']))?.[1]);
+  assert.ok(timeout > 300, `keep-alive: ${res.headers['keep-alive']}`);
+  res.socket.destroy();
+});
+
 test('access levels: open, read and control with a token; control without any credential configured is open', async () => {
   const access = (_m: string, p: string): Access => (p === '/open' ? 'open' : p === '/control' ? 'control' : 'read');
   const ok = (_q: unknown, res: Parameters<typeof apiSuccess>[0]) => apiSuccess(res, 'ok');

@@ -21,6 +21,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { writeHeapSnapshot } from 'node:v8';
 import { silentLogger } from '../src/logger.js';
 import { CallError } from '../src/http/client.js';
 import { Coordinator, type CoordinatorDiscovery } from '../src/coordinator/coordinator.js';
@@ -131,7 +132,8 @@ class FakeCluster implements ShardManager {
 
 /**
  * KVASS_CYCLE_PROFILE=<dir>: a CPU profile of the 1%-changed cycles and of the restarted coordinator's first cycle,
- * written as <dir>/<phase>.cpuprofile (open in Chrome DevTools), to see where a cycle's time goes.
+ * written as <dir>/<phase>.cpuprofile (open in Chrome DevTools), to see where a cycle's time goes; and a heap
+ * snapshot of the settled restarted coordinator (<dir>/held-<targets>.heapsnapshot), to see what it holds.
  */
 async function profileIf(phase: string): Promise<(() => Promise<void>) | null> {
   const dir = process.env.KVASS_CYCLE_PROFILE;
@@ -245,6 +247,8 @@ async function scenario(n: number, dir: string): Promise<Row[]> {
   rows.push({ bench: `${label}: (4) steps of the restarted coordinator's first cycle (ms)`, ms: steps(b) });
   const after = await timedCycle(b);
   const hAfter = heap();
+  // KVASS_CYCLE_PROFILE also takes a heap snapshot here: what the restarted coordinator holds, beside discovery.
+  if (process.env.KVASS_CYCLE_PROFILE) writeHeapSnapshot(join(process.env.KVASS_CYCLE_PROFILE, `held-${n}.heapsnapshot`));
   rows.push({ bench: `${label}: (4) restarted coordinator: first cycle / second`, ms: `${Math.round(restart)} / ${r1(after)}`, moves: b.lastPlan!.moves.length, 'targets/s': Math.round(n / (restart / 1000)) });
   const gcNote = globalThis.gc ? '' : ' (no --expose-gc: rough)';
   rows.push({ bench: `${label}: (4) heap held per target: discovery groups + coordinator${gcNote}`, bytes: `${Math.round((hGroups - hBase) / n)} + ${Math.round((hAfter - hBefore) / n)}` });

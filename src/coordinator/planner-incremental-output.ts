@@ -33,10 +33,22 @@ export class AssignmentRecords {
    * What the last build changed: per target, the shards whose record gained or lost it, against `changedFrom` (the
    * records before that build). Null when unknown (a record beyond the new length still held targets).
    */
-  lastChanges: RecordChanges | null = null;
+  private lastChanges: RecordChanges | null = null;
   /** The same, per shard whose record was rebuilt. */
-  lastShardChanges: ReadonlyMap<number, ShardChanges> = new Map();
-  changedFrom: ReadonlyArray<Record<string, TargetState>> = [];
+  private lastShardChanges: ReadonlyMap<number, ShardChanges> = new Map();
+  private changedFrom: ReadonlyArray<Record<string, TargetState>> = [];
+
+  /**
+   * What the last build changed (see `lastChanges`), handed over once: the records keep no reference to it, so the
+   * changes of a build that touched every target (a restart) are not held until the next change.
+   */
+  takeChanges(): { from: Array<Record<string, TargetState>>; byTarget: RecordChanges; byShard: ReadonlyMap<number, ShardChanges> } | null {
+    const taken = this.lastChanges && { from: this.changedFrom.slice(), byTarget: this.lastChanges, byShard: this.lastShardChanges };
+    this.lastChanges = null;
+    this.lastShardChanges = new Map();
+    this.changedFrom = [];
+    return taken;
+  }
 
   /** The records for the final per-slot shards of a plan; `length` shards (empty records beyond the used ones). */
   build(finalNormal: Int32Array, finalIncoming: Int32Array, hashes: readonly string[], length: number): Array<Record<string, TargetState>> {

@@ -146,8 +146,7 @@ export class IncrementalPlanner {
       && sameFlags(expiredLongEnough, prev.expiredLongEnough) && sameFlags(idleLongEnough, prev.idleLongEnough);
     const output = reuse ? copyOutput(prev!.output) : this.runPhases(input, live, ready);
     if (reuse) this.changes = { from: prev!.output.assignments, byTarget: new Map(), byShard: new Map() };
-    else if (this.records.lastChanges) this.changes = { from: this.records.changedFrom.slice(), byTarget: this.records.lastChanges, byShard: this.records.lastShardChanges };
-    else this.changes = null;
+    else this.changes = this.records.takeChanges();
     if (reuse) this.stats.reused++;
     else if (prev) this.stats.incremental++;
     this.prev = { input, options: { ...options }, output: copyOutput(output), live, ready, expiredLongEnough, idleLongEnough };

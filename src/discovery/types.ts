@@ -1,5 +1,6 @@
 /** The contract between service discovery mechanisms and the rest of kvass (Prometheus's discovery.Discoverer). */
 import type { Labels } from '../prom/labels.js';
+import { compactLabels } from '../prom/compact-labels.js';
 import type { YamlPath } from '../prom/errors.js';
 import type { Logger } from '../logger.js';
 
@@ -11,12 +12,24 @@ export interface TargetGroup {
   labels: Labels;
 }
 
+/**
+ * A group as discovery keeps it until replaced: its label sets in the compact layout (prom/compact-labels.ts), in
+ * new arrays (a discoverer's own arrays, such as static_configs' targets, are left as they are).
+ */
+export function keepCompact(g: TargetGroup): TargetGroup {
+  g.labels = compactLabels(g.labels);
+  g.targets = g.targets.map(compactLabels);
+  return g;
+}
+
 export interface DiscoveryContext {
   readonly signal: AbortSignal;
   readonly logger: Logger;
   /**
    * Reports groups. Each group replaces the discoverer's earlier group with the same source;
    * a group with no targets clears it. The first call must carry the full initial set (possibly empty).
+   * The groups are handed over: the receiver replaces their `labels` and `targets` with equal, compact ones
+   * (`keepCompact`), so a discoverer that keeps what it emitted holds those.
    */
   emit(groups: TargetGroup[]): void;
   /** A failed refresh or watch. The discoverer keeps running (retrying) and its last good groups stay in force. */

@@ -11,6 +11,9 @@ const FNV_PRIME_LOW = 0x1b3;
  * FNV-1a 64 state in four 16-bit limbs (the prime is 2^40 + 0x1b3), so no BigInt on the hot path. Strings are
  * fed as their UTF-8 bytes without encoding them into a buffer first.
  */
+/** Character codes of the hex digits. */
+const HEX = Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
+
 class Fnv64 {
   h0 = 0x2325;
   h1 = 0x8422;
@@ -63,8 +66,17 @@ class Fnv64 {
     }
   }
 
+  /**
+   * One flat string of 16 characters. Two halves joined with `+` would be held as a rope (V8 keeps a string of 13 or
+   * more characters made by concatenation as a pair of its parts): 80 bytes instead of 32 for each target's hash,
+   * which the coordinator holds for every target several times over.
+   */
   hex(): string {
-    return (this.h3 * 0x10000 + this.h2).toString(16).padStart(8, '0') + (this.h1 * 0x10000 + this.h0).toString(16).padStart(8, '0');
+    const { h3, h2, h1, h0 } = this;
+    return String.fromCharCode(
+      HEX[h3 >>> 12]!, HEX[(h3 >>> 8) & 15]!, HEX[(h3 >>> 4) & 15]!, HEX[h3 & 15]!, HEX[h2 >>> 12]!, HEX[(h2 >>> 8) & 15]!, HEX[(h2 >>> 4) & 15]!, HEX[h2 & 15]!,
+      HEX[h1 >>> 12]!, HEX[(h1 >>> 8) & 15]!, HEX[(h1 >>> 4) & 15]!, HEX[h1 & 15]!, HEX[h0 >>> 12]!, HEX[(h0 >>> 8) & 15]!, HEX[(h0 >>> 4) & 15]!, HEX[h0 & 15]!,
+    );
   }
 }
 

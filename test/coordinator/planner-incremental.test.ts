@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { planAssignments, type PlannerInput, type PlannerOptions, type PlannerOutput, type PlannerShard, type PlannerTarget } from '../../src/coordinator/planner.js';
 import { IncrementalPlanner } from '../../src/coordinator/planner-incremental.js';
+import { AssignmentRecords } from '../../src/coordinator/planner-incremental-output.js';
 
 const GRACE = 60_000;
 const IDLE = 120_000;
@@ -288,4 +289,20 @@ test('an unchanged input returns the previous output, until a grace or idle thre
   check(nowMs + GRACE + IDLE); // shard 1 expired long enough
   check(nowMs + GRACE + IDLE + 1);
   assert.equal(planner.stats.reused, 3);
+});
+
+test('the output records hand over what a build changed once, and keep no reference to it', () => {
+  const records = new AssignmentRecords();
+  const hashes = ['a', 'b', 'c'];
+  const out = records.build(Int32Array.from([0, 1, 0]), Int32Array.from([-1, -1, 1]), hashes, 2);
+  assert.deepEqual(out, [{ a: 'normal', c: 'normal' }, { b: 'normal', c: 'in_transfer' }]);
+  const taken = records.takeChanges();
+  assert.deepEqual([...taken!.byTarget].sort(), [['a', { added: [0], removed: [] }], ['b', { added: [1], removed: [] }], ['c', { added: [0, 1], removed: [] }]]);
+  assert.deepEqual([...taken!.byShard.keys()].sort(), [0, 1]);
+  assert.deepEqual(taken!.from, []);
+  assert.equal(records.takeChanges(), null, 'taken once');
+  records.build(Int32Array.from([0, 1, 1]), Int32Array.from([-1, -1, -1]), hashes, 2);
+  const next = records.takeChanges();
+  assert.deepEqual([...next!.byTarget], [['c', { added: [], removed: [0] }]]);
+  assert.deepEqual(next!.from, out, 'against the records before that build');
 });

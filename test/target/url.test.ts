@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { encodeQuery, formatUrl, goEscape } from '../../src/target/url.js';
 import { fnv1a64Hex, targetHash } from '../../src/target/hash.js';
 
@@ -31,6 +32,15 @@ test('FNV-1a 64 matches the reference vectors', () => {
   assert.equal(fnv1a64Hex(enc('')), 'cbf29ce484222325');
   assert.equal(fnv1a64Hex(enc('a')), 'af63dc4c8601ec8c');
   assert.equal(fnv1a64Hex(enc('foobar')), '85944171f73967e8');
+});
+
+test('FNV-1a 64 equals a BigInt reference for any bytes, every digit written (leading zeros too)', () => {
+  const reference = (bytes: Uint8Array): string => {
+    let h = 0xcbf29ce484222325n;
+    for (const b of bytes) h = ((h ^ BigInt(b)) * 0x100000001b3n) & 0xffffffffffffffffn;
+    return h.toString(16).padStart(16, '0');
+  };
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => assert.equal(fnv1a64Hex(bytes), reference(bytes))), { numRuns: 3000 });
 });
 
 test('target hash: stable, order-independent, sensitive to every label and the URL', () => {

@@ -13,7 +13,7 @@
  * --max-old-space-size=8192 --expose-gc (without gc the memory rows say so).
  */
 import { parseConfig, type ScrapeConfig } from '../src/config/config.js';
-import { keepCompact, type TargetGroup } from '../src/discovery/types.js';
+import { compactGroup, type TargetGroup } from '../src/discovery/types.js';
 import { Population, type GroupSource, type PopulationResult } from '../src/coordinator/population.js';
 import { planAssignments, type PlannerInput, type PlannerOutput } from '../src/coordinator/planner.js';
 import { IncrementalPlanner } from '../src/coordinator/planner-incremental.js';
@@ -23,7 +23,7 @@ import { emptyShard, plannerWorkload, shardsAfter } from './planner.bench.js';
 
 type Row = Record<string, string | number>;
 
-/** One job's groups by source, kept compact and versioned as DiscoveryManager does (bumped on every change). */
+/** One job's groups by source, compact as the Kubernetes discoverer emits them, versioned as DiscoveryManager does (bumped on every change). */
 export class BenchSource implements GroupSource {
   readonly bySource = new Map<string, TargetGroup>();
   private v = 1;
@@ -36,7 +36,7 @@ export class BenchSource implements GroupSource {
   }
   emit(g: TargetGroup): void {
     if (g.targets.length === 0) this.bySource.delete(g.source);
-    else this.bySource.set(g.source, keepCompact(g));
+    else this.bySource.set(g.source, compactGroup(g));
     this.v++;
   }
 }

@@ -5,7 +5,7 @@
  */
 import type { PromConfig, SdEntry } from '../config/config.js';
 import type { Logger } from '../logger.js';
-import { keepCompact, type TargetGroup } from './types.js';
+import type { TargetGroup } from './types.js';
 
 interface Provider {
   key: string;
@@ -81,7 +81,7 @@ export class DiscoveryManager {
         if (p.abort.signal.aborted) return;
         for (const g of groups) {
           if (g.targets.length === 0) p.groups.delete(g.source);
-          else p.groups.set(g.source, keepCompact(g));
+          else p.groups.set(g.source, g);
         }
         p.ready = true;
         p.lastError = undefined;

@@ -13,10 +13,11 @@ export interface TargetGroup {
 }
 
 /**
- * A group as discovery keeps it until replaced: its label sets in the compact layout (prom/compact-labels.ts), in
- * new arrays (a discoverer's own arrays, such as static_configs' targets, are left as they are).
+ * A group whose label sets were built name by name (the Kubernetes discoverer's), made compact for the time
+ * discovery holds it (prom/compact-labels.ts), in a new targets array. Sets that JSON.parse built (file and HTTP
+ * discovery) are compact already: copying them would only cost time.
  */
-export function keepCompact(g: TargetGroup): TargetGroup {
+export function compactGroup(g: TargetGroup): TargetGroup {
   g.labels = compactLabels(g.labels);
   g.targets = g.targets.map(compactLabels);
   return g;
@@ -28,8 +29,6 @@ export interface DiscoveryContext {
   /**
    * Reports groups. Each group replaces the discoverer's earlier group with the same source;
    * a group with no targets clears it. The first call must carry the full initial set (possibly empty).
-   * The groups are handed over: the receiver replaces their `labels` and `targets` with equal, compact ones
-   * (`keepCompact`), so a discoverer that keeps what it emitted holds those.
    */
   emit(groups: TargetGroup[]): void;
   /** A failed refresh or watch. The discoverer keeps running (retrying) and its last good groups stay in force. */

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { LabelSetCompactor } from '../../src/prom/compact-labels.js';
-import { keepCompact, type TargetGroup } from '../../src/discovery/types.js';
+import { compactGroup, type TargetGroup } from '../../src/discovery/types.js';
 import type { Labels } from '../../src/prom/labels.js';
 
 /** Label sets whose names repeat across sets (in differing orders), as discovery's do. */
@@ -41,10 +41,10 @@ test('past its bound, and for a __proto__ name, a label set is returned as it is
   assert.equal(new LabelSetCompactor().compact(proto), proto);
 });
 
-test('keepCompact replaces a group\'s label sets and arrays with equal ones and leaves the discoverer\'s arrays alone', () => {
+test('compactGroup replaces a group\'s label sets and arrays with equal ones and leaves the discoverer\'s arrays alone', () => {
   const targets: Labels[] = [{ __address__: 'a:1' }, { __address__: 'b:2', x: 'y' }];
   const g: TargetGroup = { source: 's', labels: { job: 'j' }, targets };
-  const kept = keepCompact(g);
+  const kept = compactGroup(g);
   assert.equal(kept, g);
   assert.notEqual(g.targets, targets);
   assert.equal(targets[0]!.__address__, 'a:1');

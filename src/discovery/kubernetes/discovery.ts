@@ -3,7 +3,7 @@
  * discoverers), a shared node informer for attach_metadata, a key queue per unit, and batched emits.
  * The first emit carries every group once all informers have listed; later emits carry changed groups.
  */
-import type { Discoverer, DiscoveryContext, TargetGroup } from '../types.js';
+import { compactGroup, type Discoverer, type DiscoveryContext, type TargetGroup } from '../types.js';
 import type { Logger } from '../../logger.js';
 import { createClient, serverVersion, type ClientOptions, type K8sLib, type KubeClient } from './client.js';
 import type { KubernetesSdConfig, Role } from './config.js';
@@ -140,6 +140,8 @@ export class KubernetesDiscovery implements Discoverer {
     let ready = false;
     let flushQueued = false;
     const states: UnitState[] = [];
+    // Groups go out compact (types.ts compactGroup): a pod's labels and annotations, added name by name, would
+    // otherwise be held as a hash table per group, twice the memory at a million pods.
     const flush = () => {
       flushQueued = false;
       if (signal.aborted) return;
@@ -148,7 +150,7 @@ export class KubernetesDiscovery implements Discoverer {
         for (const [ns, name] of st.dirty.values()) {
           const obj = st.unit.primary.get(ns, name);
           const g = obj ? st.unit.build(obj) : emptyGroup(st.unit.source(ns, name));
-          if (g) groups.push(g);
+          if (g) groups.push(compactGroup(g));
         }
         st.dirty.clear();
       }
@@ -184,7 +186,7 @@ export class KubernetesDiscovery implements Discoverer {
       for (const st of states) {
         for (const obj of st.unit.primary.items()) {
           const g = st.unit.build(obj);
-          if (g) initial.push(g);
+          if (g) initial.push(compactGroup(g));
         }
       }
       ctx.emit(initial);

@@ -13,8 +13,11 @@ import { MirrorReader, type SidecarMirror } from './sidecar-mirror.js';
 export class MeasuredStatuses {
   /** The sidecars read in the last sync, with their place in the read order. */
   private place = new Map<SidecarMirror, number>();
-  /** Per target: the sidecars (of the last sync) reporting it. Usually one; two or more during a transfer or with replicas. */
-  private readonly holders = new Map<string, SidecarMirror[]>();
+  /**
+   * Per target: the sidecars (of the last sync) reporting it. Usually one, held as itself (an array per target
+   * costs 56 bytes, 56 MB at a million); an array of two or more during a transfer or with replicas.
+   */
+  private readonly holders = new Map<string, SidecarMirror | SidecarMirror[]>();
   private readonly best = new Map<string, TargetStatus>();
 
   get(hash: string): TargetStatus | undefined {
@@ -60,29 +63,39 @@ export class MeasuredStatuses {
   }
 
   private hold(h: string, m: SidecarMirror): void {
-    const list = this.holders.get(h);
-    if (!list) this.holders.set(h, [m]);
-    else if (!list.includes(m)) list.push(m);
+    const held = this.holders.get(h);
+    if (held === undefined) this.holders.set(h, m);
+    else if (!Array.isArray(held)) {
+      if (held !== m) this.holders.set(h, [held, m]);
+    } else if (!held.includes(m)) held.push(m);
   }
 
   private unhold(h: string, m: SidecarMirror): void {
-    const list = this.holders.get(h);
-    if (!list) return;
-    const k = list.indexOf(m);
+    const held = this.holders.get(h);
+    if (held === undefined) return;
+    if (!Array.isArray(held)) {
+      if (held === m) this.holders.delete(h);
+      return;
+    }
+    const k = held.indexOf(m);
     if (k < 0) return;
-    if (list.length === 1) this.holders.delete(h);
-    else list.splice(k, 1);
+    held.splice(k, 1);
+    if (held.length === 1) this.holders.set(h, held[0]!);
   }
 
   private choose(h: string): void {
-    const list = this.holders.get(h);
-    if (!list) {
+    const held = this.holders.get(h);
+    if (held === undefined) {
       this.best.delete(h);
       return;
     }
-    if (list.length > 1) list.sort((a, b) => this.place.get(a)! - this.place.get(b)!);
+    if (!Array.isArray(held)) {
+      this.best.set(h, held.statuses.get(h)!);
+      return;
+    }
+    held.sort((a, b) => this.place.get(a)! - this.place.get(b)!);
     let pick: TargetStatus | undefined;
-    for (const m of list) {
+    for (const m of held) {
       const st = m.statuses.get(h)!;
       if (!pick || (st.health === 'up' && (pick.health !== 'up' || st.series > pick.series))) pick = st;
     }

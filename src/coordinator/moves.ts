@@ -79,7 +79,11 @@ export function movedWithin(h: MoveHistory, fromMs: number, toMs: number): 'move
 export class MoveLog {
   private sinceMs: number | null = null;
   private moves: Move[] = [];
-  private residency = new Map<string, number[]>();
+  /**
+   * Per target, the ordinals holding it: one ordinal as the number itself (an array per target costs 56 bytes,
+   * 56 MB at a million), two or more (a transfer, replicas) as an array.
+   */
+  private residency = new Map<string, number | number[]>();
   private departed = new Map<string, Departure>();
   private loaded = false;
   private dirty = false;
@@ -104,7 +108,7 @@ export class MoveLog {
       this.moves = s.moves;
       this.open = new Map();
       for (const m of this.moves) if (m.endMs === null) (this.open.get(m.hash) ?? this.open.set(m.hash, []).get(m.hash)!).push(m);
-      this.residency = new Map(Object.entries(s.residency ?? {}));
+      this.residency = new Map(Object.entries(s.residency ?? {}).map(([hash, ordinals]) => [hash, ordinals.length === 1 ? ordinals[0]! : ordinals]));
       this.departed = new Map(Object.entries(s.departed ?? {}));
     } catch (e) {
       this.opts.log.warn({ file: this.opts.file, err: (e as Error).message }, 'the move log is unreadable; its history starts now');
@@ -129,7 +133,7 @@ export class MoveLog {
   observeChanges(nowMs: number, changed: ReadonlyMap<string, { added: readonly number[]; removed: readonly number[]; job: string }>, placedBefore: boolean): void {
     this.begin(nowMs, placedBefore);
     for (const [hash, { added, removed, job }] of changed) {
-      const before = this.residency.get(hash) ?? [];
+      const before = this.residentOn(hash);
       const now = before.filter((o) => !removed.includes(o));
       for (const o of added) if (!now.includes(o)) now.push(o);
       this.reside(nowMs, hash, now.sort((a, b) => a - b), job);
@@ -144,7 +148,7 @@ export class MoveLog {
 
   /** One target's holders now (none: gone from every shard): moves begin, end, or a departure is remembered. */
   private reside(nowMs: number, hash: string, ordinals: readonly number[], job: string): void {
-    const before = this.residency.get(hash) ?? [];
+    const before = this.residentOn(hash);
     if (ordinals.length === 0) {
       if (before.length === 0) return;
       // Gone from every shard: remembered, in case it comes back elsewhere.
@@ -167,7 +171,12 @@ export class MoveLog {
     }
     if (added.length > 0) this.departed.delete(hash);
     for (const from of removed) this.close(hash, from, nowMs);
-    this.residency.set(hash, [...ordinals]);
+    this.residency.set(hash, ordinals.length === 1 ? ordinals[0]! : [...ordinals]);
+  }
+
+  private residentOn(hash: string): readonly number[] {
+    const r = this.residency.get(hash);
+    return r === undefined ? [] : typeof r === 'number' ? [r] : r;
   }
 
   private begun(m: Move): void {
@@ -228,7 +237,7 @@ export class MoveLog {
   /** Writes the file if anything changed (atomically, private); a failure is logged and retried next cycle. */
   async save(): Promise<void> {
     if (!this.opts.file || !this.dirty || this.sinceMs === null) return;
-    const stored: Stored = { version: 1, sinceMs: this.sinceMs, moves: this.moves, residency: Object.fromEntries(this.residency), departed: Object.fromEntries(this.departed) };
+    const stored: Stored = { version: 1, sinceMs: this.sinceMs, moves: this.moves, residency: Object.fromEntries([...this.residency].map(([hash, r]) => [hash, typeof r === 'number' ? [r] : r])), departed: Object.fromEntries(this.departed) };
     try {
       await writeFileAtomic(this.opts.file, JSON.stringify(stored));
       this.dirty = false;

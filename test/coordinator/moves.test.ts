@@ -61,6 +61,7 @@ test('the log survives a restart through its file (private), and an unreadable f
   first.observe(2000, holders([['a', [0, 1]]]), true);
   await first.save();
   assert.equal((await stat(file)).mode & 0o077, 0, 'not readable by others');
+  assert.deepEqual(JSON.parse(await readFile(file, 'utf8')).residency, { a: [0, 1] });
   const second = new MoveLog({ file, marginMs: 0, log: silentLogger() });
   second.load();
   assert.equal(second.history().sinceMs, 0);
@@ -70,6 +71,7 @@ test('the log survives a restart through its file (private), and an unreadable f
   assert.deepEqual(second.history().moves, [{ hash: 'a', job: 'j', from: 0, to: 1, startMs: 2000, endMs: 3000 }]);
   await second.save();
   assert.equal(JSON.parse(await readFile(file, 'utf8')).moves[0].endMs, 3000);
+  assert.deepEqual(JSON.parse(await readFile(file, 'utf8')).residency, { a: [1] }, 'one holder is still written as a list');
 
   await writeFile(file, '{not json');
   const third = new MoveLog({ file, marginMs: 0, log: silentLogger() });

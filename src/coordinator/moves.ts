@@ -104,11 +104,16 @@ export class MoveLog {
     try {
       const s = JSON.parse(text) as Stored;
       if (s.version !== 1 || typeof s.sinceMs !== 'number' || !Array.isArray(s.moves)) throw new Error('not a kvass move log (version 1)');
+      // Checked before anything is taken: a file read in part would leave moves open that nothing closes.
+      const residency = Object.entries(s.residency ?? {}).map(([hash, ordinals]): [string, number | number[]] => {
+        if (!Array.isArray(ordinals) || !ordinals.every((o) => Number.isInteger(o) && o >= 0)) throw new Error(`residency of ${hash}: not a list of shard ordinals`);
+        return [hash, ordinals.length === 1 ? ordinals[0]! : ordinals];
+      });
       this.sinceMs = s.sinceMs;
       this.moves = s.moves;
       this.open = new Map();
       for (const m of this.moves) if (m.endMs === null) (this.open.get(m.hash) ?? this.open.set(m.hash, []).get(m.hash)!).push(m);
-      this.residency = new Map(Object.entries(s.residency ?? {}).map(([hash, ordinals]) => [hash, ordinals.length === 1 ? ordinals[0]! : ordinals]));
+      this.residency = new Map(residency);
       this.departed = new Map(Object.entries(s.departed ?? {}));
     } catch (e) {
       this.opts.log.warn({ file: this.opts.file, err: (e as Error).message }, 'the move log is unreadable; its history starts now');

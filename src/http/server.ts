@@ -105,7 +105,8 @@ export async function createKvassServer(o: KvassServerOptions): Promise<KvassSer
   // store gateway, Grafana) keep idle connections for up to 5 minutes and do not resend a POST that meets a closing
   // connection: with Node's 5 s default, a remote read sent as the server closed the connection was reset, and the
   // querier answered without those series (a warning, an incomplete result). Prometheus's own server keeps idle
-  // connections as long as its read timeout, 5 minutes.
+  // connections as long as its read timeout, 5 minutes. (So a shutdown calls closeAllConnections() with close():
+  // close() alone waits for connections in use to go idle and time out.)
   server.keepAliveTimeout = KEEP_ALIVE_IDLE_MS;
   return { server, auth, close: () => clearInterval(timer) };
 }

@@ -7,13 +7,13 @@
 
 const FNV_PRIME_LOW = 0x1b3;
 
+/** Character codes of the hex digits. */
+const HEX = Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
+
 /**
  * FNV-1a 64 state in four 16-bit limbs (the prime is 2^40 + 0x1b3), so no BigInt on the hot path. Strings are
  * fed as their UTF-8 bytes without encoding them into a buffer first.
  */
-/** Character codes of the hex digits. */
-const HEX = Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
-
 class Fnv64 {
   h0 = 0x2325;
   h1 = 0x8422;

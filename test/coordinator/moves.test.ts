@@ -78,6 +78,13 @@ test('the log survives a restart through its file (private), and an unreadable f
   third.load();
   third.observe(9000, holders([['a', [1]]]), true);
   assert.equal(third.history().sinceMs, 9000, 'what it cannot read it does not claim to know');
+
+  await writeFile(file, JSON.stringify({ version: 1, sinceMs: 0, moves: [{ hash: 'a', job: 'j', from: 0, to: 1, startMs: 2000, endMs: null }], residency: { a: null }, departed: {} }));
+  const fourth = new MoveLog({ file, marginMs: 0, log: silentLogger() });
+  fourth.load();
+  fourth.observe(9000, holders([['a', [1]]]), true);
+  assert.equal(fourth.history().sinceMs, 9000, 'a residency that is not a list of ordinals: nothing is taken from the file');
+  assert.deepEqual(fourth.history().moves, []);
 });
 
 test('moves older than the age limit are forgotten and history starts after them', () => {

@@ -93,7 +93,7 @@ test('a handler that throws or rejects answers 500 and the server goes on; bad t
   assert.equal((await fetch(`${base}/ok`)).status, 200, 'still serving');
 });
 
-test('an idle keep-alive connection outlives a Go client\'s idle timeout (5 minutes), so the client closes it first', async () => {
+test('a kvass server announces a keep-alive timeout above a Go client\'s idle timeout (5 minutes)', async () => {
   const { base } = await kvass(() => 'read', (_req, res) => apiSuccess(res, 'ok'));
   const res = await new Promise<IncomingMessage>((resolve, reject) => httpRequest(`${base}/ok`, { headers: { connection: 'keep-alive' } }, resolve).on('error', reject).end());
   res.resume();

@@ -20,6 +20,13 @@ export interface ShardChanges {
 /** Per target whose holders changed between two outputs: the shards that got it and the ones that lost it. */
 export type RecordChanges = Map<string, { added: number[]; removed: number[] }>;
 
+/** What one build changed: the records before it, and its changes per target and per shard. */
+export interface BuildChanges {
+  from: Array<Record<string, TargetState>>;
+  byTarget: RecordChanges;
+  byShard: ReadonlyMap<number, ShardChanges>;
+}
+
 export class AssignmentRecords {
   /** Per slot, as in the previous output: shard of the normal copy, of the in_transfer copy, the key. */
   private normal = new Int32Array(0);
@@ -42,7 +49,7 @@ export class AssignmentRecords {
    * What the last build changed (see `lastChanges`), handed over once: the records keep no reference to it, so the
    * changes of a build that touched every target (a restart) are not held until the next change.
    */
-  takeChanges(): { from: Array<Record<string, TargetState>>; byTarget: RecordChanges; byShard: ReadonlyMap<number, ShardChanges> } | null {
+  takeChanges(): BuildChanges | null {
     const taken = this.lastChanges && { from: this.changedFrom.slice(), byTarget: this.lastChanges, byShard: this.lastShardChanges };
     this.lastChanges = null;
     this.lastShardChanges = new Map();

@@ -32,7 +32,7 @@ import { planAssignments, type PlannerInput, type PlannerOptions, type PlannerOu
 import { isExpiredLongEnough, isIdleLongEnough, isLiveShard, type PlanState } from './planner-state.js';
 import { drainExcessShards, packIntoNewShards, placeNewTargets } from './planner-place.js';
 import { relieveOverloadedShards, scaleDown } from './planner-relief.js';
-import { AssignmentRecords, type RecordChanges, type ShardChanges } from './planner-incremental-output.js';
+import { AssignmentRecords, type BuildChanges } from './planner-incremental-output.js';
 import { ResolvedCopies, MAX_EXACT_KEYS, sanitizeSeries } from './planner-incremental-state.js';
 
 const NO_TARGETS: PlannerShard['targets'] = Object.freeze({}) as PlannerShard['targets'];
@@ -162,7 +162,7 @@ export class IncrementalPlanner {
   }
 
   /** What the last call changed in the records, and the records it changed. */
-  private changes: { from: PlannerOutput['assignments']; byTarget: RecordChanges; byShard: ReadonlyMap<number, ShardChanges> } | null = null;
+  private changes: BuildChanges | null = null;
 
   /**
    * What the last call's output changed in the records, if `previous` is the record list of the call before (the
@@ -170,7 +170,7 @@ export class IncrementalPlanner {
    * record gained or lost it; `byShard`: per shard whose record changed, what it lost and got (a shard not in it
    * has the same record).
    */
-  changesSince(previous: PlannerOutput['assignments']): { byTarget: RecordChanges; byShard: ReadonlyMap<number, ShardChanges> } | null {
+  changesSince(previous: PlannerOutput['assignments']): Omit<BuildChanges, 'from'> | null {
     const c = this.changes;
     if (!c) return null;
     const n = Math.max(previous.length, c.from.length);

@@ -17,7 +17,7 @@ import { apiError } from './respond.js';
 import { clientCertProblem, tlsServerOptions } from './web-config.js';
 
 /** How long an idle keep-alive connection is kept: longer than Go's clients keep one idle (5 minutes). */
-export const KEEP_ALIVE_IDLE_MS = 310_000;
+const KEEP_ALIVE_IDLE_MS = 310_000;
 
 export type Handler = (req: IncomingMessage, res: ServerResponse, target: RequestTarget) => void | Promise<void>;
 

@@ -1,0 +1,48 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { repoRoot } from '../helpers/kvass.js';
+
+/**
+ * Runs bin/kvass with a stand-in `node` first on PATH that prints the arguments and environment the launcher gives
+ * it, so what the launcher passes to node is seen exactly as it is passed.
+ */
+function launch(args: string[]): { nodeArgs: string[]; arenaMax: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'kvass-launcher-'));
+  try {
+    const fakeNode = join(dir, 'node');
+    writeFileSync(fakeNode, '#!/bin/sh\necho "MALLOC_ARENA_MAX=$MALLOC_ARENA_MAX"\nfor a in "$@"; do echo "ARG=$a"; done\n');
+    chmodSync(fakeNode, 0o755);
+    const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${dir}:${process.env.PATH}` };
+    delete env.MALLOC_ARENA_MAX;
+    const out = execFileSync(join(repoRoot(), 'bin', 'kvass'), args, { env, encoding: 'utf8' });
+    const lines = out.trim().split('\n');
+    return {
+      nodeArgs: lines.filter((l) => l.startsWith('ARG=')).map((l) => l.slice(4)),
+      arenaMax: lines.find((l) => l.startsWith('MALLOC_ARENA_MAX='))!.slice('MALLOC_ARENA_MAX='.length),
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('the launcher gives the coordinator commands (up, coordinator) a 64 MB semi-space and passes their flags on', () => {
+  for (const cmd of ['up', 'coordinator']) {
+    const { nodeArgs, arenaMax } = launch([cmd, '--web.listen-address=127.0.0.1:0']);
+    assert.equal(nodeArgs[0], '--max-semi-space-size=64', cmd);
+    assert.match(nodeArgs[1]!, /dist\/src\/cli\/main\.js$/, cmd);
+    assert.deepEqual(nodeArgs.slice(2), [cmd, '--web.listen-address=127.0.0.1:0'], cmd);
+    assert.equal(arenaMax, '2', cmd);
+  }
+});
+
+test('the launcher gives other commands (sidecar, query, none) no node flags', () => {
+  for (const args of [['sidecar', '--config.file=x'], ['query'], []]) {
+    const { nodeArgs } = launch(args);
+    assert.match(nodeArgs[0]!, /dist\/src\/cli\/main\.js$/, args.join(' '));
+    assert.deepEqual(nodeArgs.slice(1), args);
+  }
+});

@@ -17,8 +17,8 @@ import { EventLog, cycleEvents, scaleEvent } from './events.js';
 import { shardId } from '../shard/types.js';
 import { planFromNothing, type WhatIf } from './what-if.js';
 import { IncrementalPlanner } from './planner-incremental.js';
-import { recordKeys, type ShardChanges } from './planner-incremental-output.js';
-import type { PlannerOptions, PlannerOutput, PlannerShard, PlannerTarget, ShardTargetView } from './planner.js';
+import type { ShardChanges } from './planner-incremental-output.js';
+import type { AssignmentRecord, PlannerOptions, PlannerOutput, PlannerShard, PlannerTarget, ShardTargetView } from './planner.js';
 import { ShardClient, type EnvelopeClient } from '../shard/client.js';
 import { MoveLog } from './moves.js';
 import type { TargetSummary } from './api.js';
@@ -285,7 +285,7 @@ export class Coordinator {
    * comparing, or answered by a push that sent every target of it): while the sidecar applies that version, the
    * record is not compared again.
    */
-  private readonly confirmed = new Map<string, { want: Record<string, TargetState>; version: string }>();
+  private readonly confirmed = new Map<string, { want: AssignmentRecord; version: string }>();
 
   /** Whether this coordinator acts (see CoordinatorOptions.mayWrite). */
   get acting(): boolean {
@@ -390,7 +390,7 @@ export class Coordinator {
     // A shard is removed only once nothing is assigned to it any more (the planner drains it first).
     let desired = plan.desiredShards;
     for (let i = n - 1; i >= desired; i--) {
-      if (Object.keys(plan.assignments[i] ?? {}).length > 0) {
+      if ((plan.assignments[i]?.size ?? 0) > 0) {
         desired = i + 1;
         break;
       }
@@ -471,19 +471,19 @@ export class Coordinator {
   private lastAssignments: PlannerOutput['assignments'] = [];
 
   /** Whether the sidecar is known (from a push's answer) to apply `record` at the assignmentVersion it reports now. */
-  private confirmedOn(p: Polled, record: Record<string, TargetState> | undefined): boolean {
+  private confirmedOn(p: Polled, record: AssignmentRecord | undefined): boolean {
     const version = p.mirror?.assignmentVersion;
     const seen = this.confirmed.get(p.info.apiUrl);
     return record !== undefined && version !== undefined && seen !== undefined && seen.want === record && seen.version === version;
   }
 
   /** Whether a sidecar applies `want`; a record known to be applied at the sidecar's assignmentVersion is not compared again. */
-  private isAppliedOn(p: Polled, want: Record<string, TargetState>, before: Record<string, TargetState> | undefined, planned: ShardChanges | undefined): boolean {
+  private isAppliedOn(p: Polled, want: AssignmentRecord, before: AssignmentRecord | undefined, planned: ShardChanges | undefined): boolean {
     if (this.confirmedOn(p, want)) return true;
     // Known to apply the last plan's record, which this plan changed (the planner's account): not applied, without
     // walking a record that a change touching most shards made anew for nearly every one.
     if (planned !== undefined && (planned.set.length > 0 || planned.removed.length > 0) && this.confirmedOn(p, before)) return false;
-    if (!isApplied(want, p.mirror?.statuses ?? new Map(), recordKeys(want))) return false;
+    if (!isApplied(want, p.mirror?.statuses ?? new Map())) return false;
     const version = p.mirror?.assignmentVersion;
     if (version !== undefined) this.confirmed.set(p.info.apiUrl, { want, version });
     return true;
@@ -495,9 +495,9 @@ export class Coordinator {
    * sees what the sidecar applies and tries again.
    */
   private async push(
-    p: Polled, want: Record<string, TargetState>, targets: Map<string, { target: Target; sc: ScrapeConfig }>,
+    p: Polled, want: AssignmentRecord, targets: Map<string, { target: Target; sc: ScrapeConfig }>,
     /** The record of the last plan for this shard, and what this plan changed in it (the planner's account). */
-    before: Record<string, TargetState> | undefined, planned: ShardChanges | undefined,
+    before: AssignmentRecord | undefined, planned: ShardChanges | undefined,
   ): Promise<void> {
     const client = new ShardClient(p.info.apiUrl, this.opts.client);
     let unsent = 0; // targets of `want` without a spec (gone from discovery): then the sidecar applies less than `want`
@@ -515,8 +515,8 @@ export class Coordinator {
       // A sidecar known to apply the last plan's record gets the planner's change to it; others, the change
       // worked out from what they report (or the whole assignment when that is not smaller).
       const change = base === undefined ? undefined
-        : planned !== undefined && this.confirmedOn(p, before) ? plannedChange(planned, base, spec, recordKeys(want)?.length ?? Object.keys(want).length)
-          : assignmentChange(want, p.mirror!.statuses, base, spec, recordKeys(want));
+        : planned !== undefined && this.confirmedOn(p, before) ? plannedChange(planned, base, spec, want.size)
+          : assignmentChange(want, p.mirror!.statuses, base, spec);
       if (change) {
         try {
           applied(await client.changeAssignment(change));
@@ -527,7 +527,7 @@ export class Coordinator {
         }
       }
       unsent = 0;
-      applied(await client.assign(Object.entries(want).flatMap(([hash, state]) => spec(hash, state) ?? [])));
+      applied(await client.assign([...want.entries()].flatMap(([hash, state]) => spec(hash, state) ?? [])));
     } catch (e) {
       this.opts.log.error({ shard: p.info.name, err: (e as Error).message }, 'assignment push failed');
     }
@@ -543,7 +543,7 @@ export class Coordinator {
     } else {
       const holders = new Map<string, { ordinals: number[]; job: string }>();
       plan.assignments.forEach((a, ordinal) => {
-        for (const hash in a) (holders.get(hash) ?? holders.set(hash, { ordinals: [], job: jobOf(hash) }).get(hash)!).ordinals.push(ordinal);
+        for (const hash of a.keys) (holders.get(hash) ?? holders.set(hash, { ordinals: [], job: jobOf(hash) }).get(hash)!).ordinals.push(ordinal);
       });
       this.moves.observe(now, holders, placedBefore);
     }
@@ -561,7 +561,7 @@ export class Coordinator {
     if (!changes) {
       this.placed.clear();
       this.inTransfer.clear();
-      for (const a of plan.assignments) for (const hash in a) count(hash, (this.placed.get(hash) ?? 0) + 1);
+      for (const a of plan.assignments) for (const hash of a.keys) count(hash, (this.placed.get(hash) ?? 0) + 1);
       return;
     }
     for (const [hash, { added, removed }] of changes) count(hash, (this.placed.get(hash) ?? 0) + added.length - removed.length);

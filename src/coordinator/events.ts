@@ -99,7 +99,7 @@ export function cycleEvents(
   } else {
     plan.assignments.forEach((a, i) => {
       if (a === previous[i]) return;
-      for (const h of Object.keys(a)) if (!known(h)) placed.set(i, (placed.get(i) ?? 0) + 1);
+      for (const h of a.keys) if (!known(h)) placed.set(i, (placed.get(i) ?? 0) + 1);
     });
   }
   return planEvents(plan, before, budget, placed);

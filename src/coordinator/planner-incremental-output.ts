@@ -6,9 +6,10 @@
  * Changes are found by comparing, slot by slot, the final normal / in_transfer shard of each key with the
  * previous output's (two typed-array scans). A changed shard's record is rebuilt from its previous sorted keys
  * and states: removed keys and new states are located by binary search, new keys are sorted and merged, so the
- * rebuild is one insertion per key and no lookup (the insertions are the floor: a record cannot be patched
- * without losing the ascending key order).
+ * rebuild is a copy of two arrays with the changes merged in, and no lookup (assignment-record.ts says why a
+ * record is not an object keyed by hash).
  */
+import { AssignmentRecord, stateCode } from './assignment-record.js';
 import type { TargetState } from './planner.js';
 
 /** What a shard's record lost (`removed`) and got or kept in another state (`set`, applied after the removals). */
@@ -22,7 +23,7 @@ export type RecordChanges = Map<string, { added: number[]; removed: number[] }>;
 
 /** What one build changed: the records before it, and its changes per target and per shard. */
 export interface BuildChanges {
-  from: Array<Record<string, TargetState>>;
+  from: AssignmentRecord[];
   byTarget: RecordChanges;
   byShard: ReadonlyMap<number, ShardChanges>;
 }
@@ -32,10 +33,8 @@ export class AssignmentRecords {
   private normal = new Int32Array(0);
   private incoming = new Int32Array(0);
   private hashOf: string[] = [];
-  /** Per shard: previous record, its keys ascending, and their states (1: in_transfer). */
-  private records: Array<Record<string, TargetState>> = [];
-  private keys: string[][] = [];
-  private states: Uint8Array[] = [];
+  /** Per shard: previous record. */
+  private records: AssignmentRecord[] = [];
   /**
    * What the last build changed: per target, the shards whose record gained or lost it, against `changedFrom` (the
    * records before that build). Null when unknown (a record beyond the new length still held targets).
@@ -43,7 +42,7 @@ export class AssignmentRecords {
   private lastChanges: RecordChanges | null = null;
   /** The same, per shard whose record was rebuilt. */
   private lastShardChanges: ReadonlyMap<number, ShardChanges> = new Map();
-  private changedFrom: ReadonlyArray<Record<string, TargetState>> = [];
+  private changedFrom: readonly AssignmentRecord[] = [];
 
   /**
    * What the last build changed (see `lastChanges`), handed over once: the records keep no reference to it, so the
@@ -58,7 +57,7 @@ export class AssignmentRecords {
   }
 
   /** The records for the final per-slot shards of a plan; `length` shards (empty records beyond the used ones). */
-  build(finalNormal: Int32Array, finalIncoming: Int32Array, hashes: readonly string[], length: number): Array<Record<string, TargetState>> {
+  build(finalNormal: Int32Array, finalIncoming: Int32Array, hashes: readonly string[], length: number): AssignmentRecord[] {
     const cap = finalNormal.length;
     if (this.normal.length < cap) this.grow(cap);
     const changes = new Map<number, ShardChanges>();
@@ -94,27 +93,17 @@ export class AssignmentRecords {
       else byHash.set(hash, { added, removed });
     }
     let cutHeld = false;
-    for (let s = length; s < this.keys.length; s++) if ((this.keys[s]?.length ?? 0) > 0) cutHeld = true;
+    for (let s = length; s < this.records.length; s++) if (this.records[s]!.size > 0) cutHeld = true;
     this.lastChanges = cutHeld ? null : byHash;
     this.lastShardChanges = changes;
     this.changedFrom = this.records;
-    const out: Array<Record<string, TargetState>> = [];
+    const out: AssignmentRecord[] = [];
     for (let s = 0; s < length; s++) {
       const before = this.records[s];
       const change = changes.get(s);
-      if (before && !change) {
-        out.push(before);
-        continue;
-      }
-      const next = rebuild(this.keys[s] ?? [], this.states[s] ?? new Uint8Array(0), change ?? { removed: [], set: [] });
-      out.push(next.record);
-      keysOf.set(next.record, next.keys);
-      this.keys[s] = next.keys;
-      this.states[s] = next.states;
+      out.push(before && !change ? before : rebuild(before ?? AssignmentRecord.EMPTY, change ?? { removed: [], set: [] }));
     }
     this.records = out;
-    this.keys.length = length;
-    this.states.length = length;
     return out.slice();
   }
 
@@ -129,16 +118,8 @@ export class AssignmentRecords {
   }
 }
 
-/** The keys of every record built here, ascending: walking them spares enumerating a record of thousands of keys. */
-const keysOf = new WeakMap<object, readonly string[]>();
-
-/** The keys of a record this module built (any AssignmentRecords), or undefined for another object. */
-export function recordKeys(record: object): readonly string[] | undefined {
-  return keysOf.get(record);
-}
-
 /** First position in ascending `keys` whose key is >= `k`. */
-function lowerBound(keys: string[], k: string): number {
+function lowerBound(keys: readonly string[], k: string): number {
   let lo = 0;
   let hi = keys.length;
   while (lo < hi) {
@@ -149,19 +130,9 @@ function lowerBound(keys: string[], k: string): number {
   return lo;
 }
 
-const STATE: readonly TargetState[] = ['normal', 'in_transfer'];
-
-/**
- * A shard's record anew: its previous keys and states with removals, new states and new keys (merged in
- * ascending order), inserted in that order.
- */
-interface RebuiltRecord {
-  keys: string[];
-  states: Uint8Array;
-  record: Record<string, TargetState>;
-}
-
-function rebuild(keys: string[], states: Uint8Array, change: ShardChanges): RebuiltRecord {
+/** A shard's record anew: its previous keys and states with removals, new states and new keys merged in ascending order. */
+function rebuild(before: AssignmentRecord, change: ShardChanges): AssignmentRecord {
+  const keys = before.keys as string[];
   const marks = new Map<number, TargetState | null>(); // position: dropped (null) or its new state
   for (const k of change.removed) {
     const p = lowerBound(keys, k);
@@ -179,27 +150,28 @@ function rebuild(keys: string[], states: Uint8Array, change: ShardChanges): Rebu
   for (const v of marks.values()) if (v === null) dropped++;
   const length = keys.length - dropped + fresh.length;
   const outKeys = new Array<string>(length);
-  const outStates = new Uint8Array(length);
-  const record: Record<string, TargetState> = {};
+  const outCodes = new Uint8Array(length);
   let n = 0;
-  const put = (k: string, state: number) => {
-    outKeys[n] = k;
-    outStates[n++] = state;
-    record[k] = STATE[state]!;
-  };
   let f = 0;
   let m = 0;
   for (let p = 0; p < keys.length; p++) {
     const k = keys[p]!;
-    while (f < fresh.length && fresh[f]![0] < k) put(fresh[f]![0], fresh[f++]![1] === 'in_transfer' ? 1 : 0);
-    let state = states[p]!;
+    while (f < fresh.length && fresh[f]![0] < k) {
+      outKeys[n] = fresh[f]![0];
+      outCodes[n++] = stateCode(fresh[f++]![1]);
+    }
+    let code = before.codeAt(p);
     if (marked[m] === p) {
       const mark = marks.get(marked[m++]!)!;
       if (mark === null) continue;
-      state = mark === 'in_transfer' ? 1 : 0;
+      code = stateCode(mark);
     }
-    put(k, state);
+    outKeys[n] = k;
+    outCodes[n++] = code;
   }
-  for (; f < fresh.length; f++) put(fresh[f]![0], fresh[f]![1] === 'in_transfer' ? 1 : 0);
-  return { keys: outKeys, states: outStates, record };
+  for (; f < fresh.length; f++) {
+    outKeys[n] = fresh[f]![0];
+    outCodes[n++] = stateCode(fresh[f]![1]);
+  }
+  return new AssignmentRecord(outKeys, outCodes);
 }

@@ -67,8 +67,10 @@ import { resolveCopies, type PlanState } from './planner-state.js';
 import { placeNewTargets, packIntoNewShards, drainExcessShards } from './planner-place.js';
 import { relieveOverloadedShards, scaleDown } from './planner-relief.js';
 import type { TargetState } from '../shard/contract.js';
+import { AssignmentRecord, stateCode } from './assignment-record.js';
 
 export type { TargetState };
+export { AssignmentRecord };
 
 /** Every target that must be scraped now (from discovery); `series` already includes Prometheus's own per-target series. */
 export interface PlannerTarget {
@@ -144,7 +146,7 @@ export interface PlannerMove {
 
 export interface PlannerOutput {
   /** Index = shard id; length = max(shards.length, desiredShards); the full desired target set of each shard. */
-  assignments: Array<Record<string, TargetState>>;
+  assignments: AssignmentRecord[];
   desiredShards: number;
   /** Transfers begun in this step. */
   moves: PlannerMove[];
@@ -179,7 +181,7 @@ export function planAssignments(input: PlannerInput): PlannerOutput {
 }
 
 /** Each shard's record, hashes in ascending order (sorted per shard: cheaper than one global sort). */
-function buildAssignments(st: PlanState, length: number): Array<Record<string, TargetState>> {
+function buildAssignments(st: PlanState, length: number): AssignmentRecord[] {
   const hashes: string[][] = [];
   const inTransfer: Array<Set<string> | undefined> = [];
   for (let s = 0; s < length; s++) hashes.push([]);
@@ -193,10 +195,11 @@ function buildAssignments(st: PlanState, length: number): Array<Record<string, T
     }
   }
   return hashes.map((list, s) => {
-    const record: Record<string, TargetState> = {};
     const moving = inTransfer[s];
-    for (const h of list.sort()) record[h] = moving?.has(h) ? 'in_transfer' : 'normal';
-    return record;
+    const keys = list.sort();
+    const codes = new Uint8Array(keys.length);
+    if (moving) keys.forEach((h, i) => (codes[i] = stateCode(moving.has(h) ? 'in_transfer' : 'normal')));
+    return new AssignmentRecord(keys, codes);
   });
 }
 

@@ -5,7 +5,7 @@
  * coordinator's loop keeps the state.
  */
 import { REPORTED_SCRAPES, type AssignedTargetSpec, type AssignmentChange, type TargetState, type TargetStatus } from '../shard/contract.js';
-import { targetView, type PlannerOutput, type PlannerShard, type ShardTargetView } from './planner.js';
+import { targetView, type AssignmentRecord, type PlannerOutput, type PlannerShard, type ShardTargetView } from './planner.js';
 import type { RecordChanges, ShardChanges } from './planner-incremental-output.js';
 
 export type { RecordChanges };
@@ -89,12 +89,13 @@ const meantFor = new WeakMap<object, object>();
  * What a shard is meant to hold after a push (or while it starts): `want`, with the scrapes `view` reported for a
  * target in the same state (in any state with `anyState`: a shard that could not be read keeps its counts).
  */
-export function meantView(want: Readonly<Record<string, TargetState>>, view: Readonly<Record<string, ShardTargetView>>, anyState = false): Record<string, ShardTargetView> {
+export function meantView(want: AssignmentRecord, view: Readonly<Record<string, ShardTargetView>>, anyState = false): Record<string, ShardTargetView> {
   if (meantFor.get(view) === want) return view as Record<string, ShardTargetView>;
   const out: Record<string, ShardTargetView> = {};
   meantFor.set(out, want);
-  for (const hash in want) {
-    const state = want[hash]!;
+  for (let i = 0; i < want.size; i++) {
+    const hash = want.keys[i]!;
+    const state = want.stateAt(i);
     const v = Object.hasOwn(view, hash) ? view[hash] : undefined;
     out[hash] = v !== undefined && (anyState || v.state === state) ? (v.state === state ? v : targetView(state, v.scrapes)) : targetView(state, 0);
   }
@@ -113,11 +114,26 @@ export function recordChanges(prev: PlannerOutput['assignments'], next: PlannerO
   const changes: RecordChanges = new Map();
   const entry = (hash: string) => changes.get(hash) ?? changes.set(hash, { added: [], removed: [] }).get(hash)!;
   for (let i = 0; i < Math.max(prev.length, next.length); i++) {
-    const before = prev[i] ?? NO_TARGETS;
-    const after = next[i] ?? NO_TARGETS;
+    const before = prev[i]?.keys ?? [];
+    const after = next[i]?.keys ?? [];
     if (before === after) continue;
-    for (const hash in after) if (!Object.hasOwn(before, hash)) entry(hash).added.push(i);
-    for (const hash in before) if (!Object.hasOwn(after, hash)) entry(hash).removed.push(i);
+    // Both ascending: one merge walk.
+    let a = 0;
+    let b = 0;
+    while (a < before.length || b < after.length) {
+      const x = before[a];
+      const y = after[b];
+      if (x === y) {
+        a++;
+        b++;
+      } else if (y === undefined || (x !== undefined && x < y)) {
+        entry(x!).removed.push(i);
+        a++;
+      } else {
+        entry(y).added.push(i);
+        b++;
+      }
+    }
   }
   return changes;
 }

@@ -9,6 +9,7 @@
  * sent that target. A sidecar without versions (an older one) answers in full every time, as before.
  */
 import { NO_LABELS, type AssignedTargetSpec, type AssignmentChange, type TargetState, type TargetStatus, type TargetStatusDelta } from '../shard/contract.js';
+import type { AssignmentRecord } from './assignment-record.js';
 
 
 /**
@@ -69,36 +70,37 @@ export class SidecarMirrors {
   }
 }
 
-/**
- * Whether a sidecar's applied assignment (its statuses) is `want`: the same hashes in the same states. `keys`:
- * want's keys when known (walking them stops at the first difference; enumerating a record walks all of it first).
- */
-export function isApplied(want: Readonly<Record<string, TargetState>>, have: ReadonlyMap<string, TargetStatus>, keys: readonly string[] = Object.keys(want)): boolean {
-  if (keys.length !== have.size) return false;
-  for (const hash of keys) if (have.get(hash)?.state !== want[hash]) return false;
+/** Whether a sidecar's applied assignment (its statuses) is `want`: the same hashes in the same states. */
+export function isApplied(want: AssignmentRecord, have: ReadonlyMap<string, TargetStatus>): boolean {
+  if (want.size !== have.size) return false;
+  for (let i = 0; i < want.size; i++) if (have.get(want.keys[i]!)?.state !== want.stateAt(i)) return false;
   return true;
 }
 
 /**
- * The change that turns the applied assignment `have` (at `base`) into `want` (`keys`: its keys, when known), with `spec` giving a target's spec
+ * The change that turns the applied assignment `have` (at `base`) into `want`, with `spec` giving a target's spec
  * (undefined: it cannot be sent, as in a whole push), or undefined when the change is not smaller than `want`
  * sent whole.
  */
 export function assignmentChange(
-  want: Readonly<Record<string, TargetState>>,
+  want: AssignmentRecord,
   have: ReadonlyMap<string, TargetStatus>,
   base: string,
   spec: (hash: string, state: TargetState) => AssignedTargetSpec | undefined,
-  keys: readonly string[] = Object.keys(want),
 ): AssignmentChange | undefined {
   const set: AssignedTargetSpec[] = [];
   const remove: string[] = [];
-  const size = keys.length;
-  for (const hash of keys) {
-    if (have.get(hash)?.state === want[hash]) continue;
-    const s = spec(hash, want[hash]!);
+  let kept = 0;
+  for (let i = 0; i < want.size; i++) {
+    const hash = want.keys[i]!;
+    const state = want.stateAt(i);
+    const had = have.get(hash);
+    if (had !== undefined) kept++;
+    if (had?.state === state) continue;
+    const s = spec(hash, state);
     if (s) set.push(s);
   }
-  for (const hash of have.keys()) if (!Object.hasOwn(want, hash)) remove.push(hash);
-  return set.length + remove.length < size ? { base, set, remove } : undefined;
+  // What the sidecar has beyond want's keys: looked up only when it has more than the keys both hold.
+  if (have.size > kept) for (const hash of have.keys()) if (!want.has(hash)) remove.push(hash);
+  return set.length + remove.length < want.size ? { base, set, remove } : undefined;
 }

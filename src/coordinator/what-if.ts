@@ -17,8 +17,8 @@ export function planFromNothing(targets: ReadonlyArray<{ hash: string; series: n
   const size = new Map(targets.map((t) => [t.hash, t.series]));
   const placement = plan.assignments.slice(0, plan.desiredShards).map((a, i) => ({
     shard: shardId(i),
-    series: Object.keys(a).reduce((sum, h) => sum + (size.get(h) ?? 0), 0),
-    targets: Object.keys(a).length,
+    series: a.keys.reduce((sum, h) => sum + (size.get(h) ?? 0), 0),
+    targets: a.size,
   }));
   return { budget: options.maxSeries, shards: plan.desiredShards, placement };
 }

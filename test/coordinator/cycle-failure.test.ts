@@ -69,7 +69,7 @@ test('a cycle that fails after population still hands its target changes to the 
     await c.runOnce();
     await new Promise((r) => setImmediate(r)); // probes answer
   };
-  const planned = (): string[] => (c.lastPlan?.assignments ?? []).flatMap((a) => Object.keys(a)).sort();
+  const planned = (): string[] => (c.lastPlan?.assignments ?? []).flatMap((a) => [...a.keys]).sort();
   await c.start(false);
   discovery.emit('a', ['a:9100']);
   await cycle();

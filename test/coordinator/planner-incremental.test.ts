@@ -179,7 +179,7 @@ function applyOutput(sim: Sim, out: PlannerOutput, apply: number, scrape: boolea
     if (!s.ready && s.startsIn > 0 && --s.startsIn === 0) Object.assign(s, { ready: true, notReadySinceMs: null });
     if (!s.ready || (apply === 1 && id % 2 === 1)) return;
     const next: PlannerShard['targets'] = {};
-    for (const [hash, state] of Object.entries(out.assignments[id] ?? {})) {
+    for (const [hash, state] of out.assignments[id]?.entries() ?? []) {
       const prior = s.targets[hash];
       next[hash] = { state, scrapes: (prior?.state === state ? prior.scrapes : 0) + (scrape ? 1 : 0) };
     }
@@ -193,8 +193,8 @@ function compareRecords(prev: PlannerOutput['assignments'], next: PlannerOutput[
   const out = new Map<string, { added: number[]; removed: number[] }>();
   const entry = (h: string) => out.get(h) ?? out.set(h, { added: [], removed: [] }).get(h)!;
   for (let i = 0; i < Math.max(prev.length, next.length); i++) {
-    const a = prev[i] ?? {};
-    const b = next[i] ?? {};
+    const a = prev[i]?.toObject() ?? {};
+    const b = next[i]?.toObject() ?? {};
     for (const h of Object.keys(b)) if (!Object.hasOwn(a, h)) entry(h).added.push(i);
     for (const h of Object.keys(a)) if (!Object.hasOwn(b, h)) entry(h).removed.push(i);
   }
@@ -239,11 +239,11 @@ test('IncrementalPlanner equals planAssignments at every step of random change s
             // Per shard: the previous record with the removals, then the set, applied is the new record.
             inc.assignments.forEach((rec, s) => {
               const c = told.byShard.get(s);
-              if (!c) return assert.ok(rec === previous[s] || (Object.keys(rec).length === 0 && Object.keys(previous[s] ?? {}).length === 0), `shard ${s} unchanged at step ${k}`);
-              const applied: Record<string, string> = { ...(previous[s] ?? {}) };
+              if (!c) return assert.ok(rec === previous[s] || (rec.size === 0 && (previous[s]?.size ?? 0) === 0), `shard ${s} unchanged at step ${k}`);
+              const applied: Record<string, string> = previous[s]?.toObject() ?? {};
               for (const h of c.removed) delete applied[h];
               for (const [h, state] of c.set) applied[h] = state;
-              assert.deepEqual(applied, { ...rec }, `shard ${s}'s change at step ${k}`);
+              assert.deepEqual(applied, rec.toObject(), `shard ${s}'s change at step ${k}`);
             });
           }
           previous = inc.assignments;
@@ -295,7 +295,7 @@ test('the output records hand over what a build changed once, and keep no refere
   const records = new AssignmentRecords();
   const hashes = ['a', 'b', 'c'];
   const out = records.build(Int32Array.from([0, 1, 0]), Int32Array.from([-1, -1, 1]), hashes, 2);
-  assert.deepEqual(out, [{ a: 'normal', c: 'normal' }, { b: 'normal', c: 'in_transfer' }]);
+  assert.deepEqual(out.map((r) => r.toObject()), [{ a: 'normal', c: 'normal' }, { b: 'normal', c: 'in_transfer' }]);
   const taken = records.takeChanges();
   assert.deepEqual([...taken!.byTarget].sort(), [['a', { added: [0], removed: [] }], ['b', { added: [1], removed: [] }], ['c', { added: [0, 1], removed: [] }]]);
   assert.deepEqual([...taken!.byShard.keys()].sort(), [0, 1]);

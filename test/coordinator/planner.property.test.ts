@@ -107,14 +107,14 @@ function applyOutput(sim: Sim, out: PlannerOutput): void {
   for (const s of sim.shards) {
     if (!s.ready) continue;
     const next: PlannerShard['targets'] = {};
-    for (const [hash, state] of Object.entries(out.assignments[s.id] ?? {})) next[hash] = { state, scrapes: (s.targets[hash]?.scrapes ?? 0) + 1 };
+    for (const [hash, state] of out.assignments[s.id]?.entries() ?? []) next[hash] = { state, scrapes: (s.targets[hash]?.scrapes ?? 0) + 1 };
     s.targets = next;
     s.idleSinceMs = Object.keys(next).length === 0 ? (s.idleSinceMs ?? sim.nowMs - STEP_MS) : null;
   }
 }
 
 function shardLoads(out: PlannerOutput, series: Map<string, number>, state?: TargetState): number[] {
-  return out.assignments.map((a) => Object.entries(a).reduce((sum, [h, st]) => (state && st !== state ? sum : sum + series.get(h)!), 0));
+  return out.assignments.map((a) => [...a.entries()].reduce((sum, [h, st]) => (state && st !== state ? sum : sum + series.get(h)!), 0));
 }
 
 /** (b), (a) per step, (e): checked on every step. */
@@ -122,12 +122,12 @@ function checkStep(sim: Sim, inp: PlannerInput, out: PlannerOutput): void {
   const { maxSeries, minShards, maxShards } = inp.options;
   assert.equal(out.assignments.length, Math.max(inp.shards.length, out.desiredShards));
   assert.ok(out.desiredShards >= Math.min(minShards, maxShards) && out.desiredShards <= maxShards, 'rule 7');
-  for (let s = out.desiredShards; s < out.assignments.length; s++) assert.deepEqual(out.assignments[s], {}, `removed shard ${s} is empty`);
+  for (let s = out.desiredShards; s < out.assignments.length; s++) assert.equal(out.assignments[s]!.size, 0, `removed shard ${s} is empty`);
   // (b) copies
   const normal = new Map<string, number>();
   const transfer = new Map<string, number>();
   out.assignments.forEach((a, s) => {
-    for (const [h, st] of Object.entries(a)) {
+    for (const [h, st] of a.entries()) {
       assert.ok(sim.series.has(h), `${h} is not discovered but assigned to ${s}`);
       const m = st === 'normal' ? normal : transfer;
       assert.ok(!m.has(h), `${h} twice as ${st}`);
@@ -147,7 +147,7 @@ function checkStep(sim: Sim, inp: PlannerInput, out: PlannerOutput): void {
   const loads = shardLoads(out, sim.series);
   loads.forEach((load, s) => {
     if (load <= maxSeries) return;
-    const keys = Object.keys(out.assignments[s]!);
+    const keys = [...out.assignments[s]!.keys];
     if (keys.length === 1 && sim.series.get(keys[0]!)! > maxSeries) return;
     const before = inp.shards[s]?.targets ?? {};
     for (const h of keys) assert.ok(h in before, `shard ${s} over budget (${load}) yet given ${h}`);
@@ -172,10 +172,10 @@ function step(sim: Sim): { inp: PlannerInput; out: PlannerOutput } {
 
 function unchanged(inp: PlannerInput, out: PlannerOutput): boolean {
   if (out.desiredShards !== inp.shards.length || out.moves.length || out.completed.length || out.reassigned.length) return false;
-  if (out.assignments.some((a) => Object.values(a).includes('in_transfer'))) return false; // a transfer still waits for scrapes
+  if (out.assignments.some((a) => [...a.entries()].some(([, st]) => st === 'in_transfer'))) return false; // a transfer still waits for scrapes
   return inp.shards.every((s, i) => {
     const want = Object.fromEntries(Object.entries(s.targets).map(([h, v]) => [h, v.state]));
-    return JSON.stringify(Object.entries(want).sort()) === JSON.stringify(Object.entries(out.assignments[i]!).sort());
+    return JSON.stringify(Object.entries(want).sort()) === JSON.stringify([...out.assignments[i]!.entries()].sort());
   });
 }
 
@@ -254,7 +254,7 @@ test('property (a, b, d, e): random events, every step checked, then settled wit
     const { sim, out } = runScenario(sc, sc.options);
     // (a) settled: every target fits the budget, so no shard exceeds it; no transfer is left.
     for (const [s, load] of shardLoads(out, sim.series).entries()) assert.ok(load <= BUDGET, `shard ${s} at ${load}`);
-    assert.equal(out.assignments.flatMap((a) => Object.values(a)).filter((st) => st === 'in_transfer').length, 0);
+    assert.equal(out.assignments.flatMap((a) => [...a.entries()].map(([, st]) => st)).filter((st) => st === 'in_transfer').length, 0);
     assert.deepEqual(out.unplaced, []);
   }), { numRuns: 300 });
 });
@@ -294,7 +294,7 @@ test('property: oversized targets (up to twice the budget) are scraped, each alo
     const oversized = [...sim.series].filter(([, s]) => s > BUDGET).map(([h]) => h).sort();
     assert.deepEqual(out.oversized, oversized);
     for (const [s, load] of shardLoads(out, sim.series).entries()) {
-      const keys = Object.keys(out.assignments[s]!);
+      const keys = [...out.assignments[s]!.keys];
       if (load > BUDGET) assert.ok(keys.length === 1 && oversized.includes(keys[0]!), `shard ${s} at ${load} with ${keys}`);
     }
   }), { numRuns: 200 });

@@ -23,9 +23,9 @@ export class AssignmentRecord {
 
   /**
    * `keys` strictly ascending (by UTF-16 code units, as `<` and Array.prototype.sort compare), `codes[i]` the state
-   * code of `keys[i]`. Both are the record's from now on: the caller must not change them.
+   * code of `keys[i]` (stateCode). Both are the record's from now on: nobody changes them.
    */
-  constructor(readonly keys: readonly string[], private readonly codes: Uint8Array) {}
+  constructor(readonly keys: readonly string[], readonly codes: Uint8Array) {}
 
   /** A record of these entries (any order; a hash given twice keeps its last state). */
   static of(entries: Iterable<readonly [string, TargetState]> | Readonly<Record<string, TargetState>>): AssignmentRecord {
@@ -65,11 +65,6 @@ export class AssignmentRecord {
   /** The state of the target at position `i`. */
   stateAt(i: number): TargetState {
     return STATES[this.codes[i]!]!;
-  }
-
-  /** The state code of the target at position `i` (see stateCode). */
-  codeAt(i: number): number {
-    return this.codes[i]!;
   }
 
   *entries(): IterableIterator<[string, TargetState]> {

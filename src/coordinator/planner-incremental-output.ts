@@ -132,7 +132,8 @@ function lowerBound(keys: readonly string[], k: string): number {
 
 /** A shard's record anew: its previous keys and states with removals, new states and new keys merged in ascending order. */
 function rebuild(before: AssignmentRecord, change: ShardChanges): AssignmentRecord {
-  const keys = before.keys as string[];
+  const keys = before.keys;
+  const codes = before.codes;
   const marks = new Map<number, TargetState | null>(); // position: dropped (null) or its new state
   for (const k of change.removed) {
     const p = lowerBound(keys, k);
@@ -145,6 +146,10 @@ function rebuild(before: AssignmentRecord, change: ShardChanges): AssignmentReco
     else fresh.push(entry);
   }
   fresh.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  // Where each new key goes (before the old key at that position): found by binary search, so that the merge below
+  // compares positions only. Comparing every old key with the next new one read each key's characters, scattered
+  // in the heap: a cache miss per key, most of the merge's time.
+  const freshAt = fresh.map(([k]) => lowerBound(keys, k));
   const marked = [...marks.keys()].sort((a, b) => a - b);
   let dropped = 0;
   for (const v of marks.values()) if (v === null) dropped++;
@@ -154,20 +159,27 @@ function rebuild(before: AssignmentRecord, change: ShardChanges): AssignmentReco
   let n = 0;
   let f = 0;
   let m = 0;
-  for (let p = 0; p < keys.length; p++) {
-    const k = keys[p]!;
-    while (f < fresh.length && fresh[f]![0] < k) {
+  let p = 0;
+  while (p < keys.length) {
+    // Copy up to the next position where something happens: a new key goes in, or a key is marked.
+    const next = Math.min(f < fresh.length ? freshAt[f]! : keys.length, m < marked.length ? marked[m]! : keys.length);
+    for (; p < next; p++) {
+      outKeys[n] = keys[p]!;
+      outCodes[n++] = codes[p]!;
+    }
+    if (p === keys.length) break;
+    while (f < fresh.length && freshAt[f] === p) {
       outKeys[n] = fresh[f]![0];
       outCodes[n++] = stateCode(fresh[f++]![1]);
     }
-    let code = before.codeAt(p);
     if (marked[m] === p) {
       const mark = marks.get(marked[m++]!)!;
-      if (mark === null) continue;
-      code = stateCode(mark);
+      if (mark !== null) {
+        outKeys[n] = keys[p]!;
+        outCodes[n++] = stateCode(mark);
+      }
+      p++;
     }
-    outKeys[n] = k;
-    outCodes[n++] = code;
   }
   for (; f < fresh.length; f++) {
     outKeys[n] = fresh[f]![0];

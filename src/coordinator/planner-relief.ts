@@ -81,16 +81,20 @@ function orderRunsByHash(asc: number[], series: number[], hashes: string[]): voi
 
 /**
  * The target at position `pos` of the fully ordered list (compareAsc), from `asc` ordered by series only: the same
- * runs of equal series at the same places, so it is the run's (pos − start)-th by hash.
+ * runs of equal series at the same places, so it is the run's (pos − start)-th by hash. `ordered` keeps the runs
+ * already ordered (by start) for the next positions asked: several chosen positions often fall in one run (targets
+ * of one size), and ordering a run of a thousand hashes each time was most of a relief's time.
  */
-function atOrdered(asc: number[], series: number[], hashes: string[], pos: number): number {
+function atOrdered(asc: number[], series: number[], hashes: string[], pos: number, ordered: Map<number, number[]>): number {
   const v = series[asc[pos]!];
   let a = pos;
   while (a > 0 && series[asc[a - 1]!] === v) a--;
   let b = pos + 1;
   while (b < asc.length && series[asc[b]!] === v) b++;
   if (b - a === 1) return asc[pos]!;
-  return asc.slice(a, b).sort(byHashOf(hashes))[pos - a]!;
+  let run = ordered.get(a);
+  if (run === undefined) ordered.set(a, (run = asc.slice(a, b).sort(byHashOf(hashes))));
+  return run[pos - a]!;
 }
 
 /** First position in `asc` (sorted by series ascending) whose series is >= need, from `from`. */
@@ -119,7 +123,8 @@ export function chooseReliefSet(members: number[], series: number[], hashes: str
   // series are at the same places), so with a few targets chosen only their runs are ordered by hash (atOrdered).
   const fast = bySeries(members, series);
   const asc = fast ?? ascending(members, series, hashes);
-  const at = (pos: number): number => (fast ? atOrdered(asc, series, hashes, pos) : asc[pos]!);
+  const orderedRuns = new Map<number, number[]>();
+  const at = (pos: number): number => (fast ? atOrdered(asc, series, hashes, pos, orderedRuns) : asc[pos]!);
   const L = asc.length;
   const biggest = asc[L - 1]!;
   if (series[biggest]! > budget) {

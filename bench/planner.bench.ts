@@ -32,7 +32,7 @@ export function shardsAfter(out: PlannerOutput, nowMs: number): PlannerShard[] {
   const shards: PlannerShard[] = [];
   for (let id = 0; id < out.desiredShards; id++) {
     const targets: PlannerShard['targets'] = {};
-    for (const [hash, state] of Object.entries(out.assignments[id] ?? {})) targets[hash] = { state, scrapes: 5 };
+    for (const [hash, state] of out.assignments[id]?.entries() ?? []) targets[hash] = { state, scrapes: 5 };
     shards.push({ id, ready: true, notReadySinceMs: null, targets, idleSinceMs: Object.keys(targets).length ? null : nowMs });
   }
   return shards;

@@ -146,6 +146,8 @@ function rebuild(before: AssignmentRecord, change: ShardChanges): AssignmentReco
     else fresh.push(entry);
   }
   fresh.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  // A key set twice (not made by build(), which sets each hash once a shard) keeps its last state: keys stay distinct.
+  for (let j = fresh.length - 1; j > 0; j--) if (fresh[j - 1]![0] === fresh[j]![0]) fresh.splice(j - 1, 1);
   // Where each new key goes (before the old key at that position): found by binary search, so that the merge below
   // compares positions only. Comparing every old key with the next new one read each key's characters, scattered
   // in the heap: a cache miss per key, most of the merge's time.

@@ -28,7 +28,7 @@
  * Exactness of sums: loads are kept by adding and subtracting series, which equals the full plan's sums only
  * when they are exact; with a series that is not an integer (or absurdly large), every call is a full plan.
  */
-import { planAssignments, type PlannerInput, type PlannerOptions, type PlannerOutput, type PlannerShard, type PlannerTarget } from './planner.js';
+import { planAssignments, type AssignmentRecord, type PlannerInput, type PlannerOptions, type PlannerOutput, type PlannerShard, type PlannerTarget } from './planner.js';
 import { isExpiredLongEnough, isIdleLongEnough, isLiveShard, type PlanState } from './planner-state.js';
 import { drainExcessShards, packIntoNewShards, placeNewTargets } from './planner-place.js';
 import { relieveOverloadedShards, scaleDown } from './planner-relief.js';
@@ -362,9 +362,8 @@ export class IncrementalPlanner {
   }
 }
 
-function isEmpty(o: object | undefined): boolean {
-  for (const _ in o ?? {}) return false;
-  return true;
+function isEmpty(record: AssignmentRecord | undefined): boolean {
+  return record === undefined || record.size === 0;
 }
 
 function sameOptions(a: PlannerOptions, b: PlannerOptions): boolean {

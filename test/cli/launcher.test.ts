@@ -10,7 +10,7 @@ import { repoRoot } from '../helpers/kvass.js';
  * Runs bin/kvass with a stand-in `node` first on PATH that prints the arguments and environment the launcher gives
  * it, so what the launcher passes to node is seen exactly as it is passed.
  */
-function launch(args: string[]): { nodeArgs: string[]; arenaMax: string } {
+function launch(args: string[], extraEnv: NodeJS.ProcessEnv = {}): { nodeArgs: string[]; arenaMax: string } {
   const dir = mkdtempSync(join(tmpdir(), 'kvass-launcher-'));
   try {
     const fakeNode = join(dir, 'node');
@@ -18,6 +18,8 @@ function launch(args: string[]): { nodeArgs: string[]; arenaMax: string } {
     chmodSync(fakeNode, 0o755);
     const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${dir}:${process.env.PATH}` };
     delete env.MALLOC_ARENA_MAX;
+    delete env.NODE_OPTIONS;
+    Object.assign(env, extraEnv);
     const out = execFileSync(join(repoRoot(), 'bin', 'kvass'), args, { env, encoding: 'utf8' });
     const lines = out.trim().split('\n');
     return {
@@ -45,4 +47,11 @@ test('the launcher gives other commands (sidecar, query, none) no node flags', (
     assert.match(nodeArgs[0]!, /dist\/src\/cli\/main\.js$/, args.join(' '));
     assert.deepEqual(nodeArgs.slice(1), args);
   }
+});
+
+test('the launcher keeps a semi-space size given in NODE_OPTIONS (its own flag would override it)', () => {
+  const { nodeArgs } = launch(['coordinator'], { NODE_OPTIONS: '--max-semi-space-size=16' });
+  assert.match(nodeArgs[0]!, /dist\/src\/cli\/main\.js$/);
+  assert.deepEqual(nodeArgs.slice(1), ['coordinator']);
+  assert.equal(launch(['coordinator'], { NODE_OPTIONS: '--max-old-space-size=2048' }).nodeArgs[0], '--max-semi-space-size=64', 'other NODE_OPTIONS leave it');
 });

@@ -18,6 +18,18 @@ export function stateCode(state: TargetState): number {
   return state === 'in_transfer' ? 1 : 0;
 }
 
+/** First position in ascending `keys` whose key is >= `k` (keys.length when none is). */
+export function lowerBound(keys: readonly string[], k: string): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (keys[mid]! < k) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 export class AssignmentRecord {
   static readonly EMPTY = new AssignmentRecord([], new Uint8Array(0));
 
@@ -42,15 +54,8 @@ export class AssignmentRecord {
 
   /** The position of `hash`, or -1. */
   indexOf(hash: string): number {
-    const keys = this.keys;
-    let lo = 0;
-    let hi = keys.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (keys[mid]! < hash) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo < keys.length && keys[lo] === hash ? lo : -1;
+    const p = lowerBound(this.keys, hash);
+    return this.keys[p] === hash ? p : -1;
   }
 
   has(hash: string): boolean {

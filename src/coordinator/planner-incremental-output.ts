@@ -9,7 +9,7 @@
  * rebuild is a copy of two arrays with the changes merged in, and no lookup (assignment-record.ts says why a
  * record is not an object keyed by hash).
  */
-import { AssignmentRecord, stateCode } from './assignment-record.js';
+import { AssignmentRecord, lowerBound, stateCode } from './assignment-record.js';
 import type { TargetState } from './planner.js';
 
 /** What a shard's record lost (`removed`) and got or kept in another state (`set`, applied after the removals). */
@@ -116,18 +116,6 @@ export class AssignmentRecords {
     this.normal = n;
     this.incoming = t;
   }
-}
-
-/** First position in ascending `keys` whose key is >= `k`. */
-function lowerBound(keys: readonly string[], k: string): number {
-  let lo = 0;
-  let hi = keys.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (keys[mid]! < k) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /** A shard's record anew: its previous keys and states with removals, new states and new keys merged in ascending order. */

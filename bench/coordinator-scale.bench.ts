@@ -15,7 +15,7 @@
 import { parseConfig, type ScrapeConfig } from '../src/config/config.js';
 import { compactGroup, type TargetGroup } from '../src/discovery/types.js';
 import { Population, type GroupSource, type PopulationResult } from '../src/coordinator/population.js';
-import { planAssignments, type PlannerInput, type PlannerOutput } from '../src/coordinator/planner.js';
+import { planAssignments, ShardTargets, type PlannerInput, type PlannerOutput } from '../src/coordinator/planner.js';
 import { IncrementalPlanner } from '../src/coordinator/planner-incremental.js';
 import { jobDefaults, jobTargets, type DroppedTarget, type Target } from '../src/target/populate.js';
 import { makeGroups, PIPELINE } from './targets.bench.js';
@@ -199,7 +199,7 @@ function plannerScenario(targetCount: number, shardCount: number): Row[] {
   const incFirst = ms(t0);
   const incSteady = timed(9, (r) => planner.plan({ ...steady, nowMs: nowMs + 1 + r }));
   same(planner.plan({ ...steady, nowMs: nowMs + 10 }), planAssignments(steady), 'nothing changed');
-  const rebuilt = (): PlannerInput => ({ ...steady, targets: targets.map((t) => ({ ...t })), shards: steady.shards.map((sh) => ({ ...sh, targets: { ...sh.targets } })) });
+  const rebuilt = (): PlannerInput => ({ ...steady, targets: targets.map((t) => ({ ...t })), shards: steady.shards.map((sh) => ({ ...sh, targets: ShardTargets.of(sh.targets.entries()) })) });
   const fresh = Array.from({ length: 3 }, rebuilt);
   const incFresh = timed(3, (r) => planner.plan(fresh[r]!));
   const incChanged = timed(big ? 6 : 10, (r) => planner.plan(r % 2 === 0 ? changed : steady));

@@ -6,7 +6,7 @@
  * Target sizes are pseudo-random (fixed seed) between 100 and 1900 series; maxSeries is set so that the
  * shards are about 85% full.
  */
-import { planAssignments, type PlannerInput, type PlannerOutput, type PlannerShard, type PlannerTarget } from '../src/coordinator/planner.js';
+import { planAssignments, ShardTargets, targetView, type PlannerInput, type PlannerOutput, type PlannerShard, type PlannerTarget } from '../src/coordinator/planner.js';
 
 function prng(seed: number): () => number {
   let s = seed >>> 0;
@@ -24,16 +24,16 @@ function hashOf(i: number): string {
 }
 
 export function emptyShard(id: number, nowMs: number): PlannerShard {
-  return { id, ready: true, notReadySinceMs: null, targets: {}, idleSinceMs: nowMs };
+  return { id, ready: true, notReadySinceMs: null, targets: ShardTargets.EMPTY, idleSinceMs: nowMs };
 }
 
 /** The shards as the sidecars report them after applying `out` (every target scraped a few times). */
 export function shardsAfter(out: PlannerOutput, nowMs: number): PlannerShard[] {
   const shards: PlannerShard[] = [];
   for (let id = 0; id < out.desiredShards; id++) {
-    const targets: PlannerShard['targets'] = {};
-    for (const [hash, state] of out.assignments[id]?.entries() ?? []) targets[hash] = { state, scrapes: 5 };
-    shards.push({ id, ready: true, notReadySinceMs: null, targets, idleSinceMs: Object.keys(targets).length ? null : nowMs });
+    const record = out.assignments[id];
+    const targets = record ? new ShardTargets(record.keys, record.keys.map((_, i) => targetView(record.stateAt(i), 5))) : ShardTargets.EMPTY;
+    shards.push({ id, ready: true, notReadySinceMs: null, targets, idleSinceMs: targets.size > 0 ? null : nowMs });
   }
   return shards;
 }

@@ -1,33 +1,20 @@
 /**
  * A shard's record in a plan: the full desired target set, hashes in ascending order, each with its state.
  *
- * Why sorted arrays and not an object keyed by hash: a change that touches most shards (1% of a million targets
- * touches nearly all of ~800) makes each of their records anew, and inserting into a dictionary of a thousand keys
- * cost 200–400 ns a key: 0.4 s of a 1%-changed cycle at 1M targets went to that alone. Merging sorted arrays costs a
- * few ns a key, and the keys are wanted in order anyway (a whole push lists them, walks compare them). A look-up is a
- * binary search (about 11 comparisons in a thousand keys): records are mostly walked, rarely asked one key.
+ * Sorted arrays and not an object keyed by hash (sorted-keys.ts says why): 0.4 s of a 1%-changed cycle at 1M
+ * targets went to building the records as objects. The keys are wanted in order anyway (a whole push lists them,
+ * walks compare them).
  * Read-only once made: the planner shares the records of shards it did not change from plan to plan, and "the same
  * object" is how the coordinator knows a record did not change.
  */
 import type { TargetState } from '../shard/contract.js';
+import { editSorted, lowerBound } from './sorted-keys.js';
 
 const STATES: readonly TargetState[] = ['normal', 'in_transfer'];
 
 /** A state's code in a record: its index in STATES. */
 export function stateCode(state: TargetState): number {
   return state === 'in_transfer' ? 1 : 0;
-}
-
-/** First position in ascending `keys` whose key is >= `k` (keys.length when none is). */
-export function lowerBound(keys: readonly string[], k: string): number {
-  let lo = 0;
-  let hi = keys.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (keys[mid]! < k) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 export class AssignmentRecord {
@@ -65,6 +52,17 @@ export class AssignmentRecord {
   get(hash: string): TargetState | undefined {
     const i = this.indexOf(hash);
     return i >= 0 ? STATES[this.codes[i]!] : undefined;
+  }
+
+  /** This record with `edits` (a hash's new state, or undefined to drop it; the last edit of a hash wins). */
+  edited(edits: ReadonlyArray<readonly [string, TargetState | undefined]>): AssignmentRecord {
+    const { keys, from } = editSorted(this.keys, edits);
+    const codes = new Uint8Array(keys.length);
+    for (let i = 0; i < keys.length; i++) {
+      const f = from[i]!;
+      codes[i] = f >= 0 ? this.codes[f]! : stateCode(edits[~f]![1]!);
+    }
+    return new AssignmentRecord(keys, codes);
   }
 
   /** The state of the target at position `i`. */

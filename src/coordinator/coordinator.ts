@@ -18,14 +18,14 @@ import { shardId } from '../shard/types.js';
 import { planFromNothing, type WhatIf } from './what-if.js';
 import { IncrementalPlanner } from './planner-incremental.js';
 import type { ShardChanges } from './planner-incremental-output.js';
-import type { AssignmentRecord, PlannerOptions, PlannerOutput, PlannerShard, PlannerTarget, ShardTargetView } from './planner.js';
+import { ShardTargets, type AssignmentRecord, type PlannerOptions, type PlannerOutput, type PlannerShard, type PlannerTarget } from './planner.js';
 import { ShardClient, type EnvelopeClient } from '../shard/client.js';
 import { MoveLog } from './moves.js';
 import type { TargetSummary } from './api.js';
 import { CallError } from '../http/client.js';
 import { SidecarMirrors, assignmentChange, isApplied, type SidecarMirror } from './sidecar-mirror.js';
 import { MeasuredStatuses } from './measured.js';
-import { NO_TARGETS, StatusViews, hasKeys, lazyView, meantView, plannedChange, recordChanges, viewOf, type LazyView, type RecordChanges } from './shard-views.js';
+import { StatusViews, lazyView, meantView, plannedChange, recordChanges, viewOf, type LazyView, type RecordChanges } from './shard-views.js';
 import { TargetSizes, type SizingSources } from './sizing.js';
 
 export { PROMETHEUS_ADDED_SERIES } from './sizing.js';
@@ -320,7 +320,7 @@ export class Coordinator {
     for (let i = 0; i < n; i++) {
       const copies = polled.map((rep) => rep[i]!);
       const ready = copies.every((c) => c.ok);
-      let view: Record<string, ShardTargetView>;
+      let view: ShardTargets;
       let changedFrom: PlannerShard['changedFrom'];
       if (ready) {
         this.notReadySince.delete(i);
@@ -328,7 +328,7 @@ export class Coordinator {
         this.lastView.set(i, lazyView(() => view));
       } else {
         if (!this.notReadySince.has(i)) this.notReadySince.set(i, now);
-        view = this.lastView.get(i)?.() ?? {};
+        view = this.lastView.get(i)?.() ?? ShardTargets.EMPTY;
       }
       const idle = ready && copies.every((c) => c.runtime!.idleSince !== null) ? Math.max(...copies.map((c) => Date.parse(c.runtime!.idleSince!))) : null;
       shards.push({ id: i, ready, notReadySinceMs: ready ? null : this.notReadySince.get(i)!, targets: view, idleSinceMs: idle, ...(changedFrom ? { changedFrom } : {}) });
@@ -350,7 +350,7 @@ export class Coordinator {
     // bookkeeping below costs what changed. Null: compare everything (the first plan of this coordinator).
     const told = this.planner.changesSince(this.lastAssignments);
     const changes = this.lastAssignments.length > 0 && this.moves.observed ? told?.byTarget ?? recordChanges(this.lastAssignments, plan.assignments) : null;
-    for (const e of cycleEvents(plan, shards, (s) => this.planner.loadBefore(s) ?? this.sizes.loadOf(shards[s]?.targets ?? {}), this.opts.maxSeries, this.placed, this.lastAssignments, changes, this.onSomeShard(shards))) this.events.record(e.kind, e.message, e.ok);
+    for (const e of cycleEvents(plan, shards, (s) => this.planner.loadBefore(s) ?? this.sizes.loadOf(shards[s]?.targets.hashes ?? []), this.opts.maxSeries, this.placed, this.lastAssignments, changes, this.onSomeShard(shards))) this.events.record(e.kind, e.message, e.ok);
     this.notePlaced(plan, changes);
     for (const m of plan.moves) this.opts.log.info({ target: targets.get(m.hash)?.target.scrapeUrl, from: shardId(m.from), to: shardId(m.to), reason: m.reason }, 'transfer begun');
     for (const h of plan.completed) this.opts.log.info({ target: targets.get(h)?.target.scrapeUrl }, 'transfer completed');
@@ -377,14 +377,14 @@ export class Coordinator {
         if (pushed) this.lastView.set(i, lazyView(() => meantView(want, view!)));
       } else {
         // A shard that is starting (or down within its grace) keeps what it is meant to get.
-        const base = this.lastView.get(i)?.() ?? NO_TARGETS;
+        const base = this.lastView.get(i)?.() ?? ShardTargets.EMPTY;
         this.lastView.set(i, lazyView(() => meantView(want, base, true)));
         if (i >= n && !this.notReadySince.has(i)) this.notReadySince.set(i, now);
       }
     }
     await Promise.all(pushes);
     const pushed = clock();
-    this.noteMoves(now, plan, targets, changes, shards.some((s) => hasKeys(s.targets)));
+    this.noteMoves(now, plan, targets, changes, shards.some((s) => s.targets.size > 0));
     this.lastAssignments = plan.assignments;
 
     // A shard is removed only once nothing is assigned to it any more (the planner drains it first).
@@ -457,14 +457,14 @@ export class Coordinator {
    */
   private onSomeShard(shards: readonly PlannerShard[]): (hash: string) => boolean {
     const unread = shards.filter((s) => !s.ready);
-    return (h) => this.measuredStatuses.get(h) !== undefined || unread.some((s) => Object.hasOwn(s.targets, h));
+    return (h) => this.measuredStatuses.get(h) !== undefined || unread.some((s) => s.targets.has(h));
   }
 
   /** The sizes of the targets (sizing.ts), kept from cycle to cycle; rebuilt after a standby term. */
   private sizes = new TargetSizes();
   private sizesBuilt = false;
   /** The shards' views the sizes were last worked out with. */
-  private sizedViews: ReadonlyArray<Record<string, ShardTargetView>> = [];
+  private sizedViews: readonly ShardTargets[] = [];
   /** Per target, the status of the sidecars read that tells its size best (measured.ts). */
   private readonly measuredStatuses = new MeasuredStatuses();
   /** The assignment records of the last plan (the planner shares unchanged ones from cycle to cycle). */
@@ -616,7 +616,7 @@ export class Coordinator {
   }
 
   private recordViews(targets: Map<string, { target: Target; sc: ScrapeConfig }>, polled: Polled[][], n: number, measured?: Map<string, TargetStatus>): void {
-    const views = Array.from({ length: n }, (_, i) => this.lastView.get(i) ?? lazyView(() => ({})));
+    const views = Array.from({ length: n }, (_, i) => this.lastView.get(i) ?? lazyView(() => ShardTargets.EMPTY));
     const unassignable = new Map(this.sizes.unassignable);
     this.activeMemo = null;
     const statusOf = measured ? (h: string) => measured.get(h) : (h: string) => this.measuredStatuses.get(h);
@@ -629,10 +629,10 @@ export class Coordinator {
     this.lastCycleAt = Date.now();
   }
 
-  private activeTargets(targets: Map<string, { target: Target; sc: ScrapeConfig }>, views: Array<Record<string, ShardTargetView>>, measured: (hash: string) => TargetStatus | undefined, unassignable: Map<string, string>): ActiveTargetView[] {
+  private activeTargets(targets: Map<string, { target: Target; sc: ScrapeConfig }>, views: ShardTargets[], measured: (hash: string) => TargetStatus | undefined, unassignable: Map<string, string>): ActiveTargetView[] {
     const shardsOf = new Map<string, string[]>();
     views.forEach((view, i) => {
-      for (const h in view) (shardsOf.get(h) ?? shardsOf.set(h, []).get(h)!).push(shardId(i));
+      for (const h of view.hashes) (shardsOf.get(h) ?? shardsOf.set(h, []).get(h)!).push(shardId(i));
     });
     return [...targets.values()].map(({ target, sc }) => {
       const m = measured(target.hash);

@@ -113,7 +113,7 @@ export function onSomeShard(shards: readonly PlannerShard[]): (hash: string) => 
   let lookups = 0;
   let index: Set<string> | null = null;
   return (h) => {
-    if (index === null && ++lookups > 1000) index = new Set(shards.flatMap((s) => Object.keys(s.targets)));
-    return index !== null ? index.has(h) : shards.some((s) => Object.hasOwn(s.targets, h));
+    if (index === null && ++lookups > 1000) index = new Set(shards.flatMap((s) => s.targets.hashes));
+    return index !== null ? index.has(h) : shards.some((s) => s.targets.has(h));
   };
 }

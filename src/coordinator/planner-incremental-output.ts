@@ -6,10 +6,10 @@
  * Changes are found by comparing, slot by slot, the final normal / in_transfer shard of each key with the
  * previous output's (two typed-array scans). A changed shard's record is rebuilt from its previous sorted keys
  * and states: removed keys and new states are located by binary search, new keys are sorted and merged, so the
- * rebuild is a copy of two arrays with the changes merged in, and no lookup (assignment-record.ts says why a
- * record is not an object keyed by hash).
+ * rebuild is a copy of two arrays with the changes merged in, and no lookup (sorted-keys.ts says why a record
+ * is not an object keyed by hash).
  */
-import { AssignmentRecord, lowerBound, stateCode } from './assignment-record.js';
+import { AssignmentRecord } from './assignment-record.js';
 import type { TargetState } from './planner.js';
 
 /** What a shard's record lost (`removed`) and got or kept in another state (`set`, applied after the removals). */
@@ -120,60 +120,7 @@ export class AssignmentRecords {
 
 /** A shard's record anew: its previous keys and states with removals, new states and new keys merged in ascending order. */
 function rebuild(before: AssignmentRecord, change: ShardChanges): AssignmentRecord {
-  const keys = before.keys;
-  const codes = before.codes;
-  const marks = new Map<number, TargetState | null>(); // position: dropped (null) or its new state
-  for (const k of change.removed) {
-    const p = lowerBound(keys, k);
-    if (keys[p] === k) marks.set(p, null);
-  }
-  const fresh: Array<[string, TargetState]> = [];
-  for (const entry of change.set) {
-    const p = lowerBound(keys, entry[0]);
-    if (keys[p] === entry[0]) marks.set(p, entry[1]);
-    else fresh.push(entry);
-  }
-  fresh.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  // A key set twice (not made by build(), which sets each hash once a shard) keeps its last state: keys stay distinct.
-  for (let j = fresh.length - 1; j > 0; j--) if (fresh[j - 1]![0] === fresh[j]![0]) fresh.splice(j - 1, 1);
-  // Where each new key goes (before the old key at that position): found by binary search, so that the merge below
-  // compares positions only. Comparing every old key with the next new one read each key's characters, scattered
-  // in the heap: a cache miss per key, most of the merge's time.
-  const freshAt = fresh.map(([k]) => lowerBound(keys, k));
-  const marked = [...marks.keys()].sort((a, b) => a - b);
-  let dropped = 0;
-  for (const v of marks.values()) if (v === null) dropped++;
-  const length = keys.length - dropped + fresh.length;
-  const outKeys = new Array<string>(length);
-  const outCodes = new Uint8Array(length);
-  let n = 0;
-  let f = 0;
-  let m = 0;
-  let p = 0;
-  while (p < keys.length) {
-    // Copy up to the next position where something happens: a new key goes in, or a key is marked.
-    const next = Math.min(f < fresh.length ? freshAt[f]! : keys.length, m < marked.length ? marked[m]! : keys.length);
-    for (; p < next; p++) {
-      outKeys[n] = keys[p]!;
-      outCodes[n++] = codes[p]!;
-    }
-    if (p === keys.length) break;
-    while (f < fresh.length && freshAt[f] === p) {
-      outKeys[n] = fresh[f]![0];
-      outCodes[n++] = stateCode(fresh[f++]![1]);
-    }
-    if (marked[m] === p) {
-      const mark = marks.get(marked[m++]!)!;
-      if (mark !== null) {
-        outKeys[n] = keys[p]!;
-        outCodes[n++] = stateCode(mark);
-      }
-      p++;
-    }
-  }
-  for (; f < fresh.length; f++) {
-    outKeys[n] = fresh[f]![0];
-    outCodes[n++] = stateCode(fresh[f]![1]);
-  }
-  return new AssignmentRecord(outKeys, outCodes);
+  const edits: Array<readonly [string, TargetState | undefined]> = change.removed.map((k) => [k, undefined]);
+  for (const e of change.set) edits.push(e);
+  return before.edited(edits);
 }

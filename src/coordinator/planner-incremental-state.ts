@@ -206,7 +206,7 @@ export class ResolvedCopies {
     let lostAsNormal = false;
     this.lostFrom[i] = -1;
     for (const s of holders) {
-      const v = this.shards[s]!.targets[hash]!;
+      const v = this.shards[s]!.targets.get(hash)!;
       if (!this.live[s]) {
         const asNormal = v.state !== 'in_transfer';
         if (this.lostFrom[i]! < 0 || (asNormal && !lostAsNormal)) {
@@ -235,9 +235,7 @@ export class ResolvedCopies {
     let l = this.reportedLoad.get(s);
     if (l !== undefined) return l;
     l = 0;
-    const view = this.shards[s]!.targets;
-    for (const hash in view) {
-      if (!Object.hasOwn(view, hash)) continue;
+    for (const hash of this.shards[s]!.targets.hashes) {
       const i = this.slotOf.get(hash);
       if (i !== undefined && this.discovered[i]) l += this.series[i]!;
     }

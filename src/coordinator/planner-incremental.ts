@@ -28,14 +28,14 @@
  * Exactness of sums: loads are kept by adding and subtracting series, which equals the full plan's sums only
  * when they are exact; with a series that is not an integer (or absurdly large), every call is a full plan.
  */
-import { planAssignments, type AssignmentRecord, type PlannerInput, type PlannerOptions, type PlannerOutput, type PlannerShard, type PlannerTarget } from './planner.js';
+import { planAssignments, ShardTargets, type AssignmentRecord, type PlannerInput, type PlannerOptions, type PlannerOutput, type PlannerShard, type PlannerTarget } from './planner.js';
 import { isExpiredLongEnough, isIdleLongEnough, isLiveShard, type PlanState } from './planner-state.js';
 import { drainExcessShards, packIntoNewShards, placeNewTargets } from './planner-place.js';
 import { relieveOverloadedShards, scaleDown } from './planner-relief.js';
 import { AssignmentRecords, type BuildChanges } from './planner-incremental-output.js';
 import { ResolvedCopies, MAX_EXACT_KEYS, sanitizeSeries } from './planner-incremental-state.js';
 
-const NO_TARGETS: PlannerShard['targets'] = Object.freeze({}) as PlannerShard['targets'];
+const NO_TARGETS = ShardTargets.EMPTY;
 
 /** What the previous call saw and returned. */
 interface Previous {
@@ -74,8 +74,6 @@ export class IncrementalPlanner {
   private prevSlots = new Int32Array(0);
   private prevSizes = new Float64Array(0);
   private prevPosition = new Int32Array(0);
-  /** Per shard: own keys of its record as last compared. */
-  private recordSizes: number[] = [];
   readonly stats: IncrementalPlannerStats = {
     reused: 0, incremental: 0, full: 0, lastResolved: 0, lastMs: { detect: 0, resolve: 0, phases: 0, records: 0 },
   };
@@ -112,15 +110,14 @@ export class IncrementalPlanner {
       const now = shards[s]?.targets ?? NO_TARGETS;
       if (before === now) continue;
       const hint = shards[s]?.changedFrom;
-      if (hint !== undefined && hint.from === before && this.recordSizes[s] !== undefined) this.diffKeys(s, before, now, hint.keys, dirty);
+      if (hint !== undefined && hint.from === before) this.diffKeys(s, before, now, hint.keys, dirty);
       else this.diffRecord(s, before, now, dirty);
     }
     let flagsChanged = n !== prevShards.length;
     for (let s = 0; s < Math.min(n, prevShards.length); s++) {
       if (live[s] === prev!.live[s] && ready[s] === prev!.ready[s]) continue;
       flagsChanged = true;
-      const view = shards[s]!.targets;
-      for (const hash in view) if (Object.hasOwn(view, hash)) dirty.add(c.slot(hash));
+      for (const hash of shards[s]!.targets.hashes) dirty.add(c.slot(hash));
     }
     if (input.targets !== prev?.input.targets) this.diffTargets(input, prev?.input.targets ?? [], dirty);
     if (c.inexactSeries.size > 0 || c.capacity >= MAX_EXACT_KEYS) {
@@ -193,59 +190,49 @@ export class IncrementalPlanner {
     this.prevSlots = new Int32Array(0);
     this.prevSizes = new Float64Array(0);
     this.prevPosition = new Int32Array(0);
-    this.recordSizes = [];
   }
 
-  /** A shard's record replaced: keys added, removed, or with another state or scrape count are dirty. */
+  /** A shard's view replaced: keys added, removed, or with another state or scrape count are dirty (a merge walk). */
   private diffRecord(s: number, before: PlannerShard['targets'], now: PlannerShard['targets'], dirty: Set<number>): void {
     const c = this.copies;
-    let size = 0;
-    let kept = 0;
-    for (const hash in now) {
-      if (!Object.hasOwn(now, hash)) continue;
-      size++;
-      const old = Object.hasOwn(before, hash) ? before[hash] : undefined;
-      if (old === undefined) {
-        const i = c.slot(hash);
-        c.addHolder(i, s);
-        dirty.add(i);
-        continue;
-      }
-      kept++;
-      const v = now[hash]!;
-      if (old !== v && (old.state !== v.state || old.scrapes !== v.scrapes)) dirty.add(c.slot(hash));
-    }
-    // Keys gone from the record: only when fewer keys were kept than the old record had.
-    if (kept < (this.recordSizes[s] ?? 0)) {
-      for (const hash in before) {
-        if (!Object.hasOwn(before, hash) || Object.hasOwn(now, hash)) continue;
-        const i = c.slot(hash);
+    const a = before.hashes;
+    const b = now.hashes;
+    let x = 0;
+    let y = 0;
+    while (x < a.length || y < b.length) {
+      const ka = a[x];
+      const kb = b[y];
+      if (ka === kb) {
+        const old = before.views[x++]!;
+        const v = now.views[y++]!;
+        if (old !== v && (old.state !== v.state || old.scrapes !== v.scrapes)) dirty.add(c.slot(kb!));
+      } else if (kb === undefined || (ka !== undefined && ka < kb)) {
+        const i = c.slot(ka!);
         c.removeHolder(i, s);
         dirty.add(i);
+        x++;
+      } else {
+        const i = c.slot(kb);
+        c.addHolder(i, s);
+        dirty.add(i);
+        y++;
       }
     }
-    this.recordSizes[s] = size;
   }
 
-  /** A shard's record replaced by one that differs from it at most at `keys` (PlannerShard.changedFrom). */
+  /** A shard's view replaced by one that differs from it at most at `keys` (PlannerShard.changedFrom). */
   private diffKeys(s: number, before: PlannerShard['targets'], now: PlannerShard['targets'], keys: Iterable<string>, dirty: Set<number>): void {
     const c = this.copies;
-    let size = this.recordSizes[s]!;
     for (const hash of new Set(keys)) {
-      const old = Object.hasOwn(before, hash) ? before[hash] : undefined;
-      const v = Object.hasOwn(now, hash) ? now[hash] : undefined;
+      const old = before.get(hash);
+      const v = now.get(hash);
       if (old === v) continue;
       const i = c.slot(hash);
-      if (old === undefined) {
-        c.addHolder(i, s);
-        size++;
-      } else if (v === undefined) {
-        c.removeHolder(i, s);
-        size--;
-      } else if (old.state === v.state && old.scrapes === v.scrapes) continue;
+      if (old === undefined) c.addHolder(i, s);
+      else if (v === undefined) c.removeHolder(i, s);
+      else if (old.state === v.state && old.scrapes === v.scrapes) continue;
       dirty.add(i);
     }
-    this.recordSizes[s] = size;
   }
 
   /**

@@ -237,7 +237,7 @@ function isRemovable(st: PlanState, s: number): boolean {
   const { options } = st.input;
   const sh = st.input.shards[s]!;
   if (!st.live[s] && isExpiredLongEnough(sh, st.nowMs, options)) return true;
-  return Object.keys(sh.targets).length === 0 && isIdleLongEnough(sh, st.nowMs, options);
+  return sh.targets.size === 0 && isIdleLongEnough(sh, st.nowMs, options);
 }
 
 /**

@@ -68,33 +68,16 @@ import { placeNewTargets, packIntoNewShards, drainExcessShards } from './planner
 import { relieveOverloadedShards, scaleDown } from './planner-relief.js';
 import type { TargetState } from '../shard/contract.js';
 import { AssignmentRecord, stateCode } from './assignment-record.js';
+import { ShardTargets, targetView, type ShardTargetView } from './shard-targets.js';
 
 export type { TargetState };
-export { AssignmentRecord };
+export { AssignmentRecord, ShardTargets, targetView };
+export type { ShardTargetView };
 
 /** Every target that must be scraped now (from discovery); `series` already includes Prometheus's own per-target series. */
 export interface PlannerTarget {
   hash: string;
   series: number;
-}
-
-/** `scrapes`: successful scrapes since this shard got the target (minimum over replicas). */
-export interface ShardTargetView {
-  readonly state: TargetState;
-  readonly scrapes: number;
-}
-
-const SHARED_VIEWS: Readonly<Record<string, readonly ShardTargetView[]>> = Object.fromEntries(
-  (['normal', 'in_transfer'] as const).map((state) => [state, [0, 1, 2, 3].map((scrapes) => Object.freeze({ state, scrapes }))]),
-);
-
-/**
- * A view entry; the usual ones (0 to 3 scrapes) are shared frozen objects. A shard's record holds one entry per
- * target and is rebuilt whenever a few of them change: sharing them spares a million allocations per cycle at 1M
- * targets, and lets a comparison of two records stop at `===` for entries that did not change.
- */
-export function targetView(state: TargetState, scrapes: number): ShardTargetView {
-  return (Object.hasOwn(SHARED_VIEWS, state) ? SHARED_VIEWS[state]![scrapes] : undefined) ?? { state, scrapes };
 }
 
 export interface PlannerShard {
@@ -105,14 +88,14 @@ export interface PlannerShard {
   /** When it stopped being ready (or was created and has not been ready yet); null when ready. */
   notReadySinceMs: number | null;
   /** What it scrapes now (last known view if not ready). */
-  targets: Record<string, ShardTargetView>;
+  targets: ShardTargets;
   /** Since when it has had no target (reported by its sidecar); null if it has targets. */
   idleSinceMs: number | null;
   /**
    * Optional, read by the incremental planner only: `targets` is `from` except, at most, at `keys`. Then a record
    * that follows the previous one is compared at those keys instead of at all of them.
    */
-  changedFrom?: { from: Record<string, ShardTargetView>; keys: Iterable<string> };
+  changedFrom?: { from: ShardTargets; keys: Iterable<string> };
 }
 
 export interface PlannerOptions {

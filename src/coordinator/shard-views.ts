@@ -5,7 +5,7 @@
  * coordinator's loop keeps the state.
  */
 import { REPORTED_SCRAPES, type AssignedTargetSpec, type AssignmentChange, type TargetState, type TargetStatus } from '../shard/contract.js';
-import { targetView, type AssignmentRecord, type PlannerOutput, type PlannerShard, type ShardTargetView } from './planner.js';
+import { ShardTargets, targetView, type AssignmentRecord, type PlannerOutput, type PlannerShard, type ShardTargetView } from './planner.js';
 import type { RecordChanges, ShardChanges } from './planner-incremental-output.js';
 
 export type { RecordChanges };
@@ -19,9 +19,9 @@ import { MirrorReader, type SidecarMirror } from './sidecar-mirror.js';
  * unchanged shard without reading it. A new record says where it can differ from the last (PlannerShard.changedFrom).
  */
 export class StatusViews {
-  private readonly cache = new Map<number, { stamp: string; view: Record<string, ShardTargetView>; mirrors: SidecarMirror[] }>();
+  private readonly cache = new Map<number, { stamp: string; view: ShardTargets; mirrors: SidecarMirror[] }>();
 
-  of(i: number, mirrors: SidecarMirror[]): { view: Record<string, ShardTargetView>; changedFrom?: PlannerShard['changedFrom'] } {
+  of(i: number, mirrors: SidecarMirror[]): { view: ShardTargets; changedFrom?: PlannerShard['changedFrom'] } {
     const versions = mirrors.map((m) => m.version);
     const stamp = versions.every((v) => v !== undefined) ? versions.join(' ') : undefined;
     const cached = this.cache.get(i);
@@ -36,15 +36,24 @@ export class StatusViews {
       return targetView(st.state, Math.min(scrapes, REPORTED_SCRAPES));
     };
     const sameSidecars = cached !== undefined && cached.mirrors.length === mirrors.length && cached.mirrors.every((m, k) => m === mirrors[k]);
-    if (sameSidecars && stamp !== undefined && [...changed].every((h) => viewEntry(cached.view, h) === maybe(first!.get(h), entry))) {
-      this.cache.set(i, { stamp, view: cached.view, mirrors });
-      return { view: cached.view };
+    let view: ShardTargets;
+    let changedFrom: PlannerShard['changedFrom'];
+    if (sameSidecars) {
+      // The cached view with the entries that differ: entries are shared objects (targetView), so `!==` finds them.
+      const edits: Array<[string, ShardTargetView | undefined]> = [];
+      for (const h of changed) {
+        const st = first!.get(h);
+        const now = st === undefined ? undefined : entry(st);
+        if (cached.view.get(h) !== now) edits.push([h, now]);
+      }
+      view = edits.length === 0 ? cached.view : cached.view.edited(edits);
+      if (view !== cached.view) changedFrom = { from: cached.view, keys: edits.map(([h]) => h) };
+    } else {
+      view = ShardTargets.of([...first!.values()].map((st) => [st.hash, entry(st)] as const));
     }
-    const view: Record<string, ShardTargetView> = {};
-    for (const st of first!.values()) view[st.hash] = entry(st);
     if (stamp !== undefined) this.cache.set(i, { stamp, view, mirrors });
     else this.cache.delete(i);
-    return { view, changedFrom: sameSidecars ? { from: cached.view, keys: changed } : undefined };
+    return changedFrom ? { view, changedFrom } : { view };
   }
 
   delete(i: number): void {
@@ -58,27 +67,14 @@ export class StatusViews {
 }
 
 /** A sidecar's applied assignment, as the planner sees one. */
-export function viewOf(statuses: ReadonlyMap<string, TargetStatus>): Record<string, ShardTargetView> {
-  const view: Record<string, ShardTargetView> = {};
-  for (const st of statuses.values()) view[st.hash] = targetView(st.state, st.scrapesSinceAssigned);
-  return view;
-}
-
-export const NO_TARGETS: Readonly<Record<string, never>> = Object.freeze({});
-
-/** A view's entry for a hash (its own keys only). */
-function viewEntry(view: Readonly<Record<string, ShardTargetView>>, hash: string): ShardTargetView | undefined {
-  return Object.hasOwn(view, hash) ? view[hash] : undefined;
-}
-
-function maybe<T, U>(x: T | undefined, f: (x: T) => U): U | undefined {
-  return x === undefined ? undefined : f(x);
+export function viewOf(statuses: ReadonlyMap<string, TargetStatus>): ShardTargets {
+  return ShardTargets.of([...statuses.values()].map((st) => [st.hash, targetView(st.state, st.scrapesSinceAssigned)] as const));
 }
 
 /** A shard's view, worked out on first use and kept. */
-export type LazyView = () => Record<string, ShardTargetView>;
-export function lazyView(make: () => Record<string, ShardTargetView>): LazyView {
-  let view: Record<string, ShardTargetView> | undefined;
+export type LazyView = () => ShardTargets;
+export function lazyView(make: () => ShardTargets): LazyView {
+  let view: ShardTargets | undefined;
   return () => (view ??= make());
 }
 
@@ -87,18 +83,25 @@ const meantFor = new WeakMap<object, object>();
 
 /**
  * What a shard is meant to hold after a push (or while it starts): `want`, with the scrapes `view` reported for a
- * target in the same state (in any state with `anyState`: a shard that could not be read keeps its counts).
+ * target in the same state (in any state with `anyState`: a shard that could not be read keeps its counts). Both
+ * are ascending by hash: one merge walk, and the view shares the record's hashes.
  */
-export function meantView(want: AssignmentRecord, view: Readonly<Record<string, ShardTargetView>>, anyState = false): Record<string, ShardTargetView> {
-  if (meantFor.get(view) === want) return view as Record<string, ShardTargetView>;
-  const out: Record<string, ShardTargetView> = {};
-  meantFor.set(out, want);
-  for (let i = 0; i < want.size; i++) {
-    const hash = want.keys[i]!;
-    const state = want.stateAt(i);
-    const v = Object.hasOwn(view, hash) ? view[hash] : undefined;
-    out[hash] = v !== undefined && (anyState || v.state === state) ? (v.state === state ? v : targetView(state, v.scrapes)) : targetView(state, 0);
+export function meantView(want: AssignmentRecord, view: ShardTargets, anyState = false): ShardTargets {
+  if (meantFor.get(view) === want) return view;
+  const hashes = want.keys;
+  const have = view.hashes;
+  const views = new Array<ShardTargetView>(hashes.length);
+  let y = 0;
+  for (let x = 0; x < hashes.length; x++) {
+    const hash = hashes[x]!;
+    const state = want.stateAt(x);
+    // Skip the view's hashes below this one: the walk stops at the first that is not smaller.
+    while (y < have.length && have[y] !== hash && have[y]! < hash) y++;
+    const v = y < have.length && have[y] === hash ? view.views[y] : undefined;
+    views[x] = v !== undefined && (anyState || v.state === state) ? (v.state === state ? v : targetView(state, v.scrapes)) : targetView(state, 0);
   }
+  const out = new ShardTargets(hashes, views);
+  meantFor.set(out, want);
   return out;
 }
 
@@ -136,9 +139,4 @@ export function recordChanges(prev: PlannerOutput['assignments'], next: PlannerO
     }
   }
   return changes;
-}
-
-export function hasKeys(o: object): boolean {
-  for (const _ in o) return true;
-  return false;
 }

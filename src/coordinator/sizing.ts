@@ -54,9 +54,9 @@ export class TargetSizes {
   }
 
   /** The planned series of the targets a shard's record holds. */
-  loadOf(record: Readonly<Record<string, unknown>>): number {
+  loadOf(hashes: Iterable<string>): number {
     let series = 0;
-    for (const hash of Object.keys(record)) series += this.entries.get(hash)?.series ?? 0;
+    for (const hash of hashes) series += this.entries.get(hash)?.series ?? 0;
     return series;
   }
 

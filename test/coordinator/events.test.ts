@@ -2,13 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventLog, cycleEvents, scaleEvent } from '../../src/coordinator/events.js';
 import { planFromNothing } from '../../src/coordinator/what-if.js';
-import { planAssignments, type PlannerOptions, type PlannerShard } from '../../src/coordinator/planner.js';
+import { planAssignments, ShardTargets, type PlannerOptions, type PlannerShard } from '../../src/coordinator/planner.js';
 
 const options: PlannerOptions = { maxSeries: 30000, minShards: 0, maxShards: 100, maxIdleTimeMs: 0, notReadyGraceMs: 60_000, transferMinScrapes: 2, hysteresis: 0.1 };
 const targets = Array.from({ length: 6 }, (_, i) => ({ hash: `t${i}`, series: 10050 }));
 /** Each shard's load: the series of the targets its record holds. */
 const loadOf = (shards: readonly PlannerShard[], list: typeof targets) => (s: number): number =>
-  Object.keys(shards[s]?.targets ?? {}).reduce((a, h) => a + (list.find((t) => t.hash === h)?.series ?? 0), 0);
+  (shards[s]?.targets.hashes ?? []).reduce((a, h) => a + (list.find((t) => t.hash === h)?.series ?? 0), 0);
 
 test('the event log keeps the newest events, newest first, within its capacity', () => {
   let now = Date.parse('2026-12-03T22:00:00Z');
@@ -31,10 +31,10 @@ test('a first plan reads as placements per shard; a scale-up says how many serie
 
 test('an overloaded shard\'s moves are grouped with its fill against the budget', () => {
   // Shard 0 holds 4 targets of 10050 (134% of 30000), shard 1 is empty.
-  const view = (hs: string[]): PlannerShard['targets'] => Object.fromEntries(hs.map((h) => [h, { state: 'normal' as const, scrapes: 5 }]));
+  const view = (hs: string[]): PlannerShard['targets'] => ShardTargets.of(hs.map((h) => [h, { state: 'normal' as const, scrapes: 5 }]));
   const shards: PlannerShard[] = [
     { id: 0, ready: true, notReadySinceMs: null, targets: view(['t0', 't1', 't2', 't3']), idleSinceMs: null },
-    { id: 1, ready: true, notReadySinceMs: null, targets: {}, idleSinceMs: 0 },
+    { id: 1, ready: true, notReadySinceMs: null, targets: ShardTargets.EMPTY, idleSinceMs: 0 },
   ];
   const plan = planAssignments({ nowMs: 1000, targets: targets.slice(0, 4), shards, options });
   assert.ok(plan.moves.length > 0, 'the planner relieves shard 0');

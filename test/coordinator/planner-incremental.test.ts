@@ -11,7 +11,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { planAssignments, type PlannerInput, type PlannerOptions, type PlannerOutput, type PlannerShard, type PlannerTarget } from '../../src/coordinator/planner.js';
+import { planAssignments, ShardTargets, type PlannerInput, type PlannerOptions, type PlannerOutput, type PlannerShard, type PlannerTarget, type ShardTargetView } from '../../src/coordinator/planner.js';
 import { IncrementalPlanner } from '../../src/coordinator/planner-incremental.js';
 import { AssignmentRecords } from '../../src/coordinator/planner-incremental-output.js';
 
@@ -125,7 +125,7 @@ function applyEvent(sim: Sim, e: Event): void {
       for (const [k, pick] of e.shards.entries()) {
         const s = pickShard(sim, pick);
         const state = e.inTransfer && k === 0 ? 'in_transfer' : 'normal';
-        if (s) s.targets = { ...s.targets, [hash]: { state, scrapes: e.scrapes } };
+        if (s) s.targets = s.targets.edited([[hash, { state, scrapes: e.scrapes }]]);
       }
       break;
     }
@@ -150,7 +150,7 @@ function inputOf(sim: Sim): PlannerInput {
     const shard: PlannerShard = { id, ready: s.ready, notReadySinceMs: s.notReadySinceMs, targets: s.targets, idleSinceMs: s.idleSinceMs };
     // Every other shard says where its record changed (PlannerShard.changedFrom), as the coordinator does.
     if (before && before.targets !== s.targets && id % 2 === 0) {
-      const keys = [...new Set([...Object.keys(before.targets), ...Object.keys(s.targets)])].filter((h) => !sameEntry(before.targets[h], s.targets[h]));
+      const keys = [...new Set([...before.targets.hashes, ...s.targets.hashes])].filter((h) => !sameEntry(before.targets.get(h), s.targets.get(h)));
       shard.changedFrom = { from: before.targets, keys };
     }
     return shard;
@@ -158,13 +158,12 @@ function inputOf(sim: Sim): PlannerInput {
   return { nowMs: sim.nowMs, targets: sim.targetsArray, shards: sim.shardObjects, options: sim.options };
 }
 
-function sameEntry(a: PlannerShard['targets'][string] | undefined, b: PlannerShard['targets'][string] | undefined): boolean {
+function sameEntry(a: ShardTargetView | undefined, b: ShardTargetView | undefined): boolean {
   return a === b || (a !== undefined && b !== undefined && a.state === b.state && a.scrapes === b.scrapes);
 }
 
 function sameRecord(a: PlannerShard['targets'], b: PlannerShard['targets']): boolean {
-  const ka = Object.keys(a);
-  return ka.length === Object.keys(b).length && ka.every((h) => b[h] && b[h]!.state === a[h]!.state && b[h]!.scrapes === a[h]!.scrapes);
+  return a.size === b.size && a.hashes.every((h, i) => b.hashes[i] === h && sameEntry(a.views[i], b.views[i]));
 }
 
 /** Sidecars and the shard manager act on the output (`apply` 0: nobody does this step; 1: only every other shard). */
@@ -173,18 +172,17 @@ function applyOutput(sim: Sim, out: PlannerOutput, apply: number, scrape: boolea
   sim.shards = sim.shards.slice(0, Math.max(out.desiredShards, 0));
   for (let id = sim.shards.length; id < out.desiredShards; id++) {
     const ready = sim.newShardDelay === 0;
-    sim.shards.push({ ready, notReadySinceMs: ready ? null : sim.nowMs, idleSinceMs: null, targets: {}, startsIn: sim.newShardDelay });
+    sim.shards.push({ ready, notReadySinceMs: ready ? null : sim.nowMs, idleSinceMs: null, targets: ShardTargets.EMPTY, startsIn: sim.newShardDelay });
   }
   sim.shards.forEach((s, id) => {
     if (!s.ready && s.startsIn > 0 && --s.startsIn === 0) Object.assign(s, { ready: true, notReadySinceMs: null });
     if (!s.ready || (apply === 1 && id % 2 === 1)) return;
-    const next: PlannerShard['targets'] = {};
-    for (const [hash, state] of out.assignments[id]?.entries() ?? []) {
-      const prior = s.targets[hash];
-      next[hash] = { state, scrapes: (prior?.state === state ? prior.scrapes : 0) + (scrape ? 1 : 0) };
-    }
+    const next = ShardTargets.of([...(out.assignments[id]?.entries() ?? [])].map(([hash, state]) => {
+      const prior = s.targets.get(hash);
+      return [hash, { state, scrapes: (prior?.state === state ? prior.scrapes : 0) + (scrape ? 1 : 0) }] as const;
+    }));
     if (!sameRecord(next, s.targets)) s.targets = next;
-    s.idleSinceMs = Object.keys(s.targets).length === 0 ? (s.idleSinceMs ?? sim.nowMs) : null;
+    s.idleSinceMs = s.targets.size === 0 ? (s.idleSinceMs ?? sim.nowMs) : null;
   });
 }
 
@@ -222,7 +220,7 @@ test('IncrementalPlanner equals planAssignments at every step of random change s
           nowMs: 50_000_000, nextId: 0, series: new Map(), duplicates: new Map(), targetsArray: null, shards: [], shardObjects: [], options, newShardDelay,
         };
         for (const s of sizes) sim.series.set(`t${String(sim.nextId++).padStart(4, '0')}`, s);
-        for (let id = 0; id < shardCount; id++) sim.shards.push({ ready: true, notReadySinceMs: null, idleSinceMs: sim.nowMs, targets: {}, startsIn: 0 });
+        for (let id = 0; id < shardCount; id++) sim.shards.push({ ready: true, notReadySinceMs: null, idleSinceMs: sim.nowMs, targets: ShardTargets.EMPTY, startsIn: 0 });
         const planner = new IncrementalPlanner();
         let previous: PlannerOutput['assignments'] = [];
         for (const [k, step] of steps.entries()) {
@@ -268,9 +266,9 @@ test('an unchanged input returns the previous output, until a grace or idle thre
   const nowMs = 10_000_000;
   const targets = [{ hash: 'a', series: 400 }, { hash: 'b', series: 300 }];
   const shards: PlannerShard[] = [
-    { id: 0, ready: true, notReadySinceMs: null, targets: { a: { state: 'normal', scrapes: 3 } }, idleSinceMs: null },
-    { id: 1, ready: false, notReadySinceMs: nowMs, targets: { b: { state: 'normal', scrapes: 3 } }, idleSinceMs: null },
-    { id: 2, ready: true, notReadySinceMs: null, targets: {}, idleSinceMs: nowMs },
+    { id: 0, ready: true, notReadySinceMs: null, targets: ShardTargets.of({ a: { state: 'normal', scrapes: 3 } }), idleSinceMs: null },
+    { id: 1, ready: false, notReadySinceMs: nowMs, targets: ShardTargets.of({ b: { state: 'normal', scrapes: 3 } }), idleSinceMs: null },
+    { id: 2, ready: true, notReadySinceMs: null, targets: ShardTargets.EMPTY, idleSinceMs: nowMs },
   ];
   const planner = new IncrementalPlanner();
   const check = (at: number) => {

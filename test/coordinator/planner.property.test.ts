@@ -14,7 +14,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
-  planAssignments, type PlannerInput, type PlannerOptions, type PlannerOutput, type PlannerShard, type TargetState,
+  planAssignments, ShardTargets, type PlannerInput, type PlannerOptions, type PlannerOutput, type PlannerShard, type TargetState,
 } from '../../src/coordinator/planner.js';
 
 const BUDGET = 1000;
@@ -42,13 +42,13 @@ interface Sim {
 function newSim(options: PlannerOptions, sizes: number[], shardCount: number, newShardDelay: number, chaos: Array<[number, number, boolean]>): Sim {
   const sim: Sim = { nowMs: 10_000_000, nextId: 0, series: new Map(), shards: [], options, newShardDelay, pendingReady: new Map() };
   for (const s of sizes) addTarget(sim, s);
-  for (let id = 0; id < shardCount; id++) sim.shards.push({ id, ready: true, notReadySinceMs: null, targets: {}, idleSinceMs: sim.nowMs });
+  for (let id = 0; id < shardCount; id++) sim.shards.push({ id, ready: true, notReadySinceMs: null, targets: ShardTargets.EMPTY, idleSinceMs: sim.nowMs });
   // Leftovers of a crash: copies anywhere, in any state.
   const hashes = [...sim.series.keys()];
   for (const [t, s, inTransfer] of chaos) {
     if (hashes.length === 0 || shardCount === 0) break;
     const shard = sim.shards[s % shardCount]!;
-    shard.targets[hashes[t % hashes.length]!] = { state: inTransfer ? 'in_transfer' : 'normal', scrapes: t % 3 };
+    shard.targets = shard.targets.edited([[hashes[t % hashes.length]!, { state: inTransfer ? 'in_transfer' : 'normal', scrapes: t % 3 }]]);
     shard.idleSinceMs = null;
   }
   return sim;
@@ -82,7 +82,7 @@ function inputOf(sim: Sim): PlannerInput {
   return {
     nowMs: sim.nowMs,
     targets: [...sim.series].map(([hash, series]) => ({ hash, series })),
-    shards: structuredClone(sim.shards),
+    shards: sim.shards.map((s) => ({ ...s })), // views are read-only: shared
     options: sim.options,
   };
 }
@@ -101,15 +101,14 @@ function applyOutput(sim: Sim, out: PlannerOutput): void {
   for (const id of [...sim.pendingReady.keys()]) if (id >= out.desiredShards) sim.pendingReady.delete(id);
   for (let id = sim.shards.length; id < out.desiredShards; id++) {
     const ready = sim.newShardDelay === 0;
-    sim.shards.push({ id, ready, notReadySinceMs: ready ? null : sim.nowMs - STEP_MS, targets: {}, idleSinceMs: null });
+    sim.shards.push({ id, ready, notReadySinceMs: ready ? null : sim.nowMs - STEP_MS, targets: ShardTargets.EMPTY, idleSinceMs: null });
     if (!ready) sim.pendingReady.set(id, sim.newShardDelay);
   }
   for (const s of sim.shards) {
     if (!s.ready) continue;
-    const next: PlannerShard['targets'] = {};
-    for (const [hash, state] of out.assignments[s.id]?.entries() ?? []) next[hash] = { state, scrapes: (s.targets[hash]?.scrapes ?? 0) + 1 };
+    const next = ShardTargets.of([...(out.assignments[s.id]?.entries() ?? [])].map(([hash, state]) => [hash, { state, scrapes: (s.targets.get(hash)?.scrapes ?? 0) + 1 }] as const));
     s.targets = next;
-    s.idleSinceMs = Object.keys(next).length === 0 ? (s.idleSinceMs ?? sim.nowMs - STEP_MS) : null;
+    s.idleSinceMs = next.size === 0 ? (s.idleSinceMs ?? sim.nowMs - STEP_MS) : null;
   }
 }
 
@@ -149,15 +148,20 @@ function checkStep(sim: Sim, inp: PlannerInput, out: PlannerOutput): void {
     if (load <= maxSeries) return;
     const keys = [...out.assignments[s]!.keys];
     if (keys.length === 1 && sim.series.get(keys[0]!)! > maxSeries) return;
-    const before = inp.shards[s]?.targets ?? {};
-    for (const h of keys) assert.ok(h in before, `shard ${s} over budget (${load}) yet given ${h}`);
+    const before = inp.shards[s]?.targets ?? ShardTargets.EMPTY;
+    for (const h of keys) assert.ok(before.has(h), `shard ${s} over budget (${load}) yet given ${h}`);
   });
   // (e) determinism, whatever the input order
-  assert.deepEqual(planAssignments(structuredClone(inp)), out);
+  const copy: PlannerInput = {
+    ...inp,
+    targets: inp.targets.map((t) => ({ ...t })),
+    shards: inp.shards.map((s) => ({ ...s, targets: ShardTargets.of([...s.targets.entries()].map(([h, v]) => [h, { ...v }] as const)) })),
+  };
+  assert.deepEqual(planAssignments(copy), out);
   const permuted: PlannerInput = {
     ...inp,
     targets: inp.targets.slice().reverse(),
-    shards: inp.shards.map((s) => ({ ...s, targets: Object.fromEntries(Object.entries(s.targets).reverse()) })),
+    shards: inp.shards.map((s) => ({ ...s, targets: ShardTargets.of([...s.targets.entries()].reverse()) })),
   };
   assert.equal(JSON.stringify(planAssignments(permuted)), JSON.stringify(out));
 }
@@ -174,7 +178,7 @@ function unchanged(inp: PlannerInput, out: PlannerOutput): boolean {
   if (out.desiredShards !== inp.shards.length || out.moves.length || out.completed.length || out.reassigned.length) return false;
   if (out.assignments.some((a) => [...a.entries()].some(([, st]) => st === 'in_transfer'))) return false; // a transfer still waits for scrapes
   return inp.shards.every((s, i) => {
-    const want = Object.fromEntries(Object.entries(s.targets).map(([h, v]) => [h, v.state]));
+    const want = Object.fromEntries([...s.targets.entries()].map(([h, v]) => [h, v.state]));
     return JSON.stringify(Object.entries(want).sort()) === JSON.stringify([...out.assignments[i]!.entries()].sort());
   });
 }

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
-  planAssignments, type PlannerInput, type PlannerOptions, type PlannerOutput, type PlannerShard, type TargetState,
+  planAssignments, ShardTargets, type PlannerInput, type PlannerOptions, type PlannerOutput, type PlannerShard, type TargetState,
 } from '../../src/coordinator/planner.js';
 import { ascending, chooseReliefSet } from '../../src/coordinator/planner-relief.js';
 
@@ -22,12 +22,11 @@ const OPTIONS: PlannerOptions = {
 
 /** A shard from `hash: state[:scrapes]` shorthands ('n' normal, 't' in_transfer; scrapes default 5). */
 function shard(id: number, targets: Record<string, string> = {}, extra: Partial<PlannerShard> = {}): PlannerShard {
-  const view: PlannerShard['targets'] = {};
-  for (const [hash, spec] of Object.entries(targets)) {
+  const view = ShardTargets.of(Object.entries(targets).map(([hash, spec]) => {
     const [state, scrapes] = spec.split(':');
-    view[hash] = { state: state === 't' ? 'in_transfer' : 'normal', scrapes: scrapes === undefined ? 5 : Number(scrapes) };
-  }
-  const empty = Object.keys(view).length === 0;
+    return [hash, { state: state === 't' ? 'in_transfer' : 'normal', scrapes: scrapes === undefined ? 5 : Number(scrapes) }] as const;
+  }));
+  const empty = view.size === 0;
   return { id, ready: true, notReadySinceMs: null, targets: view, idleSinceMs: empty ? NOW : null, ...extra };
 }
 
@@ -124,9 +123,8 @@ function feedBack(prev: PlannerInput, out: PlannerOutput, stepMs: number): Plann
   const shards: PlannerShard[] = [];
   for (let id = 0; id < out.desiredShards; id++) {
     const before = prev.shards[id];
-    const targets: PlannerShard['targets'] = {};
-    for (const [hash, state] of out.assignments[id]?.entries() ?? []) targets[hash] = { state, scrapes: (before?.targets[hash]?.scrapes ?? 0) + 1 };
-    const empty = Object.keys(targets).length === 0;
+    const targets = ShardTargets.of([...(out.assignments[id]?.entries() ?? [])].map(([hash, state]) => [hash, { state, scrapes: (before?.targets.get(hash)?.scrapes ?? 0) + 1 }] as const));
+    const empty = targets.size === 0;
     shards.push({ id, ready: true, notReadySinceMs: null, targets, idleSinceMs: empty ? (before?.idleSinceMs ?? nowMs) : null });
   }
   return { ...prev, nowMs, shards };
@@ -442,7 +440,7 @@ test('the output does not depend on the order of targets or of record keys', () 
   const reversed: PlannerInput = {
     ...input(series, shards),
     targets: hashes.slice().reverse().map((hash) => ({ hash, series: series[hash]! })),
-    shards: shards.map((s) => ({ ...s, targets: Object.fromEntries(Object.entries(s.targets).reverse()) })),
+    shards: shards.map((s) => ({ ...s, targets: ShardTargets.of([...s.targets.entries()].reverse()) })),
   };
   const b = planAssignments(reversed);
   assert.deepEqual(b, a);

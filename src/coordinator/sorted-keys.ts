@@ -1,0 +1,78 @@
+/**
+ * Ascending string keys with values by position: how the planner's per-shard records (assignment-record.ts) and
+ * views of what shards hold (shard-targets.ts) are kept.
+ *
+ * Why not an object or a Map keyed by hash: a change that touches most shards (1% of a million targets touches nearly
+ * all of ~800) makes each of their records and views anew, and inserting into a dictionary of a thousand keys costs
+ * 200–400 ns a key, whether it is built from nothing or copied. Merging a few changes into sorted arrays costs a few
+ * ns a key. A look-up is a binary search (about 11 comparisons in a thousand keys): these are mostly walked.
+ */
+
+/** First position in ascending `keys` whose key is >= `k` (keys.length when none is). */
+export function lowerBound(keys: readonly string[], k: string): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (keys[mid]! < k) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * Ascending `keys` after `edits` (a key's new value, or undefined to drop it; the last edit of a key wins): the new
+ * keys, and per new position where its value comes from: an old position (>= 0) whose value it keeps, or `~e` for
+ * the value of `edits[e]`.
+ */
+export function editSorted<V>(keys: readonly string[], edits: ReadonlyArray<readonly [string, V | undefined]>): { keys: string[]; from: Int32Array } {
+  const marks = new Map<number, number>(); // old position: the edit that replaces or drops it
+  const fresh: number[] = []; // edits of keys not in `keys`
+  const at: number[] = []; // per edit of a new key: where it goes (before the old key at that position)
+  for (let e = 0; e < edits.length; e++) {
+    const k = edits[e]![0];
+    const p = lowerBound(keys, k);
+    if (keys[p] === k) marks.set(p, e);
+    else {
+      fresh.push(e);
+      at[e] = p;
+    }
+  }
+  // Ascending by key, a key edited twice kept once with its last edit (the sort is stable), dropped ones left out.
+  fresh.sort((a, b) => (edits[a]![0] < edits[b]![0] ? -1 : edits[a]![0] > edits[b]![0] ? 1 : 0));
+  const added = fresh.filter((e, j) => (j + 1 === fresh.length || edits[fresh[j + 1]!]![0] !== edits[e]![0]) && edits[e]![1] !== undefined);
+  const marked = [...marks.keys()].sort((a, b) => a - b);
+  let dropped = 0;
+  for (const e of marks.values()) if (edits[e]![1] === undefined) dropped++;
+  const length = keys.length - dropped + added.length;
+  const outKeys = new Array<string>(length);
+  const from = new Int32Array(length);
+  // The merge compares positions only (found above by binary search): comparing every old key with the next new one
+  // would read each key's characters, scattered in the heap, a cache miss per key.
+  let n = 0;
+  let f = 0;
+  let m = 0;
+  let p = 0;
+  for (;;) {
+    const next = Math.min(f < added.length ? at[added[f]!]! : keys.length, m < marked.length ? marked[m]! : keys.length);
+    for (; p < next; p++) {
+      outKeys[n] = keys[p]!;
+      from[n++] = p;
+    }
+    while (f < added.length && at[added[f]!] === p) {
+      const e = added[f++]!;
+      outKeys[n] = edits[e]![0];
+      from[n++] = ~e;
+    }
+    if (p === keys.length) break;
+    if (marked[m] === p) {
+      const e = marks.get(marked[m++]!)!;
+      if (edits[e]![1] !== undefined) {
+        outKeys[n] = keys[p]!;
+        from[n++] = ~e;
+      }
+      p++;
+    }
+  }
+  return { keys: outKeys, from };
+}

@@ -132,7 +132,8 @@ class FakeCluster implements ShardManager {
 
 /**
  * KVASS_CYCLE_PROFILE=<dir>: a CPU profile of the 1%-changed cycles and of the restarted coordinator's first cycle,
- * written as <dir>/<phase>.cpuprofile (open in Chrome DevTools), to see where a cycle's time goes; and a heap
+ * written as <dir>/<phase>.cpuprofile (open in Chrome DevTools), to see where a cycle's time goes, with what it
+ * allocates (<dir>/<phase>.heapprofile, sampled, collected objects included: what the collector pays for); and a heap
  * snapshot of the settled restarted coordinator (<dir>/held-<targets>.heapsnapshot, up to 100k targets), to see what it holds.
  */
 async function profileIf(phase: string): Promise<(() => Promise<void>) | null> {
@@ -144,9 +145,14 @@ async function profileIf(phase: string): Promise<(() => Promise<void>) | null> {
   await session.post('Profiler.enable');
   await session.post('Profiler.setSamplingInterval', { interval: 200 });
   await session.post('Profiler.start');
+  // What the phase allocates (sampled; surviving or not): garbage is what the collector's share of a cycle pays for.
+  await session.post('HeapProfiler.enable');
+  await session.post('HeapProfiler.startSampling', { samplingInterval: 32768, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
   return async () => {
     const { profile } = await session.post('Profiler.stop');
     writeFileSync(join(dir, `${phase}.cpuprofile`), JSON.stringify(profile));
+    const { profile: allocations } = await session.post('HeapProfiler.stopSampling');
+    writeFileSync(join(dir, `${phase}.heapprofile`), JSON.stringify(allocations));
     session.disconnect();
   };
 }

@@ -14,6 +14,7 @@
  */
 import { parseConfig, type ScrapeConfig } from '../src/config/config.js';
 import { compactGroup, type TargetGroup } from '../src/discovery/types.js';
+import { GroupChangeLog, type GroupChanges } from '../src/discovery/change-log.js';
 import { Population, type GroupSource, type PopulationResult } from '../src/coordinator/population.js';
 import { planAssignments, ShardTargets, type PlannerInput, type PlannerOutput } from '../src/coordinator/planner.js';
 import { IncrementalPlanner } from '../src/coordinator/planner-incremental.js';
@@ -23,13 +24,23 @@ import { emptyShard, plannerWorkload, shardsAfter } from './planner.bench.js';
 
 type Row = Record<string, string | number>;
 
-/** One job's groups by source, compact as the Kubernetes discoverer emits them, versioned as DiscoveryManager does (bumped on every change). */
+/** One job's groups by source, compact as the Kubernetes discoverer emits them, versioned and with their changes logged as DiscoveryManager does (bumped on every change). */
 export class BenchSource implements GroupSource {
   readonly bySource = new Map<string, TargetGroup>();
   private v = 1;
+  private readonly log = new GroupChangeLog();
   constructor(readonly job: string) {}
+  changesSince(job: string, version: number): GroupChanges | undefined {
+    const changes = job === this.job ? this.log.since(version) : undefined;
+    return changes && { changes, group: (source) => this.bySource.get(source) };
+  }
   groups(job: string): TargetGroup[] {
-    return job === this.job ? [...this.bySource.values()] : [];
+    if (job !== this.job) return [];
+    // As DiscoveryManager.groups: an array of the right length, filled (growing one by push cost more).
+    const out = new Array<TargetGroup>(this.bySource.size);
+    let k = 0;
+    for (const g of this.bySource.values()) out[k++] = g;
+    return out;
   }
   version(): number {
     return this.v;
@@ -37,7 +48,7 @@ export class BenchSource implements GroupSource {
   emit(g: TargetGroup): void {
     if (g.targets.length === 0) this.bySource.delete(g.source);
     else this.bySource.set(g.source, compactGroup(g));
-    this.v++;
+    this.log.record(++this.v, [g]);
   }
 }
 

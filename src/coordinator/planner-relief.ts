@@ -53,15 +53,34 @@ export function ascending(members: number[], series: number[], hashes: string[])
 function bySeries(members: number[], series: number[]): number[] | null {
   const L = members.length;
   if (L >= INDEX_BITS) return null;
-  const keys = new Float64Array(L);
+  let min = Infinity;
+  let max = -Infinity;
   for (let j = 0; j < L; j++) {
     const v = series[members[j]!]!;
     if (!Number.isInteger(v) || v < 0 || v >= 2 ** 32) return null;
-    keys[j] = v * INDEX_BITS + j;
+    if (v < min) min = v;
+    if (v > max) max = v;
   }
+  if (L > 0 && max - min < 4 * L) return countingBySeries(members, series, min, max);
+  const keys = new Float64Array(L);
+  for (let j = 0; j < L; j++) keys[j] = series[members[j]!]! * INDEX_BITS + j;
   keys.sort();
   const asc = new Array<number>(L);
   for (let j = 0; j < L; j++) asc[j] = members[keys[j]! % INDEX_BITS]!;
+  return asc;
+}
+
+/**
+ * bySeries when the series span little more than the number of targets (shards of similar targets, the usual case):
+ * a counting sort, one pass to count and one to place, and like the keyed sort it keeps equal series in `members`'
+ * order. Relief sorts every relieved shard's targets, and a change touching most shards relieves most of them.
+ */
+function countingBySeries(members: number[], series: number[], min: number, max: number): number[] {
+  const starts = new Int32Array(max - min + 2);
+  for (const i of members) starts[series[i]! - min + 1]!++;
+  for (let v = 1; v < starts.length; v++) starts[v]! += starts[v - 1]!;
+  const asc = new Array<number>(members.length);
+  for (const i of members) asc[starts[series[i]! - min]!++] = i;
   return asc;
 }
 

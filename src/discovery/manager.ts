@@ -6,6 +6,7 @@
 import type { PromConfig, SdEntry } from '../config/config.js';
 import type { Logger } from '../logger.js';
 import type { TargetGroup } from './types.js';
+import { GroupChangeLog, type GroupChanges } from './change-log.js';
 
 interface Provider {
   key: string;
@@ -39,6 +40,8 @@ export class DiscoveryManager {
    */
   private readonly versions = new Map<string, number>();
   private versionSeq = 0;
+  /** Per job, which groups changed at which version (changesSince). */
+  private readonly changeLogs = new Map<string, GroupChangeLog>();
 
   /** `throttleMs`: changes are delivered at most this often (Prometheus uses 5 s). */
   constructor(private readonly logger: Logger, private readonly throttleMs = 5000) {}
@@ -58,6 +61,8 @@ export class DiscoveryManager {
         p.abort.abort();
         this.providers.delete(key);
         this.markChanged(p.job);
+        // Its groups went without a change per group: a reader from before must walk the job.
+        this.changeLog(p.job).reset(this.version(p.job));
       }
     }
     for (const [key, w] of wanted) {
@@ -86,6 +91,7 @@ export class DiscoveryManager {
         p.ready = true;
         p.lastError = undefined;
         this.markChanged(job);
+        this.changeLog(job).record(this.version(job), groups);
       },
       fail: (err: Error) => {
         if (p.abort.signal.aborted) return;
@@ -125,12 +131,37 @@ export class DiscoveryManager {
 
   /** The current groups of a job, all its discoverers together. */
   groups(job: string): TargetGroup[] {
-    const out: TargetGroup[] = [];
+    const ps = [...this.providers.values()].filter((p) => p.job === job);
+    // Of the right length from the start: a job can have a million groups (one per pod), and growing the array by
+    // push cost more than filling it.
+    const out = new Array<TargetGroup>(ps.reduce((a, p) => a + p.groups.size, 0));
+    let k = 0;
+    for (const p of ps) for (const g of p.groups.values()) out[k++] = g;
+    return out;
+  }
+
+  /**
+   * The job's group changes after `version` (a value of `version(job)`), in order, with each group's object now;
+   * undefined when the job has more than one discoverer (two may name groups alike) or the log no longer goes back
+   * that far.
+   */
+  changesSince(job: string, version: number): GroupChanges | undefined {
+    let only: Provider | undefined;
     for (const p of this.providers.values()) {
       if (p.job !== job) continue;
-      for (const g of p.groups.values()) out.push(g);
+      if (only) return undefined;
+      only = p;
     }
-    return out;
+    const changes = only && this.changeLogs.get(job)?.since(version);
+    if (!only || !changes) return undefined;
+    const groups = only.groups;
+    return { changes, group: (source) => groups.get(source) };
+  }
+
+  private changeLog(job: string): GroupChangeLog {
+    let log = this.changeLogs.get(job);
+    if (!log) this.changeLogs.set(job, (log = new GroupChangeLog()));
+    return log;
   }
 
   /** See `versions`: equal values mean `groups(job)` returns the same group objects in the same order. */
@@ -175,6 +206,7 @@ export class DiscoveryManager {
     for (const p of this.providers.values()) {
       p.abort.abort();
       this.versions.set(p.job, ++this.versionSeq);
+      this.changeLog(p.job).reset(this.version(p.job));
     }
     this.providers.clear();
     if (this.timer) clearTimeout(this.timer);

@@ -8,6 +8,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { parseConfig, type ScrapeConfig } from '../../src/config/config.js';
 import type { TargetGroup } from '../../src/discovery/types.js';
@@ -15,6 +18,7 @@ import { Population, type GroupSource, type PopulationResult } from '../../src/c
 import { jobDefaults, jobTargets, targetsFromGroup, type DroppedTarget, type Target } from '../../src/target/populate.js';
 import type { Labels } from '../../src/prom/labels.js';
 import { DiscoveryManager } from '../../src/discovery/manager.js';
+import { GroupChangeLog, type GroupChanges } from '../../src/discovery/change-log.js';
 import { silentLogger } from '../../src/logger.js';
 
 /** Relabel variants a job may get: plain, a keep rule (drops), a shared `job` label (hashes shared across jobs). */
@@ -47,13 +51,22 @@ function configOf(jobs: JobSpec[]): ScrapeConfig[] {
   return parseConfig(text, 'population.yml', '/tmp').scrapeConfigs;
 }
 
-/** A fake discovery: per job, groups by source (insertion order kept, as in DiscoveryManager), and versions. */
+/**
+ * A fake discovery: per job, groups by source (insertion order kept, as in DiscoveryManager), and versions; with
+ * `changes`, the log of changed groups DiscoveryManager keeps (GroupChangeLog, small so that it is cut sometimes).
+ */
 class FakeSource implements GroupSource {
   readonly jobs = new Map<string, Map<string, TargetGroup>>();
   private readonly versions = new Map<string, number>();
+  private readonly logs = new Map<string, GroupChangeLog>();
   private seq = 0;
-  constructor(withVersions: boolean) {
+  constructor(withVersions: boolean, changes = false, private readonly logSize = 12) {
     if (!withVersions) this.version = undefined;
+    if (!changes) this.changesSince = undefined;
+  }
+  changesSince?(job: string, version: number): GroupChanges | undefined {
+    const changes = this.logs.get(job)?.since(version);
+    return changes && { changes, group: (source) => this.jobs.get(job)?.get(source) };
   }
   groups(job: string): TargetGroup[] {
     return [...(this.jobs.get(job)?.values() ?? [])];
@@ -66,6 +79,7 @@ class FakeSource implements GroupSource {
     if (g.targets.length === 0) m.delete(g.source);
     else m.set(g.source, g);
     this.versions.set(job, ++this.seq);
+    (this.logs.get(job) ?? this.logs.set(job, new GroupChangeLog(this.logSize)).get(job)!).record(this.seq, [g]);
   }
 }
 
@@ -126,12 +140,13 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 2, arbitrary: fc.constant({ kind: 'noop' as const }) },
 );
 
-for (const withVersions of [true, false]) {
-  test(`incremental population equals full re-population over random changes (${withVersions ? 'with' : 'without'} versions), in place and rebuilt`, () => {
+for (const [withVersions, withChanges] of [[true, true], [true, false], [false, false]] as const) {
+  test(`incremental population equals full re-population over random changes (${withChanges ? 'with versions and changes by source' : withVersions ? 'with versions' : 'without versions'}), in place and rebuilt`, () => {
     const results = { reused: 0, 'in place': 0, rebuilt: 0 };
+    let patched = 0;
     fc.assert(
       fc.property(fc.array(opArb, { minLength: 1, maxLength: 25 }), fc.nat(2), (ops, initialRelabel) => {
-        const src = new FakeSource(withVersions);
+        const src = new FakeSource(withVersions, withChanges);
         let jobs: JobSpec[] = JOB_NAMES.map((name) => ({ name, relabel: initialRelabel, sampleLimit: 0, interval: 10 }));
         let scs = configOf(jobs);
         const pop = new Population();
@@ -163,6 +178,7 @@ for (const withVersions of [true, false]) {
           }
           const res = pop.update(scs, src);
           results[pop.stats.result]++;
+          patched += pop.stats.jobsPatched;
           assertSame(res, full(scs, src));
           check(res);
         }
@@ -170,6 +186,7 @@ for (const withVersions of [true, false]) {
       { numRuns: 250 },
     );
     assert.ok(results['in place'] > 100 && results.rebuilt > 100, `both ways of updating are exercised: ${JSON.stringify(results)}`);
+    if (withChanges) assert.ok(patched > 300, `jobs are brought up to date from the changes: ${patched}`);
   });
 }
 
@@ -188,8 +205,8 @@ function seed(src: FakeSource, job: string, groups: number): void {
 }
 
 test('unchanged groups are not relabeled again; a changed group is relabeled alone', () => {
-  for (const withVersions of [true, false]) {
-    const src = new FakeSource(withVersions);
+  for (const [withVersions, withChanges] of [[true, true], [true, false], [false, false]] as const) {
+    const src = new FakeSource(withVersions, withChanges);
     seed(src, 'a', 50);
     seed(src, 'b', 30);
     const scs = configOf([{ name: 'a', relabel: 1, sampleLimit: 0, interval: 10 }, { name: 'b', relabel: 0, sampleLimit: 0, interval: 10 }]);
@@ -210,7 +227,8 @@ test('unchanged groups are not relabeled again; a changed group is relabeled alo
     reset();
     const third = pop.update(scs, src);
     assert.equal(calls(), 1, 'one changed group, one relabeled (a removal needs none)');
-    if (withVersions) assert.equal(pop.stats.jobsWalked, 1, 'only the job that changed is walked');
+    if (withChanges) assert.deepEqual([pop.stats.jobsWalked, pop.stats.jobsPatched], [0, 1], 'the job that changed is brought up to date from its changes, not walked');
+    else if (withVersions) assert.equal(pop.stats.jobsWalked, 1, 'only the job that changed is walked');
     assertSame(third, full(scs, src));
     assert.equal(third.targets.size, 79);
   }
@@ -299,5 +317,73 @@ test('with DiscoveryManager: its versions let unchanged jobs go unwalked, a rest
     assert.equal(res.targets.size, 5);
   } finally {
     dm.stop();
+  }
+});
+
+test('changes by source keep discovery\'s order: a group that went away and came back is last, many gone ones leave no trace', () => {
+  const src = new FakeSource(true, true, 100_000);
+  const scs = configOf([{ name: 'a', relabel: 1, sampleLimit: 0, interval: 10 }]);
+  const group = (source: string, addr: string, keep: string): TargetGroup => ({ source, targets: [{ __address__: addr, keep }], labels: {} });
+  for (let i = 0; i < 3000; i++) src.emit('a', group(`g${i}`, `h${i}:80`, i % 3 === 0 ? 'no' : 'yes'));
+  const pop = new Population();
+  pop.update(scs, src);
+  // g0 goes away and comes back: in discovery it is now last, and so its dropped target is listed last.
+  src.emit('a', { source: 'g0', targets: [], labels: {} });
+  assertSame(pop.update(scs, src), full(scs, src));
+  src.emit('a', group('g0', 'h0:80', 'no'));
+  let res = pop.update(scs, src);
+  assert.equal(pop.stats.jobsPatched, 1);
+  assertSame(res, full(scs, src));
+  assert.deepEqual(res.dropped.at(-1)!.discoveredLabels.__address__, 'h0:80');
+  // Most groups go (their holes are closed up), some come back with new content, one more arrives.
+  for (let i = 1; i < 2500; i++) src.emit('a', { source: `g${i}`, targets: [], labels: {} });
+  for (let i = 2400; i < 2600; i += 7) src.emit('a', group(`g${i}`, `n${i}:80`, i % 2 ? 'yes' : 'no'));
+  src.emit('a', group('late', 'late:80', 'yes'));
+  res = pop.update(scs, src);
+  assert.equal(pop.stats.jobsPatched, 1);
+  assertSame(res, full(scs, src));
+  src.emit('a', group('g2999', 'h2999:80', 'no'));
+  assertSame(pop.update(scs, src), full(scs, src));
+});
+
+test('with DiscoveryManager: a job of one discoverer is brought up to date from its changed groups; a job of two is walked', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'kvass-pop-'));
+  const dm = new DiscoveryManager(silentLogger(), 0);
+  const write = (file: string, groups: string[][]) => writeFile(join(dir, file), JSON.stringify(groups.map((targets) => ({ targets }))));
+  try {
+    await write('one.json', [['o1:80'], ['o2:80']]);
+    await write('two-a.json', [['t1:80']]);
+    await write('two-b.json', [['t2:80']]);
+    const cfg = parseConfig(`scrape_configs:
+  - job_name: one
+    file_sd_configs: [{files: [one.json], refresh_interval: 1s}]
+  - job_name: two
+    file_sd_configs: [{files: [two-a.json], refresh_interval: 1s}, {files: [two-b.json], refresh_interval: 1s}]
+`, join(dir, 'prometheus.yml'), dir);
+    dm.apply(cfg);
+    assert.deepEqual(await dm.waitReady(5000), []);
+    const { pop, calls, reset } = counted();
+    pop.update(cfg.scrapeConfigs, dm);
+    assert.equal(calls(), 4);
+    const changedBy = async (job: string, change: () => Promise<void>) => {
+      const v = dm.version(job);
+      await change();
+      for (let i = 0; i < 100 && dm.version(job) === v; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.notEqual(dm.version(job), v, `${job}'s discovery saw the change`);
+    };
+    await changedBy('one', () => write('one.json', [['o1:80'], ['o2:80'], ['o3:80']]));
+    reset();
+    let res = pop.update(cfg.scrapeConfigs, dm);
+    assert.deepEqual([pop.stats.jobsWalked, pop.stats.jobsPatched], [0, 1], 'one: from its changes');
+    assertSame(res, full(cfg.scrapeConfigs, dm));
+    await changedBy('two', () => write('two-b.json', [['t2:80'], ['t3:80']]));
+    reset();
+    res = pop.update(cfg.scrapeConfigs, dm);
+    assert.deepEqual([pop.stats.jobsWalked, pop.stats.jobsPatched], [1, 0], 'two: two discoverers, walked');
+    assertSame(res, full(cfg.scrapeConfigs, dm));
+    assert.equal(res.targets.size, 6);
+  } finally {
+    dm.stop();
+    await rm(dir, { recursive: true, force: true });
   }
 });

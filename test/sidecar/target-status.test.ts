@@ -1,5 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { applyAssignmentChange } from '../../src/shard/contract.js';
 import { SERIES_WINDOW, TargetStatusBook } from '../../src/sidecar/target-status.js';
 
 const spec = (hash: string, state: 'normal' | 'in_transfer' = 'normal') => ({ hash, job: 'j', labels: { __address__: `${hash}:1` }, state });
@@ -79,4 +81,30 @@ test('status deltas: only targets whose decided-on fields changed are sent, remo
     assert.equal(all.full, true, v);
     assert.deepEqual(all.targets.map((t) => t.hash).sort(), ['a', 'b', 'd'], v);
   }
+});
+
+test('status: a change to the assignment (each hash set once) leaves the book as the whole changed assignment would, and names the same changes', () => {
+  const hashArb = fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f');
+  const specArb = fc.record({ hash: hashArb, state: fc.constantFrom<'normal' | 'in_transfer'>('normal', 'in_transfer'), port: fc.integer({ min: 1, max: 2 }) })
+    .map(({ hash, state, port }) => ({ hash, job: 'j', labels: { __address__: `${hash}:${port}` }, state }));
+  fc.assert(
+    fc.property(fc.uniqueArray(specArb, { selector: (s) => s.hash }), fc.uniqueArray(specArb, { selector: (s) => s.hash, maxLength: 6 }), fc.array(hashArb, { maxLength: 4 }), fc.array(hashArb), (before, set, remove, scraped) => {
+      const whole = new TargetStatusBook('e');
+      const changed = new TargetStatusBook('e');
+      for (const b of [whole, changed]) {
+        b.assign(before, new Date(0));
+        for (const h of scraped) b.record(h, ok(10));
+      }
+      const from = whole.since(undefined, 'x').version!;
+      whole.assign(applyAssignmentChange(before, { base: 'x', set, remove }), new Date(1));
+      changed.change(set, remove, new Date(1));
+      const byHash = (sts: Array<{ hash: string }>) => [...sts].sort((x, y) => (x.hash < y.hash ? -1 : 1));
+      assert.deepEqual(byHash(changed.all()), byHash(whole.all()));
+      // What a coordinator reading from before the change is told: the same statuses and removals.
+      const a = whole.since(from, 'x');
+      const b = changed.since(from, 'x');
+      assert.deepEqual([byHash(b.targets), [...b.removed].sort()], [byHash(a.targets), [...a.removed].sort()]);
+    }),
+    { numRuns: 1000 },
+  );
 });

@@ -130,6 +130,19 @@ export class Population {
 
   /** Brings the result up to date with the jobs `scs` (in config order) and their groups in `source`. */
   update(scs: readonly ScrapeConfig[], source: GroupSource): PopulationResult {
+    try {
+      return this.updateFrom(scs, source);
+    } catch (e) {
+      // A patch changes job states and the result in place: after a failure half-way, start over next time.
+      this.jobs = new Map();
+      this.order = [];
+      this.last = null;
+      this.shadowed = 0;
+      throw e;
+    }
+  }
+
+  private updateFrom(scs: readonly ScrapeConfig[], source: GroupSource): PopulationResult {
     const stats: PopulationStats = { jobsWalked: 0, jobsPatched: 0, groupsRelabeled: 0, groupsReused: 0, result: 'rebuilt' };
     const next = new Map<string, JobState>();
     const order: JobState[] = [];

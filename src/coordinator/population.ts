@@ -93,10 +93,11 @@ interface JobState {
   index: Map<string, number> | null;
   holes: number;
   /**
-   * Every group object populated under this key that is still alive: a WeakMap, so that a walk need not build
-   * a new index (1M entries) and groups discovery let go of are forgotten with them.
+   * Without `index`: every group object populated under this key that is still alive, found by a walk when it
+   * is not where the cursor is (a WeakMap, so that groups discovery let go of are forgotten with them). With
+   * `index`, a walk finds them through it instead, and this is null (one per-group map is enough).
    */
-  byGroup: WeakMap<TargetGroup, Part>;
+  byGroup: WeakMap<TargetGroup, Part> | null;
 }
 
 const NONE: never[] = [];
@@ -242,13 +243,9 @@ export class Population {
       }
       if (groups[pos] === g) continue;
       if (parts[pos] !== HOLE) removed.push(parts[pos]!);
-      let part = st.byGroup.get(g);
-      if (part !== undefined) stats.groupsReused++;
-      else {
-        part = this.populated(g, st.jd, st.sc, scratch);
-        st.byGroup.set(g, part);
-        stats.groupsRelabeled++;
-      }
+      // A new object (discovery replaces a changed group with a new one): relabeled.
+      const part = this.populated(g, st.jd, st.sc, scratch);
+      stats.groupsRelabeled++;
       groups[pos] = g;
       parts[pos] = part;
       added.push(part);
@@ -340,7 +337,8 @@ export class Population {
     const jd = old?.jd ?? jobDefaults(sc);
     // Parts pair targets with the state's `sc`; update() swaps a new one in afterwards (resc).
     const owner = old?.sc ?? sc;
-    const byGroup = old?.byGroup ?? new WeakMap<TargetGroup, Part>();
+    const oldIndex = old?.index ?? null;
+    const byGroup = oldIndex ? null : (old?.byGroup ?? new WeakMap<TargetGroup, Part>());
     // Copied into an array of the right length, and the parts filled in by position: at a million groups, growing
     // two arrays by push was most of a walk's time (0.3 s).
     const listed = source.groups(sc.jobName);
@@ -355,8 +353,14 @@ export class Population {
       const g = groups[k]!;
       let part: Part | undefined;
       if (oldGroups[cursor] === g) part = old!.parts[cursor++];
-      else {
-        part = byGroup.get(g);
+      else if (oldIndex) {
+        const at = oldIndex.get(g.source);
+        if (at !== undefined && oldGroups[at] === g) {
+          part = old!.parts[at];
+          cursor = at + 1;
+        }
+      } else {
+        part = byGroup!.get(g);
         // Resynchronise after a few removed groups.
         if (part !== undefined) for (let d = 1; d <= 4; d++) if (oldGroups[cursor + d] === g) {
           cursor += d + 1;
@@ -368,7 +372,7 @@ export class Population {
       } else {
         stats.groupsRelabeled++;
         part = this.populated(g, jd, owner, scratch);
-        byGroup.set(g, part);
+        byGroup?.set(g, part);
       }
       if (unchanged && old!.parts[k] !== part) unchanged = false;
       parts[k] = part;
@@ -377,7 +381,8 @@ export class Population {
       old!.version = version;
       return old!;
     }
-    return { sc: owner, key, jd, version, groups, parts, byGroup, index: source.changesSince ? indexBySource(groups) : null, holes: 0 };
+    const index = source.changesSince ? indexBySource(groups) : null;
+    return { sc: owner, key, jd, version, groups, parts, index, holes: 0, byGroup: index ? null : (byGroup ?? byGroupOf(groups, parts)) };
   }
 }
 
@@ -424,6 +429,7 @@ function closeHoles(st: JobState): void {
   st.groups = st.groups.filter((g) => g !== GONE);
   st.index = indexBySource(st.groups);
   st.holes = 0;
+  if (!st.index) st.byGroup = byGroupOf(st.groups, st.parts);
 }
 
 /** The same jobs at the same places (their states may differ). */
@@ -436,14 +442,15 @@ function sameJobs(a: readonly JobState[], b: readonly JobState[]): boolean {
  * same targets, entries paired with the new `sc`, and a new group index over the new parts.
  */
 function resc(st: JobState, sc: ScrapeConfig): JobState {
+  const parts = st.parts.map((p) => (p === HOLE ? HOLE : { entries: p.entries.length ? p.entries.map((e) => ({ target: e.target, sc })) : NONE, dropped: p.dropped, mark: 0 }));
+  return { ...st, sc, parts, byGroup: st.index ? null : byGroupOf(st.groups, parts) };
+}
+
+/** The WeakMap from each group to its part (JobState.byGroup). */
+function byGroupOf(groups: readonly TargetGroup[], parts: readonly Part[]): WeakMap<TargetGroup, Part> {
   const byGroup = new WeakMap<TargetGroup, Part>();
-  const parts = st.parts.map((p, i) => {
-    if (p === HOLE) return HOLE;
-    const q: Part = { entries: p.entries.length ? p.entries.map((e) => ({ target: e.target, sc })) : NONE, dropped: p.dropped, mark: 0 };
-    byGroup.set(st.groups[i]!, q);
-    return q;
-  });
-  return { ...st, sc, parts, byGroup };
+  groups.forEach((g, k) => byGroup.set(g, parts[k]!));
+  return byGroup;
 }
 
 /** The scratch array's contents as a right-sized array (a shared empty one when empty); empties the scratch. */

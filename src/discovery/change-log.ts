@@ -28,37 +28,50 @@ export interface GroupChange {
 export class GroupChangeLog {
   /** Versions before this one get no answer. */
   private floor = 0;
-  private entries: GroupChange[] = [];
+  // One entry per change, in three arrays rather than an object each: the log can hold a hundred thousand.
+  private versions: number[] = [];
+  private sources: string[] = [];
+  private gone: boolean[] = [];
 
-  constructor(private readonly max = 100_000) {}
+  constructor(private readonly max = 50_000) {}
 
   /** The groups an emit at `version` (greater than any before) changed or removed. */
   record(version: number, groups: ReadonlyArray<{ source: string; targets: readonly unknown[] }>): void {
-    for (const g of groups) this.entries.push({ version, source: g.source, gone: g.targets.length === 0 });
-    if (this.entries.length > this.max) {
-      const cut = this.entries.length - (this.max >> 1);
+    for (const g of groups) {
+      this.versions.push(version);
+      this.sources.push(g.source);
+      this.gone.push(g.targets.length === 0);
+    }
+    if (this.versions.length > this.max) {
+      const cut = this.versions.length - (this.max >> 1);
       // A reader at the last cut version needs only later changes, all kept; one before it would miss some.
-      this.floor = this.entries[cut - 1]!.version;
-      this.entries = this.entries.slice(cut);
+      this.floor = this.versions[cut - 1]!;
+      this.versions = this.versions.slice(cut);
+      this.sources = this.sources.slice(cut);
+      this.gone = this.gone.slice(cut);
     }
   }
 
   /** Forgets what came before `version`: the groups changed in a way the log does not tell (a discoverer started or stopped). */
   reset(version: number): void {
     this.floor = version;
-    this.entries = [];
+    this.versions = [];
+    this.sources = [];
+    this.gone = [];
   }
 
   /** The changes after `since`, in order; undefined when the log no longer tells them. */
   since(since: number): GroupChange[] | undefined {
     if (since < this.floor) return undefined;
     let lo = 0;
-    let hi = this.entries.length;
+    let hi = this.versions.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.entries[mid]!.version <= since) lo = mid + 1;
+      if (this.versions[mid]! <= since) lo = mid + 1;
       else hi = mid;
     }
-    return this.entries.slice(lo);
+    const out: GroupChange[] = [];
+    for (let k = lo; k < this.versions.length; k++) out.push({ version: this.versions[k]!, source: this.sources[k]!, gone: this.gone[k]! });
+    return out;
   }
 }

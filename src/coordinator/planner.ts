@@ -92,7 +92,7 @@ export interface PlannerShard {
   /** Since when it has had no target (reported by its sidecar); null if it has targets. */
   idleSinceMs: number | null;
   /**
-   * Optional, read by the incremental planner only: `targets` is `from` except, at most, at `keys`. Then a record
+   * Optional, read by the incremental planner only: `targets` is `from` except, at most, at `keys`. Then a view
    * that follows the previous one is compared at those keys instead of at all of them.
    */
   changedFrom?: { from: ShardTargets; keys: Iterable<string> };

@@ -58,7 +58,7 @@ export interface PopulationStats {
   jobsWalked: number;
   /** Jobs brought up to date from their source's changes (GroupSource.changesSince), without a walk. */
   jobsPatched: number;
-  /** Group objects relabeled in the last update (not seen in the job's last result). */
+  /** Group objects relabeled in the last update (new objects; after a patch, every changed source's group). */
   groupsRelabeled: number;
   /** Group objects whose populated targets were reused in the last update. */
   groupsReused: number;
@@ -185,7 +185,7 @@ export class Population {
     if (!rebuild && !mustRebuild && this.last) {
       if (droppedMoved) this.last = withLazyDropped(this.last.targets, order);
       this.changed = touched;
-      if (stats.jobsPatched > 0) stats.result = 'in place';
+      stats.result = stats.jobsPatched > 0 ? 'in place' : 'reused';
       return this.last;
     }
     if (this.last && !mustRebuild && this.shadowed === 0 && sameJobs(before, order) && this.changeInPlace(before, order, touched, droppedMoved)) {
@@ -339,8 +339,8 @@ export class Population {
     const owner = old?.sc ?? sc;
     const oldIndex = old?.index ?? null;
     const byGroup = oldIndex ? null : (old?.byGroup ?? new WeakMap<TargetGroup, Part>());
-    // Copied into an array of the right length, and the parts filled in by position: at a million groups, growing
-    // two arrays by push was most of a walk's time (0.3 s).
+    // Copied, as the state's own (a patch changes its arrays in place), and the parts filled in by position into an
+    // array of the right length: at a million groups, growing two arrays by push was most of a walk's time (0.3 s).
     const listed = source.groups(sc.jobName);
     const groups: TargetGroup[] = Array.isArray(listed) ? (listed as TargetGroup[]).slice() : [...listed];
     const parts = new Array<Part>(groups.length);

@@ -96,7 +96,7 @@ export function meantView(want: AssignmentRecord, view: ShardTargets, anyState =
     const hash = hashes[x]!;
     const state = want.stateAt(x);
     // Skip the view's hashes below this one: the walk stops at the first that is not smaller.
-    while (y < have.length && have[y] !== hash && have[y]! < hash) y++;
+    while (y < have.length && have[y]! < hash) y++;
     const v = y < have.length && have[y] === hash ? view.views[y] : undefined;
     views[x] = v !== undefined && (anyState || v.state === state) ? (v.state === state ? v : targetView(state, v.scrapes)) : targetView(state, 0);
   }

@@ -28,7 +28,7 @@ export function lowerBound(keys: readonly string[], k: string): number {
 export function editSorted<V>(keys: readonly string[], edits: ReadonlyArray<readonly [string, V | undefined]>): { keys: string[]; from: Int32Array } {
   const marks = new Map<number, number>(); // old position: the edit that replaces or drops it
   const fresh: number[] = []; // edits of keys not in `keys`
-  const at: number[] = []; // per edit of a new key: where it goes (before the old key at that position)
+  const at = new Int32Array(edits.length); // per edit of a new key: where it goes (before the old key at that position)
   for (let e = 0; e < edits.length; e++) {
     const k = edits[e]![0];
     const p = lowerBound(keys, k);

@@ -52,7 +52,11 @@ export class GroupChangeLog {
     }
   }
 
-  /** Forgets what came before `version`: the groups changed in a way the log does not tell (a discoverer started or stopped). */
+  /**
+   * Forgets what came before `version`: the groups changed in a way the log does not tell (a discoverer stopped or was
+   * replaced, and its groups went with it). A discoverer that starts needs none: its groups come in logged emits, and
+   * a job with two discoverers gets no answer anyway (DiscoveryManager.changesSince).
+   */
   reset(version: number): void {
     this.floor = version;
     this.versions = [];

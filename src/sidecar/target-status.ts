@@ -59,6 +59,8 @@ export class TargetStatusBook {
   /**
    * Follows a change to the assignment (AssignmentChange: `remove` first, then `set`) as `assign` would follow the
    * whole result, in proportion to the change: a shard of a thousand targets told of ten does ten entries' work.
+   * Each hash is set once (as the coordinator sends changes); one set twice ends in its last spec, but may be named
+   * in the next status delta although it ended as it was.
    */
   change(set: readonly AssignedTargetSpec[], remove: readonly string[], now: Date): void {
     // A hash removed and set again stays assigned: it keeps its history, as in the whole changed assignment.

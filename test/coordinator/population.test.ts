@@ -387,3 +387,28 @@ test('with DiscoveryManager: a job of one discoverer is brought up to date from 
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('an update that fails half-way (relabeling threw) leaves the next one to start over, with the right result', () => {
+  const src = new FakeSource(true, true, 1000);
+  seed(src, 'a', 20);
+  const scs = configOf([{ name: 'a', relabel: 0, sampleLimit: 0, interval: 10 }]);
+  let failNext = false;
+  const pop = new Population((g, jd, into) => {
+    if (failNext) {
+      failNext = false;
+      throw new Error('relabeling failed');
+    }
+    targetsFromGroup(g, jd, into);
+  });
+  pop.update(scs, src);
+  // Two groups change; relabeling the second throws after the first was patched into the job's state.
+  src.emit('a', { source: 'g3', targets: [], labels: {} });
+  src.emit('a', { source: 'g5', targets: [{ __address__: 'moved:80' }], labels: {} });
+  src.emit('a', { source: 'g30', targets: [{ __address__: 'new:80' }], labels: {} });
+  failNext = true;
+  assert.throws(() => pop.update(scs, src), /relabeling failed/);
+  const res = pop.update(scs, src);
+  assert.equal(pop.stats.result, 'rebuilt');
+  assert.equal(pop.changed, null, 'no earlier result to compare with: every target counts as changed');
+  assertSame(res, full(scs, src));
+});

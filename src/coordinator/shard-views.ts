@@ -12,11 +12,12 @@ export type { RecordChanges };
 import { MirrorReader, type SidecarMirror } from './sidecar-mirror.js';
 
 /**
- * Per ordinal, the planner's record of what the shard's sidecars (one per replica) report: per target its state and
+ * Per ordinal, the planner's view of what the shard's sidecars (one per replica) report: per target its state and
  * the fewest successful scrapes of any replica, capped at REPORTED_SCRAPES (the planner only asks whether a
  * transfer's receiver reached 2). The same object as last cycle while no sidecar's version moved, or while what
  * moved leaves every entry as it was (health, series, errors, scrapes beyond the cap): then the planner sees an
- * unchanged shard without reading it. A new record says where it can differ from the last (PlannerShard.changedFrom).
+ * unchanged shard without reading it. A new view is the last one with the changed entries merged in, and says where
+ * it differs from it (PlannerShard.changedFrom).
  */
 export class StatusViews {
   private readonly cache = new Map<number, { stamp: string; view: ShardTargets; mirrors: SidecarMirror[] }>();
@@ -39,7 +40,8 @@ export class StatusViews {
     let view: ShardTargets;
     let changedFrom: PlannerShard['changedFrom'];
     if (sameSidecars) {
-      // The cached view with the entries that differ: entries are shared objects (targetView), so `!==` finds them.
+      // The cached view with the entries that differ: with scrapes capped, every entry is one of targetView's shared
+      // objects, so `!==` finds them.
       const edits: Array<[string, ShardTargetView | undefined]> = [];
       for (const h of changed) {
         const st = first!.get(h);

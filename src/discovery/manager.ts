@@ -70,6 +70,8 @@ export class DiscoveryManager {
       this.start(key, w.job, w.entry, w.fingerprint, config.dir);
     }
     this.jobs = new Set(config.scrapeConfigs.map((s) => s.jobName));
+    // A job no longer configured keeps no log (bounded per job, but job names can come and go).
+    for (const job of this.changeLogs.keys()) if (!this.jobs.has(job)) this.changeLogs.delete(job);
   }
 
   private jobs = new Set<string>();

@@ -4,7 +4,9 @@
  * that group changed (file, HTTP and DNS SD emit only changed groups, Kubernetes rebuilds only the objects it was
  * told about, static SD emits once). So this cache keeps, per job, the populated targets of each group object of
  * the last cycle and relabels only groups it has not seen; a job whose discovery version and population-relevant
- * config are both unchanged is not even walked, and when no job moved the last result is handed back as it is.
+ * config are both unchanged is not even walked, a job whose source tells which groups changed (changesSince) is
+ * brought up to date from them without a walk (population-state.ts), and when no job moved the last result is
+ * handed back as it is.
  *
  * The result is exactly what `jobTargets` over every job (in config order, first job wins on a duplicate hash,
  * every dropped target listed) would give: the same entries for the same hashes and the same dropped list. The
@@ -16,7 +18,10 @@
 import type { ScrapeConfig } from '../config/config.js';
 import type { TargetGroup } from '../discovery/types.js';
 import type { GroupChanges } from '../discovery/change-log.js';
-import { jobDefaults, targetsFromGroup, type DroppedTarget, type GroupTargets, type JobDefaults, type Target } from '../target/populate.js';
+import { jobDefaults, targetsFromGroup, type DroppedTarget, type GroupTargets, type JobDefaults } from '../target/populate.js';
+import { NONE, applyParts, byGroupOf, indexBySource, patchJob, resc, type JobState, type Part, type PopulatedTarget } from './population-state.js';
+
+export type { PopulatedTarget };
 
 /** Where the groups come from (DiscoveryManager satisfies it). */
 export interface GroupSource {
@@ -33,11 +38,6 @@ export interface GroupSource {
    * distinct (one discoverer): the changes name groups by source.
    */
   changesSince?(job: string, version: number): GroupChanges | undefined;
-}
-
-export interface PopulatedTarget {
-  target: Target;
-  sc: ScrapeConfig;
 }
 
 export interface PopulationResult {
@@ -69,42 +69,6 @@ export interface PopulationStats {
 /** `targetsFromGroup`'s shape: injectable so that tests can count relabeling. */
 export type PopulateGroup = (group: TargetGroup, jd: JobDefaults, into: GroupTargets) => void;
 
-/** One group's populated targets: its active ones already paired with their job's `sc`, as the result holds them. */
-interface Part {
-  entries: PopulatedTarget[];
-  dropped: DroppedTarget[];
-  /** Scratch for comparing a job's old and new parts (Population.changeInPlace). */
-  mark?: number;
-}
-
-interface JobState {
-  sc: ScrapeConfig;
-  /** populationKey(sc): what relabeling depends on. */
-  key: string;
-  jd: JobDefaults;
-  version: number | undefined;
-  /**
-   * The job's groups and their populated targets (same index), in discovery order. After changes from the source
-   * (patch), a group that went away leaves a hole (GONE, HOLE) until holes are many enough to close up.
-   */
-  groups: TargetGroup[];
-  parts: Part[];
-  /** Per source, the position of its group: when the source tells changes and sources are distinct; else null. */
-  index: Map<string, number> | null;
-  holes: number;
-  /**
-   * Without `index`: every group object populated under this key that is still alive, found by a walk when it
-   * is not where the cursor is (a WeakMap, so that groups discovery let go of are forgotten with them). With
-   * `index`, a walk finds them through it instead, and this is null (one per-group map is enough).
-   */
-  byGroup: WeakMap<TargetGroup, Part> | null;
-}
-
-const NONE: never[] = [];
-Object.freeze(NONE);
-/** Where a group went away (JobState.groups, parts). */
-const GONE: TargetGroup = Object.freeze({ source: '', targets: NONE, labels: Object.freeze({}) });
-const HOLE: Part = { entries: NONE, dropped: NONE, mark: 0 }; // not frozen: changeInPlace marks parts
 
 /**
  * What a job's population depends on, as text: the fields jobDefaults() and populate() read. Other fields
@@ -169,7 +133,10 @@ export class Population {
       if (same && version !== undefined && same.version === version) st = same;
       else if (changes) {
         st = same!;
-        const { removed, added } = this.patch(st, changes, version!, stats);
+        const scratch: GroupTargets = { active: [], dropped: [], failed: [] };
+        const { removed, added } = patchJob(st, changes, version!, (g) => this.populated(g, st.jd, st.sc, scratch));
+        stats.jobsPatched++;
+        stats.groupsRelabeled += added.length;
         if (removed.some((p) => p.dropped.length > 0) || added.some((p) => p.dropped.length > 0)) droppedMoved = true;
         if (!applyParts(this.last!.targets, removed, added, touched)) mustRebuild = true;
       } else st = this.walk(sc, key, same, version, source, stats);
@@ -195,64 +162,6 @@ export class Population {
     }
     stats.result = 'rebuilt';
     return this.rebuildResult(order, touched);
-  }
-
-  /**
-   * Brings a job's state up to date with its source's changes, in place: the changes are replayed to keep the
-   * groups in the discoverer's order (a group that came back after going away is last), then each changed source
-   * gets its group as it is now, relabeled unless its object was populated before. Returns the parts that left and
-   * the ones that came (the result is changed from them by the caller).
-   */
-  private patch(st: JobState, changes: GroupChanges, version: number, stats: PopulationStats): { removed: Part[]; added: Part[] } {
-    stats.jobsPatched++;
-    const index = st.index!;
-    const { groups, parts } = st;
-    const removed: Part[] = [];
-    const added: Part[] = [];
-    const hole = (pos: number): void => {
-      if (parts[pos] !== HOLE) removed.push(parts[pos]!);
-      groups[pos] = GONE;
-      parts[pos] = HOLE;
-      st.holes++;
-    };
-    const touchedSources = new Set<string>();
-    for (const c of changes.changes) {
-      const pos = index.get(c.source);
-      if (c.gone) {
-        if (pos !== undefined) {
-          hole(pos);
-          index.delete(c.source);
-        }
-      } else if (pos === undefined) {
-        index.set(c.source, groups.length);
-        groups.push(GONE);
-        parts.push(HOLE);
-      }
-      touchedSources.add(c.source);
-    }
-    const scratch: GroupTargets = { active: [], dropped: [], failed: [] };
-    for (const source of touchedSources) {
-      const pos = index.get(source);
-      if (pos === undefined) continue;
-      const g = changes.group(source);
-      if (g === undefined || g.targets.length === 0) {
-        // The source has no group after all: as gone.
-        hole(pos);
-        index.delete(source);
-        continue;
-      }
-      if (groups[pos] === g) continue;
-      if (parts[pos] !== HOLE) removed.push(parts[pos]!);
-      // A new object (discovery replaces a changed group with a new one): relabeled.
-      const part = this.populated(g, st.jd, st.sc, scratch);
-      stats.groupsRelabeled++;
-      groups[pos] = g;
-      parts[pos] = part;
-      added.push(part);
-    }
-    if (st.holes > 1024 && st.holes * 4 > groups.length) closeHoles(st);
-    st.version = version;
-    return { removed, added };
   }
 
   /** A group's populated targets, paired with `owner` (the state's `sc`). */
@@ -386,71 +295,9 @@ export class Population {
   }
 }
 
-/**
- * Takes `removed` parts' entries out of `targets` and puts `added` ones' in, naming each hash in `touched`. False,
- * with `targets` half-changed, when a hash is held twice (an entry to take out is not the one held, or one to put in
- * is held already): then only a rebuild knows which entry wins.
- */
-function applyParts(targets: Map<string, PopulatedTarget>, removed: readonly Part[], added: readonly Part[], touched: string[]): boolean {
-  for (const p of removed) {
-    for (const e of p.entries) {
-      const h = e.target.hash;
-      if (targets.get(h) !== e) return false;
-      targets.delete(h);
-      touched.push(h);
-    }
-  }
-  for (const p of added) {
-    for (const e of p.entries) {
-      const h = e.target.hash;
-      if (targets.has(h)) return false;
-      targets.set(h, e);
-      touched.push(h);
-    }
-  }
-  return true;
-}
-
-/** Per source, its group's position; null when two groups have one source (then changes by source cannot be told apart). */
-function indexBySource(groups: readonly TargetGroup[]): Map<string, number> | null {
-  const index = new Map<string, number>();
-  for (let k = 0; k < groups.length; k++) {
-    const source = groups[k]!.source;
-    if (index.has(source)) return null;
-    index.set(source, k);
-  }
-  return index;
-}
-
-/** The state's groups without the holes left by gone ones, and its index anew. */
-function closeHoles(st: JobState): void {
-  const parts = st.parts;
-  st.parts = parts.filter((_, k) => st.groups[k] !== GONE);
-  st.groups = st.groups.filter((g) => g !== GONE);
-  st.index = indexBySource(st.groups);
-  st.holes = 0;
-  if (!st.index) st.byGroup = byGroupOf(st.groups, st.parts);
-}
-
 /** The same jobs at the same places (their states may differ). */
 function sameJobs(a: readonly JobState[], b: readonly JobState[]): boolean {
   return a.length === b.length && a.every((st, i) => st.sc.jobName === b[i]!.sc.jobName);
-}
-
-/**
- * A job state for a new `sc` object with the same population key (a reload that changed other fields, or none):
- * same targets, entries paired with the new `sc`, and a new group index over the new parts.
- */
-function resc(st: JobState, sc: ScrapeConfig): JobState {
-  const parts = st.parts.map((p) => (p === HOLE ? HOLE : { entries: p.entries.length ? p.entries.map((e) => ({ target: e.target, sc })) : NONE, dropped: p.dropped, mark: 0 }));
-  return { ...st, sc, parts, byGroup: st.index ? null : byGroupOf(st.groups, parts) };
-}
-
-/** The WeakMap from each group to its part (JobState.byGroup). */
-function byGroupOf(groups: readonly TargetGroup[], parts: readonly Part[]): WeakMap<TargetGroup, Part> {
-  const byGroup = new WeakMap<TargetGroup, Part>();
-  groups.forEach((g, k) => byGroup.set(g, parts[k]!));
-  return byGroup;
 }
 
 /** The scratch array's contents as a right-sized array (a shared empty one when empty); empties the scratch. */

@@ -8,7 +8,7 @@
  * object" is how the coordinator knows a record did not change.
  */
 import type { TargetState } from '../shard/contract.js';
-import { editSorted, lowerBound } from './sorted-keys.js';
+import { editSorted, positionOf } from './sorted-keys.js';
 
 const STATES: readonly TargetState[] = ['normal', 'in_transfer'];
 
@@ -41,8 +41,7 @@ export class AssignmentRecord {
 
   /** The position of `hash`, or -1. */
   indexOf(hash: string): number {
-    const p = lowerBound(this.keys, hash);
-    return this.keys[p] === hash ? p : -1;
+    return positionOf(this.keys, hash);
   }
 
   has(hash: string): boolean {

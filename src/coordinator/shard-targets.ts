@@ -6,7 +6,7 @@
  * tells the planner that a shard's view did not change.
  */
 import type { TargetState } from '../shard/contract.js';
-import { editSorted, lowerBound } from './sorted-keys.js';
+import { editSorted, positionOf } from './sorted-keys.js';
 
 /** `scrapes`: successful scrapes since this shard got the target (minimum over replicas). */
 export interface ShardTargetView {
@@ -46,8 +46,7 @@ export class ShardTargets {
 
   /** The position of `hash`, or -1. */
   indexOf(hash: string): number {
-    const p = lowerBound(this.hashes, hash);
-    return this.hashes[p] === hash ? p : -1;
+    return positionOf(this.hashes, hash);
   }
 
   has(hash: string): boolean {

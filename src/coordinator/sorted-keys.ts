@@ -20,6 +20,12 @@ export function lowerBound(keys: readonly string[], k: string): number {
   return lo;
 }
 
+/** The position of `k` in ascending `keys`, or -1. */
+export function positionOf(keys: readonly string[], k: string): number {
+  const p = lowerBound(keys, k);
+  return keys[p] === k ? p : -1;
+}
+
 /**
  * Ascending `keys` after `edits` (a key's new value, or undefined to drop it; the last edit of a key wins): the new
  * keys, and per new position where its value comes from: an old position (>= 0) whose value it keeps, or `~e` for

@@ -18,7 +18,7 @@ import { shardId } from '../shard/types.js';
 import { planFromNothing, type WhatIf } from './what-if.js';
 import { IncrementalPlanner } from './planner-incremental.js';
 import type { ShardChanges } from './planner-incremental-output.js';
-import { ShardTargets, type AssignmentRecord, type PlannerOptions, type PlannerOutput, type PlannerShard, type PlannerTarget } from './planner.js';
+import { ShardTargets, type AssignmentRecord, type PlannerOptions, type PlannerOutput, type PlannerShard } from './planner.js';
 import { ShardClient, type EnvelopeClient } from '../shard/client.js';
 import { MoveLog } from './moves.js';
 import type { TargetSummary } from './api.js';
@@ -126,7 +126,7 @@ export class Coordinator {
   lastPlan: PlannerOutput | null = null;
   /** The planner: exactly planAssignments, at a cost that follows what changed since the last cycle. */
   private readonly planner = new IncrementalPlanner();
-  /** The targets with their sizes as the last plan saw them (for what-if plans). */
+  /** The target list of the last plan, for what-if plans (sizing changes it in place: they read the sizes since). */
   private lastPlannerTargets: Array<{ hash: string; series: number }> = [];
   /** What was decided, for people (events.ts). */
   readonly events = new EventLog();
@@ -334,14 +334,18 @@ export class Coordinator {
       shards.push({ id: i, ready, notReadySinceMs: ready ? null : this.notReadySince.get(i)!, targets: view, idleSinceMs: idle, ...(changedFrom ? { changedFrom } : {}) });
     }
 
-    const plannerTargets = this.sizeTargets(targets, polled, shards);
+    this.sizeTargets(targets, polled, shards);
     const sized = clock();
 
+    // Taken just before the plan: the changes go to the planner that saw the list last (if this plan throws, the
+    // planner starts over and reads the list whole).
+    const { list: plannerTargets, changes: targetChanges } = this.sizes.take();
     const plan = this.planner.plan({
       nowMs: now,
       targets: plannerTargets,
       shards,
       options: this.plannerOptions(),
+      ...(targetChanges ? { targetChanges } : {}),
     });
     const planned = clock();
     this.lastPlan = plan;
@@ -425,7 +429,7 @@ export class Coordinator {
    * measured or probed size also when a shard's view changed. Targets still waiting for a probe are asked for again
    * either way (a failed probe is retried after its back-off).
    */
-  private sizeTargets(targets: Map<string, { target: Target; sc: ScrapeConfig }>, polled: Polled[][], shards: PlannerShard[]): PlannerTarget[] {
+  private sizeTargets(targets: Map<string, { target: Target; sc: ScrapeConfig }>, polled: Polled[][], shards: PlannerShard[]): void {
     const measuredChanged = this.measuredStatuses.sync(polled.flat().flatMap((p) => (p.ok && p.mirror ? [p.mirror] : [])));
     const probed = this.explorer.takeChanged();
     const populated = this.populationChanges;
@@ -447,7 +451,6 @@ export class Coordinator {
       else if (viewsChanged) this.sizes.update([], src, true);
     }
     for (const t of this.sizes.probing.values()) this.explorer.want(t);
-    return this.sizes.list;
   }
 
   /**

@@ -17,10 +17,11 @@
  * previous output is returned as it is.
  *
  * Change detection contract (what makes an unchanged cycle cost almost nothing at 1M):
- *  - `input.targets`: the same array object as in the previous call means unchanged; another array is compared
- *    entry by entry, aligned with the previous one (O(targets); an entry that is the same object as the one at
- *    the aligned position is not even read, a mismatch costs a map lookup). Never mutate an array nor its
- *    entries after passing them.
+ *  - `input.targets`: with `targetChanges` and the same array as in the previous call, only the changed hashes
+ *    are read (its owner changes it in place: sizing.ts). Else the same array object means unchanged, and another
+ *    array is compared entry by entry, aligned with the previous one by hash (O(targets); an entry whose hash is the
+ *    one at the aligned position needs no map lookup). Never change an array in place without telling its changes,
+ *    nor an entry after passing it.
  *  - each shard's `targets` record: the same object means unchanged; another object is compared key by key
  *    (O(its keys)). Never mutate a record after passing it. The shards' other fields are read every call.
  *  - options: compared by value; any change starts over (a full build, as costly as a full plan).
@@ -28,7 +29,7 @@
  * Exactness of sums: loads are kept by adding and subtracting series, which equals the full plan's sums only
  * when they are exact; with a series that is not an integer (or absurdly large), every call is a full plan.
  */
-import { planAssignments, ShardTargets, type AssignmentRecord, type PlannerInput, type PlannerOptions, type PlannerOutput, type PlannerShard, type PlannerTarget } from './planner.js';
+import { planAssignments, ShardTargets, type AssignmentRecord, type PlannerInput, type PlannerOptions, type PlannerOutput, type PlannerShard, type TargetListChanges } from './planner.js';
 import { isExpiredLongEnough, isIdleLongEnough, isLiveShard, type PlanState } from './planner-state.js';
 import { drainExcessShards, packIntoNewShards, placeNewTargets } from './planner-place.js';
 import { relieveOverloadedShards, scaleDown } from './planner-relief.js';
@@ -57,6 +58,8 @@ export interface IncrementalPlannerStats {
   incremental: number;
   /** Calls that started over (first call, options changed) or fell back to planAssignments (inexact series). */
   full: number;
+  /** Calls that read only the target list's changes (PlannerInput.targetChanges), not the whole list. */
+  listByChanges: number;
   /** Targets resolved again in the last call. */
   lastResolved: number;
   /** Milliseconds of the last call: change detection, phase 1 for the changed targets, phases 2-5, records. */
@@ -70,12 +73,15 @@ export class IncrementalPlanner {
   private seenGen = new Int32Array(0);
   private seenSeries = new Float64Array(0);
   private gen = 0;
-  /** The previous target list's slot and sanitized series per position, and per slot its (last) position in it. */
+  /**
+   * The last target list compared whole: hash and slot per position, and per slot its (last) position in it. Kept
+   * as hashes, not as the list: the list may have been changed in place since.
+   */
+  private prevHashes: string[] = [];
   private prevSlots = new Int32Array(0);
-  private prevSizes = new Float64Array(0);
   private prevPosition = new Int32Array(0);
   readonly stats: IncrementalPlannerStats = {
-    reused: 0, incremental: 0, full: 0, lastResolved: 0, lastMs: { detect: 0, resolve: 0, phases: 0, records: 0 },
+    reused: 0, incremental: 0, full: 0, listByChanges: 0, lastResolved: 0, lastMs: { detect: 0, resolve: 0, phases: 0, records: 0 },
   };
 
   plan(input: PlannerInput): PlannerOutput {
@@ -119,7 +125,11 @@ export class IncrementalPlanner {
       flagsChanged = true;
       for (const hash of shards[s]!.targets.hashes) dirty.add(c.slot(hash));
     }
-    if (input.targets !== prev?.input.targets) this.diffTargets(input, prev?.input.targets ?? [], dirty);
+    if (prev !== null && input.targetChanges !== undefined && input.targets === prev.input.targets) {
+      this.applyTargetChanges(input.targetChanges, dirty);
+      this.stats.listByChanges++;
+    }
+    else if (input.targets !== prev?.input.targets) this.diffTargets(input, dirty);
     if (c.inexactSeries.size > 0 || c.capacity >= MAX_EXACT_KEYS) {
       // The state is not kept exact: the next call starts over (this.prev stays null).
       this.stats.full++;
@@ -187,8 +197,8 @@ export class IncrementalPlanner {
     this.records = new AssignmentRecords();
     this.seenGen = new Int32Array(0);
     this.seenSeries = new Float64Array(0);
+    this.prevHashes = [];
     this.prevSlots = new Int32Array(0);
-    this.prevSizes = new Float64Array(0);
     this.prevPosition = new Int32Array(0);
   }
 
@@ -235,38 +245,54 @@ export class IncrementalPlanner {
     }
   }
 
+  /** The target list changed in place at `changes.hashes` (one entry per hash): those are dirty if they differ. */
+  private applyTargetChanges(changes: TargetListChanges, dirty: Set<number>): void {
+    const c = this.copies;
+    // A gone target's slot may be given to another hash: the last whole list's slots no longer hold.
+    this.prevHashes = [];
+    this.prevSlots = new Int32Array(0);
+    for (const hash of changes.hashes) {
+      const t = changes.entry(hash);
+      if (t === undefined) {
+        const i = c.slotOf.get(hash);
+        if (i === undefined || !c.discovered[i]) continue;
+        c.setSeries(i, 0, false);
+        dirty.add(i);
+        continue;
+      }
+      const i = c.slot(hash);
+      const size = sanitizeSeries(t.series);
+      if (c.discovered[i] && c.series[i] === size) continue;
+      c.setSeries(i, size, true);
+      dirty.add(i);
+    }
+  }
+
   /**
    * A new target list: the largest series per hash (as resolveCopies); new, gone and resized targets are dirty.
-   * Most entries are where they were in the previous list (same hash at the aligned position): their slot is
-   * known without a map lookup; after a mismatch, the lookup's slot tells where to align again.
+   * Most entries have the hash of the aligned position in the last list compared: their slot is known without a
+   * map lookup; after a mismatch, the lookup's slot tells where to align again.
    */
-  private diffTargets(input: PlannerInput, previous: PlannerTarget[], dirty: Set<number>): void {
+  private diffTargets(input: PlannerInput, dirty: Set<number>): void {
     const c = this.copies;
     const gen = ++this.gen;
     const list = input.targets;
+    const previous = this.prevHashes;
+    const hashes = new Array<string>(list.length);
     const slots = new Int32Array(list.length);
-    const sizes = new Float64Array(list.length);
     let p = 0;
     for (let k = 0; k < list.length; k++) {
       const t = list[k]!;
-      const before = previous[p];
+      const size = sanitizeSeries(t.series);
       let i: number;
-      let size: number;
-      if (before === t) {
-        // The same entry object (entries are never changed in place): its slot and series as last time.
-        i = this.prevSlots[p]!;
-        size = this.prevSizes[p++]!;
-      } else {
-        size = sanitizeSeries(t.series);
-        if (before !== undefined && before.hash === t.hash) i = this.prevSlots[p++]!;
-        else {
-          i = c.slot(t.hash);
-          const at = i < this.prevPosition.length ? this.prevPosition[i]! : -1;
-          if (at >= 0 && at < previous.length && this.prevSlots[at] === i) p = at + 1;
-        }
+      if (previous[p] === t.hash) i = this.prevSlots[p++]!;
+      else {
+        i = c.slot(t.hash);
+        const at = i < this.prevPosition.length ? this.prevPosition[i]! : -1;
+        if (at >= 0 && at < previous.length && this.prevSlots[at] === i) p = at + 1;
       }
+      hashes[k] = t.hash;
       slots[k] = i;
-      sizes[k] = size;
       if (i >= this.seenGen.length) this.growSeen(c.capacity);
       if (this.seenGen[i] !== gen) {
         this.seenGen[i] = gen;
@@ -285,8 +311,8 @@ export class IncrementalPlanner {
         dirty.add(i);
       }
     }
+    this.prevHashes = hashes;
     this.prevSlots = slots;
-    this.prevSizes = sizes;
     for (let k = 0; k < slots.length; k++) this.prevPosition[slots[k]!] = k;
   }
 

@@ -118,6 +118,20 @@ export interface PlannerInput {
   targets: PlannerTarget[];
   shards: PlannerShard[];
   options: PlannerOptions;
+  /**
+   * Optional, read by the incremental planner only: `targets` is the array of its previous call, changed in place
+   * at these hashes only (see TargetListChanges). Then the list is not read, only the changed entries.
+   */
+  targetChanges?: TargetListChanges;
+}
+
+/**
+ * What changed in a target list that its owner changes in place (sizing.ts): each hash is in the list at most
+ * once, and `entry` is its entry now (undefined: gone). A list changed in place must always come with its changes.
+ */
+export interface TargetListChanges {
+  hashes: Iterable<string>;
+  entry(hash: string): PlannerTarget | undefined;
 }
 
 export interface PlannerMove {

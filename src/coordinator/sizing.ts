@@ -8,15 +8,20 @@
  * "is it on some shard", which matters only for targets with neither a measured nor a probed size: those few are
  * sized again on every update.
  *
- * Order: the list is in the order targets were first sized (a rebuild: population order; later ones after). The
- * planner's decisions are the same for any order of the same targets only up to ties, which is why a restarted
- * coordinator can place differently from a running one; both are valid plans.
+ * Why the list is changed in place, with its changes handed over (`take`): at 1M targets, making the list anew
+ * whenever an entry changed and having the planner compare it with the last one cost about 130 ms per cycle, for
+ * a cycle in which 1% changed. So a removed entry's place takes the last entry, and the planner is told the hashes
+ * changed since the list was last taken (planner.ts TargetListChanges). A rebuild makes a new array: the planner
+ * may still hold the old one.
+ *
+ * Order: a rebuild lists targets in population order; later ones are added at the end, and a removal moves the
+ * last entry into its place. The planner breaks ties by hash, so its decisions do not depend on the order.
  */
 import type { ScrapeConfig } from '../config/config.js';
 import type { Target } from '../target/populate.js';
 import { targetLabelProblem, type TargetStatus } from '../shard/contract.js';
 import { PROBE_ATTEMPTS_BEFORE_DEFAULT, type ProbeResult, type ProbeTarget } from './explore.js';
-import type { PlannerTarget } from './planner.js';
+import type { PlannerTarget, TargetListChanges } from './planner.js';
 
 /** Series Prometheus adds per target (up, scrape_duration_seconds, scrape_samples_scraped, scrape_samples_post_metric_relabeling, scrape_series_added). */
 export const PROMETHEUS_ADDED_SERIES = 5;
@@ -30,9 +35,11 @@ export interface SizingSources {
 }
 
 export class TargetSizes {
-  private readonly entries = new Map<string, PlannerTarget>();
-  private listMemo: PlannerTarget[] = [];
-  private listStale = false;
+  /** The planner's list, changed in place (see the header), and each hash's position in it. */
+  private list = new Array<PlannerTarget>();
+  private readonly at = new Map<string, number>();
+  /** Hashes whose entry was set or removed since the list was last taken; null: the list is new since. */
+  private changed: Set<string> | null = null;
   /** Per target, the series the active targets' views count for it (measured if up, else probed). */
   private readonly counted = new Map<string, number>();
   /** The sum of `counted`. */
@@ -44,37 +51,47 @@ export class TargetSizes {
   /** Targets whose size depends on whether some shard holds them (neither measured up nor probed). */
   private readonly unsettled = new Set<string>();
 
-  /** The planner's list: the same array as long as no entry changed. */
-  get list(): PlannerTarget[] {
-    if (this.listStale) {
-      // Filled into an array of the right length: growing a million-entry one cost three times as much.
-      const list = new Array<PlannerTarget>(this.entries.size);
-      let k = 0;
-      for (const t of this.entries.values()) list[k++] = t;
-      this.listMemo = list;
-      this.listStale = false;
-    }
-    return this.listMemo;
+  /**
+   * The planner's list and what changed in it since it was last taken (undefined: a new array, compare it whole).
+   * The array is the same until a rebuild; it is changed in place meanwhile.
+   */
+  take(): { list: PlannerTarget[]; changes: TargetListChanges | undefined } {
+    const hashes = this.changed;
+    this.changed = new Set();
+    if (hashes === null) return { list: this.list, changes: undefined };
+    return { list: this.list, changes: { hashes, entry: (hash) => this.entryOf(hash) } };
+  }
+
+  /** The list as it is now (for reading: it is changed in place). */
+  get entries(): readonly PlannerTarget[] {
+    return this.list;
+  }
+
+  entryOf(hash: string): PlannerTarget | undefined {
+    const k = this.at.get(hash);
+    return k === undefined ? undefined : this.list[k];
   }
 
   /** The planned series of the targets a shard's record holds. */
   loadOf(hashes: Iterable<string>): number {
     let series = 0;
-    for (const hash of hashes) series += this.entries.get(hash)?.series ?? 0;
+    for (const hash of hashes) series += this.entryOf(hash)?.series ?? 0;
     return series;
   }
 
   /** Every target sized afresh, in population order. */
   rebuild(src: SizingSources): void {
-    const before = this.entries.size > 0 ? new Map(this.entries) : null;
-    this.entries.clear();
+    const before = this.list.length > 0 ? new Map(this.list.map((t) => [t.hash, t])) : null;
+    // A new array: the planner may hold the old one.
+    this.list = new Array<PlannerTarget>();
+    this.at.clear();
+    this.changed = null;
     this.counted.clear();
     this.series = 0;
     this.probing.clear();
     this.unassignable.clear();
     this.unsettled.clear();
     for (const hash of src.targets.keys()) this.size(hash, src, before?.get(hash));
-    this.listStale = true;
   }
 
   /**
@@ -82,8 +99,8 @@ export class TargetSizes {
    * shard's record is another object), the unsettled ones.
    */
   update(dirty: Iterable<string>, src: SizingSources, viewsChanged: boolean): void {
-    for (const hash of dirty) this.size(hash, src, this.entries.get(hash));
-    if (viewsChanged) for (const hash of [...this.unsettled]) this.size(hash, src, this.entries.get(hash));
+    for (const hash of dirty) this.size(hash, src, this.entryOf(hash));
+    if (viewsChanged) for (const hash of [...this.unsettled]) this.size(hash, src, this.entryOf(hash));
   }
 
   private size(hash: string, src: SizingSources, before: PlannerTarget | undefined): void {
@@ -123,19 +140,34 @@ export class TargetSizes {
       if (!probe?.ok && !up) this.probing.set(hash, { hash, scrapeUrl: t.target.scrapeUrl, labels: t.target.labels, timeout: t.target.timeout, scrapeConfig: t.sc });
     }
     if (size === null) {
-      if (this.entries.delete(hash)) this.listStale = true;
+      this.remove(hash);
       return;
     }
     const series2 = size + PROMETHEUS_ADDED_SERIES;
-    if (before !== undefined && before.series === series2) {
-      if (this.entries.get(hash) !== before) {
-        this.entries.set(hash, before);
-        this.listStale = true;
-      }
-      return;
+    this.set(before !== undefined && before.series === series2 ? before : { hash, series: series2 });
+  }
+
+  private set(entry: PlannerTarget): void {
+    const k = this.at.get(entry.hash);
+    if (k === undefined) {
+      this.at.set(entry.hash, this.list.length);
+      this.list.push(entry);
+    } else if (this.list[k] !== entry) this.list[k] = entry;
+    else return;
+    this.changed?.add(entry.hash);
+  }
+
+  /** The last entry takes the removed one's place. */
+  private remove(hash: string): void {
+    const k = this.at.get(hash);
+    if (k === undefined) return;
+    this.at.delete(hash);
+    const last = this.list.pop()!;
+    if (k < this.list.length) {
+      this.list[k] = last;
+      this.at.set(last.hash, k);
     }
-    this.entries.set(hash, { hash, series: series2 });
-    this.listStale = true;
+    this.changed?.add(hash);
   }
 }
 

@@ -29,6 +29,7 @@ import { fetchShards, runKvass, type RunningKvass, type ShardRow } from '../help
 import { freePort, startPrometheus, waitFor, type RunningPrometheus } from '../helpers/prometheus.js';
 import { metricsBody, startTarget, type TestTarget } from '../helpers/targets.js';
 import { scrapeSlots } from '../helpers/slots.js';
+import { remoteRead } from '../helpers/remote-read.js';
 
 const INTERVAL_S = 1;
 let up: RunningKvass | undefined;
@@ -161,10 +162,22 @@ scrape_configs:
     const perShard = polls.filter((p) => p.at > x + 1 && p.at < x + 8).flatMap((p) => [...(p.shards.get(instance) ?? [])].map((c, k) => `poll ${(p.at - x).toFixed(1)} copy ${k}: ${near(c)}`)).filter((l) => !l.endsWith(': '));
     return `around ${x.toFixed(1)}: union of shards ${near(samples.get(instance) ?? [])}; ${perShard.slice(-6).join('; ')}`;
   };
+  // Raw samples (staleness markers as "stale") by remote read, from each shard and from the front door's gateway,
+  // around a missing step: which copy holds what the range query lost.
+  const raw = async (instance: string, x: number): Promise<string> => {
+    const q = { startMs: Math.round((start - 5) * 1000), endMs: Math.round(drainedAt * 1000), matchers: [{ type: 'EQ' as const, name: '__name__', value: 'up' }, { type: 'EQ' as const, name: 'instance', value: instance }] };
+    const near = (s: { t: number[]; v: number[] }) => s.t.map((t, i) => [t / 1000 - x, s.v[i]!] as const).filter(([d]) => d > -3 && d < 3).map(([d, v]) => `${d.toFixed(3)}${Number.isNaN(v) ? ' stale' : ''}`).join(',');
+    const from = async (name: string, url: string) => {
+      const a = await remoteRead(`${url}/api/v1/read`, q).catch((e: Error) => e);
+      return a instanceof Error ? `${name}: ${a.message}` : `${name}: ${(a.results[0] ?? []).map(near).join(' / ')}`;
+    };
+    return (await Promise.all([from('view', api), ...(await shards()).map((s) => from(s.id, s.url))])).join('; ');
+  };
   for (const r of range) {
     if (r.values.length === steps) continue;
     const missing = missingSteps(r);
-    assert.fail(`${r.metric.instance}: ${r.values.length} of ${steps} steps have a value (answered by ${rangePath}; missing ${missing}; ${missing.map((x) => around(r.metric.instance, Number(x))).join(' | ')}; moves ${JSON.stringify(await moveHistory(api))}; shards now ${JSON.stringify(await shards())})`);
+    const rawNow = await Promise.all(missing.map((x) => raw(r.metric.instance, Number(x))));
+    assert.fail(`${r.metric.instance}: ${r.values.length} of ${steps} steps have a value (answered by ${rangePath}; missing ${missing}; ${missing.map((x) => around(r.metric.instance, Number(x))).join(' | ')}; raw samples by remote read ${rawNow.join(' | ')}; moves ${JSON.stringify(await moveHistory(api))}; shards now ${JSON.stringify(await shards())})`);
   }
   await waitFor('back to 2 shards', settledOn(2), 120_000, 500);
   await new Promise((r) => setTimeout(r, 4000));

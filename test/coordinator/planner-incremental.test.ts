@@ -3,7 +3,8 @@
  * incremental output must be the full plan's, down to the order of every list and of every record's keys
  * (compared as JSON). The simulated sidecars apply the output (or lag a step), count scrapes (or not, so that
  * records repeat), and the input reuses the previous array and record objects for what did not change, as the
- * change-detection contract allows; changes make new objects. Events: targets new, gone, grown, shrunk,
+ * change-detection contract allows; changes make new objects. In half the runs the target list is changed in place
+ * and its changes told, as sizing.ts does (a new array when a hash is listed twice or the order is turned round). Events: targets new, gone, grown, shrunk,
  * listed twice, not integers (the full-plan fallback), not valid numbers, listed in another order; shards dying (with or without a known time), coming
  * back, new shards starting not ready; stray copies (leftover duplicates, undiscovered keys, lone in_transfer
  * copies); time passing across the grace and idle thresholds; option changes.
@@ -44,6 +45,10 @@ interface Sim {
   series: Map<string, number>;
   duplicates: Map<string, number>;
   targetsArray: PlannerTarget[] | null;
+  /** Runs in which the target list is changed in place and its changes told, as sizing.ts does. */
+  inPlace: boolean;
+  /** That list and each hash's position in it; null: make a new one (told whole). */
+  place: { list: PlannerTarget[]; at: Map<string, number> } | null;
   shards: SimShard[];
   shardObjects: PlannerShard[];
   options: PlannerOptions;
@@ -106,6 +111,7 @@ function applyEvent(sim: Sim, e: Event): void {
       break;
     case 'reorder':
       sim.series = new Map([...sim.series].reverse());
+      sim.place = null;
       break;
     case 'fraction':
       if (picked) sim.series.set(picked, (sim.series.get(picked) ?? 0) + 0.5);
@@ -138,10 +144,53 @@ function applyEvent(sim: Sim, e: Event): void {
 
 /** The planner's input; unchanged parts are the previous objects. */
 function inputOf(sim: Sim): PlannerInput {
+  const listedTwice = [...sim.duplicates.keys()].some((h) => sim.series.has(h));
+  if (sim.inPlace && !listedTwice) {
+    const shards = shardsOf(sim);
+    if (sim.place) {
+      const targetChanges = changeInPlace(sim.place, sim.series);
+      return { nowMs: sim.nowMs, targets: sim.place.list, shards, options: sim.options, targetChanges };
+    }
+    const list = [...sim.series].map(([hash, series]) => ({ hash, series }));
+    sim.place = { list, at: new Map(list.map((t, k) => [t.hash, k])) };
+    return { nowMs: sim.nowMs, targets: list, shards, options: sim.options };
+  }
+  sim.place = null;
   if (!sim.targetsArray) {
     sim.targetsArray = [...sim.series].map(([hash, series]) => ({ hash, series }));
     for (const [hash, series] of sim.duplicates) if (sim.series.has(hash)) sim.targetsArray.push({ hash, series });
   }
+  return { nowMs: sim.nowMs, targets: sim.targetsArray, shards: shardsOf(sim), options: sim.options };
+}
+
+/** The list changed in place to hold `series` (a removed entry's place taken by the last one), and its changes. */
+function changeInPlace(place: { list: PlannerTarget[]; at: Map<string, number> }, series: ReadonlyMap<string, number>): NonNullable<PlannerInput['targetChanges']> {
+  const { list, at } = place;
+  const hashes = new Set<string>();
+  for (const [hash, size] of series) {
+    const k = at.get(hash);
+    if (k === undefined) {
+      at.set(hash, list.length);
+      list.push({ hash, series: size });
+    } else if (!Object.is(list[k]!.series, size)) list[k] = { hash, series: size };
+    else continue;
+    hashes.add(hash);
+  }
+  for (const hash of [...at.keys()]) {
+    if (series.has(hash)) continue;
+    const k = at.get(hash)!;
+    at.delete(hash);
+    const last = list.pop()!;
+    if (k < list.length) {
+      list[k] = last;
+      at.set(last.hash, k);
+    }
+    hashes.add(hash);
+  }
+  return { hashes, entry: (h) => { const k = at.get(h); return k === undefined ? undefined : list[k]; } };
+}
+
+function shardsOf(sim: Sim): PlannerShard[] {
   sim.shardObjects = sim.shards.map((s, id) => {
     const before = sim.shardObjects[id];
     const same = before && before.ready === s.ready && before.notReadySinceMs === s.notReadySinceMs
@@ -155,7 +204,7 @@ function inputOf(sim: Sim): PlannerInput {
     }
     return shard;
   });
-  return { nowMs: sim.nowMs, targets: sim.targetsArray, shards: sim.shardObjects, options: sim.options };
+  return sim.shardObjects;
 }
 
 function sameEntry(a: ShardTargetView | undefined, b: ShardTargetView | undefined): boolean {
@@ -204,7 +253,7 @@ function sortedChanges(m: ReadonlyMap<string, { added: readonly number[]; remove
 }
 
 test('IncrementalPlanner equals planAssignments at every step of random change sequences, and reports its record changes', () => {
-  const calls = { reused: 0, incremental: 0, full: 0 };
+  const calls = { reused: 0, incremental: 0, full: 0, listByChanges: 0 };
   let changesTold = 0;
   fc.assert(
     fc.property(
@@ -212,12 +261,13 @@ test('IncrementalPlanner equals planAssignments at every step of random change s
       fc.integer({ min: 0, max: 5 }),
       fc.integer({ min: 0, max: 2 }),
       fc.array(stepArb, { minLength: 1, maxLength: 25 }),
-      (sizes, shardCount, newShardDelay, steps) => {
+      fc.boolean(),
+      (sizes, shardCount, newShardDelay, steps, inPlace) => {
         const options: PlannerOptions = {
           maxSeries: 1000, minShards: 1, maxShards: 8, maxIdleTimeMs: IDLE, notReadyGraceMs: GRACE, transferMinScrapes: 2, hysteresis: 0.1,
         };
         const sim: Sim = {
-          nowMs: 50_000_000, nextId: 0, series: new Map(), duplicates: new Map(), targetsArray: null, shards: [], shardObjects: [], options, newShardDelay,
+          nowMs: 50_000_000, nextId: 0, series: new Map(), duplicates: new Map(), targetsArray: null, inPlace, place: null, shards: [], shardObjects: [], options, newShardDelay,
         };
         for (const s of sizes) sim.series.set(`t${String(sim.nextId++).padStart(4, '0')}`, s);
         for (let id = 0; id < shardCount; id++) sim.shards.push({ ready: true, notReadySinceMs: null, idleSinceMs: sim.nowMs, targets: ShardTargets.EMPTY, startsIn: 0 });
@@ -248,7 +298,7 @@ test('IncrementalPlanner equals planAssignments at every step of random change s
           applyOutput(sim, full, step.apply, step.scrape);
           sim.nowMs += step.waitMs;
         }
-        for (const k of ['reused', 'incremental', 'full'] as const) calls[k] += planner.stats[k];
+        for (const k of ['reused', 'incremental', 'full', 'listByChanges'] as const) calls[k] += planner.stats[k];
       },
     ),
     { numRuns: 4000 },
@@ -256,6 +306,7 @@ test('IncrementalPlanner equals planAssignments at every step of random change s
   // Most calls must take the incremental paths (not the fallback), or the comparison proves little.
   assert.ok(calls.incremental + calls.reused > 1.5 * calls.full, JSON.stringify(calls));
   assert.ok(calls.reused > 100, JSON.stringify(calls));
+  assert.ok(calls.listByChanges > 3000, `the list read by its changes in ${calls.listByChanges} calls`);
   assert.ok(changesTold > 10_000, `record changes reported in ${changesTold} calls`);
 });
 

@@ -50,6 +50,7 @@ const op = fc.oneof(
   fc.record({ kind: fc.constant('target' as const), hash: fc.constantFrom(...HASHES), present: fc.boolean(), bad: fc.boolean() }),
   fc.record({ kind: fc.constant('probe' as const), hash: fc.constantFrom(...HASHES), ok: fc.boolean(), series: fc.constantFrom(7, 70), attempts: fc.integer({ min: 1, max: 3 }) }),
   fc.record({ kind: fc.constant('hold' as const), hash: fc.constantFrom(...HASHES), held: fc.boolean() }),
+  fc.record({ kind: fc.constant('rebuild' as const) }),
 );
 
 test('sizes and measured statuses kept by change equal the ones built afresh, over random change sequences', () => {
@@ -64,6 +65,9 @@ test('sizes and measured statuses kept by change equal the ones built afresh, ov
       const measured = new MeasuredStatuses();
       const sizes = new TargetSizes();
       let built = false;
+      // What a planner holding the list knows of it: built from the first list taken, then from the changes told.
+      let told = new Map<string, number>();
+      let list: readonly unknown[] | null = null;
       for (const o of ops) {
         const dirty = new Set<string>();
         let heldChanged = false;
@@ -78,6 +82,8 @@ test('sizes and measured statuses kept by change equal the ones built afresh, ov
         } else if (o.kind === 'probe') {
           probes.set(o.hash, { ok: o.ok, series: o.series, error: o.ok ? '' : 'refused', atMs: 0, attempts: o.attempts, retryAtMs: 0 });
           dirty.add(o.hash);
+        } else if (o.kind === 'rebuild') {
+          built = false;
         } else {
           if (o.held) held.add(o.hash);
           else held.delete(o.hash);
@@ -98,7 +104,23 @@ test('sizes and measured statuses kept by change equal the ones built afresh, ov
         const again = new TargetSizes();
         again.rebuild(src((h) => fresh.get(h)));
         const byHash = (l: ReadonlyArray<{ hash: string; series: number }>) => [...l].map((t) => [t.hash, t.series]).sort();
-        assert.deepEqual(byHash(sizes.list), byHash(again.list), 'the planner list');
+        assert.deepEqual(byHash(sizes.entries), byHash(again.entries), 'the planner list');
+        assert.equal(new Set(sizes.entries.map((t) => t.hash)).size, sizes.entries.length, 'each hash once');
+        for (const t of sizes.entries) assert.equal(sizes.entryOf(t.hash), t, `entryOf ${t.hash}`);
+        if (o.kind === 'read' && o.which.length === 0) continue; // not taken this time: the changes add up
+        const taken = sizes.take();
+        if (taken.changes === undefined || taken.list !== list) {
+          assert.ok(taken.changes === undefined && (list === null || taken.list !== list), 'a new array, and only then, comes without changes');
+          told = new Map(taken.list.map((t) => [t.hash, t.series]));
+        } else {
+          for (const h of taken.changes.hashes) {
+            const e = taken.changes.entry(h);
+            if (e) told.set(h, e.series);
+            else told.delete(h);
+          }
+        }
+        list = taken.list;
+        assert.deepEqual([...told].sort(), byHash(sizes.entries), 'the list as its changes tell it');
         assert.equal(sizes.series, again.series, 'the series counted');
         assert.deepEqual([...sizes.probing.keys()].sort(), [...again.probing.keys()].sort(), 'the targets probed');
         assert.deepEqual([...sizes.unassignable].sort(), [...again.unassignable].sort(), 'the unassignable targets');
@@ -109,21 +131,27 @@ test('sizes and measured statuses kept by change equal the ones built afresh, ov
   assert.ok(updates > 8000, `${updates} updates compared`);
 });
 
-test('an unchanged entry keeps its object, so the planner skips it unread', () => {
+test('the list is changed in place and tells what changed; an unchanged entry keeps its object; a rebuild makes a new array', () => {
   const sizes = new TargetSizes();
   const targets = new Map([['a', target('a', false)], ['b', target('b', false)]]);
   const m = new Map([['a', status('a', 'up', 10, 3)], ['b', status('b', 'up', 20, 3)]]);
   const src: SizingSources = { targets, measured: (h) => m.get(h), probe: () => undefined, isOnShard: () => true, defaultSeries: 100 };
   sizes.rebuild(src);
-  const [a, b] = sizes.list;
+  const first = sizes.take();
+  assert.equal(first.changes, undefined, 'a rebuilt list is handed over whole');
+  const [a, b] = first.list;
   m.set('b', status('b', 'up', 25, 3));
   sizes.update(['a', 'b'], src, false);
-  assert.equal(sizes.list[0], a, 'a did not change: the same object');
-  assert.notEqual(sizes.list[1], b);
-  assert.deepEqual(sizes.list[1], { hash: 'b', series: 30 });
-  const list = sizes.list;
+  const second = sizes.take();
+  assert.equal(second.list, first.list, 'changed in place');
+  assert.equal(second.list[0], a, 'a did not change: the same object');
+  assert.notEqual(second.list[1], b);
+  assert.deepEqual(second.list[1], { hash: 'b', series: 30 });
+  assert.deepEqual([...second.changes!.hashes], ['b'], 'only b is told as changed');
   sizes.update([], src, false);
-  assert.equal(sizes.list, list, 'nothing changed: the same array');
+  assert.deepEqual([...sizes.take().changes!.hashes], [], 'nothing changed');
+  sizes.rebuild(src);
+  assert.notEqual(sizes.take().list, first.list, 'a rebuild makes a new array (the planner may hold the old one)');
 });
 
 test('measured statuses: on a tie the sidecar read first wins, also after the read order changed', () => {

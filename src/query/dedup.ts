@@ -23,7 +23,7 @@
  * marker rule: Thanos's steps in that walk.
  */
 import { isStale, pushSample, type Samples } from './remote/samples.js';
-import { realSampleFor } from './slots.js';
+import { markerSlot, realSampleFor } from './slots.js';
 
 const INITIAL_PENALTY = 5000;
 
@@ -82,7 +82,7 @@ export function dedupSamples(copies: readonly Samples[], counter: boolean, inter
     // One replica's staleness marker where another replica goes on in that slot (the first one's target moved to
     // a shard that did not answer, say): the other replica's sample, as in the stitch.
     if (intervalMs > 0 && isStale(copies[pick]!, pickAt)) {
-      const real = realSampleFor(copies, pos, pick, lastT + half, best + half);
+      const real = realSampleFor(copies, pos, pick, lastT + half, markerSlot(best, lastT, intervalMs) + half);
       if (real) {
         [pick, pickAt] = real;
         best = copies[pick]!.t[pickAt]!;

@@ -54,6 +54,17 @@ export function firstAfter(s: Samples, from: number, after: number): number {
 }
 
 /**
+ * The scrape slot a staleness marker at `t` stands for, when `lastT` is the last sample returned: its own, and at
+ * least the one after `lastT`. A marker can follow a real sample by a few ms: on a reload that changes a job's
+ * targets, Prometheus 2.42 restarts every scrape loop of the job; the old loop writes its markers at its next tick,
+ * 2.1 intervals later, and they are kept when the new loop (same phase, its scrape a few ms earlier) was stopped
+ * meanwhile, as when the reload's target is the one that moved away. That marker ends the copy, not the slot.
+ */
+export function markerSlot(t: number, lastT: number, intervalMs: number): number {
+  return Math.max(t, lastT + intervalMs);
+}
+
+/**
  * What stands for a staleness marker that a merge is about to return: the earliest real sample of another copy
  * after `after` (the slot of the last sample returned) and up to `until` (the marker's slot), as [copy, index];
  * undefined when there is none. A marker where another copy goes on is one shard's hand-over (it stopped scraping a

@@ -7,8 +7,9 @@
  * next sample comes within 1.5 intervals. When it ends or has a gap, it goes on with the earliest sample of any copy
  * that lies more than half an interval after the last one returned: timestamps within half an interval are one
  * scrape. A staleness marker where another copy has a real sample after the last one returned and up to the
- * marker's slot is passed over for that sample (slots.ts realSampleFor): it is what the old shard writes one slot
- * after it stops scraping a target the new shard goes on scraping, not the end of the series.
+ * marker's slot (at least the next one: slots.ts markerSlot) is passed over for that sample (slots.ts realSampleFor):
+ * it is what the old shard writes when it stops scraping a target the new shard goes on scraping, not the end of
+ * the series.
  * Counters need no adjustment: both copies read the same counter, and the walk never goes back in time.
  *
  * Why not Thanos's penalty algorithm here: it seeks the other copy past twice the last gap, so when the copy it read
@@ -16,7 +17,7 @@
  * two to three intervals in the view.
  */
 import { isStale, pushSample, type Samples } from './remote/samples.js';
-import { firstAfter, realSampleFor } from './slots.js';
+import { firstAfter, markerSlot, realSampleFor } from './slots.js';
 
 /**
  * Merges copies of the same scrapes into one series (see the header). `intervalMs`: the scrape interval
@@ -48,7 +49,7 @@ export function stitchCopies(copies: readonly Samples[], intervalMs: number): Sa
       if (pick < 0) break;
     }
     if (isStale(copies[pick]!, pos[pick]!)) {
-      const real = realSampleFor(copies, pos, pick, lastT + half, copies[pick]!.t[pos[pick]!]! + half);
+      const real = realSampleFor(copies, pos, pick, lastT + half, markerSlot(copies[pick]!.t[pos[pick]!]!, lastT, intervalMs) + half);
       if (real) {
         pick = real[0];
         pos[pick] = real[1];

@@ -69,6 +69,15 @@ test('a replica\'s staleness marker gives way to the other replica\'s real sampl
   assert.deepEqual(dedupSamples([r0, r1ends], false, 10_000).stale?.at(-1), true);
 });
 
+test('a replica\'s marker a few ms after its last sample gives way to the other replica\'s next slot', () => {
+  // Replica 0's loop restarted by a reload: the replaced loop's marker 3 ms after the last scrape, then its own.
+  const r0: Samples = { t: [0, 10_000, 20_000, 30_000, 30_003, 40_000], v: [0, 1, 2, 3, NaN, NaN], stale: [false, false, false, false, true, true] };
+  const r1 = s(sec(3, 13, 23, 33, 43, 53));
+  const out = dedupSamples([r0, r1], false, 10_000);
+  assert.deepEqual(out.t.map((t) => t / 1000), [0, 10, 20, 30, 43, 53]);
+  assert.equal(out.stale, undefined);
+});
+
 test('gap rule with three replicas: the earliest next slot of any other copy', () => {
   const a = s(sec(0, 10, 20));
   const b = s(sec(3, 13, 23, 33));

@@ -42,6 +42,22 @@ test('a late marker of the old shard gives way to the new shard\'s scrapes befor
   assert.deepEqual(staleAt(out), []);
 });
 
+test('a marker a few ms after the old shard\'s last scrape (its scrape loop restarted by a reload) gives way to the new shard\'s next slot', () => {
+  // The old shard's last scrape at 30 s came from the loop the reload restarted; the loop it replaced wrote its marker
+  // at its own next tick, 3 ms later, and the restarted loop its own one slot later. The new shard goes on.
+  const old = at([0, 10, 20, 30, 30.003, 40], [30.003, 40]);
+  const moved = at([0.002, 10.001, 20.002, 30, 40.001, 50]);
+  for (const copies of [[old, moved], [moved, old]]) {
+    const out = stitchCopies(copies, 10_000);
+    assert.deepEqual(staleAt(out), [], 'no marker: the series goes on');
+    assert.equal(out.t.length, 6, `each slot once: ${secs(out)}`);
+    assert.deepEqual(secs(out).slice(-2), [40.001, 50]);
+  }
+  // Where no copy goes on, the early marker is the end of the series, as on the shard.
+  const ended = stitchCopies([old, at([0.002, 10.001, 20.002, 30])], 10_000);
+  assert.deepEqual(staleAt(ended).slice(0, 1), [30.003]);
+});
+
 test('a scrape missed by the copy being read is taken from the other, and the walk stays there', () => {
   const a = at([0, 10, 30, 40]);
   const b = at([1, 11, 21, 31, 41]);

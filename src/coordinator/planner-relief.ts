@@ -4,6 +4,7 @@
  */
 import { bestFit, emptyReceiver, withinMargin } from './planner-place.js';
 import { beginTransfer, bySizeDesc, isExpiredLongEnough, isIdleLongEnough, membersOf, type PlanState } from './planner-state.js';
+import { orderKey } from './sorted-keys.js';
 
 /**
  * Phase 3: each ready shard over budget, with no transfer in flight from or to it, sends the smallest set of
@@ -104,7 +105,7 @@ function orderRunsByHash(asc: number[], series: number[], hashes: string[]): voi
  * can hold most of a shard (targets of one size), and ordering a thousand hashes for each relieved shard was most of
  * relief's time. `runs` keeps each run's working copy (by start) for the next positions asked in it.
  */
-function atOrdered(asc: number[], series: number[], hashes: string[], pos: number, runs: Map<number, number[]>): number {
+function atOrdered(asc: number[], series: number[], hashes: string[], pos: number, runs: Map<number, Run>): number {
   const v = series[asc[pos]!];
   let a = pos;
   while (a > 0 && series[asc[a - 1]!] === v) a--;
@@ -112,35 +113,55 @@ function atOrdered(asc: number[], series: number[], hashes: string[], pos: numbe
   while (b < asc.length && series[asc[b]!] === v) b++;
   if (b - a === 1) return asc[pos]!;
   let run = runs.get(a);
-  if (run === undefined) runs.set(a, (run = asc.slice(a, b)));
+  if (run === undefined) runs.set(a, (run = runOf(asc.slice(a, b), hashes)));
   return selectByHash(run, pos - a, hashes);
+}
+
+/** A run of targets to select from by hash, with their hashes' order keys (sorted-keys.ts) beside them. */
+interface Run {
+  members: number[];
+  keys: Float64Array;
+}
+
+function runOf(members: number[], hashes: string[]): Run {
+  const keys = new Float64Array(members.length);
+  for (let j = 0; j < members.length; j++) keys[j] = orderKey(hashes[members[j]!]!);
+  return { members, keys };
 }
 
 /**
  * The element of rank `k` of `run` ordered by hash (hashes are distinct), permuting `run` (C. A. R. Hoare's FIND,
  * as Wirth writes it): about 2–3 comparisons per element instead of a sort's log2(n). Any permutation left behind
- * still answers the next rank asked.
+ * still answers the next rank asked. Compared by order key first, a number beside the run instead of a string
+ * somewhere in the heap (reading the strings was most of this function's time), and by the strings where keys tie.
  */
-function selectByHash(run: number[], k: number, hashes: string[]): number {
+function selectByHash(run: Run, k: number, hashes: string[]): number {
+  const { members, keys } = run;
   let lo = 0;
-  let hi = run.length - 1;
+  let hi = members.length - 1;
   while (lo < hi) {
-    const x = hashes[run[k]!]!;
+    const xk = keys[k]!;
+    const x = hashes[members[k]!]!;
     let i = lo;
     let j = hi;
     do {
-      while (hashes[run[i]!]! < x) i++;
-      while (x < hashes[run[j]!]!) j--;
+      while (keys[i]! < xk || (keys[i] === xk && hashes[members[i]!]! < x)) i++;
+      while (xk < keys[j]! || (xk === keys[j] && x < hashes[members[j]!]!)) j--;
       if (i <= j) {
-        const t = run[i]!;
-        run[i++] = run[j]!;
-        run[j--] = t;
+        const t = members[i]!;
+        members[i] = members[j]!;
+        members[j] = t;
+        const tk = keys[i]!;
+        keys[i] = keys[j]!;
+        keys[j] = tk;
+        i++;
+        j--;
       }
     } while (i <= j);
     if (j < k) lo = i;
     if (k < i) hi = j;
   }
-  return run[k]!;
+  return members[k]!;
 }
 
 /** First position in `asc` (sorted by series ascending) whose series is >= need, from `from`. */
@@ -169,7 +190,7 @@ export function chooseReliefSet(members: number[], series: number[], hashes: str
   // series are at the same places), so with a few targets chosen only their runs are ordered by hash (atOrdered).
   const fast = bySeries(members, series);
   const asc = fast ?? ascending(members, series, hashes);
-  const runs = new Map<number, number[]>();
+  const runs = new Map<number, Run>();
   const at = (pos: number): number => (fast ? atOrdered(asc, series, hashes, pos, runs) : asc[pos]!);
   const L = asc.length;
   const biggest = asc[L - 1]!;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { editSorted, lowerBound } from '../../src/coordinator/sorted-keys.js';
+import { editSorted, lowerBound, orderKey } from '../../src/coordinator/sorted-keys.js';
 import { AssignmentRecord } from '../../src/coordinator/assignment-record.js';
 import { ShardTargets, targetView, type ShardTargetView } from '../../src/coordinator/shard-targets.js';
 import type { TargetState } from '../../src/shard/contract.js';
@@ -92,4 +92,23 @@ test('a shard view answers has/get as the object it was made of, keys ascending'
     }),
     { numRuns: 300 },
   );
+});
+
+test('orderKey orders strings as < does wherever two keys differ; 16-hex hashes differing in their first 6 digits never tie', () => {
+  const unit = fc.oneof(fc.constantFrom('', '\u0000', '\u007f', '\u0080', '\u00ff', '\u0100', 'é', '😀', 'a', 'z', '0'), fc.string({ maxLength: 1 }), fc.string({ unit: 'grapheme', maxLength: 1 }));
+  const str = fc.array(unit, { maxLength: 9 }).map((a) => a.join(''));
+  let differing = 0;
+  fc.assert(fc.property(str, str, (a, b) => {
+    const [ka, kb] = [orderKey(a), orderKey(b)];
+    assert.ok(Number.isSafeInteger(ka) && ka >= 0, `an exact key for ${JSON.stringify(a)}`);
+    if (ka !== kb) {
+      differing++;
+      assert.equal(ka < kb, a < b, `${JSON.stringify(a)} vs ${JSON.stringify(b)}`);
+    }
+  }), { numRuns: 20_000 });
+  assert.ok(differing > 10_000, `${differing} pairs with different keys`);
+  const hex = fc.stringMatching(/^[0-9a-f]{16}$/);
+  fc.assert(fc.property(hex, hex, (a, b) => {
+    if (a.slice(0, 6) !== b.slice(0, 6)) assert.notEqual(orderKey(a), orderKey(b));
+  }), { numRuns: 5000 });
 });

@@ -538,17 +538,21 @@ export class Coordinator {
 
   /** The move log's view of this cycle: which ordinals hold each target now (after the pushes), saved. */
   private noteMoves(now: number, plan: PlannerOutput, targets: Map<string, { target: Target; sc: ScrapeConfig }>, changes: RecordChanges | null, placedBefore: boolean): void {
+    // The job is looked up only for a move that begins: at 1M targets, for every holder it cost seconds.
     const jobOf = (hash: string): string => targets.get(hash)?.target.job ?? '';
-    if (changes) {
-      const diff = new Map<string, { added: number[]; removed: number[]; job: string }>();
-      for (const [hash, c] of changes) diff.set(hash, { ...c, job: jobOf(hash) });
-      this.moves.observeChanges(now, diff, placedBefore);
-    } else {
-      const holders = new Map<string, { ordinals: number[]; job: string }>();
+    if (changes) this.moves.observeChanges(now, changes, jobOf, placedBefore);
+    else {
+      // Per target, its shard, or its shards (ascending) while it moves.
+      const holders = new Map<string, number | number[]>();
       plan.assignments.forEach((a, ordinal) => {
-        for (const hash of a.keys) (holders.get(hash) ?? holders.set(hash, { ordinals: [], job: jobOf(hash) }).get(hash)!).ordinals.push(ordinal);
+        for (const hash of a.keys) {
+          const h = holders.get(hash);
+          if (h === undefined) holders.set(hash, ordinal);
+          else if (typeof h === 'number') holders.set(hash, [h, ordinal]);
+          else h.push(ordinal);
+        }
       });
-      this.moves.observe(now, holders, placedBefore);
+      this.moves.observe(now, holders, jobOf, placedBefore);
     }
     void this.moves.save();
   }

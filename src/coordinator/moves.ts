@@ -124,10 +124,10 @@ export class MoveLog {
    * One acting cycle: `holders` gives, for every target on a shard after this cycle's pushes, the ordinals that hold
    * it (in transfer or not) and its job; `placedBefore`: whether any shard held a target when the cycle began.
    */
-  observe(nowMs: number, holders: ReadonlyMap<string, { ordinals: readonly number[]; job: string }>, placedBefore: boolean): void {
+  observe(nowMs: number, holders: ReadonlyMap<string, number | readonly number[]>, jobOf: (hash: string) => string, placedBefore: boolean): void {
     this.begin(nowMs, placedBefore);
-    for (const [hash, { ordinals, job }] of holders) this.reside(nowMs, hash, ordinals, job);
-    for (const hash of [...this.residency.keys()]) if (!holders.has(hash)) this.reside(nowMs, hash, [], '');
+    for (const [hash, ordinals] of holders) this.reside(nowMs, hash, typeof ordinals === 'number' ? [ordinals] : ordinals, jobOf);
+    for (const hash of [...this.residency.keys()]) if (!holders.has(hash)) this.reside(nowMs, hash, [], jobOf);
     this.forgetOld(nowMs);
   }
 
@@ -135,13 +135,13 @@ export class MoveLog {
    * As observe, told only what changed since the last observe (or observeChanges): per target, the ordinals that
    * got it and the ones that no longer hold it. Costs what changed.
    */
-  observeChanges(nowMs: number, changed: ReadonlyMap<string, { added: readonly number[]; removed: readonly number[]; job: string }>, placedBefore: boolean): void {
+  observeChanges(nowMs: number, changed: ReadonlyMap<string, { added: readonly number[]; removed: readonly number[] }>, jobOf: (hash: string) => string, placedBefore: boolean): void {
     this.begin(nowMs, placedBefore);
-    for (const [hash, { added, removed, job }] of changed) {
+    for (const [hash, { added, removed }] of changed) {
       const before = this.residentOn(hash);
       const now = before.filter((o) => !removed.includes(o));
       for (const o of added) if (!now.includes(o)) now.push(o);
-      this.reside(nowMs, hash, now.sort((a, b) => a - b), job);
+      this.reside(nowMs, hash, now.sort((a, b) => a - b), jobOf);
     }
     this.forgetOld(nowMs);
   }
@@ -152,7 +152,7 @@ export class MoveLog {
   }
 
   /** One target's holders now (none: gone from every shard): moves begin, end, or a departure is remembered. */
-  private reside(nowMs: number, hash: string, ordinals: readonly number[], job: string): void {
+  private reside(nowMs: number, hash: string, ordinals: readonly number[], jobOf: (hash: string) => string): void {
     const before = this.residentOn(hash);
     if (ordinals.length === 0) {
       if (before.length === 0) return;
@@ -168,10 +168,10 @@ export class MoveLog {
     if (added.length === 0 && removed.length === 0) return;
     this.dirty = true;
     for (const to of added) {
-      if (before.length > 0) for (const from of before) this.begun({ hash, job, from, to, startMs: nowMs, endMs: null });
+      if (before.length > 0) for (const from of before) this.begun({ hash, job: jobOf(hash), from, to, startMs: nowMs, endMs: null });
       else {
         const gone = this.departed.get(hash);
-        if (gone && gone.ordinal !== to) this.begun({ hash, job, from: gone.ordinal, to, startMs: nowMs, endMs: gone.atMs });
+        if (gone && gone.ordinal !== to) this.begun({ hash, job: jobOf(hash), from: gone.ordinal, to, startMs: nowMs, endMs: gone.atMs });
       }
     }
     if (added.length > 0) this.departed.delete(hash);

@@ -134,6 +134,7 @@ export class IncrementalPlanner {
       // The state is not kept exact: the next call starts over (this.prev stays null).
       this.stats.full++;
       this.changes = null;
+      this.loadsKept = false;
       return planAssignments(input);
     }
 
@@ -154,6 +155,7 @@ export class IncrementalPlanner {
     const output = reuse ? copyOutput(prev!.output) : this.runPhases(input, live, ready);
     if (reuse) this.changes = { from: prev!.output.assignments, byTarget: new Map(), byShard: new Map() };
     else this.changes = this.records.takeChanges();
+    this.loadsKept = true;
     if (reuse) this.stats.reused++;
     else if (prev) this.stats.incremental++;
     this.prev = { input, options: { ...options }, output: copyOutput(output), live, ready, expiredLongEnough, idleLongEnough };
@@ -165,8 +167,11 @@ export class IncrementalPlanner {
    * undefined when that call fell back to the full plan (the per-shard sums were not kept up to date).
    */
   loadBefore(s: number): number | undefined {
-    return this.changes === null ? undefined : this.copies.load[s] ?? 0;
+    return this.loadsKept ? this.copies.load[s] ?? 0 : undefined;
   }
+
+  /** Whether the last call kept the per-shard sums (it did not fall back to the full plan). */
+  private loadsKept = false;
 
   /** What the last call changed in the records, and the records it changed. */
   private changes: BuildChanges | null = null;

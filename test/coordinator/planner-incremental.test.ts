@@ -340,18 +340,20 @@ test('an unchanged input returns the previous output, until a grace or idle thre
   assert.equal(planner.stats.reused, 3);
 });
 
-test('the output records hand over what a build changed once, and keep no reference to it', () => {
+test('the output records hand over what a build changed once, and keep no reference to it; from nothing, none are listed', () => {
   const records = new AssignmentRecords();
   const hashes = ['a', 'b', 'c'];
   const out = records.build(Int32Array.from([0, 1, 0]), Int32Array.from([-1, -1, 1]), hashes, 2);
   assert.deepEqual(out.map((r) => r.toObject()), [{ a: 'normal', c: 'normal' }, { b: 'normal', c: 'in_transfer' }]);
+  assert.equal(records.takeChanges(), null, 'from empty records every target changed: not listed (compare the records)');
+  const next = records.build(Int32Array.from([0, 1, 1]), Int32Array.from([-1, -1, -1]), hashes, 2);
   const taken = records.takeChanges();
-  assert.deepEqual([...taken!.byTarget].sort(), [['a', { added: [0], removed: [] }], ['b', { added: [1], removed: [] }], ['c', { added: [0, 1], removed: [] }]]);
-  assert.deepEqual([...taken!.byShard.keys()].sort(), [0, 1]);
-  assert.deepEqual(taken!.from, []);
+  assert.deepEqual([...taken!.byTarget], [['c', { added: [], removed: [0] }]]);
+  assert.deepEqual([...taken!.byShard.keys()].sort(), [0, 1], 'shard 1 keeps c in another state');
+  assert.deepEqual(taken!.from, out, 'against the records before that build');
   assert.equal(records.takeChanges(), null, 'taken once');
-  records.build(Int32Array.from([0, 1, 1]), Int32Array.from([-1, -1, -1]), hashes, 2);
-  const next = records.takeChanges();
-  assert.deepEqual([...next!.byTarget], [['c', { added: [], removed: [0] }]]);
-  assert.deepEqual(next!.from, out, 'against the records before that build');
+  records.build(Int32Array.from([0, 0, 1]), Int32Array.from([-1, -1, 0]), hashes, 2);
+  const third = records.takeChanges();
+  assert.deepEqual([...third!.byTarget].sort(), [['b', { added: [0], removed: [1] }], ['c', { added: [0], removed: [] }]]);
+  assert.deepEqual(third!.from, next);
 });

@@ -575,8 +575,9 @@ export class Coordinator {
   }
 
   /**
-   * What the planner would do with another budget, from nothing (every target placed anew with the sizes of the
-   * last cycle): the shard count and each shard's load. Nothing is changed.
+   * What the planner would do with another budget, from nothing (every target placed anew with the sizes the
+   * coordinator holds now, those of the last cycle's plan unless a cycle failed since): the shard count and each
+   * shard's load. Nothing is changed.
    */
   whatIf(maxSeries: number): WhatIf {
     return planFromNothing(this.lastPlannerTargets, { ...this.plannerOptions(), maxSeries });

@@ -66,8 +66,8 @@ export class AssignmentRecords {
       if (!c) changes.set(s, (c = { removed: [], set: [] }));
       return c;
     };
-    // From records that are all empty (a planner's first plan, as after a restart) every target is a change: those
-    // are not listed per target (null: compare the records), which at 1M targets cost seconds and 0.8 GB of garbage.
+    // From records that are all empty (a planner's first plan, as after a restart; or every target gone before) every
+    // target is a change: none are handed over (null: compare the records), which at 1M cost seconds and 0.8 GB.
     const fromNothing = this.records.every((r) => r.size === 0);
     const byHash: RecordChanges = new Map();
     const holder = (hash: string) => byHash.get(hash) ?? byHash.set(hash, { added: [], removed: [] }).get(hash)!;

@@ -11,6 +11,7 @@
  * indexed by slot hold its data; a freed slot has normal = incoming = -1 and is reused.
  */
 import type { PlannerShard } from './planner.js';
+import { orderKey } from './sorted-keys.js';
 
 /** Largest series for which the incremental planner keeps sums exact (with fewer than 2^21 keys: < 2^52). */
 const MAX_EXACT_SERIES = 2 ** 31;
@@ -76,6 +77,9 @@ export class ResolvedCopies {
     return this.hashes.length;
   }
 
+  /** Per slot, its hash's order key (sorted-keys.ts): relief compares these before the strings. */
+  hashKeys = new Float64Array(0);
+
   slot(hash: string): number {
     let i = this.slotOf.get(hash);
     if (i !== undefined) return i;
@@ -87,6 +91,7 @@ export class ResolvedCopies {
       this.series.push(0);
       this.counted.push(0);
     } else this.hashes[i] = hash;
+    this.hashKeys[i] = orderKey(hash);
     this.slotOf.set(hash, i);
     return i;
   }
@@ -104,6 +109,9 @@ export class ResolvedCopies {
     const d = new Uint8Array(size);
     d.set(this.discovered);
     this.discovered = d;
+    const k = new Float64Array(size);
+    k.set(this.hashKeys);
+    this.hashKeys = k;
   }
 
   /** Frees the slot of a key neither discovered nor on any record (its contribution must be undone). */

@@ -17,7 +17,7 @@ export function relieveOverloadedShards(st: PlanState): void {
     if (!st.receiver[s] || st.busy[s] || s === st.drainingShard || st.load[s]! <= st.budget) continue;
     const members = membersOf(st, s);
     if (members.length < 2) continue; // a lone oversized target: nothing to gain
-    const chosen = chooseReliefSet(members, st.series, st.hashes, st.load[s]! - st.budget, st.budget).sort(bySizeDesc(st));
+    const chosen = chooseReliefSet(members, st.series, st.hashes, st.load[s]! - st.budget, st.budget, st.hashKeys).sort(bySizeDesc(st));
     for (const i of chosen) {
       const size = st.series[i]!;
       const r = size > st.budget ? emptyReceiver(st, s) : bestFit(st, size, withinMargin, s);
@@ -105,7 +105,7 @@ function orderRunsByHash(asc: number[], series: number[], hashes: string[]): voi
  * can hold most of a shard (targets of one size), and ordering a thousand hashes for each relieved shard was most of
  * relief's time. `runs` keeps each run's working copy (by start) for the next positions asked in it.
  */
-function atOrdered(asc: number[], series: number[], hashes: string[], pos: number, runs: Map<number, Run>): number {
+function atOrdered(asc: number[], series: number[], hashes: string[], pos: number, runs: Map<number, Run>, hashKeys?: Float64Array): number {
   const v = series[asc[pos]!];
   let a = pos;
   while (a > 0 && series[asc[a - 1]!] === v) a--;
@@ -113,19 +113,23 @@ function atOrdered(asc: number[], series: number[], hashes: string[], pos: numbe
   while (b < asc.length && series[asc[b]!] === v) b++;
   if (b - a === 1) return asc[pos]!;
   let run = runs.get(a);
-  if (run === undefined) runs.set(a, (run = runOf(asc.slice(a, b), hashes)));
+  if (run === undefined) runs.set(a, (run = runOf(asc.slice(a, b), hashes, hashKeys)));
   return selectByHash(run, pos - a, hashes);
 }
 
-/** A run of targets to select from by hash, with their hashes' order keys (sorted-keys.ts) beside them. */
+/**
+ * A run of targets to select from by hash, with their hashes' order keys (sorted-keys.ts) beside them: the planner's
+ * per-slot keys where it keeps them, else made from the hashes.
+ */
 interface Run {
   members: number[];
   keys: Float64Array;
 }
 
-function runOf(members: number[], hashes: string[]): Run {
+function runOf(members: number[], hashes: string[], hashKeys?: Float64Array): Run {
   const keys = new Float64Array(members.length);
-  for (let j = 0; j < members.length; j++) keys[j] = orderKey(hashes[members[j]!]!);
+  if (hashKeys) for (let j = 0; j < members.length; j++) keys[j] = hashKeys[members[j]!]!;
+  else for (let j = 0; j < members.length; j++) keys[j] = orderKey(hashes[members[j]!]!);
   return { members, keys };
 }
 
@@ -182,16 +186,16 @@ function lowerBound(asc: number[], series: number[], need: number, from = 0, to 
  * each chosen target for the smallest one that still suffices). A shard holding an oversized target keeps its
  * largest oversized target and sends everything else away. Exported for tests.
  */
-export function chooseReliefSet(members: number[], series: number[], hashes: string[], excess: number, budget: number): number[] {
+export function chooseReliefSet(members: number[], series: number[], hashes: string[], excess: number, budget: number, hashKeys?: Float64Array): number[] {
   if (members.length === 0 || excess <= 0) return [];
-  const one = singleReliefTarget(members, series, hashes, excess, budget);
+  const one = singleReliefTarget(members, series, hashes, excess, budget, hashKeys);
   if (one >= 0) return [one];
   // Ordered by series only at first: which positions are chosen depends on series alone (and the runs of equal
   // series are at the same places), so with a few targets chosen only their runs are ordered by hash (atOrdered).
   const fast = bySeries(members, series);
   const asc = fast ?? ascending(members, series, hashes);
   const runs = new Map<number, Run>();
-  const at = (pos: number): number => (fast ? atOrdered(asc, series, hashes, pos, runs) : asc[pos]!);
+  const at = (pos: number): number => (fast ? atOrdered(asc, series, hashes, pos, runs, hashKeys) : asc[pos]!);
   const L = asc.length;
   const biggest = asc[L - 1]!;
   if (series[biggest]! > budget) {
@@ -260,15 +264,25 @@ export function chooseReliefSet(members: number[], series: number[], hashes: str
  * most shards would pay on each): when the largest target is within budget and alone covers the excess, the set is
  * the one smallest target that does (smallest series, then first hash: what the sorted walk picks). -1 otherwise.
  */
-function singleReliefTarget(members: number[], series: number[], hashes: string[], excess: number, budget: number): number {
+function singleReliefTarget(members: number[], series: number[], hashes: string[], excess: number, budget: number, hashKeys?: Float64Array): number {
   let largest = Number.NEGATIVE_INFINITY;
   let pick = -1;
   for (const i of members) {
     const size = series[i]!;
     if (size > largest) largest = size;
-    if (size >= excess && (pick < 0 || size < series[pick]! || (size === series[pick]! && hashes[i]! < hashes[pick]!))) pick = i;
+    if (size >= excess && (pick < 0 || size < series[pick]! || (size === series[pick]! && hashBelow(i, pick, hashes, hashKeys)))) pick = i;
   }
   return largest <= budget ? pick : -1;
+}
+
+/** hashes[a] < hashes[b], by their order keys where given and different. */
+function hashBelow(a: number, b: number, hashes: string[], hashKeys?: Float64Array): boolean {
+  if (hashKeys) {
+    const ka = hashKeys[a]!;
+    const kb = hashKeys[b]!;
+    if (ka !== kb) return ka < kb;
+  }
+  return hashes[a]! < hashes[b]!;
 }
 
 /** Removable: no target in the output; empty and idle long enough by its own report, or expired for long. */

@@ -36,6 +36,8 @@ export interface PlanState {
   readonly maxShards: number;
 
   readonly hashes: string[];
+  /** Per target, its hash's order key (sorted-keys.ts orderKey), where kept (the incremental planner's state). */
+  readonly hashKeys?: Float64Array;
   readonly series: number[];
   readonly idxOf: Map<string, number>;
   /** Per target: the shard holding its normal copy, or -1. */

@@ -13,7 +13,8 @@ import fc from 'fast-check';
 
 // A lone holder as the coordinator gives it (a number), for every other target name; as a list for the rest.
 const holders = (entries: Array<[string, number[]]>) => new Map(entries.map(([hash, ordinals]) => [hash, ordinals.length === 1 && hash.charCodeAt(hash.length - 1) % 2 ? ordinals[0]! : ordinals]));
-const jobOf = (): string => 'j';
+// The job of a target, as the coordinator looks it up: named after the target, so a lookup by another hash shows.
+const jobOf = (hash: string): string => `job-${hash}`;
 
 test('a transfer is a move from its start until the old shard lets go; windows touching both sides are refused, others not', () => {
   const log = new MoveLog({ marginMs: 1000, log: silentLogger() });
@@ -21,7 +22,7 @@ test('a transfer is a move from its start until the old shard lets go; windows t
   assert.equal(log.history().sinceMs, 0, 'a first start with nothing placed knows the whole history');
   assert.deepEqual(log.history().moves, []);
   log.observe(20_000, holders([['a', [0, 2]], ['b', [1]]]), jobOf, true);
-  assert.deepEqual(log.history().moves, [{ hash: 'a', job: 'j', from: 0, to: 2, startMs: 20_000, endMs: null }]);
+  assert.deepEqual(log.history().moves, [{ hash: 'a', job: 'job-a', from: 0, to: 2, startMs: 20_000, endMs: null }]);
   assert.equal(movedWithin(log.history(), 0, 15_000), null, 'before the transfer began (and its margin)');
   assert.equal(movedWithin(log.history(), 0, 19_500), 'moved', 'within the margin of its start');
   assert.equal(movedWithin(log.history(), 50_000, 60_000), 'moved', 'still in transfer: every later window');
@@ -37,7 +38,7 @@ test('a target that leaves every shard and comes back on another is a move acros
   log.observe(1000, holders([['a', [0]], ['b', [0]]]), jobOf, false);
   log.observe(2000, holders([['b', [0]]]), jobOf, true);
   log.observe(3000, holders([['a', [1]], ['b', [0]]]), jobOf, true);
-  assert.deepEqual(log.history().moves, [{ hash: 'a', job: 'j', from: 0, to: 1, startMs: 3000, endMs: 2000 }]);
+  assert.deepEqual(log.history().moves, [{ hash: 'a', job: 'job-a', from: 0, to: 1, startMs: 3000, endMs: 2000 }]);
   assert.equal(movedWithin(log.history(), 1500, 3500), 'moved', 'the window reads both halves');
   assert.equal(movedWithin(log.history(), 2001, 3500), null, 'only the new half');
   assert.equal(movedWithin(log.history(), 500, 2999), null, 'only the old half');
@@ -70,7 +71,7 @@ test('the log survives a restart through its file (private), and an unreadable f
   assert.equal(second.history().moves.length, 1);
   // The restarted coordinator sees the transfer end: the move it knew of is closed, not a new one.
   second.observe(3000, holders([['a', [1]]]), jobOf, true);
-  assert.deepEqual(second.history().moves, [{ hash: 'a', job: 'j', from: 0, to: 1, startMs: 2000, endMs: 3000 }]);
+  assert.deepEqual(second.history().moves, [{ hash: 'a', job: 'job-a', from: 0, to: 1, startMs: 2000, endMs: 3000 }]);
   await second.save();
   assert.equal(JSON.parse(await readFile(file, 'utf8')).moves[0].endMs, 3000);
   assert.deepEqual(JSON.parse(await readFile(file, 'utf8')).residency, { a: [1] }, 'one holder is still written as a list');
@@ -114,13 +115,13 @@ test('observeChanges (told only what changed) keeps exactly the history observe 
       full.observe(nowMs, holders([...now]), jobOf, placedBefore);
       if (k === 0) delta.observe(nowMs, holders([...now]), jobOf, placedBefore);
       else {
-        const changes = new Map<string, { added: number[]; removed: number[]; job: string }>();
+        const changes = new Map<string, { added: number[]; removed: number[] }>();
         for (const hash of new Set([...now.keys(), ...prev.keys()])) {
           const before = prev.get(hash) ?? [];
           const after = now.get(hash) ?? [];
           const added = after.filter((o) => !before.includes(o));
           const removed = before.filter((o) => !after.includes(o));
-          if (added.length || removed.length) changes.set(hash, { added, removed, job: 'j' });
+          if (added.length || removed.length) changes.set(hash, { added, removed });
         }
         delta.observeChanges(nowMs, changes, jobOf, placedBefore);
       }

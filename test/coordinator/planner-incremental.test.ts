@@ -3,8 +3,9 @@
  * incremental output must be the full plan's, down to the order of every list and of every record's keys
  * (compared as JSON). The simulated sidecars apply the output (or lag a step), count scrapes (or not, so that
  * records repeat), and the input reuses the previous array and record objects for what did not change, as the
- * change-detection contract allows; changes make new objects. In half the runs the target list is changed in place
- * and its changes told, as sizing.ts does (a new array when a hash is listed twice or the order is turned round). Events: targets new, gone, grown, shrunk,
+ * change-detection contract allows; changes make new objects. In half the runs the target list is changed in
+ * place and its changes told, as sizing.ts does (a new array when a hash is listed twice or the order is turned
+ * round). Events: targets new, gone, grown, shrunk,
  * listed twice, not integers (the full-plan fallback), not valid numbers, listed in another order; shards dying (with or without a known time), coming
  * back, new shards starting not ready; stray copies (leftover duplicates, undiscovered keys, lone in_transfer
  * copies); time passing across the grace and idle thresholds; option changes.
@@ -356,4 +357,29 @@ test('the output records hand over what a build changed once, and keep no refere
   const third = records.takeChanges();
   assert.deepEqual([...third!.byTarget].sort(), [['b', { added: [0], removed: [1] }], ['c', { added: [0], removed: [] }]]);
   assert.deepEqual(third!.from, next);
+});
+
+test('a slot given to another hash gets that hash\'s order key: relief breaks a tie by the new hash', () => {
+  const options: PlannerOptions = {
+    maxSeries: 100, minShards: 1, maxShards: 8, maxIdleTimeMs: 0, notReadyGraceMs: GRACE, transferMinScrapes: 2, hysteresis: 0.1,
+  };
+  const held = (hashes: string[]) => ShardTargets.of(Object.fromEntries(hashes.map((h) => [h, { state: 'normal' as const, scrapes: 3 }])));
+  const planner = new IncrementalPlanner();
+  const step = (targets: PlannerTarget[], onShard0: string[]) => {
+    const input: PlannerInput = {
+      nowMs: 1_000_000, targets, options,
+      shards: [
+        { id: 0, ready: true, notReadySinceMs: null, targets: held(onShard0), idleSinceMs: null },
+        { id: 1, ready: true, notReadySinceMs: null, targets: ShardTargets.EMPTY, idleSinceMs: null },
+      ],
+    };
+    const out = planner.plan(input);
+    assert.equal(JSON.stringify(out), JSON.stringify(planAssignments(input)));
+    return out;
+  };
+  step([{ hash: 'zz', series: 30 }, { hash: 'mm', series: 30 }, { hash: 'nn', series: 30 }], ['zz', 'mm', 'nn']);
+  step([{ hash: 'mm', series: 30 }, { hash: 'nn', series: 30 }], ['mm', 'nn']); // zz gone: its slot is freed
+  // aa takes zz's slot. Shard 0 is 20 over budget; any one of its targets covers that: the first hash, aa, moves.
+  const out = step([{ hash: 'mm', series: 40 }, { hash: 'nn', series: 40 }, { hash: 'aa', series: 40 }], ['mm', 'nn', 'aa']);
+  assert.deepEqual(out.moves.map((m) => m.hash), ['aa']);
 });

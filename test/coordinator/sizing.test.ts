@@ -107,6 +107,9 @@ test('sizes and measured statuses kept by change equal the ones built afresh, ov
         assert.deepEqual(byHash(sizes.entries), byHash(again.entries), 'the planner list');
         assert.equal(new Set(sizes.entries.map((t) => t.hash)).size, sizes.entries.length, 'each hash once');
         for (const t of sizes.entries) assert.equal(sizes.entryOf(t.hash), t, `entryOf ${t.hash}`);
+        assert.equal(sizes.series, again.series, 'the series counted');
+        assert.deepEqual([...sizes.probing.keys()].sort(), [...again.probing.keys()].sort(), 'the targets probed');
+        assert.deepEqual([...sizes.unassignable].sort(), [...again.unassignable].sort(), 'the unassignable targets');
         if (o.kind === 'read' && o.which.length === 0) continue; // not taken this time: the changes add up
         const taken = sizes.take();
         if (taken.changes === undefined || taken.list !== list) {
@@ -121,9 +124,6 @@ test('sizes and measured statuses kept by change equal the ones built afresh, ov
         }
         list = taken.list;
         assert.deepEqual([...told].sort(), byHash(sizes.entries), 'the list as its changes tell it');
-        assert.equal(sizes.series, again.series, 'the series counted');
-        assert.deepEqual([...sizes.probing.keys()].sort(), [...again.probing.keys()].sort(), 'the targets probed');
-        assert.deepEqual([...sizes.unassignable].sort(), [...again.unassignable].sort(), 'the unassignable targets');
       }
     }),
     { numRuns: 2000 },

@@ -131,7 +131,7 @@ class FakeCluster implements ShardManager {
 }
 
 /**
- * KVASS_CYCLE_PROFILE=<dir>: a CPU profile of the 1%-changed cycles and of the restarted coordinator's first cycle,
+ * KVASS_CYCLE_PROFILE=<dir>: a CPU profile of the first cycle from nothing, of the 1%-changed cycles and of the restarted coordinator's first cycle,
  * written as <dir>/<phase>.cpuprofile (open in Chrome DevTools), to see where a cycle's time goes, with what it
  * allocates (<dir>/<phase>.heapprofile, sampled, collected objects included: what the collector pays for); and a heap
  * snapshot of the settled restarted coordinator (<dir>/held-<targets>.heapsnapshot, up to 100k targets), to see what it holds.
@@ -163,6 +163,8 @@ function heap(): number {
   return process.memoryUsage().heapUsed;
 }
 
+/** The coordinator's last cycle, step by step. */
+const steps = (c: Coordinator): string => Object.entries(c.lastCycleMs ?? {}).map(([k, v]) => `${k} ${Math.round(v)}`).join(', ');
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const r1 = (x: number): number => Math.round(x * 10) / 10;
 
@@ -206,14 +208,18 @@ async function scenario(n: number, dir: string): Promise<Row[]> {
   let inCycles = 0;
   let firstCycle = 0;
   let active = -1;
+  let firstSteps = '';
   for (; cycles < 40; cycles++) {
+    const profilingFirst = cycles === 0 ? await profileIf('first') : null;
     const ms = await timedCycle(a);
-    if (cycles === 0) firstCycle = ms;
+    await profilingFirst?.();
+    if (cycles === 0) (firstCycle = ms), (firstSteps = steps(a));
     inCycles += ms;
     active = a.active.length;
     if ((await cluster.assigned()) >= active && active > 0 && a.lastPlan!.moves.length === 0 && cycles > 2) break;
   }
   rows.push({ bench: `${label}: (1) from nothing to all placed`, cycles: cycles + 1, 'ms in cycles': Math.round(inCycles), 'first cycle ms': Math.round(firstCycle), shards: cluster.count, placed: await cluster.assigned(), active });
+  rows.push({ bench: `${label}: (1) steps of the first cycle (ms)`, ms: firstSteps });
 
   // (2) Nothing changed.
   const quiet: number[] = [];
@@ -224,7 +230,6 @@ async function scenario(n: number, dir: string): Promise<Row[]> {
   // rounds, other pods each time, with the cycles settled in between: the figures are the medians (the machine is
   // noisy, and one round's cycles varied by a factor of two from run to run).
   const changes = Math.max(3, Math.round(n / 100));
-  const steps = (c: Coordinator): string => Object.entries(c.lastCycleMs ?? {}).map(([k, v]) => `${k} ${Math.round(v)}`).join(', ');
   const rounds: number[][] = [];
   const roundSteps: string[] = [];
   let grown = 0;

@@ -16,6 +16,7 @@ import { readList, readMap, readString } from './decode.js';
 import { compareLabelNames, isValidLabelName, type Labels } from './labels.js';
 import { expandTemplate, parseTemplate, Re2Regex, type Template } from './regex.js';
 import { YamlLiteral } from './yaml-plain.js';
+import { NameLayouts, omitMaskOf, type NameLayout } from './relabel-layout.js';
 
 export type RelabelAction =
   | 'replace'
@@ -451,6 +452,9 @@ const NO_VALUES: string[] = [];
  * kept: a group's targets are relabeled one after the other, and a cache of every group (a WeakMap) held two
  * ≈40-entry arrays per group for as long as discovery held the group, ≈0.7 KB per single-target pod group.
  */
+const NO_ENTRIES: [string[], string[]] = [[], []];
+const layouts = new NameLayouts();
+
 let lastGroup: Labels | null = null;
 let lastEntries: [string[], string[]] = [[], []];
 
@@ -467,19 +471,41 @@ class Work {
   under: Labels | null = null;
   over = new Map<string, string | null>();
   deletes = 0;
-  /** No rule has run yet: the first rule still sees empty input values (see labelMap). */
+  /** No rule has run yet and the input's empty values reach the first rule (see labelMap and relabelLayered). */
   first = true;
   private names: string[] | null = null;
   private values: string[] = [];
+  private layout: NameLayout | null = null;
+  /**
+   * With a layout: the names the input does not hold, in the order they entered the overlay (as the overlay
+   * lists them), so that the labels rules added are found without reading the whole overlay against the input.
+   */
+  private added: string[] = [];
 
   /**
-   * The input labels (non-empty values only) as parallel name and value arrays, listed once per call: two
-   * bulk reads of each object are much faster than a keyed read per name.
+   * The input labels as parallel name and value arrays, listed once per call: two bulk reads of each object are
+   * much faster than a keyed read per name. With a layout (relabel-layout.ts) the names are the layout's, shared,
+   * and an empty value stays in place (read as absent); without, empty values are left out.
    */
   private load(): void {
     const base = this.base;
-    let names = Object.keys(base);
-    let values = Object.values(base) as string[];
+    const own = Object.keys(base);
+    const ownValues = Object.values(base) as string[];
+    const under = this.under;
+    const [un, uv] = under === null ? NO_ENTRIES : entriesOf(under);
+    const layout = layouts.find(own, un);
+    if (layout !== null) {
+      const lowerAt = layout.lowerAt;
+      const n = own.length;
+      const values = ownValues;
+      for (let j = 0; j < lowerAt.length; j++) values[n + j] = uv[lowerAt[j]!]!;
+      this.layout = layout;
+      this.names = layout.names as string[];
+      this.values = values;
+      return;
+    }
+    let names = own;
+    let values = ownValues;
     if (values.includes('')) {
       const n: string[] = [];
       const v: string[] = [];
@@ -487,11 +513,8 @@ class Work {
       names = n;
       values = v;
     }
-    const under = this.under;
     if (under !== null) {
-      const own = Object.keys(base);
       const ownSet = own.length > 16 ? new Set(own) : null;
-      const [un, uv] = entriesOf(under);
       if (names === own) names = names.slice();
       for (let i = 0; i < un.length; i++) {
         const k = un[i]!;
@@ -502,6 +525,29 @@ class Work {
     }
     this.names = names;
     this.values = values;
+  }
+
+  /** The layout of this input, or null when it has none (past the layouts' bound). */
+  layoutNow(): NameLayout | null {
+    if (this.names === null) this.load();
+    return this.layout;
+  }
+
+  /** The value at a position of keys(): "" when absent (deleted by a rule, or empty in the input). */
+  valueAt(i: number): string {
+    const v = this.values[i]!;
+    if (v === '' || this.over.size === 0) return v;
+    const o = this.over.get(this.names![i]!);
+    return o === undefined ? v : (o ?? '');
+  }
+
+  /** With a layout: labels the input does not hold, set by rules (or defaults), each name with its value. */
+  forEachAdded(f: (name: string, value: string) => void): void {
+    const added = this.added;
+    for (let k = 0, n = added.length; k < n; k++) {
+      const o = this.over.get(added[k]!);
+      if (o !== null && o !== undefined) f(added[k]!, o);
+    }
   }
 
   keys(): string[] {
@@ -519,6 +565,10 @@ class Work {
 
   /** An input label's value, "" when missing (inherited Object.prototype members are never strings). */
   input(name: string): string {
+    if (this.layout !== null) {
+      const i = this.layout.at.get(name);
+      return i === undefined ? '' : this.values[i]!;
+    }
     const v = this.base[name];
     if (typeof v === 'string') return v;
     if (this.under === null || Object.hasOwn(this.base, name)) return '';
@@ -538,11 +588,16 @@ class Work {
   /** labels.Builder.Set: an empty value deletes. */
   set(name: string, value: string): void {
     if (value === '') this.del(name);
-    else this.over.set(name, value);
+    else {
+      if (this.layout !== null && this.over.get(name) === undefined && this.input(name) === '') this.added.push(name);
+      this.over.set(name, value);
+    }
   }
 
   del(name: string): void {
-    if (this.over.get(name) !== null) {
+    const o = this.over.get(name);
+    if (o !== null) {
+      if (o === undefined && this.layout !== null && this.input(name) === '') this.added.push(name);
       this.over.set(name, null);
       this.deletes++;
     }
@@ -554,12 +609,14 @@ class Work {
     const keys = this.keys();
     const values = this.values;
     if (over.size === 0) {
-      for (let i = 0; i < keys.length; i++) f(keys[i]!, values[i]!);
+      for (let i = 0; i < keys.length; i++) if (values[i] !== '') f(keys[i]!, values[i]!);
       return;
     }
     const added: string[] = [];
     for (const [name, v] of over) if (v !== null && this.input(name) === '') added.push(name);
     for (let i = 0; i < keys.length; i++) {
+      // An empty input value is an absent label: if a rule set it, it is among the added ones.
+      if (values[i] === '') continue;
       const name = keys[i]!;
       const o = over.get(name);
       if (o === undefined) f(name, values[i]!);
@@ -577,7 +634,10 @@ class Work {
     const out: Labels = {};
     const keys = this.keys();
     const values = this.values;
+    const layout = this.layout;
+    if (layout !== null) return this.buildByPosition(layout, omit);
     for (let i = 0; i < keys.length; i++) {
+      if (values[i] === '') continue; // absent, or set by a rule: among the added ones
       const name = keys[i]!;
       if (omit !== null && name.startsWith(omit)) continue;
       const o = over.size === 0 ? undefined : over.get(name);
@@ -591,11 +651,41 @@ class Work {
     return out;
   }
 
+  /** build() with a layout: the overlay applied by position (one pass over it), the added labels from their list. */
+  private buildByPosition(layout: NameLayout, omit: string | null): Labels {
+    const { over, values, added } = this;
+    const names = layout.names;
+    let current = values;
+    if (over.size > 0) {
+      current = values.slice();
+      for (const [name, v] of over) {
+        const i = layout.at.get(name);
+        if (i !== undefined && values[i] !== '') current[i] = v ?? '';
+      }
+    }
+    const mask = omit === null ? null : omitMaskOf(layout, omit);
+    const out: Labels = {};
+    for (let i = 0; i < names.length; i++) {
+      // Absent: deleted, or empty in the input (then, if a rule set it, it is among the added ones).
+      if (current[i] === '' || (mask !== null && mask[i] === 1)) continue;
+      put(out, names[i]!, current[i]!);
+    }
+    for (let k = 0; k < added.length; k++) {
+      const name = added[k]!;
+      const v = over.get(name);
+      if (v === null || v === undefined || (omit !== null && name.startsWith(omit))) continue;
+      put(out, name, v);
+    }
+    return out;
+  }
+
   reset(base: Labels, under: Labels | null): void {
     this.base = base;
     this.under = under;
     this.names = null;
     this.values = NO_VALUES;
+    this.layout = null;
+    if (this.added.length > 0) this.added = [];
     this.first = true;
     if (this.over.size > 0) this.over = new Map();
     this.deletes = 0;
@@ -678,11 +768,64 @@ function collectMapped(name: string, value: string): void {
   mapCount++;
 }
 
+/** labelmap over a layout: the positions of the names the rule maps, and their targets. */
+interface MappedAt {
+  at: Int32Array;
+  targets: string[];
+}
+
+function mappedAt(layout: NameLayout, p: Prepared): MappedAt {
+  let m = layout.rules.get(p) as MappedAt | undefined;
+  if (m === undefined) {
+    const at: number[] = [];
+    const targets: string[] = [];
+    layout.names.forEach((name, i) => {
+      const t = mappedName(p, name);
+      if (t !== null) (at.push(i), targets.push(t));
+    });
+    m = { at: Int32Array.from(at), targets };
+    layout.rules.set(p, m);
+  }
+  return m;
+}
+
+/** labeldrop and labelkeep over a layout: the positions of the names the rule deletes when present. */
+function deletedAt(layout: NameLayout, p: Prepared): Int32Array {
+  let at = layout.rules.get(p) as Int32Array | undefined;
+  if (at === undefined) {
+    const drop = p.act === Act.LabelDrop;
+    const list: number[] = [];
+    layout.names.forEach((name, i) => {
+      if (nameMatches(p, name) === drop) list.push(i);
+    });
+    at = Int32Array.from(list);
+    layout.rules.set(p, at);
+  }
+  return at;
+}
+
 function labelMap(w: Work, p: Prepared): void {
   // Read every label first: Prometheus maps the label set as it was before the rule.
   mapPrepared = p;
   mapCount = 0;
-  w.forEach(collectMapped);
+  const layout = w.first ? null : w.layoutNow();
+  if (layout !== null) {
+    // As w.forEach(collectMapped) below, reading only the positions the rule maps.
+    const { at, targets } = mappedAt(layout, p);
+    const names = w.keys();
+    for (let k = 0; k < at.length; k++) {
+      const i = at[k]!;
+      const value = w.valueAt(i);
+      if (value === '') continue;
+      mapNames[mapCount] = names[i]!;
+      mapValues[mapCount] = value;
+      mapTargets[mapCount] = targets[k]!;
+      mapCount++;
+    }
+    w.forEachAdded(collectMapped);
+  } else {
+    w.forEach(collectMapped);
+  }
   // 2.42 maps the rule's input label set, in which an empty value survives until the first rule ends: mapping
   // one sets (so deletes) its target.
   if (w.first) for (const name of w.emptyInputs()) collectMapped(name, '');
@@ -765,11 +908,21 @@ function apply(w: Work, p: Prepared): boolean {
       labelMap(w, p);
       return true;
     case Act.LabelDrop:
-    case Act.LabelKeep:
+    case Act.LabelKeep: {
       dropPrepared = p;
       dropWork = w;
+      const layout = w.layoutNow();
+      if (layout !== null) {
+        // As w.forEach below, reading only the positions the rule deletes.
+        const at = deletedAt(layout, p);
+        const names = w.keys();
+        for (let k = 0; k < at.length; k++) if (w.valueAt(at[k]!) !== '') w.del(names[at[k]!]!);
+        w.forEachAdded(p.act === Act.LabelDrop ? dropMatching : keepMatching);
+        return true;
+      }
       w.forEach(p.act === Act.LabelDrop ? dropMatching : keepMatching);
       return true;
+    }
   }
 }
 
@@ -783,7 +936,7 @@ let busy = false;
 export function relabel(labels: Labels, cfgs: readonly RelabelConfig[]): Labels | null {
   // relabel.Process returns its input as is when there is no rule; with rules, empty values are gone.
   if (cfgs.length === 0) return copyLabels(labels);
-  return relabelLayered(labels, null, NO_PRESETS, NO_PRESETS, cfgs, null);
+  return runRules(labels, null, NO_PRESETS, NO_PRESETS, cfgs, null, true);
 }
 
 const NO_PRESETS: ReadonlyArray<readonly [string, string]> = [];
@@ -791,8 +944,10 @@ const NO_PRESETS: ReadonlyArray<readonly [string, string]> = [];
 /**
  * relabel.Process over a layered input without copying it first: `upper` over `lower` (see Work), then
  * `defaults` (set where the input has no value) and `forced` (set always). The result leaves out names
- * starting with `omit`. This is how a discovered target is relabeled: copying its ≈40 labels into a new object
- * before the rules would cost more than the rules themselves.
+ * starting with `omit`. This is how a discovered target is relabeled (scrape.PopulateLabels): copying its ≈40
+ * labels into a new object before the rules would cost more than the rules themselves. As in PopulateLabels, whose
+ * labels.Builder drops empty values before relabel.Process, no rule sees an empty input value (a labelmap first
+ * does not map one; checked with 2.42 in the golden corpus, case 23).
  */
 export function relabelLayered(
   upper: Labels,
@@ -802,6 +957,19 @@ export function relabelLayered(
   cfgs: readonly RelabelConfig[],
   omit: string | null,
 ): Labels | null {
+  return runRules(upper, lower, defaults, forced, cfgs, omit, false);
+}
+
+/** relabelLayered; `emptiesSeen`: the first rule sees the input's empty values (relabel.Process called directly). */
+function runRules(
+  upper: Labels,
+  lower: Labels | null,
+  defaults: ReadonlyArray<readonly [string, string]>,
+  forced: ReadonlyArray<readonly [string, string]>,
+  cfgs: readonly RelabelConfig[],
+  omit: string | null,
+  emptiesSeen: boolean,
+): Labels | null {
   const list = prepareAll(cfgs);
   // The shared overlay is reused; a nested call (none today) gets its own.
   const w = busy ? new Work() : work;
@@ -809,6 +977,8 @@ export function relabelLayered(
   if (shared) busy = true;
   try {
     w.reset(upper, lower);
+    w.keys(); // finds the input's layout, through which input() reads
+    w.first = emptiesSeen;
     for (let i = 0; i < defaults.length; i++) if (w.input(defaults[i]![0]) === '') w.set(defaults[i]![0], defaults[i]![1]);
     for (let i = 0; i < forced.length; i++) w.set(forced[i]![0], forced[i]![1]);
     for (let i = 0; i < list.length; i++) {

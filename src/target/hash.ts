@@ -34,36 +34,61 @@ class Fnv64 {
     this.h2 = t2 & 0xffff;
   }
 
-  /** The UTF-8 bytes of s; a lone surrogate counts as U+FFFD, as TextEncoder writes it. */
+  /**
+   * The UTF-8 bytes of s; a lone surrogate counts as U+FFFD, as TextEncoder writes it. The common case, a run of
+   * ASCII, steps the limbs held in locals (two to three times faster than through the fields).
+   */
   string(s: string): void {
-    for (let i = 0; i < s.length; i++) {
-      let c = s.charCodeAt(i);
-      if (c < 0x80) {
-        this.byte(c);
-        continue;
+    let i = 0;
+    while (i < s.length) {
+      let { h0, h1, h2, h3 } = this;
+      for (; i < s.length; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        h0 ^= c;
+        const t0 = h0 * FNV_PRIME_LOW;
+        let t1 = h1 * FNV_PRIME_LOW;
+        let t2 = h2 * FNV_PRIME_LOW + (h0 << 8);
+        const t3 = h3 * FNV_PRIME_LOW + (h1 << 8);
+        t1 += t0 >>> 16;
+        h0 = t0 & 0xffff;
+        t2 += t1 >>> 16;
+        h1 = t1 & 0xffff;
+        h3 = (t3 + (t2 >>> 16)) & 0xffff;
+        h2 = t2 & 0xffff;
       }
-      if (c < 0x800) {
-        this.byte(0xc0 | (c >> 6));
-        this.byte(0x80 | (c & 63));
-        continue;
-      }
-      if (c >= 0xd800 && c <= 0xdfff) {
-        const next = i + 1 < s.length ? s.charCodeAt(i + 1) : 0;
-        if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
-          c = 0x10000 + ((c - 0xd800) << 10) + (next - 0xdc00);
-          i++;
-          this.byte(0xf0 | (c >> 18));
-          this.byte(0x80 | ((c >> 12) & 63));
-          this.byte(0x80 | ((c >> 6) & 63));
-          this.byte(0x80 | (c & 63));
-          continue;
-        }
-        c = 0xfffd;
-      }
-      this.byte(0xe0 | (c >> 12));
-      this.byte(0x80 | ((c >> 6) & 63));
-      this.byte(0x80 | (c & 63));
+      this.h0 = h0;
+      this.h1 = h1;
+      this.h2 = h2;
+      this.h3 = h3;
+      if (i < s.length) i = this.nonAscii(s, i);
     }
+  }
+
+  /** One character of 0x80 or more at s[i], as UTF-8 bytes; returns the position after it. */
+  private nonAscii(s: string, i: number): number {
+    let c = s.charCodeAt(i);
+    if (c < 0x800) {
+      this.byte(0xc0 | (c >> 6));
+      this.byte(0x80 | (c & 63));
+      return i + 1;
+    }
+    if (c >= 0xd800 && c <= 0xdfff) {
+      const next = i + 1 < s.length ? s.charCodeAt(i + 1) : 0;
+      if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
+        c = 0x10000 + ((c - 0xd800) << 10) + (next - 0xdc00);
+        this.byte(0xf0 | (c >> 18));
+        this.byte(0x80 | ((c >> 12) & 63));
+        this.byte(0x80 | ((c >> 6) & 63));
+        this.byte(0x80 | (c & 63));
+        return i + 2;
+      }
+      c = 0xfffd;
+    }
+    this.byte(0xe0 | (c >> 12));
+    this.byte(0x80 | ((c >> 6) & 63));
+    this.byte(0x80 | (c & 63));
+    return i + 1;
   }
 
   /**

@@ -13,6 +13,7 @@ import {
   readRelabelConfig,
   readRelabelConfigs,
   relabel,
+  relabelLayered,
   RELABEL_FIELDS,
   type RelabelConfig,
 } from '../../src/prom/relabel.js';
@@ -627,7 +628,7 @@ function compareNames(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 
-test('property: relabel equals a copy-per-rule reference', () => {
+const ruleArbitraries = (): { name: fc.Arbitrary<string>; value: fc.Arbitrary<string>; rule: fc.Arbitrary<Record<string, unknown>> } => {
   const name = fc.constantFrom('a', 'b', 'c', 'ab', 'a_b', 'x_a', 'y_a', '__meta_a', '__meta_b', 'constructor');
   const value = fc.constantFrom('', 'a', 'b', 'x', 'a;b', 'ab', 'A', 'ß', 'x\ny');
   const regex = fc.constantFrom('(.*)', '(.+)', 'a', 'a|b', '(a)(b)?', '__meta_(.*)', '[xy]_(.*)', '(.*)_(.*)', '', '.*b', '(?i)A');
@@ -641,6 +642,11 @@ test('property: relabel equals a copy-per-rule reference', () => {
     fc.record({ action: fc.constant('labelmap'), regex, replacement: fc.constantFrom('$1', '${1}', 'v_$1', 'x', '$1_$2') }),
     fc.record({ action: fc.constantFrom('labeldrop', 'labelkeep'), regex }),
   );
+  return { name, value, rule };
+};
+
+test('property: relabel equals a copy-per-rule reference', () => {
+  const { name, value, rule } = ruleArbitraries();
   fc.assert(
     fc.property(fc.dictionary(name, value, { maxKeys: 6 }), fc.array(rule, { maxLength: 6 }), (labels, raw) => {
       let cfgs: RelabelConfig[];
@@ -656,4 +662,61 @@ test('property: relabel equals a copy-per-rule reference', () => {
     }),
     { numRuns: 3000, seed: 3 },
   );
+});
+
+/**
+ * relabelLayered as PopulateLabels relabels a discovered target: the target's labels over its group's, without
+ * empty values (labels.Builder drops them before relabel.Process), defaults where absent, params forced. Many
+ * targets share the names of their label sets (relabel-layout.ts): each run relabels a sequence of targets over two
+ * name layouts, with other values (empty ones among them) each time, so that what a layout keeps per rule is used
+ * with values, deletes and overlays it was not found with.
+ */
+test('property: relabelLayered over targets sharing name layouts equals the reference on their merged labels', () => {
+  const { name, value, rule } = ruleArbitraries();
+  const names = fc.uniqueArray(name, { maxLength: 5 });
+  const layout = fc.record({ own: names, lower: names });
+  const preset = fc.uniqueArray(fc.tuple(fc.constantFrom('a', 'c', 'job', '__meta_b'), value), { maxLength: 2, selector: ([n]) => n });
+  let layered = 0;
+  fc.assert(
+    fc.property(
+      fc.array(rule, { minLength: 1, maxLength: 6 }),
+      fc.tuple(layout, layout),
+      fc.array(fc.tuple(fc.nat(1), fc.array(value, { minLength: 10, maxLength: 10 })), { minLength: 1, maxLength: 6 }),
+      preset,
+      preset,
+      fc.constantFrom(null, '__meta_', 'a'),
+      (raw, layouts, targets, defaults, forced, omit) => {
+        let cfgs: RelabelConfig[];
+        try {
+          cfgs = readRelabelConfigs(raw, [], 'rule');
+        } catch {
+          return;
+        }
+        for (const [which, values] of targets) {
+          const { own: ownNames, lower: lowerNames } = layouts[which]!;
+          const own: Labels = {};
+          const lower: Labels = {};
+          ownNames.forEach((n, i) => (own[n] = values[i]!));
+          lowerNames.forEach((n, i) => (lower[n] = values[5 + i]!));
+          const merged: Labels = {};
+          for (const [n, v] of Object.entries(lower)) if (v !== '' && !Object.hasOwn(own, n)) merged[n] = v;
+          for (const [n, v] of Object.entries(own)) if (v !== '') merged[n] = v;
+          for (const [n, v] of defaults) if (!merged[n] && v !== '') merged[n] = v; // Builder.Set of "" deletes
+          for (const [n, v] of forced) {
+            if (v === '') delete merged[n];
+            else merged[n] = v;
+          }
+          const before = JSON.stringify([own, lower]);
+          const got = relabelLayered(own, lowerNames.length > 0 ? lower : null, defaults, forced, cfgs, omit);
+          assert.equal(JSON.stringify([own, lower]), before);
+          const want = reference(merged, cfgs);
+          if (want !== null && omit !== null) for (const n of Object.keys(want)) if (n.startsWith(omit)) delete want[n];
+          assert.deepEqual(got, want, JSON.stringify({ raw, own, lower, defaults, forced, omit }));
+          layered++;
+        }
+      },
+    ),
+    { numRuns: 3000, seed: 5 },
+  );
+  assert.ok(layered > 5000, `${layered} targets relabeled`);
 });

@@ -43,6 +43,24 @@ test('FNV-1a 64 equals a BigInt reference for any bytes, every digit written (le
   fc.assert(fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => assert.equal(fnv1a64Hex(bytes), reference(bytes))), { numRuns: 3000 });
 });
 
+test('target hash: the UTF-8 bytes of names, values and URL as TextEncoder writes them (any string, lone surrogates too)', () => {
+  const enc = new TextEncoder();
+  const bytesOf = (labels: Record<string, string>, url: string): Uint8Array => {
+    const parts: number[] = [];
+    for (const name of Object.keys(labels).sort()) parts.push(...enc.encode(name), 0xff, ...enc.encode(labels[name]!), 0xff);
+    parts.push(...enc.encode(url));
+    return Uint8Array.from(parts);
+  };
+  const surrogate = fc.integer({ min: 0xd800, max: 0xdfff }).map((c) => String.fromCharCode(c));
+  const text = fc.oneof(fc.string({ unit: 'grapheme-composite' }), fc.string({ unit: fc.oneof(surrogate, fc.string({ unit: 'binary', minLength: 1, maxLength: 1 })) }), fc.string());
+  fc.assert(
+    fc.property(fc.dictionary(fc.string({ minLength: 1, maxLength: 4 }), text, { maxKeys: 4 }), text, (labels, url) => {
+      assert.equal(targetHash(labels, url), fnv1a64Hex(bytesOf(labels, url)));
+    }),
+    { numRuns: 2000 },
+  );
+});
+
 test('target hash: stable, order-independent, sensitive to every label and the URL', () => {
   const a = targetHash({ job: 'j', instance: 'i' }, 'http://i/metrics');
   assert.equal(a, targetHash({ instance: 'i', job: 'j' }, 'http://i/metrics'));

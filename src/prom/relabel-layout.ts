@@ -1,0 +1,115 @@
+/**
+ * The names of a label set being relabeled, shared by every set with the same names in the same order: a pod's
+ * ≈45 discovered labels have one layout per workload (per kind of pod), not one per pod.
+ *
+ * Why: the name-only rules (labelmap, labeldrop, labelkeep) give the same answer for every set of one layout, yet
+ * relabeling asked it name by name for each target: a lookup of each of ≈45 names per rule, plus one in the
+ * overlay of changes, the larger part of a pod's relabeling. A layout keeps, per rule, only the positions those
+ * rules act on, found once (relabel.ts); a target then reads its values by position.
+ *
+ * A layout is found from the key lists the relabeling reads anyway (`Object.keys` of the target's labels and of its
+ * group's): the last one found is compared name by name (V8 hands out the same internalized strings for the same
+ * keys, so this is a pointer comparison each), else a trie of the names in order is walked. The trie is bounded:
+ * past `maxNodes` names, a set of new names gets no layout and is relabeled name by name, as before (correct,
+ * only slower).
+ */
+
+export interface NameLayout {
+  /** The upper layer's names (a target's own labels). */
+  readonly own: readonly string[];
+  /** The lower layer's names (its group's labels; none when the target has no group labels). */
+  readonly lower: readonly string[];
+  /** The input names in relabeling's order: `own`, then the `lower` names that `own` does not hide. */
+  readonly names: readonly string[];
+  /** For `names[own.length + j]`: its position in `lower`. */
+  readonly lowerAt: Int32Array;
+  /** Each name's position in `names`: a target's value by name without a keyed read of its label objects. */
+  readonly at: Map<string, number>;
+  /** What each rule (by its prepared object) found in `names`: filled by the relabeling, once per rule. */
+  readonly rules: WeakMap<object, unknown>;
+  /** Per name: whether it starts with `omitted` (the prefix relabeling's output leaves out), for the last prefix asked. */
+  omitMask: Uint8Array | null;
+  omitted: string | null;
+}
+
+interface TrieNode {
+  next: Map<string, TrieNode> | null;
+  /** The step from the upper layer's names to the lower layer's. */
+  boundary: TrieNode | null;
+  layout: NameLayout | null;
+}
+
+const node = (): TrieNode => ({ next: null, boundary: null, layout: null });
+
+export class NameLayouts {
+  private readonly root = node();
+  private nodes = 0;
+  private last: NameLayout | null = null;
+
+  constructor(private readonly maxNodes = 50_000) {}
+
+  /** The layout of `own` over `lower` (arrays the caller no longer changes), or null past the bound. */
+  find(own: readonly string[], lower: readonly string[]): NameLayout | null {
+    const last = this.last;
+    if (last !== null && sameNames(last.own, own) && sameNames(last.lower, lower)) return last;
+    let at: TrieNode | null = this.root;
+    for (let i = 0; i < own.length && at !== null; i++) at = this.step(at, own[i]!);
+    if (at === null) return null;
+    if (at.boundary === null) {
+      if (this.nodes >= this.maxNodes) return null;
+      at.boundary = node();
+      this.nodes++;
+    }
+    at = at.boundary;
+    for (let i = 0; i < lower.length && at !== null; i++) at = this.step(at, lower[i]!);
+    if (at === null) return null;
+    at.layout ??= layoutOf(own, lower);
+    this.last = at.layout;
+    return at.layout;
+  }
+
+  /** Names held in the trie (for tests and the bound). */
+  get size(): number {
+    return this.nodes;
+  }
+
+  private step(at: TrieNode, name: string): TrieNode | null {
+    let next = at.next?.get(name);
+    if (next === undefined) {
+      if (this.nodes >= this.maxNodes) return null;
+      next = node();
+      (at.next ??= new Map()).set(name, next);
+      this.nodes++;
+    }
+    return next;
+  }
+}
+
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function layoutOf(own: readonly string[], lower: readonly string[]): NameLayout {
+  const hidden = new Set(own);
+  const names = own.slice();
+  const lowerAt: number[] = [];
+  lower.forEach((name, j) => {
+    if (hidden.has(name)) return;
+    names.push(name);
+    lowerAt.push(j);
+  });
+  Object.freeze(names);
+  const at = new Map(names.map((n, i) => [n, i]));
+  return { own: own.slice(), lower: lower.slice(), names, lowerAt: Int32Array.from(lowerAt), at, rules: new WeakMap(), omitMask: null, omitted: null };
+}
+
+/** Per name of the layout, 1 where it starts with `prefix`. */
+export function omitMaskOf(layout: NameLayout, prefix: string): Uint8Array {
+  if (layout.omitMask === null || layout.omitted !== prefix) {
+    layout.omitMask = Uint8Array.from(layout.names, (n) => (n.startsWith(prefix) ? 1 : 0));
+    layout.omitted = prefix;
+  }
+  return layout.omitMask;
+}

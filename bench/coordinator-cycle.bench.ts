@@ -172,7 +172,7 @@ function coordinatorOn(cluster: FakeCluster, discovery: BenchDiscovery, configFi
   return new Coordinator({
     configFile, intervalMs: 10_000, maxSeries: 120_000, minShards: 1, maxShards: 100_000, maxIdleTimeMs: 0, notReadyGraceMs: 60_000,
     exploreConcurrency: 64, sdInitTimeoutMs: 0, defaultSeries: 100, hysteresis: 0.1, manager: cluster, client: cluster.client,
-    log: silentLogger(), discovery, probe: async (_client, t) => ({ series: sizeOf(t.hash), error: '' }),
+    log: silentLogger(), discovery, probe: async (_client, t) => ({ series: sizeOf(t.target.hash), error: '' }),
   });
 }
 

@@ -25,16 +25,18 @@ export interface ProbeResult {
   retryAtMs: number;
 }
 
+/**
+ * A target to probe, with its job's config: the population's own pair (PopulatedTarget), so that asking for a
+ * million probes (a first cycle) makes no object per target.
+ */
 export interface ProbeTarget {
-  hash: string;
-  scrapeUrl: string;
-  labels: Record<string, string>;
-  timeout: number;
-  scrapeConfig: ScrapeConfig;
+  target: { hash: string; scrapeUrl: string; labels: Record<string, string>; timeout: number };
+  sc: ScrapeConfig;
 }
 
 /** Scrapes a target once and counts its unique series the way the sidecar's proxy does. */
-export async function probeTarget(client: ConfiguredHttpClient, t: ProbeTarget): Promise<{ series: number; error: string }> {
+export async function probeTarget(client: ConfiguredHttpClient, probed: ProbeTarget): Promise<{ series: number; error: string }> {
+  const { target: t, sc } = probed;
   const signal = AbortSignal.timeout(t.timeout);
   try {
     const res = await client.request(t.scrapeUrl, { accept: SCRAPE_ACCEPT, 'accept-encoding': 'gzip', 'x-prometheus-scrape-timeout-seconds': String(t.timeout / 1000) }, signal);
@@ -45,10 +47,10 @@ export async function probeTarget(client: ConfiguredHttpClient, t: ProbeTarget):
     const ct = res.headers['content-type'];
     const counter = new SeriesCounter({
       openMetrics: isOpenMetrics(typeof ct === 'string' ? ct : undefined),
-      honorLabels: t.scrapeConfig.honorLabels,
+      honorLabels: sc.honorLabels,
       targetLabels: publicLabels(t.labels),
-      metricRelabelConfigs: t.scrapeConfig.metricRelabelConfigs,
-      bodySizeLimit: t.scrapeConfig.bodySizeLimit,
+      metricRelabelConfigs: sc.metricRelabelConfigs,
+      bodySizeLimit: sc.bodySizeLimit,
     });
     const enc = res.headers['content-encoding'];
     if (typeof enc === 'string' && /gzip/i.test(enc)) {
@@ -97,10 +99,11 @@ export class Explorer {
 
   /** Asks for a probe unless one is done, running, queued, or waiting for its retry time. */
   want(t: ProbeTarget): void {
-    const r = this.results.get(t.hash);
+    const hash = t.target.hash;
+    const r = this.results.get(hash);
     if (r && (r.ok || this.now() < r.retryAtMs)) return;
-    if (this.queued.has(t.hash)) return;
-    this.queued.add(t.hash);
+    if (this.queued.has(hash)) return;
+    this.queued.add(hash);
     this.queue.push(t);
     this.pump();
   }
@@ -138,6 +141,7 @@ export class Explorer {
   private pump(): void {
     while (this.running < this.concurrency && this.head < this.queue.length) {
       const t = this.queue[this.head++]!;
+      const hash = t.target.hash;
       if (this.head === this.queue.length) {
         this.queue = [];
         this.head = 0;
@@ -146,16 +150,16 @@ export class Explorer {
         this.head = 0;
       }
       this.running++;
-      void this.probe(this.clientFor(t.scrapeConfig), t).then((r) => {
+      void this.probe(this.clientFor(t.sc), t).then((r) => {
         this.running--;
-        this.queued.delete(t.hash);
-        const prev = this.results.get(t.hash);
+        this.queued.delete(hash);
+        const prev = this.results.get(hash);
         const attempts = (prev?.attempts ?? 0) + 1;
         const backoff = Math.min(300_000, 5000 * 2 ** (attempts - 1));
         const ok = r.error === '';
-        this.results.set(t.hash, { ok, series: r.series, error: r.error, atMs: this.now(), attempts, retryAtMs: ok ? 0 : this.now() + backoff });
-        this.changed.add(t.hash);
-        if (!ok) this.log.warn({ target: t.scrapeUrl, err: r.error, attempts }, 'explore: probe failed; will retry');
+        this.results.set(hash, { ok, series: r.series, error: r.error, atMs: this.now(), attempts, retryAtMs: ok ? 0 : this.now() + backoff });
+        this.changed.add(hash);
+        if (!ok) this.log.warn({ target: t.target.scrapeUrl, err: r.error, attempts }, 'explore: probe failed; will retry');
         this.pump();
       });
     }

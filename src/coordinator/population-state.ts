@@ -133,11 +133,8 @@ export function applyParts(targets: Map<string, PopulatedTarget>, removed: reado
 /** Per source, its group's position; null when two groups have one source (then changes by source cannot be told apart). */
 export function indexBySource(groups: readonly TargetGroup[]): Map<string, number> | null {
   const index = new Map<string, number>();
-  for (let k = 0; k < groups.length; k++) {
-    const source = groups[k]!.source;
-    if (index.has(source)) return null;
-    index.set(source, k);
-  }
+  // One lookup per group: a source seen before leaves the size short.
+  for (let k = 0; k < groups.length; k++) if (index.set(groups[k]!.source, k).size === k) return null;
   return index;
 }
 

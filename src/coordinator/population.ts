@@ -247,7 +247,8 @@ export class Population {
     // Parts pair targets with the state's `sc`; update() swaps a new one in afterwards (resc).
     const owner = old?.sc ?? sc;
     const oldIndex = old?.index ?? null;
-    const byGroup = oldIndex ? null : (old?.byGroup ?? new WeakMap<TargetGroup, Part>());
+    // No map to fill when there is nothing to reuse (a first walk): the state gets its index or map at the end.
+    const byGroup = oldIndex || old === undefined ? null : (old.byGroup ?? new WeakMap<TargetGroup, Part>());
     // Copied, as the state's own (a patch changes its arrays in place), and the parts filled in by position into an
     // array of the right length: at a million groups, growing two arrays by push was most of a walk's time (0.3 s).
     const listed = source.groups(sc.jobName);
@@ -268,8 +269,8 @@ export class Population {
           part = old!.parts[at];
           cursor = at + 1;
         }
-      } else {
-        part = byGroup!.get(g);
+      } else if (byGroup !== null) {
+        part = byGroup.get(g);
         // Resynchronise after a few removed groups.
         if (part !== undefined) for (let d = 1; d <= 4; d++) if (oldGroups[cursor + d] === g) {
           cursor += d + 1;

@@ -26,8 +26,11 @@ import type { PlannerTarget, TargetListChanges } from './planner.js';
 /** Series Prometheus adds per target (up, scrape_duration_seconds, scrape_samples_scraped, scrape_samples_post_metric_relabeling, scrape_series_added). */
 export const PROMETHEUS_ADDED_SERIES = 5;
 
+/** A target with its job's config, as the population holds it. */
+type PopulatedTarget = { target: Target; sc: ScrapeConfig };
+
 export interface SizingSources {
-  targets: ReadonlyMap<string, { target: Target; sc: ScrapeConfig }>;
+  targets: ReadonlyMap<string, PopulatedTarget>;
   measured(hash: string): TargetStatus | undefined;
   probe(hash: string): ProbeResult | undefined;
   isOnShard(hash: string): boolean;
@@ -91,7 +94,7 @@ export class TargetSizes {
     this.probing.clear();
     this.unassignable.clear();
     this.unsettled.clear();
-    for (const hash of src.targets.keys()) this.size(hash, src, before?.get(hash));
+    for (const [hash, t] of src.targets) this.size(hash, t, src, before?.get(hash), true);
   }
 
   /**
@@ -99,18 +102,27 @@ export class TargetSizes {
    * shard's record is another object), the unsettled ones.
    */
   update(dirty: Iterable<string>, src: SizingSources, viewsChanged: boolean): void {
-    for (const hash of dirty) this.size(hash, src, this.entryOf(hash));
-    if (viewsChanged) for (const hash of [...this.unsettled]) this.size(hash, src, this.entryOf(hash));
+    for (const hash of dirty) this.size(hash, src.targets.get(hash), src, this.entryOf(hash), false);
+    if (viewsChanged) for (const hash of [...this.unsettled]) this.size(hash, src.targets.get(hash), src, this.entryOf(hash), false);
   }
 
-  private size(hash: string, src: SizingSources, before: PlannerTarget | undefined): void {
-    const series = this.counted.get(hash);
-    if (series !== undefined) {
-      this.series -= series;
-      this.counted.delete(hash);
+  /**
+   * Sizes the target `hash` (`t`: its population entry, undefined when gone). `fresh`: the per-target sets and
+   * maps were just cleared (a rebuild), so there is nothing of it to take out first: at a million targets, five
+   * lookups in million-entry maps per target were a second of a first cycle.
+   */
+  private size(hash: string, t: PopulatedTarget | undefined, src: SizingSources, before: PlannerTarget | undefined, fresh: boolean): void {
+    if (!fresh) {
+      const series = this.counted.get(hash);
+      if (series !== undefined) {
+        this.series -= series;
+        this.counted.delete(hash);
+      }
+      this.unsettled.delete(hash);
+      this.probing.delete(hash);
+      this.unassignable.delete(hash);
     }
-    const t = src.targets.get(hash);
-    const problem = t && labelProblemOf(t.target);
+    const problem = t && targetLabelProblem(t.target.labels);
     const m = t && src.measured(hash);
     const probe = t && src.probe(hash);
     const up = m !== undefined && m.health === 'up';
@@ -119,9 +131,6 @@ export class TargetSizes {
       this.counted.set(hash, counted);
       this.series += counted;
     }
-    this.unsettled.delete(hash);
-    this.probing.delete(hash);
-    this.unassignable.delete(hash);
     let size: number | null = null;
     if (t === undefined) {
       // gone
@@ -137,10 +146,10 @@ export class TargetSizes {
         if (src.isOnShard(hash)) size = m?.series ?? probe?.series ?? 0;
         else if (probe && probe.attempts >= PROBE_ATTEMPTS_BEFORE_DEFAULT) size = src.defaultSeries;
       }
-      if (!probe?.ok && !up) this.probing.set(hash, { hash, scrapeUrl: t.target.scrapeUrl, labels: t.target.labels, timeout: t.target.timeout, scrapeConfig: t.sc });
+      if (!probe?.ok && !up) this.probing.set(hash, t);
     }
     if (size === null) {
-      this.remove(hash);
+      if (!fresh) this.remove(hash);
       return;
     }
     const series2 = size + PROMETHEUS_ADDED_SERIES;
@@ -169,12 +178,4 @@ export class TargetSizes {
     }
     this.changed?.add(hash);
   }
-}
-
-/** targetLabelProblem per populated target object (they are immutable; population keeps unchanged ones). */
-const labelProblems = new WeakMap<Target, string | null>();
-function labelProblemOf(target: Target): string | undefined {
-  let p = labelProblems.get(target);
-  if (p === undefined) labelProblems.set(target, (p = targetLabelProblem(target.labels) ?? null));
-  return p ?? undefined;
 }

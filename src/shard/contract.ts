@@ -116,13 +116,28 @@ export function targetLabelProblem(labels: Labels): string | undefined {
   for (const name of [SCRAPE_INTERVAL_LABEL, SCRAPE_TIMEOUT_LABEL]) {
     const v = labels[name];
     if (v === undefined) continue;
-    try {
-      if (parseDuration(v) <= 0) return `${name} must be above 0, not ${JSON.stringify(v)}`;
-    } catch (e) {
-      return `${name}: ${(e as Error).message}`;
-    }
+    const d = durationOf(v);
+    if (typeof d === 'string') return `${name}: ${d}`;
+    if (d <= 0) return `${name} must be above 0, not ${JSON.stringify(v)}`;
   }
   return undefined;
+}
+
+/** A job's interval and timeout repeat across its targets: each text parsed once (ms, or why not), bounded. */
+const durations = new Map<string, number | string>();
+
+function durationOf(text: string): number | string {
+  let d = durations.get(text);
+  if (d === undefined) {
+    try {
+      d = parseDuration(text);
+    } catch (e) {
+      d = (e as Error).message;
+    }
+    if (durations.size >= 1000) durations.clear();
+    durations.set(text, d);
+  }
+  return d;
 }
 
 /** What the sidecar reports of each assigned target (GET /api/v1/shard/targets). */

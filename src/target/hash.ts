@@ -112,13 +112,42 @@ export function fnv1a64Hex(bytes: Uint8Array, length = bytes.length): string {
   return h.hex();
 }
 
+/**
+ * The order in which a label set's names sort, for the last list of names seen: targets come one after another with
+ * the same names in the same order (those of one kind of pod, relabeled alike), so their order is worked out once,
+ * not sorted for each target.
+ */
+let lastNames: string[] = [];
+let lastOrder = new Int32Array(0);
+
+function sortedOrder(names: string[]): Int32Array {
+  if (names.length === lastNames.length) {
+    let same = true;
+    for (let i = 0; i < names.length; i++) {
+      if (names[i] !== lastNames[i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return lastOrder;
+  }
+  const order = Int32Array.from(names.keys()).sort((a, b) => (names[a]! < names[b]! ? -1 : names[a]! > names[b]! ? 1 : 0));
+  lastNames = names;
+  lastOrder = order;
+  return order;
+}
+
 /** The identity hash of a target from its labels (any order) and scrape URL. 0xff never occurs in UTF-8, so it separates. */
 export function targetHash(labels: Record<string, string>, scrapeUrl: string): string {
   const h = new Fnv64();
-  for (const name of Object.keys(labels).sort()) {
-    h.string(name);
+  const names = Object.keys(labels);
+  const values = Object.values(labels);
+  const order = sortedOrder(names);
+  for (let k = 0; k < order.length; k++) {
+    const i = order[k]!;
+    h.string(names[i]!);
     h.byte(0xff);
-    h.string(labels[name]!);
+    h.string(values[i]!);
     h.byte(0xff);
   }
   h.string(scrapeUrl);

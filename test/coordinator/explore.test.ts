@@ -13,12 +13,12 @@ test('explorer: 5,000 wanted targets are each probed once with at most 4 in flig
   const explorer = new Explorer(4, silentLogger(), Date.now, async (_client, t) => {
     inFlight++;
     most = Math.max(most, inFlight);
-    probed.set(t.hash, (probed.get(t.hash) ?? 0) + 1);
+    probed.set(t.target.hash, (probed.get(t.target.hash) ?? 0) + 1);
     await new Promise((r) => setImmediate(r));
     inFlight--;
-    return { series: Number(t.hash.slice(1)) % 7, error: '' };
+    return { series: Number(t.target.hash.slice(1)) % 7, error: '' };
   });
-  const target = (i: number): ProbeTarget => ({ hash: `h${i}`, scrapeUrl: `http://t${i}:9100/metrics`, labels: {}, timeout: 1000, scrapeConfig: sc });
+  const target = (i: number): ProbeTarget => ({ target: { hash: `h${i}`, scrapeUrl: `http://t${i}:9100/metrics`, labels: {}, timeout: 1000 }, sc });
   for (let i = 0; i < 5000; i++) explorer.want(target(i));
   for (let i = 0; i < 5000; i += 3) explorer.want(target(i)); // already queued: not twice
   for (let k = 0; k < 10_000 && explorer.pending > 0; k++) await new Promise((r) => setImmediate(r));

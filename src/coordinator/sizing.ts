@@ -17,17 +17,13 @@
  * Order: a rebuild lists targets in population order; later ones are added at the end, and a removal moves the
  * last entry into its place. The planner breaks ties by hash, so its decisions do not depend on the order.
  */
-import type { ScrapeConfig } from '../config/config.js';
-import type { Target } from '../target/populate.js';
 import { targetLabelProblem, type TargetStatus } from '../shard/contract.js';
 import { PROBE_ATTEMPTS_BEFORE_DEFAULT, type ProbeResult, type ProbeTarget } from './explore.js';
 import type { PlannerTarget, TargetListChanges } from './planner.js';
+import type { PopulatedTarget } from './population-state.js';
 
 /** Series Prometheus adds per target (up, scrape_duration_seconds, scrape_samples_scraped, scrape_samples_post_metric_relabeling, scrape_series_added). */
 export const PROMETHEUS_ADDED_SERIES = 5;
-
-/** A target with its job's config, as the population holds it. */
-type PopulatedTarget = { target: Target; sc: ScrapeConfig };
 
 export interface SizingSources {
   targets: ReadonlyMap<string, PopulatedTarget>;

@@ -453,7 +453,16 @@ const NO_VALUES: string[] = [];
  * ≈40-entry arrays per group for as long as discovery held the group, ≈0.7 KB per single-target pod group.
  */
 const NO_ENTRIES: [string[], string[]] = [[], []];
-const layouts = new NameLayouts();
+/**
+ * Layouts of discovered targets only (relabelLayered): metric relabeling (relabel(), a sample at a time) would
+ * fill the bounded trie with the name lists of scraped series, and a sample dropped by a rule would pay for a walk.
+ */
+const targetLayouts = new NameLayouts();
+
+/** Names held in the targets' layout trie (for tests: metric relabeling must not grow it). */
+export function targetLayoutNames(): number {
+  return targetLayouts.size;
+}
 
 let lastGroup: Labels | null = null;
 let lastEntries: [string[], string[]] = [[], []];
@@ -476,6 +485,8 @@ class Work {
   private names: string[] | null = null;
   private values: string[] = [];
   private layout: NameLayout | null = null;
+  /** Whether load() looks for the input's layout (target relabeling). */
+  useLayouts = false;
   /**
    * With a layout: the names the input does not hold, in the order they entered the overlay (as the overlay
    * lists them), so that the labels rules added are found without reading the whole overlay against the input.
@@ -493,7 +504,7 @@ class Work {
     const ownValues = Object.values(base) as string[];
     const under = this.under;
     const [un, uv] = under === null ? NO_ENTRIES : entriesOf(under);
-    const layout = layouts.find(own, un);
+    const layout = this.useLayouts ? targetLayouts.find(own, un) : null;
     if (layout !== null) {
       const lowerAt = layout.lowerAt;
       const n = own.length;
@@ -936,7 +947,7 @@ let busy = false;
 export function relabel(labels: Labels, cfgs: readonly RelabelConfig[]): Labels | null {
   // relabel.Process returns its input as is when there is no rule; with rules, empty values are gone.
   if (cfgs.length === 0) return copyLabels(labels);
-  return runRules(labels, null, NO_PRESETS, NO_PRESETS, cfgs, null, true);
+  return runRules(labels, null, NO_PRESETS, NO_PRESETS, cfgs, null, false);
 }
 
 const NO_PRESETS: ReadonlyArray<readonly [string, string]> = [];
@@ -957,10 +968,13 @@ export function relabelLayered(
   cfgs: readonly RelabelConfig[],
   omit: string | null,
 ): Labels | null {
-  return runRules(upper, lower, defaults, forced, cfgs, omit, false);
+  return runRules(upper, lower, defaults, forced, cfgs, omit, true);
 }
 
-/** relabelLayered; `emptiesSeen`: the first rule sees the input's empty values (relabel.Process called directly). */
+/**
+ * relabelLayered. `target`: a discovered target (PopulateLabels): no rule sees an empty input value, and the input is
+ * read through its name layout; else relabel.Process called directly, whose first rule sees the input's empty values.
+ */
 function runRules(
   upper: Labels,
   lower: Labels | null,
@@ -968,7 +982,7 @@ function runRules(
   forced: ReadonlyArray<readonly [string, string]>,
   cfgs: readonly RelabelConfig[],
   omit: string | null,
-  emptiesSeen: boolean,
+  target: boolean,
 ): Labels | null {
   const list = prepareAll(cfgs);
   // The shared overlay is reused; a nested call (none today) gets its own.
@@ -977,8 +991,9 @@ function runRules(
   if (shared) busy = true;
   try {
     w.reset(upper, lower);
-    w.keys(); // finds the input's layout, through which input() reads
-    w.first = emptiesSeen;
+    w.useLayouts = target;
+    if (target) w.keys(); // finds the input's layout, through which input() reads
+    w.first = !target;
     for (let i = 0; i < defaults.length; i++) if (w.input(defaults[i]![0]) === '') w.set(defaults[i]![0], defaults[i]![1]);
     for (let i = 0; i < forced.length; i++) w.set(forced[i]![0], forced[i]![1]);
     for (let i = 0; i < list.length; i++) {

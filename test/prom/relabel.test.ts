@@ -15,6 +15,7 @@ import {
   relabel,
   relabelLayered,
   RELABEL_FIELDS,
+  targetLayoutNames,
   type RelabelConfig,
 } from '../../src/prom/relabel.js';
 import { ConfigError } from '../../src/prom/errors.js';
@@ -719,4 +720,13 @@ test('property: relabelLayered over targets sharing name layouts equals the refe
     { numRuns: 3000, seed: 5 },
   );
   assert.ok(layered > 5000, `${layered} targets relabeled`);
+});
+
+test('name layouts are for discovered targets only: relabeling samples (relabel) leaves the bounded trie alone', () => {
+  const cfgs = readRelabelConfigs(parse('- {action: labeldrop, regex: "tmp_.*"}\n- {action: labelmap, regex: "m_(.*)"}'), [], 'rule');
+  const before = targetLayoutNames();
+  for (let i = 0; i < 200; i++) relabel({ __name__: 'x', [`m_l${i}`]: 'v', tmp_a: 'b' }, cfgs);
+  assert.equal(targetLayoutNames(), before);
+  for (let i = 0; i < 3; i++) relabelLayered({ __address__: 'a:1' }, { [`m_layout_test_${i}`]: 'v' }, [], [], cfgs, null);
+  assert.ok(targetLayoutNames() > before, 'a target with new names gets a layout');
 });

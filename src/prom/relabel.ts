@@ -947,7 +947,7 @@ let busy = false;
 export function relabel(labels: Labels, cfgs: readonly RelabelConfig[]): Labels | null {
   // relabel.Process returns its input as is when there is no rule; with rules, empty values are gone.
   if (cfgs.length === 0) return copyLabels(labels);
-  return runRules(labels, null, NO_PRESETS, NO_PRESETS, cfgs, null, false);
+  return relabelLayered(labels, null, NO_PRESETS, NO_PRESETS, cfgs, null, false);
 }
 
 const NO_PRESETS: ReadonlyArray<readonly [string, string]> = [];
@@ -958,7 +958,8 @@ const NO_PRESETS: ReadonlyArray<readonly [string, string]> = [];
  * starting with `omit`. This is how a discovered target is relabeled (scrape.PopulateLabels): copying its ≈40
  * labels into a new object before the rules would cost more than the rules themselves. As in PopulateLabels, whose
  * labels.Builder drops empty values before relabel.Process, no rule sees an empty input value (a labelmap first
- * does not map one; checked with 2.42 in the golden corpus, case 23).
+ * does not map one; checked with 2.42 in the golden corpus, case 23), and the input is read through its name layout.
+ * `target` false: relabel.Process called directly (relabel()), whose first rule sees the input's empty values.
  */
 export function relabelLayered(
   upper: Labels,
@@ -967,22 +968,7 @@ export function relabelLayered(
   forced: ReadonlyArray<readonly [string, string]>,
   cfgs: readonly RelabelConfig[],
   omit: string | null,
-): Labels | null {
-  return runRules(upper, lower, defaults, forced, cfgs, omit, true);
-}
-
-/**
- * relabelLayered. `target`: a discovered target (PopulateLabels): no rule sees an empty input value, and the input is
- * read through its name layout; else relabel.Process called directly, whose first rule sees the input's empty values.
- */
-function runRules(
-  upper: Labels,
-  lower: Labels | null,
-  defaults: ReadonlyArray<readonly [string, string]>,
-  forced: ReadonlyArray<readonly [string, string]>,
-  cfgs: readonly RelabelConfig[],
-  omit: string | null,
-  target: boolean,
+  target = true,
 ): Labels | null {
   const list = prepareAll(cfgs);
   // The shared overlay is reused; a nested call (none today) gets its own.

@@ -446,12 +446,6 @@ function prepareAll(cfgs: readonly RelabelConfig[]): Prepared[] {
  */
 const NO_VALUES: string[] = [];
 
-/**
- * A group's labels as name and value arrays, listed once per group rather than once per target (the lower layer
- * is a target group's labels, shared by all its targets and never mutated by discovery). Only the last group is
- * kept: a group's targets are relabeled one after the other, and a cache of every group (a WeakMap) held two
- * ≈40-entry arrays per group for as long as discovery held the group, ≈0.7 KB per single-target pod group.
- */
 const NO_ENTRIES: [string[], string[]] = [[], []];
 /**
  * Layouts of discovered targets only (relabelLayered): metric relabeling (relabel(), a sample at a time) would
@@ -464,6 +458,12 @@ export function targetLayoutNames(): number {
   return targetLayouts.size;
 }
 
+/**
+ * A group's labels as name and value arrays, listed once per group rather than once per target (the lower layer
+ * is a target group's labels, shared by all its targets and never mutated by discovery). Only the last group is
+ * kept: a group's targets are relabeled one after the other, and a cache of every group (a WeakMap) held two
+ * ≈40-entry arrays per group for as long as discovery held the group, ≈0.7 KB per single-target pod group.
+ */
 let lastGroup: Labels | null = null;
 let lastEntries: [string[], string[]] = [[], []];
 

@@ -21,6 +21,26 @@ export function parseDuration(text: string): number {
   return ms;
 }
 
+/**
+ * parseDuration, remembered: a job's interval and timeout repeat across its targets, so each text is parsed once
+ * (the milliseconds, or why it is not a duration). Bounded: past 1,000 texts the memory starts over.
+ */
+const parsed = new Map<string, number | string>();
+
+export function parseDurationMemo(text: string): number | string {
+  let d = parsed.get(text);
+  if (d === undefined) {
+    try {
+      d = parseDuration(text);
+    } catch (e) {
+      d = (e as Error).message;
+    }
+    if (parsed.size >= 1000) parsed.clear();
+    parsed.set(text, d);
+  }
+  return d;
+}
+
 /** Formats as Prometheus does: `1m30s`, `2h`, `1w` (years and weeks only when exact), `0s` for zero. */
 export function formatDuration(totalMs: number): string {
   if (totalMs === 0) return '0s';

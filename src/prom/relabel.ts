@@ -614,20 +614,21 @@ class Work {
     }
   }
 
-  /** Calls f with each current label (name, value); f may set or delete labels as it goes. */
+  /**
+   * Calls f with each current label (name, value); f may set or delete labels as it goes. Without a layout only
+   * (whose values hold no empty ones): with one, the name-only rules read the positions they act on.
+   */
   forEach(f: (name: string, value: string) => void): void {
     const over = this.over;
     const keys = this.keys();
     const values = this.values;
     if (over.size === 0) {
-      for (let i = 0; i < keys.length; i++) if (values[i] !== '') f(keys[i]!, values[i]!);
+      for (let i = 0; i < keys.length; i++) f(keys[i]!, values[i]!);
       return;
     }
     const added: string[] = [];
     for (const [name, v] of over) if (v !== null && this.input(name) === '') added.push(name);
     for (let i = 0; i < keys.length; i++) {
-      // An empty input value is an absent label: if a rule set it, it is among the added ones.
-      if (values[i] === '') continue;
       const name = keys[i]!;
       const o = over.get(name);
       if (o === undefined) f(name, values[i]!);
@@ -648,7 +649,6 @@ class Work {
     const layout = this.layout;
     if (layout !== null) return this.buildByPosition(layout, omit);
     for (let i = 0; i < keys.length; i++) {
-      if (values[i] === '') continue; // absent, or set by a rule: among the added ones
       const name = keys[i]!;
       if (omit !== null && name.startsWith(omit)) continue;
       const o = over.size === 0 ? undefined : over.get(name);
@@ -819,7 +819,7 @@ function labelMap(w: Work, p: Prepared): void {
   // Read every label first: Prometheus maps the label set as it was before the rule.
   mapPrepared = p;
   mapCount = 0;
-  const layout = w.first ? null : w.layoutNow();
+  const layout = w.layoutNow();
   if (layout !== null) {
     // As w.forEach(collectMapped) below, reading only the positions the rule maps.
     const { at, targets } = mappedAt(layout, p);

@@ -4,7 +4,7 @@
  * the client, client.ts); neither imports the other's internals.
  */
 import { createHash } from 'node:crypto';
-import { parseDuration } from '../prom/duration.js';
+import { parseDurationMemo } from '../prom/duration.js';
 import { ADDRESS_LABEL, METRICS_PATH_LABEL, SCHEME_LABEL, SCRAPE_INTERVAL_LABEL, SCRAPE_TIMEOUT_LABEL, type Labels } from '../prom/labels.js';
 
 export const TARGET_STATES = ['normal', 'in_transfer'] as const;
@@ -116,28 +116,11 @@ export function targetLabelProblem(labels: Labels): string | undefined {
   for (const name of [SCRAPE_INTERVAL_LABEL, SCRAPE_TIMEOUT_LABEL]) {
     const v = labels[name];
     if (v === undefined) continue;
-    const d = durationOf(v);
+    const d = parseDurationMemo(v);
     if (typeof d === 'string') return `${name}: ${d}`;
     if (d <= 0) return `${name} must be above 0, not ${JSON.stringify(v)}`;
   }
   return undefined;
-}
-
-/** A job's interval and timeout repeat across its targets: each text parsed once (ms, or why not), bounded. */
-const durations = new Map<string, number | string>();
-
-function durationOf(text: string): number | string {
-  let d = durations.get(text);
-  if (d === undefined) {
-    try {
-      d = parseDuration(text);
-    } catch (e) {
-      d = (e as Error).message;
-    }
-    if (durations.size >= 1000) durations.clear();
-    durations.set(text, d);
-  }
-  return d;
 }
 
 /** What the sidecar reports of each assigned target (GET /api/v1/shard/targets). */

@@ -36,7 +36,8 @@ class Fnv64 {
 
   /**
    * The UTF-8 bytes of s; a lone surrogate counts as U+FFFD, as TextEncoder writes it. The common case, a run of
-   * ASCII, steps the limbs held in locals (two to three times faster than through the fields).
+   * ASCII, steps the limbs held in locals: byte()'s step written out again, because through the fields a hash of a
+   * pod's labels took a quarter longer (50k label sets: 51–53 ms against 40–42, alternated runs).
    */
   string(s: string): void {
     let i = 0;

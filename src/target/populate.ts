@@ -4,7 +4,7 @@
  * default port, remove `__meta_*`, default `instance`, and build the scrape URL.
  */
 import type { ScrapeConfig } from '../config/config.js';
-import { formatDuration, parseDuration } from '../prom/duration.js';
+import { formatDuration, parseDurationMemo } from '../prom/duration.js';
 import {
   ADDRESS_LABEL, INSTANCE_LABEL, JOB_LABEL, META_LABEL_PREFIX, METRICS_PATH_LABEL, PARAM_LABEL_PREFIX,
   SCHEME_LABEL, SCRAPE_INTERVAL_LABEL, SCRAPE_TIMEOUT_LABEL, isValidLabelValue, type Labels,
@@ -224,10 +224,10 @@ function populate(own: Labels, group: Labels | null, jd: JobDefaults): Checked {
   }
   if (addr.includes('/')) return fail(`${JSON.stringify(addr)} is not a valid hostname`);
 
-  const interval = cachedDuration(out[SCRAPE_INTERVAL_LABEL] ?? '');
+  const interval = parseDurationMemo(out[SCRAPE_INTERVAL_LABEL] ?? '');
   if (typeof interval === 'string') return fail(`error parsing scrape interval: ${interval}`);
   if (interval === 0) return fail('scrape interval cannot be 0');
-  const timeout = cachedDuration(out[SCRAPE_TIMEOUT_LABEL] ?? '');
+  const timeout = parseDurationMemo(out[SCRAPE_TIMEOUT_LABEL] ?? '');
   if (typeof timeout === 'string') return fail(`error parsing scrape timeout: ${timeout}`);
   if (timeout === 0) return fail('scrape timeout cannot be 0');
   if (timeout > interval) {
@@ -241,22 +241,6 @@ function populate(own: Labels, group: Labels | null, jd: JobDefaults): Checked {
   return { ok: true, labels: out, interval, timeout };
 }
 
-/** Interval and timeout values repeat across targets: parsed once each (ms, or the parse error's message). */
-const durations = new Map<string, number | string>();
-
-function cachedDuration(text: string): number | string {
-  let d = durations.get(text);
-  if (d === undefined) {
-    try {
-      d = parseDuration(text);
-    } catch (e) {
-      d = (e as Error).message;
-    }
-    if (durations.size > 1000) durations.clear();
-    durations.set(text, d);
-  }
-  return d;
-}
 
 /** PopulateLabels: one target's labels from its merged group/target labels. */
 export function populateLabels(lset: Labels, jd: JobDefaults): PopulateResult {

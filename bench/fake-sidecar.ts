@@ -1,7 +1,7 @@
 /**
  * A shard's sidecar as the coordinator sees it through the contract, for the coordinator-cycle bench: it keeps its
  * targets' statuses in the sidecar's own TargetStatusBook and answers the contract's calls (runtime info, config,
- * statuses since a version, assignments whole or as changes). Its "scrapes" are calls of the bench.
+ * statuses since a version with or without the runtime info, assignments whole or as changes). Its "scrapes" are calls of the bench.
  */
 import { CallError } from '../src/http/client.js';
 import { TargetStatusBook } from '../src/sidecar/target-status.js';
@@ -29,18 +29,15 @@ export class FakeSidecar {
     return { targets: this.specs.size, version: this.assignmentVersion };
   }
   handle(method: string, path: string, query: URLSearchParams, body: unknown): unknown {
-    if (path === '/api/v1/shard/runtimeinfo') {
-      const info: RuntimeInfo = {
-        headSeries: this.book.totalSeries(), headSeriesError: '', processSeries: this.book.totalSeries(), targets: this.specs.size, configHash: this.hash,
-        idleSince: this.specs.size ? null : new Date(0).toISOString(), prometheusReady: true, lastReloadError: '', ready: true, notReadyReason: '',
-      };
-      return info;
-    }
+    if (path === '/api/v1/shard/runtimeinfo') return this.runtimeInfo();
     if (path === '/api/v1/shard/config') {
       this.hash = configHash(body as string);
       return { configHash: this.hash };
     }
-    if (method === 'GET') return this.book.since(query.get('since') ?? undefined, this.assignmentVersion, query.get('labels') !== 'false');
+    if (method === 'GET') {
+      const delta = this.book.since(query.get('since') ?? undefined, this.assignmentVersion, query.get('labels') !== 'false');
+      return query.get('runtime') === 'true' ? { ...delta, runtime: this.runtimeInfo() } : delta;
+    }
     const b = body as Record<string, unknown>;
     if (b.base === undefined) return this.apply(readAssignment(b));
     const change = readAssignmentChange(b);
@@ -52,6 +49,12 @@ export class FakeSidecar {
     this.seq++;
     this.book.change(change.set, change.remove, new Date());
     return { targets: this.specs.size, version: this.assignmentVersion };
+  }
+  private runtimeInfo(): RuntimeInfo {
+    return {
+      headSeries: this.book.totalSeries(), headSeriesError: '', processSeries: this.book.totalSeries(), targets: this.specs.size, configHash: this.hash,
+      idleSince: this.specs.size ? null : new Date(0).toISOString(), prometheusReady: true, lastReloadError: '', ready: true, notReadyReason: '',
+    };
   }
   /** Scrapes: every target below 3 successful scrapes gets them. */
   scrapeNew(): void {

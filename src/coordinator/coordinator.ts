@@ -260,16 +260,20 @@ export class Coordinator {
     if (!info.ready) return { info, ok: false, error: 'not ready' };
     const client = new ShardClient(info.apiUrl, this.opts.client);
     try {
-      let runtime = await client.runtimeInfo();
+      // One call: the statuses with the runtime info (an older sidecar answers without it: then asked apart). The
+      // mirror follows the sidecar's versions whatever configuration it runs.
+      const mirror = this.mirrors.of(info.apiUrl);
+      const delta = await client.targetsSince(mirror.version, true);
+      mirror.apply(delta);
+      let runtime = delta.runtime ?? (await client.runtimeInfo());
       if (runtime.configHash !== this.configHash && !acting) return { info, ok: false, error: 'runs another configuration' };
       if (runtime.configHash !== this.configHash) {
         this.mustAct(`config push to ${info.name}`);
         await client.pushConfig(this.config.text);
         runtime = await client.runtimeInfo();
         if (runtime.configHash !== this.configHash) return { info, ok: false, error: 'runs another configuration' };
+        mirror.apply(await client.targetsSince(mirror.version)); // what the configuration changed
       }
-      const mirror = this.mirrors.of(info.apiUrl);
-      mirror.apply(await client.targetsSince(mirror.version));
       return { info, ok: true, error: '', runtime, mirror };
     } catch (e) {
       return { info, ok: false, error: (e as Error).message };

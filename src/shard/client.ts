@@ -26,9 +26,11 @@ export class ShardClient {
   /**
    * The statuses changed since `version` (an earlier answer's), or all of them (contract.ts TargetStatusDelta),
    * without their labels (the coordinator has its own; a sidecar that does not know `labels=false` sends them).
+   * `runtime`: with the shard's runtime info in the same answer (`runtime`; absent from a sidecar that does not
+   * know it), so that a cycle costs one call per sidecar instead of two.
    */
-  async targetsSince(version: string | undefined): Promise<TargetStatusDelta> {
-    const query = version === undefined ? '?labels=false' : `?since=${encodeURIComponent(version)}&labels=false`;
+  async targetsSince(version: string | undefined, runtime = false): Promise<TargetStatusDelta> {
+    const query = (version === undefined ? '?labels=false' : `?since=${encodeURIComponent(version)}&labels=false`) + (runtime ? '&runtime=true' : '');
     return readTargetStatusDelta((await this.client.data(this.url(`/api/v1/shard/targets${query}`), { timeoutMs: this.timeoutMs, maxResponseBytes: MAX_ANSWER })).data);
   }
 

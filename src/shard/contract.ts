@@ -239,6 +239,8 @@ export interface TargetStatusDelta {
   version?: string;
   /** The version of the applied assignment, for AssignmentChange.base. */
   assignmentVersion?: string;
+  /** The shard's runtime info, when asked for with `runtime=true` (undefined from a sidecar that does not know it). */
+  runtime?: RuntimeInfo;
 }
 
 /** scrapesSinceAssigned beyond this is not a change worth sending (the planner decides on ≥ 2: transfers). */
@@ -258,7 +260,9 @@ export function readTargetStatusDelta(data: unknown): TargetStatusDelta {
   if (d.full !== undefined && typeof d.full !== 'boolean') throw new ContractError('targets: "full" must be a boolean');
   const removed = d.removed ?? [];
   if (!Array.isArray(removed) || removed.some((h) => typeof h !== 'string')) throw new ContractError('targets: "removed" must be a list of hashes');
-  return { full: d.full !== false, targets, removed: removed as string[], version, assignmentVersion };
+  const delta: TargetStatusDelta = { full: d.full !== false, targets, removed: removed as string[], version, assignmentVersion };
+  if (d.runtime !== undefined) delta.runtime = readRuntimeInfo(d.runtime);
+  return delta;
 }
 
 /** A configuration's identity: the first 16 hex digits of the SHA-256 of its text, as both sides compute it. */

@@ -64,9 +64,18 @@ async function handle(sidecar: Sidecar, req: IncomingMessage, res: ServerRespons
       return apiSuccess(res, await sidecar.runtimeInfo());
     case 'GET /api/v1/shard/targets':
     {
-      const labels = target.query.get('labels');
-      if (labels !== null && labels !== 'true' && labels !== 'false') return apiError(res, 400, 'bad_data', `invalid parameter "labels": ${JSON.stringify(labels)}: expected true or false`);
-      return apiSuccess(res, sidecar.targetStatuses(target.query.get('since') ?? undefined, labels !== 'false'));
+      const flag = (name: string, byDefault: boolean): boolean | string => {
+        const v = target.query.get(name);
+        if (v === null) return byDefault;
+        return v === 'true' || v === 'false' ? v === 'true' : `invalid parameter "${name}": ${JSON.stringify(v)}: expected true or false`;
+      };
+      const labels = flag('labels', true);
+      const runtime = flag('runtime', false);
+      for (const f of [labels, runtime]) if (typeof f === 'string') return apiError(res, 400, 'bad_data', f);
+      // The runtime info first: the statuses are then the latest, at the version the answer names.
+      const info = runtime === true ? await sidecar.runtimeInfo() : undefined;
+      const delta = sidecar.targetStatuses(target.query.get('since') ?? undefined, labels === true);
+      return apiSuccess(res, info ? { ...delta, runtime: info } : delta);
     }
     case 'POST /api/v1/shard/targets':
     case 'PUT /api/v1/shard/targets': {

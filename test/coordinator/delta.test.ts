@@ -10,6 +10,7 @@ import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
+import { createServer, request, type IncomingMessage } from 'node:http';
 import { createLogger, silentLogger } from '../../src/logger.js';
 import { ApiClient } from '../../src/http/client.js';
 import { Sidecar } from '../../src/sidecar/sidecar.js';
@@ -30,6 +31,8 @@ interface Calls {
   wholes: number[];
   changes: AssignmentChange[];
   reads: TargetStatusDelta[];
+  /** Every request's method and URL, as the sidecar's server received them. */
+  requests: string[];
 }
 
 /** A real sidecar on a fixed port whose assignment and status calls are recorded (and passed on unchanged). */
@@ -40,7 +43,7 @@ async function startSidecar(dir: string, port = 0): Promise<{ sidecar: Sidecar; 
     metrics: new SidecarMetrics(false),
   });
   await sidecar.init();
-  const calls: Calls = { wholes: [], changes: [], reads: [] };
+  const calls: Calls = { wholes: [], changes: [], reads: [], requests: [] };
   const replace = sidecar.replaceAssignment.bind(sidecar);
   const change = sidecar.changeAssignment.bind(sidecar);
   const read = sidecar.targetStatuses.bind(sidecar);
@@ -52,6 +55,7 @@ async function startSidecar(dir: string, port = 0): Promise<{ sidecar: Sidecar; 
     return d;
   };
   const api = await createSidecarApi(sidecar, { log: createLogger('silent') });
+  api.server.prependListener('request', (req: IncomingMessage) => calls.requests.push(`${req.method} ${req.url}`));
   api.server.listen(port, '127.0.0.1');
   await once(api.server, 'listening');
   return {
@@ -79,6 +83,7 @@ const clear = (c: Calls): void => {
   c.wholes.length = 0;
   c.changes.length = 0;
   c.reads.length = 0;
+  c.requests.length = 0;
 };
 
 test('delta protocol: a quiet cycle reads nothing, one new target is one change, a stale base or a restart falls back to whole', async () => {
@@ -124,6 +129,11 @@ test('delta protocol: a quiet cycle reads nothing, one new target is one change,
     assert.equal(s.calls.reads.length, 1, `sidecar ${i} read once`);
     assert.deepEqual([s.calls.reads[0]!.full, s.calls.reads[0]!.targets.length, s.calls.reads[0]!.removed.length], [false, 0, 0], `sidecar ${i}: nothing changed, nothing sent`);
     assert.deepEqual([s.calls.wholes, s.calls.changes], [[], []], `sidecar ${i}: nothing pushed`);
+    // One call of the coordinator per sidecar and cycle: the runtime info comes with the statuses. (The static shard
+    // manager asks /-/ready on its own.)
+    const polls = s.calls.requests.filter((r) => r !== 'GET /-/ready');
+    assert.equal(polls.length, 1, `sidecar ${i}: ${s.calls.requests.join(', ')}`);
+    assert.match(polls[0]!, /^GET \/api\/v1\/shard\/targets\?since=[^&]+&labels=false&runtime=true$/);
   }
 
   // One target more: one sidecar receives a change of one target, nobody a whole assignment.
@@ -169,4 +179,50 @@ test('delta protocol: a quiet cycle reads nothing, one new target is one change,
   assert.equal(reads[0]!.full, true, 'a version of the old process gets a full answer');
   assert.deepEqual(reads[0]!.targets.map((t) => t.hash).sort(), kept);
   assert.deepEqual([sidecars[idx]!.calls.wholes, sidecars[idx]!.calls.changes], [[], []], 'its restored assignment is the plan: nothing pushed');
+});
+
+test('delta protocol: a sidecar that answers the statuses without the runtime info is asked for it apart', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'kvass-delta-old-'));
+  const targets: TestTarget[] = await Promise.all(Array.from({ length: 3 }, () => startTarget(metricsBody(20))));
+  cleanups.push(() => Promise.all(targets.map((t) => t.close())));
+  const s = await startSidecar(join(dir, 's0'));
+  cleanups.push(() => s.close());
+  // An older sidecar's API: the same, but it does not know `runtime` (here: taken out of the query on the way).
+  const older = createServer((req, res) => {
+    const url = new URL(req.url!, 'http://older');
+    url.searchParams.delete('runtime');
+    const up = request({ host: '127.0.0.1', port: s.port, method: req.method, path: url.pathname + url.search, headers: req.headers }, (r) => {
+      res.writeHead(r.statusCode!, r.headers);
+      r.pipe(res);
+    });
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+  });
+  older.listen(0, '127.0.0.1');
+  await once(older, 'listening');
+  cleanups.push(() => new Promise((r) => older.close(r)));
+  const shardsFile = join(dir, 'shards.yml');
+  await writeFile(shardsFile, `replicas:\n- shards:\n  - id: shard-0\n    url: http://127.0.0.1:${(older.address() as AddressInfo).port}\n`);
+  const sdFile = join(dir, 'sd.json');
+  await writeFile(sdFile, JSON.stringify([{ targets: targets.map((t) => t.address) }]));
+  const configFile = join(dir, 'prometheus.yml');
+  await writeFile(configFile, `global: {scrape_interval: 1s}\nscrape_configs:\n  - job_name: t\n    file_sd_configs: [{files: ['${sdFile}'], refresh_interval: 1s}]\n`);
+  const client = new ApiClient({ timeoutMs: 2000, maxResponseBytes: 1 << 20 });
+  const coordinator = new Coordinator({
+    configFile, intervalMs: 60_000, maxSeries: 1_000_000, minShards: 1, maxShards: 1, maxIdleTimeMs: 0, notReadyGraceMs: 60_000,
+    exploreConcurrency: 4, sdInitTimeoutMs: 2000, defaultSeries: 1000, hysteresis: 0.1,
+    manager: new StaticShardManager({ file: shardsFile, log: silentLogger(), client }), client, log: silentLogger(),
+  });
+  await coordinator.start(false);
+  cleanups.push(() => coordinator.stop());
+  for (let i = 0; i < 100 && s.sidecar.assignment.length < 3; i++) {
+    await coordinator.runOnce();
+    assert.equal(coordinator.lastError, '');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(s.sidecar.assignment.length, 3, 'placed through the older API');
+  clear(s.calls);
+  await coordinator.runOnce();
+  assert.deepEqual(s.calls.requests.filter((r) => r !== 'GET /-/ready').map((r) => r.replace(/\?.*/, '')), ['GET /api/v1/shard/targets', 'GET /api/v1/shard/runtimeinfo']);
+  assert.deepEqual([coordinator.shardViews[0]?.[0]?.ready, coordinator.shardViews[0]?.[0]?.targets], [true, 3], JSON.stringify(coordinator.shardViews));
 });

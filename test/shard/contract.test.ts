@@ -1,7 +1,7 @@
 /** The coordinator–sidecar contract: which target labels can be assigned, and answers checked against their schema. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AssignmentError, ContractError, readAssignment, readRuntimeInfo, readTargetStatuses, targetLabelProblem } from '../../src/shard/contract.js';
+import { AssignmentError, ContractError, readAssignment, readRuntimeInfo, readTargetStatusDelta, readTargetStatuses, targetLabelProblem } from '../../src/shard/contract.js';
 
 test('targetLabelProblem: host:port addresses, http(s) schemes, paths and durations pass; anything else is named', () => {
   const good: Array<Record<string, string>> = [
@@ -46,5 +46,11 @@ test('readRuntimeInfo and readTargetStatuses: a malformed answer is an error nam
   assert.equal(readTargetStatuses({ targets: [st] }).length, 1);
   for (const bad of [{}, { targets: {} }, { targets: [null] }, { targets: [{ ...st, state: 'moving' }] }, { targets: [{ ...st, labels: { a: 1 } }] }, { targets: [{ ...st, series: null }] }, { targets: [{ ...st, health: 'ok' }] }]) {
     assert.throws(() => readTargetStatuses(bad), ContractError, JSON.stringify(bad));
+  }
+  // The runtime info that comes with the statuses (runtime=true) is checked as runtimeinfo's own.
+  assert.equal(readTargetStatusDelta({ targets: [st], version: 'v' }).runtime, undefined);
+  assert.equal(readTargetStatusDelta({ targets: [st], runtime: rt }).runtime?.configHash, 'x');
+  for (const bad of [null, 'x', { ...rt, configHash: 1 }]) {
+    assert.throws(() => readTargetStatusDelta({ targets: [st], runtime: bad }), ContractError, JSON.stringify(bad));
   }
 });

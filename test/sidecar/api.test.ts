@@ -12,7 +12,7 @@ import { SidecarMetrics } from '../../src/sidecar/metrics.js';
 import { createSidecarApi } from '../../src/sidecar/api.js';
 import { LocatedConfigError } from '../../src/prom/errors.js';
 import { statusConfigYaml } from '../../src/config/status-config.js';
-import { readTargetStatusDelta } from '../../src/shard/contract.js';
+import { readRuntimeInfo, readTargetStatusDelta } from '../../src/shard/contract.js';
 
 const CONFIG = `global: {scrape_interval: 15s, external_labels: {cluster: eu}}
 scrape_configs:
@@ -253,6 +253,19 @@ test('api: an assignment travels as a change to the applied version; a stale bas
     const badLabels = await s.call('GET', '/api/v1/shard/targets?labels=no');
     assert.equal(badLabels.status, 400);
     assert.match(badLabels.json.error, /labels/);
+
+    // runtime=true: the same answer with the runtime info beside it, as GET /api/v1/shard/runtimeinfo gives it.
+    const withRuntime = await s.call('GET', `/api/v1/shard/targets?since=${encodeURIComponent(since)}&labels=false&runtime=true`);
+    assert.equal(withRuntime.status, 200, withRuntime.text);
+    assert.deepEqual((withRuntime.json.data.targets as Array<{ hash: string }>).map((x) => x.hash).sort(), [h1, h2, h4].sort());
+    const runtime = readTargetStatusDelta(withRuntime.json.data).runtime!;
+    assert.deepEqual(runtime, readRuntimeInfo((await s.call('GET', '/api/v1/shard/runtimeinfo')).json.data));
+    assert.deepEqual([runtime.targets, runtime.configHash], [3, s.sidecar.configHash]);
+    assert.equal((await s.call('GET', '/api/v1/shard/targets?runtime=false')).json.data.runtime, undefined);
+    assert.equal(bare.json.data.runtime, undefined, 'not unless asked');
+    const badRuntime = await s.call('GET', '/api/v1/shard/targets?runtime=1');
+    assert.equal(badRuntime.status, 400);
+    assert.match(badRuntime.json.error, /invalid parameter "runtime": "1"/);
   } finally {
     await s.close();
   }

@@ -39,6 +39,9 @@ export class SidecarMirror {
     for (const t of d.targets) {
       // The coordinator decides on the other fields; the labels are its own (population): not kept twice.
       t.labels = NO_LABELS;
+      // The map keeps its first key string for a hash: the status names the same one (not a second copy per update).
+      const before = this.statuses.get(t.hash);
+      if (before !== undefined) t.hash = before.hash;
       this.statuses.set(t.hash, t);
       a.add(t.hash);
       b.add(t.hash);

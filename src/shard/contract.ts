@@ -202,6 +202,10 @@ export const NO_LABELS: Labels = Object.freeze({}) as Labels;
 /** Checks GET /api/v1/shard/targets's `data`: `{"targets":[…]}`; a status without `labels` gets none. */
 export function readTargetStatuses(data: unknown): TargetStatus[] {
   if (!isPlainObject(data) || !Array.isArray(data.targets)) throw new ContractError('targets: expected an object {"targets":[…]}');
+  // Strings that many statuses of one answer repeat (the job, the time of one push, an error) are kept once: JSON.parse
+  // makes each anew, and the coordinator keeps every status it reads (sidecar-mirror.ts), a million at 1M targets.
+  const repeated = new Map<string, string>();
+  const once = (v: string): string => repeated.get(v) ?? (repeated.set(v, v), v);
   return data.targets.map((t, i) => {
     const w = `targets[${i}]`;
     if (!isPlainObject(t)) throw new ContractError(`${w}: expected an object`);
@@ -213,12 +217,14 @@ export function readTargetStatuses(data: unknown): TargetStatus[] {
     if (health !== 'up' && health !== 'down' && health !== 'unknown') throw new ContractError(`${w}: "health" must be up, down or unknown`);
     const last = t.lastScrape;
     if (last !== null && typeof last !== 'string') throw new ContractError(`${w}: "lastScrape" must be a string or null`);
+    // state and health as this module's constants (one string each in the process).
     return {
-      hash: field(t, 'hash', 'string', w), job: field(t, 'job', 'string', w), labels: (t.labels ?? NO_LABELS) as Labels, state: state as TargetState,
-      health: health as TargetStatus['health'], lastError: field(t, 'lastError', 'string', w), lastScrape: last,
+      hash: field(t, 'hash', 'string', w), job: once(field(t, 'job', 'string', w)), labels: (t.labels ?? NO_LABELS) as Labels,
+      state: state === 'normal' ? 'normal' : 'in_transfer', health: health === 'up' ? 'up' : health === 'down' ? 'down' : 'unknown',
+      lastError: once(field(t, 'lastError', 'string', w)), lastScrape: last,
       lastScrapeDuration: field(t, 'lastScrapeDuration', 'number', w), series: field(t, 'series', 'number', w),
       lastSeries: field(t, 'lastSeries', 'number', w), samples: field(t, 'samples', 'number', w), bytes: field(t, 'bytes', 'number', w),
-      scrapesSinceAssigned: field(t, 'scrapesSinceAssigned', 'number', w), assignedAt: field(t, 'assignedAt', 'string', w),
+      scrapesSinceAssigned: field(t, 'scrapesSinceAssigned', 'number', w), assignedAt: once(field(t, 'assignedAt', 'string', w)),
     };
   });
 }

@@ -261,10 +261,10 @@ export class Coordinator {
     const client = new ShardClient(info.apiUrl, this.opts.client);
     try {
       // One call: the statuses with the runtime info (an older sidecar answers without it: then asked apart). The
-      // mirror follows the sidecar's versions whatever configuration it runs.
+      // statuses are taken in only from a sidecar that runs this configuration (as before, when they were read
+      // after the check): a mirror nobody reads would gather changes for as long as the sidecar runs another one.
       const mirror = this.mirrors.of(info.apiUrl);
       const delta = await client.targetsSince(mirror.version, true);
-      mirror.apply(delta);
       let runtime = delta.runtime ?? (await client.runtimeInfo());
       if (runtime.configHash !== this.configHash && !acting) return { info, ok: false, error: 'runs another configuration' };
       if (runtime.configHash !== this.configHash) {
@@ -272,8 +272,9 @@ export class Coordinator {
         await client.pushConfig(this.config.text);
         runtime = await client.runtimeInfo();
         if (runtime.configHash !== this.configHash) return { info, ok: false, error: 'runs another configuration' };
-        mirror.apply(await client.targetsSince(mirror.version)); // what the configuration changed
-      }
+        mirror.apply(delta);
+        mirror.apply(await client.targetsSince(mirror.version)); // and what the configuration changed
+      } else mirror.apply(delta);
       return { info, ok: true, error: '', runtime, mirror };
     } catch (e) {
       return { info, ok: false, error: (e as Error).message };

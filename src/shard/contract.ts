@@ -220,7 +220,7 @@ export function readTargetStatuses(data: unknown): TargetStatus[] {
     // state and health as this module's constants (one string each in the process).
     return {
       hash: field(t, 'hash', 'string', w), job: once(field(t, 'job', 'string', w)), labels: (t.labels ?? NO_LABELS) as Labels,
-      state: state === 'normal' ? 'normal' : 'in_transfer', health: health === 'up' ? 'up' : health === 'down' ? 'down' : 'unknown',
+      state: TARGET_STATES[TARGET_STATES.indexOf(state as TargetState)]!, health: health === 'up' ? 'up' : health === 'down' ? 'down' : 'unknown',
       lastError: once(field(t, 'lastError', 'string', w)), lastScrape: last,
       lastScrapeDuration: field(t, 'lastScrapeDuration', 'number', w), series: field(t, 'series', 'number', w),
       lastSeries: field(t, 'lastSeries', 'number', w), samples: field(t, 'samples', 'number', w), bytes: field(t, 'bytes', 'number', w),

@@ -221,6 +221,12 @@ test('delta protocol: a sidecar that answers the statuses without the runtime in
     await new Promise((r) => setTimeout(r, 100));
   }
   assert.equal(s.sidecar.assignment.length, 3, 'placed through the older API');
+  // The first cycle (the shard manager's readiness check, then the poll) of a sidecar without a configuration yet: the
+  // statuses, the runtime info apart, the push, its check, and the statuses again (what the configuration changed).
+  assert.deepEqual(s.calls.requests.slice(0, 7).map((r) => r.replace(/since=[^&]+&/, '')), [
+    'GET /-/ready', 'GET /api/v1/shard/targets?labels=false', 'GET /api/v1/shard/runtimeinfo', 'POST /api/v1/shard/config',
+    'GET /api/v1/shard/runtimeinfo', 'GET /api/v1/shard/targets?labels=false', 'GET /-/ready',
+  ]);
   clear(s.calls);
   await coordinator.runOnce();
   assert.deepEqual(s.calls.requests.filter((r) => r !== 'GET /-/ready').map((r) => r.replace(/\?.*/, '')), ['GET /api/v1/shard/targets', 'GET /api/v1/shard/runtimeinfo']);

@@ -79,6 +79,27 @@ async function targetFigures(c: Coordinator): Promise<[string, string]> {
   return [await pick(kept), await pick(fromViews)];
 }
 
+/**
+ * A coordinator of one static shard per port (as many shards as ports) and a file_sd job of `initial` targets; it is
+ * not started. `writeSd` changes the job's targets.
+ */
+async function coordinatorOf(dir: string, ports: number[], initial: TestTarget[]): Promise<{ coordinator: Coordinator; writeSd: (ts: TestTarget[]) => Promise<void> }> {
+  const shardsFile = join(dir, 'shards.yml');
+  await writeFile(shardsFile, `replicas:\n- shards:\n${ports.map((port, i) => `  - id: shard-${i}\n    url: http://127.0.0.1:${port}\n`).join('')}`);
+  const sdFile = join(dir, 'sd.json');
+  const writeSd = (ts: TestTarget[]) => writeFile(sdFile, JSON.stringify([{ targets: ts.map((t) => t.address) }]));
+  await writeSd(initial);
+  const configFile = join(dir, 'prometheus.yml');
+  await writeFile(configFile, `global: {scrape_interval: 1s}\nscrape_configs:\n  - job_name: t\n    file_sd_configs: [{files: ['${sdFile}'], refresh_interval: 1s}]\n`);
+  const client = new ApiClient({ timeoutMs: 2000, maxResponseBytes: 1 << 20 });
+  const coordinator = new Coordinator({
+    configFile, intervalMs: 60_000, maxSeries: 1_000_000, minShards: ports.length, maxShards: ports.length, maxIdleTimeMs: 0, notReadyGraceMs: 60_000,
+    exploreConcurrency: 4, sdInitTimeoutMs: 2000, defaultSeries: 1000, hysteresis: 0.1,
+    manager: new StaticShardManager({ file: shardsFile, log: silentLogger(), client }), client, log: silentLogger(),
+  });
+  return { coordinator, writeSd };
+}
+
 const clear = (c: Calls): void => {
   c.wholes.length = 0;
   c.changes.length = 0;
@@ -92,19 +113,7 @@ test('delta protocol: a quiet cycle reads nothing, one new target is one change,
   cleanups.push(() => Promise.all(targets.map((t) => t.close())));
   const sidecars = [await startSidecar(join(dir, 's0')), await startSidecar(join(dir, 's1'))];
   cleanups.push(() => Promise.all(sidecars.map((s) => s.close())));
-  const shardsFile = join(dir, 'shards.yml');
-  await writeFile(shardsFile, `replicas:\n- shards:\n${sidecars.map((s, i) => `  - id: shard-${i}\n    url: http://127.0.0.1:${s.port}\n`).join('')}`);
-  const sdFile = join(dir, 'sd.json');
-  const writeSd = (ts: TestTarget[]) => writeFile(sdFile, JSON.stringify([{ targets: ts.map((t) => t.address) }]));
-  await writeSd(targets.slice(0, 6));
-  const configFile = join(dir, 'prometheus.yml');
-  await writeFile(configFile, `global: {scrape_interval: 1s}\nscrape_configs:\n  - job_name: t\n    file_sd_configs: [{files: ['${sdFile}'], refresh_interval: 1s}]\n`);
-  const client = new ApiClient({ timeoutMs: 2000, maxResponseBytes: 1 << 20 });
-  const coordinator = new Coordinator({
-    configFile, intervalMs: 60_000, maxSeries: 1_000_000, minShards: 2, maxShards: 2, maxIdleTimeMs: 0, notReadyGraceMs: 60_000,
-    exploreConcurrency: 4, sdInitTimeoutMs: 2000, defaultSeries: 1000, hysteresis: 0.1,
-    manager: new StaticShardManager({ file: shardsFile, log: silentLogger(), client }), client, log: silentLogger(),
-  });
+  const { coordinator, writeSd } = await coordinatorOf(dir, sidecars.map((s) => s.port), targets.slice(0, 6));
   await coordinator.start();
   cleanups.push(() => coordinator.stop());
   const assigned = () => sidecars.reduce((a, s) => a + s.sidecar.assignment.length, 0);
@@ -201,18 +210,7 @@ test('delta protocol: a sidecar that answers the statuses without the runtime in
   older.listen(0, '127.0.0.1');
   await once(older, 'listening');
   cleanups.push(() => new Promise((r) => older.close(r)));
-  const shardsFile = join(dir, 'shards.yml');
-  await writeFile(shardsFile, `replicas:\n- shards:\n  - id: shard-0\n    url: http://127.0.0.1:${(older.address() as AddressInfo).port}\n`);
-  const sdFile = join(dir, 'sd.json');
-  await writeFile(sdFile, JSON.stringify([{ targets: targets.map((t) => t.address) }]));
-  const configFile = join(dir, 'prometheus.yml');
-  await writeFile(configFile, `global: {scrape_interval: 1s}\nscrape_configs:\n  - job_name: t\n    file_sd_configs: [{files: ['${sdFile}'], refresh_interval: 1s}]\n`);
-  const client = new ApiClient({ timeoutMs: 2000, maxResponseBytes: 1 << 20 });
-  const coordinator = new Coordinator({
-    configFile, intervalMs: 60_000, maxSeries: 1_000_000, minShards: 1, maxShards: 1, maxIdleTimeMs: 0, notReadyGraceMs: 60_000,
-    exploreConcurrency: 4, sdInitTimeoutMs: 2000, defaultSeries: 1000, hysteresis: 0.1,
-    manager: new StaticShardManager({ file: shardsFile, log: silentLogger(), client }), client, log: silentLogger(),
-  });
+  const { coordinator } = await coordinatorOf(dir, [(older.address() as AddressInfo).port], targets);
   await coordinator.start(false);
   cleanups.push(() => coordinator.stop());
   for (let i = 0; i < 100 && s.sidecar.assignment.length < 3; i++) {

@@ -4,7 +4,7 @@
  * document is ≈400 MB of text (and as much again as a Buffer), and building it meant a sorted copy of every
  * target's ≈45 discovered labels as an object: most of the command's time and its peak memory.
  */
-import { compareLabelNames, RESERVED_LABEL_PREFIX, SCRAPE_INTERVAL_LABEL, SCRAPE_TIMEOUT_LABEL } from '../prom/labels.js';
+import { compareLabelNames, RESERVED_LABEL_PREFIX, sameNames, SCRAPE_INTERVAL_LABEL, SCRAPE_TIMEOUT_LABEL } from '../prom/labels.js';
 import { discoveredLabelArrays, type DroppedTarget, type Target } from '../target/populate.js';
 import type { JobResult } from './targets.js';
 
@@ -67,11 +67,6 @@ class LayoutCache {
   }
 }
 
-function sameNames(a: readonly string[], b: readonly string[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 /** Characters JSON.stringify escapes in a string (controls, quote, backslash, any surrogate: lone ones get \u). */
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;

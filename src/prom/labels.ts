@@ -15,6 +15,13 @@ export const INSTANCE_LABEL = 'instance';
 const LABEL_NAME_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 /** Prometheus's model.LabelName.IsValid (the legacy, pre-UTF-8 rule that 2.42 applies). */
+/** Whether two name lists are equal entry by entry (label names are internalized: mostly a pointer comparison each). */
+export function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 export function isValidLabelName(name: string): boolean {
   return LABEL_NAME_RE.test(name);
 }

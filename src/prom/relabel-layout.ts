@@ -13,6 +13,7 @@
  * past `maxNodes` names, a set of new names gets no layout and is relabeled name by name, as before (correct,
  * only slower).
  */
+import { sameNames } from './labels.js';
 
 export interface NameLayout {
   /** The upper layer's names (a target's own labels). */
@@ -85,11 +86,6 @@ export class NameLayouts {
   }
 }
 
-function sameNames(a: readonly string[], b: readonly string[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 function layoutOf(own: readonly string[], lower: readonly string[]): NameLayout {
   const hidden = new Set(own);

@@ -10,6 +10,7 @@ import { ADDRESS_LABEL, METRICS_PATH_LABEL, SCHEME_LABEL, SCRAPE_INTERVAL_LABEL,
 export const TARGET_STATES = ['normal', 'in_transfer'] as const;
 /** `in_transfer`: the target is moving here and is still scraped by its old shard too (see the coordinator). */
 export type TargetState = (typeof TARGET_STATES)[number];
+const HEALTH = ['up', 'down', 'unknown'] as const;
 
 /** One assigned target, as sent by the coordinator and kept on disk. */
 export interface AssignedTargetSpec {
@@ -129,7 +130,7 @@ export interface TargetStatus {
   job: string;
   labels: Labels;
   state: TargetState;
-  health: 'up' | 'down' | 'unknown';
+  health: (typeof HEALTH)[number];
   lastError: string;
   /** ISO time of the last scrape's start, null before the first. */
   lastScrape: string | null;
@@ -199,6 +200,11 @@ export function readRuntimeInfo(data: unknown): RuntimeInfo {
 /** No labels: one shared frozen object (statuses read without their labels). */
 export const NO_LABELS: Labels = Object.freeze({}) as Labels;
 
+/** The element of `list` equal to `v` (the constant, not `v`), or undefined. */
+function memberOf<T extends string>(list: readonly T[], v: string): T | undefined {
+  return list[list.indexOf(v as T)];
+}
+
 /** Checks GET /api/v1/shard/targets's `data`: `{"targets":[…]}`; a status without `labels` gets none. */
 export function readTargetStatuses(data: unknown): TargetStatus[] {
   if (!isPlainObject(data) || !Array.isArray(data.targets)) throw new ContractError('targets: expected an object {"targets":[…]}');
@@ -211,16 +217,16 @@ export function readTargetStatuses(data: unknown): TargetStatus[] {
     if (!isPlainObject(t)) throw new ContractError(`${w}: expected an object`);
     // Absent when asked for without them (`labels=false`).
     if (t.labels !== undefined && (!isPlainObject(t.labels) || Object.values(t.labels).some((v) => typeof v !== 'string'))) throw new ContractError(`${w}: "labels" must be an object of strings`);
-    const state = field<string>(t, 'state', 'string', w);
-    if (!TARGET_STATES.includes(state as TargetState)) throw new ContractError(`${w}: "state" must be one of ${TARGET_STATES.join(', ')}`);
-    const health = field<string>(t, 'health', 'string', w);
-    if (health !== 'up' && health !== 'down' && health !== 'unknown') throw new ContractError(`${w}: "health" must be up, down or unknown`);
+    // state and health as this module's constants (one string each in the process), not JSON.parse's copies.
+    const state = memberOf(TARGET_STATES, field<string>(t, 'state', 'string', w));
+    if (state === undefined) throw new ContractError(`${w}: "state" must be one of ${TARGET_STATES.join(', ')}`);
+    const health = memberOf(HEALTH, field<string>(t, 'health', 'string', w));
+    if (health === undefined) throw new ContractError(`${w}: "health" must be up, down or unknown`);
     const last = t.lastScrape;
     if (last !== null && typeof last !== 'string') throw new ContractError(`${w}: "lastScrape" must be a string or null`);
-    // state and health as this module's constants (one string each in the process).
     return {
       hash: field(t, 'hash', 'string', w), job: once(field(t, 'job', 'string', w)), labels: (t.labels ?? NO_LABELS) as Labels,
-      state: TARGET_STATES[TARGET_STATES.indexOf(state as TargetState)]!, health: health === 'up' ? 'up' : health === 'down' ? 'down' : 'unknown',
+      state, health,
       lastError: once(field(t, 'lastError', 'string', w)), lastScrape: last,
       lastScrapeDuration: field(t, 'lastScrapeDuration', 'number', w), series: field(t, 'series', 'number', w),
       lastSeries: field(t, 'lastSeries', 'number', w), samples: field(t, 'samples', 'number', w), bytes: field(t, 'bytes', 'number', w),

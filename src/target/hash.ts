@@ -4,6 +4,7 @@
  * every process and across restarts. It travels as 16 lower-case hex digits: a 64-bit integer does not fit a
  * JSON number in JavaScript.
  */
+import { sameNames } from '../prom/labels.js';
 
 const FNV_PRIME_LOW = 0x1b3;
 
@@ -122,16 +123,7 @@ let lastNames: string[] = [];
 let lastOrder = new Int32Array(0);
 
 function sortedOrder(names: string[]): Int32Array {
-  if (names.length === lastNames.length) {
-    let same = true;
-    for (let i = 0; i < names.length; i++) {
-      if (names[i] !== lastNames[i]) {
-        same = false;
-        break;
-      }
-    }
-    if (same) return lastOrder;
-  }
+  if (sameNames(names, lastNames)) return lastOrder;
   const order = Int32Array.from(names.keys()).sort((a, b) => (names[a]! < names[b]! ? -1 : names[a]! > names[b]! ? 1 : 0));
   lastNames = names;
   lastOrder = order;

@@ -241,7 +241,6 @@ function populate(own: Labels, group: Labels | null, jd: JobDefaults): Checked {
   return { ok: true, labels: out, interval, timeout };
 }
 
-
 /** PopulateLabels: one target's labels from its merged group/target labels. */
 export function populateLabels(lset: Labels, jd: JobDefaults): PopulateResult {
   const r = populate(lset, null, jd);

@@ -96,8 +96,10 @@ test('refresh picks up changes; errors keep the last good groups and are reporte
     const emitted = d.emits.length;
 
     handler.current = json({ error: 'boom' }, 500);
-    await d.until(() => d.fails.length > 0, '500 reported');
-    assert.match(d.fails[0]!.message, new RegExp(`${url}.*server returned HTTP status 500 Internal Server Error`));
+    // Found among the failures, not as the first: the request's timeout is the refresh interval (as in Prometheus),
+    // 50 ms here, which a loaded machine can exceed before the 500 is answered.
+    const is500 = new RegExp(`${url}.*server returned HTTP status 500 Internal Server Error`);
+    await d.until(() => d.fails.some((e) => is500.test(e.message)), '500 reported');
 
     handler.current = json('[{"targets": ["x:1"]', 200);
     await d.until(() => d.fails.some((e) => /invalid JSON/.test(e.message)), 'bad JSON reported');

@@ -14,7 +14,6 @@ export const INSTANCE_LABEL = 'instance';
 
 const LABEL_NAME_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
-/** Prometheus's model.LabelName.IsValid (the legacy, pre-UTF-8 rule that 2.42 applies). */
 /** Whether two name lists are equal entry by entry (label names are internalized: mostly a pointer comparison each). */
 export function sameNames(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) return false;
@@ -22,6 +21,7 @@ export function sameNames(a: readonly string[], b: readonly string[]): boolean {
   return true;
 }
 
+/** Prometheus's model.LabelName.IsValid (the legacy, pre-UTF-8 rule that 2.42 applies). */
 export function isValidLabelName(name: string): boolean {
   return LABEL_NAME_RE.test(name);
 }

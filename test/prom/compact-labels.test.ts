@@ -6,7 +6,11 @@ import { compactGroup, type TargetGroup } from '../../src/discovery/types.js';
 import type { Labels } from '../../src/prom/labels.js';
 
 /** Short values, and longer ones (which the compactor's tables share) that repeat across sets or do not. */
-const valueArb = fc.oneof(fc.string(), fc.constantFrom('registry.local/app:1.2.3', 'ip-10-0-1-23.ec2.internal', 'x'.repeat(11)), fc.string({ minLength: 11, maxLength: 30 }));
+const valueArb = fc.oneof(
+  fc.string(),
+  fc.constantFrom('registry.local/app:1.2.3', 'ip-10-0-1-23.ec2.internal', 'x'.repeat(11)),
+  fc.string({ minLength: 11, maxLength: 30 }),
+);
 
 /** Label sets whose names repeat across sets (in differing orders), as discovery's do. */
 const labelSets = fc.array(

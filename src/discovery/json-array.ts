@@ -11,6 +11,7 @@
  * failed cuts in a row, or anything but a well-formed array (another value, a byte-order mark, bad JSON), return
  * false: the caller then reads the file whole as before, so every error keeps its message.
  */
+import { isAscii } from 'node:buffer';
 import type { FileHandle } from 'node:fs/promises';
 
 const READ_CHUNK = 1 << 20;
@@ -47,10 +48,19 @@ function nextCut(buf: Buffer, from: number): number {
   return -1;
 }
 
+/**
+ * The text of bytes that are UTF-8. ASCII bytes, nearly all of a file_sd file, are the same text read as Latin-1,
+ * which is a copy, where UTF-8 decoding goes byte by byte: 0.06 s instead of 0.6 s for a 205 MB file.
+ */
+function text(buf: Buffer, from: number, to: number): string {
+  const bytes = buf.subarray(from, to);
+  return isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
+}
+
 /** JSON.parse of `[` + bytes + `]`, or null when that is not JSON. */
 function parseBatch(buf: Buffer, from: number, to: number, close: string): unknown[] | null {
   try {
-    return JSON.parse('[' + buf.toString('utf8', from, to) + close) as unknown[];
+    return JSON.parse('[' + text(buf, from, to) + close) as unknown[];
   } catch {
     return null;
   }
@@ -61,42 +71,53 @@ function parseBatch(buf: Buffer, from: number, to: number, close: string): unkno
  * not a well-formed array or could not be cut (`each` may then have seen some elements: the caller starts over).
  */
 export async function forEachJsonArrayElement(file: FileHandle, each: (value: unknown, index: number) => void): Promise<boolean> {
-  let held: Buffer[] = []; // bytes read and not parsed yet, from an element's start (or the array's end)
-  let heldBytes = 0;
+  // One buffer, read into and parsed in place: bytes read and not parsed yet are buf[0, held), from an element's start
+  // (or the array's end). What follows a batch's cut moves to the front. (A buffer per read and one joined per batch
+  // copied the whole file once more, and each is a fresh mapping when a server's mmap threshold is low: bin/kvass.)
+  // Sized for the file when it is small (most file_sd files are): a batch's worth of memory is for large ones.
+  const { size } = await file.stat();
+  let buf = Buffer.allocUnsafe(Math.min(size + 1, BATCH + 2 * READ_CHUNK));
+  let read = 0;
+  let held = 0;
   let started = false;
   let index = 0;
   let eof = false;
   while (!eof) {
-    const chunk = Buffer.allocUnsafe(READ_CHUNK);
-    const { bytesRead } = await file.read(chunk, 0, READ_CHUNK, null);
+    // Room for a full read, unless less is left of the file (as its size was when opened; one that grew finds no room).
+    const room = buf.length - held;
+    if (room === 0 || (room < READ_CHUNK && room <= size - read)) {
+      const bigger = Buffer.allocUnsafe(Math.max(buf.length * 2, held + READ_CHUNK));
+      buf.copy(bigger, 0, 0, held);
+      buf = bigger;
+    }
+    const { bytesRead } = await file.read(buf, held, Math.min(READ_CHUNK, buf.length - held), null);
+    read += bytesRead;
     eof = bytesRead === 0;
     if (!eof) {
-      let piece = chunk.subarray(0, bytesRead);
       if (!started) {
-        let i = 0;
-        while (i < piece.length && isSpace(piece[i])) i++;
-        if (i === piece.length) continue;
-        if (piece[i] !== OPEN_SQUARE) return false;
+        let i = 0; // nothing is held before the opening bracket
+        while (i < bytesRead && isSpace(buf[i])) i++;
+        if (i === bytesRead) continue;
+        if (buf[i] !== OPEN_SQUARE) return false;
         started = true;
-        piece = piece.subarray(i + 1);
-      }
-      held.push(piece);
-      heldBytes += piece.length;
-      if (heldBytes < BATCH + READ_CHUNK) continue;
+        buf.copyWithin(0, i + 1, bytesRead);
+        held = bytesRead - i - 1;
+      } else held += bytesRead;
+      if (held < BATCH + READ_CHUNK) continue;
     } else if (!started) {
       return false; // an empty file, or only spaces
     }
-    const buf = held.length === 1 ? held[0]! : Buffer.concat(held, heldBytes);
     let from = 0;
     if (eof) {
       // The rest holds the last elements, the closing bracket and nothing else: JSON.parse checks all of it.
-      const values = parseBatch(buf, 0, buf.length, '');
+      const values = parseBatch(buf, 0, held, '');
       if (values === null) return false;
       for (const v of values) each(v, index++);
       return true;
     }
     let bad = 0;
-    for (let cut = nextCut(buf, BATCH); cut >= 0; cut = nextCut(buf, cut + 1)) {
+    const batch = buf.subarray(0, held);
+    for (let cut = nextCut(batch, BATCH); cut >= 0; cut = nextCut(batch, cut + 1)) {
       const values = parseBatch(buf, from, cut, ']');
       if (values === null) {
         if (++bad >= MAX_BAD_CUTS) return false;
@@ -106,10 +127,10 @@ export async function forEachJsonArrayElement(file: FileHandle, each: (value: un
       from = cut + 1;
       break;
     }
-    if (from === 0 && buf.length > MAX_HELD) return false;
+    if (from === 0 && held > MAX_HELD) return false;
     // Keep what follows the cut (or everything, when no cut was found yet).
-    held = from < buf.length ? [buf.subarray(from)] : [];
-    heldBytes = buf.length - from;
+    buf.copyWithin(0, from, held);
+    held -= from;
   }
   return false;
 }

@@ -24,11 +24,19 @@ export interface NameLayout {
   readonly names: readonly string[];
   /** For `names[own.length + j]`: its position in `lower`. */
   readonly lowerAt: Int32Array;
-  /** Each name's position in `names`: a target's value by name without a keyed read of its label objects. */
+  /**
+   * Names the rules set that the input does not hold (`__scheme__`, a labelmap's targets, …), at positions after
+   * `names`: shared by the layout's targets like the input names, found when a rule first sets them (`slotOf`).
+   */
+  readonly extra: string[];
+  /**
+   * Each name's position: in `names`, or `names.length + j` for `extra[j]`. A target's value by name without a keyed
+   * read of its label objects, and the place where relabeling keeps its current value.
+   */
   readonly at: Map<string, number>;
   /** What each rule (by its prepared object) found in `names`: filled by the relabeling, once per rule. */
   readonly rules: WeakMap<object, unknown>;
-  /** Per name: whether it starts with `omitted` (the prefix relabeling's output leaves out), for the last prefix asked. */
+  /** Per position (names, then extra): whether it starts with `omitted` (the prefix the output leaves out), for the last prefix asked. */
   omitMask: Uint8Array | null;
   omitted: string | null;
 }
@@ -98,13 +106,34 @@ function layoutOf(own: readonly string[], lower: readonly string[]): NameLayout 
   });
   Object.freeze(names);
   const at = new Map(names.map((n, i) => [n, i]));
-  return { own: own.slice(), lower: lower.slice(), names, lowerAt: Int32Array.from(lowerAt), at, rules: new WeakMap(), omitMask: null, omitted: null };
+  return { own: own.slice(), lower: lower.slice(), names, lowerAt: Int32Array.from(lowerAt), extra: [], at, rules: new WeakMap(), omitMask: null, omitted: null };
 }
 
-/** Per name of the layout, 1 where it starts with `prefix`. */
+/**
+ * Extra names per layout: rules set few names beside the input's, the same ones for each target of a layout, unless a
+ * `target_label` is a template of values. Past this many, a name gets no position (the relabeling keeps it apart).
+ */
+export const MAX_EXTRA_NAMES = 256;
+
+/** The position of `name` in the layout, an extra one given if it has none and room is left; -1 otherwise. */
+export function slotOf(layout: NameLayout, name: string): number {
+  const at = layout.at.get(name);
+  if (at !== undefined) return at;
+  if (layout.extra.length >= MAX_EXTRA_NAMES) return -1;
+  const i = layout.names.length + layout.extra.length;
+  layout.extra.push(name);
+  layout.at.set(name, i);
+  return i;
+}
+
+/** Per position of the layout (names, then extra), 1 where the name starts with `prefix`. */
 export function omitMaskOf(layout: NameLayout, prefix: string): Uint8Array {
-  if (layout.omitMask === null || layout.omitted !== prefix) {
-    layout.omitMask = Uint8Array.from(layout.names, (n) => (n.startsWith(prefix) ? 1 : 0));
+  const size = layout.names.length + layout.extra.length;
+  if (layout.omitMask === null || layout.omitted !== prefix || layout.omitMask.length !== size) {
+    const mask = new Uint8Array(size);
+    layout.names.forEach((n, i) => (mask[i] = n.startsWith(prefix) ? 1 : 0));
+    layout.extra.forEach((n, j) => (mask[layout.names.length + j] = n.startsWith(prefix) ? 1 : 0));
+    layout.omitMask = mask;
     layout.omitted = prefix;
   }
   return layout.omitMask;

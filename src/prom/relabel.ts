@@ -16,7 +16,7 @@ import { readList, readMap, readString } from './decode.js';
 import { compareLabelNames, isValidLabelName, type Labels } from './labels.js';
 import { expandTemplate, parseTemplate, Re2Regex, type Template } from './regex.js';
 import { YamlLiteral } from './yaml-plain.js';
-import { NameLayouts, omitMaskOf, type NameLayout } from './relabel-layout.js';
+import { NameLayouts, omitMaskOf, slotOf, type NameLayout } from './relabel-layout.js';
 
 export type RelabelAction =
   | 'replace'
@@ -478,20 +478,22 @@ function entriesOf(labels: Labels): [string[], string[]] {
 class Work {
   base: Labels = {};
   under: Labels | null = null;
+  /**
+   * Without a layout: the overlay of changes over the input (null marks a deleted label). With one: the labels set
+   * that have no position in it (past its bound of extra names), null or absent when deleted.
+   */
   over = new Map<string, string | null>();
-  deletes = 0;
   /** No rule has run yet and the input's empty values reach the first rule (see labelMap and relabelLayered). */
   first = true;
   private names: string[] | null = null;
+  /**
+   * Without a layout: the input's values. With one: the current value at each of its positions (input names, then
+   * its extra names), "" where absent: rules write here, so a label they set or delete costs no overlay entry.
+   */
   private values: string[] = [];
   private layout: NameLayout | null = null;
   /** Whether load() looks for the input's layout (target relabeling). */
   useLayouts = false;
-  /**
-   * With a layout: the names the input does not hold, in the order they entered the overlay (as the overlay
-   * lists them), so that the labels rules added are found without reading the whole overlay against the input.
-   */
-  private added: string[] = [];
 
   /**
    * The input labels as parallel name and value arrays, listed once per call: two bulk reads of each object are
@@ -508,8 +510,10 @@ class Work {
     if (layout !== null) {
       const lowerAt = layout.lowerAt;
       const n = own.length;
+      // Object.values made this array: it is this call's own to extend and write.
       const values = ownValues;
       for (let j = 0; j < lowerAt.length; j++) values[n + j] = uv[lowerAt[j]!]!;
+      for (let j = 0, m = layout.names.length, x = layout.extra.length; j < x; j++) values[m + j] = '';
       this.layout = layout;
       this.names = layout.names as string[];
       this.values = values;
@@ -544,21 +548,25 @@ class Work {
     return this.layout;
   }
 
-  /** The value at a position of keys(): "" when absent (deleted by a rule, or empty in the input). */
+  /** With a layout: the current value at a position, "" when absent. */
   valueAt(i: number): string {
-    const v = this.values[i]!;
-    if (v === '' || this.over.size === 0) return v;
-    const o = this.over.get(this.names![i]!);
-    return o === undefined ? v : (o ?? '');
+    return this.values[i]!;
   }
 
-  /** With a layout: labels the input does not hold, set by rules (or defaults), each name with its value. */
+  /** With a layout: deletes the label at a position. */
+  delAt(i: number): void {
+    this.values[i] = '';
+  }
+
+  /**
+   * With a layout: each label the input does not hold that rules set (its extra names, then the ones past its
+   * bound), name and value. f may delete labels as it goes.
+   */
   forEachAdded(f: (name: string, value: string) => void): void {
-    const added = this.added;
-    for (let k = 0, n = added.length; k < n; k++) {
-      const o = this.over.get(added[k]!);
-      if (o !== null && o !== undefined) f(added[k]!, o);
-    }
+    const extra = this.layout!.extra;
+    const values = this.values;
+    for (let j = 0, m = this.names!.length, x = extra.length; j < x; j++) if (values[m + j] !== '') f(extra[j]!, values[m + j]!);
+    if (this.over.size > 0) for (const [name, v] of this.over) if (v !== null) f(name, v);
   }
 
   keys(): string[] {
@@ -574,12 +582,8 @@ class Work {
     return out;
   }
 
-  /** An input label's value, "" when missing (inherited Object.prototype members are never strings). */
-  input(name: string): string {
-    if (this.layout !== null) {
-      const i = this.layout.at.get(name);
-      return i === undefined ? '' : this.values[i]!;
-    }
+  /** Without a layout: an input label's value, "" when missing (inherited Object.prototype members are never strings). */
+  private input(name: string): string {
     const v = this.base[name];
     if (typeof v === 'string') return v;
     if (this.under === null || Object.hasOwn(this.base, name)) return '';
@@ -589,6 +593,12 @@ class Work {
 
   /** The current value, "" when missing. */
   get(name: string): string {
+    const layout = this.layout;
+    if (layout !== null) {
+      const i = layout.at.get(name);
+      if (i !== undefined) return this.values[i] ?? '';
+      return this.over.size > 0 ? (this.over.get(name) ?? '') : '';
+    }
     if (this.over.size > 0) {
       const o = this.over.get(name);
       if (o !== undefined) return o ?? '';
@@ -598,25 +608,37 @@ class Work {
 
   /** labels.Builder.Set: an empty value deletes. */
   set(name: string, value: string): void {
-    if (value === '') this.del(name);
-    else {
-      if (this.layout !== null && this.over.get(name) === undefined && this.input(name) === '') this.added.push(name);
-      this.over.set(name, value);
+    if (value === '') return this.del(name);
+    const layout = this.layout;
+    if (layout !== null) {
+      const i = slotOf(layout, name);
+      if (i < 0) this.over.set(name, value);
+      else if (i < this.values.length) this.values[i] = value;
+      else {
+        // A position this call's values do not have yet: an extra name given since load().
+        for (let j = this.values.length; j < i; j++) this.values[j] = '';
+        this.values[i] = value;
+      }
+      return;
     }
+    this.over.set(name, value);
   }
 
   del(name: string): void {
-    const o = this.over.get(name);
-    if (o !== null) {
-      if (o === undefined && this.layout !== null && this.input(name) === '') this.added.push(name);
-      this.over.set(name, null);
-      this.deletes++;
+    const layout = this.layout;
+    if (layout !== null) {
+      const i = layout.at.get(name);
+      if (i !== undefined) {
+        if (i < this.values.length) this.values[i] = '';
+      } else if (this.over.size > 0) this.over.delete(name);
+      return;
     }
+    if (this.over.get(name) !== null) this.over.set(name, null);
   }
 
   /**
-   * Calls f with each current label (name, value); f may set or delete labels as it goes. Without a layout only
-   * (whose values hold no empty ones): with one, the name-only rules read the positions they act on.
+   * Without a layout: calls f with each current label (name, value); f may set or delete labels as it goes. (With
+   * one, the name-only rules read the positions they act on.)
    */
   forEach(f: (name: string, value: string) => void): void {
     const over = this.over;
@@ -662,30 +684,27 @@ class Work {
     return out;
   }
 
-  /** build() with a layout: the overlay applied by position (one pass over it), the added labels from their list. */
+  /**
+   * build() with a layout: the labels by position (input names, then extra names, the same order for every target
+   * of a layout), then those past its bound.
+   */
   private buildByPosition(layout: NameLayout, omit: string | null): Labels {
-    const { over, values, added } = this;
+    const { over, values } = this;
     const names = layout.names;
-    let current = values;
-    if (over.size > 0) {
-      current = values.slice();
-      for (const [name, v] of over) {
-        const i = layout.at.get(name);
-        if (i !== undefined && values[i] !== '') current[i] = v ?? '';
-      }
-    }
+    const extra = layout.extra;
     const mask = omit === null ? null : omitMaskOf(layout, omit);
     const out: Labels = {};
-    for (let i = 0; i < names.length; i++) {
-      // Absent: deleted, or empty in the input (then, if a rule set it, it is among the added ones).
-      if (current[i] === '' || (mask !== null && mask[i] === 1)) continue;
-      put(out, names[i]!, current[i]!);
+    const m = names.length;
+    for (let i = 0; i < m; i++) {
+      if (values[i] === '' || (mask !== null && mask[i] === 1)) continue;
+      put(out, names[i]!, values[i]!);
     }
-    for (let k = 0; k < added.length; k++) {
-      const name = added[k]!;
-      const v = over.get(name);
-      if (v === null || v === undefined || (omit !== null && name.startsWith(omit))) continue;
-      put(out, name, v);
+    for (let i = m, end = Math.min(values.length, m + extra.length); i < end; i++) {
+      if (values[i] === '' || (mask !== null && mask[i] === 1)) continue;
+      put(out, extra[i - m]!, values[i]!);
+    }
+    if (over.size > 0) {
+      for (const [name, v] of over) if (v !== null && (omit === null || !name.startsWith(omit))) put(out, name, v);
     }
     return out;
   }
@@ -696,10 +715,8 @@ class Work {
     this.names = null;
     this.values = NO_VALUES;
     this.layout = null;
-    if (this.added.length > 0) this.added = [];
     this.first = true;
     if (this.over.size > 0) this.over = new Map();
-    this.deletes = 0;
   }
 }
 
@@ -926,8 +943,7 @@ function apply(w: Work, p: Prepared): boolean {
       if (layout !== null) {
         // As w.forEach below, reading only the positions the rule deletes.
         const at = deletedAt(layout, p);
-        const names = w.keys();
-        for (let k = 0; k < at.length; k++) if (w.valueAt(at[k]!) !== '') w.del(names[at[k]!]!);
+        for (let k = 0; k < at.length; k++) w.delAt(at[k]!);
         w.forEachAdded(p.act === Act.LabelDrop ? dropMatching : keepMatching);
         return true;
       }
@@ -978,9 +994,9 @@ export function relabelLayered(
   try {
     w.reset(upper, lower);
     w.useLayouts = target;
-    if (target) w.keys(); // finds the input's layout, through which input() reads
+    if (target) w.keys(); // finds the input's layout, through which get() reads
     w.first = !target;
-    for (let i = 0; i < defaults.length; i++) if (w.input(defaults[i]![0]) === '') w.set(defaults[i]![0], defaults[i]![1]);
+    for (let i = 0; i < defaults.length; i++) if (w.get(defaults[i]![0]) === '') w.set(defaults[i]![0], defaults[i]![1]);
     for (let i = 0; i < forced.length; i++) w.set(forced[i]![0], forced[i]![1]);
     for (let i = 0; i < list.length; i++) {
       if (!apply(w, list[i]!)) return null;

@@ -10,14 +10,15 @@ import { repoRoot } from '../helpers/kvass.js';
  * Runs bin/kvass with a stand-in `node` first on PATH that prints the arguments and environment the launcher gives
  * it, so what the launcher passes to node is seen exactly as it is passed.
  */
-function launch(args: string[], extraEnv: NodeJS.ProcessEnv = {}): { nodeArgs: string[]; arenaMax: string } {
+function launch(args: string[], extraEnv: NodeJS.ProcessEnv = {}): { nodeArgs: string[]; arenaMax: string; mmapThreshold: string } {
   const dir = mkdtempSync(join(tmpdir(), 'kvass-launcher-'));
   try {
     const fakeNode = join(dir, 'node');
-    writeFileSync(fakeNode, '#!/bin/sh\necho "MALLOC_ARENA_MAX=$MALLOC_ARENA_MAX"\nfor a in "$@"; do echo "ARG=$a"; done\n');
+    writeFileSync(fakeNode, '#!/bin/sh\necho "MALLOC_ARENA_MAX=$MALLOC_ARENA_MAX"\necho "MALLOC_MMAP_THRESHOLD_=${MALLOC_MMAP_THRESHOLD_-unset}"\nfor a in "$@"; do echo "ARG=$a"; done\n');
     chmodSync(fakeNode, 0o755);
     const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${dir}:${process.env.PATH}` };
     delete env.MALLOC_ARENA_MAX;
+    delete env.MALLOC_MMAP_THRESHOLD_;
     delete env.NODE_OPTIONS;
     Object.assign(env, extraEnv);
     const out = execFileSync(join(repoRoot(), 'bin', 'kvass'), args, { env, encoding: 'utf8' });
@@ -25,6 +26,7 @@ function launch(args: string[], extraEnv: NodeJS.ProcessEnv = {}): { nodeArgs: s
     return {
       nodeArgs: lines.filter((l) => l.startsWith('ARG=')).map((l) => l.slice(4)),
       arenaMax: lines.find((l) => l.startsWith('MALLOC_ARENA_MAX='))!.slice('MALLOC_ARENA_MAX='.length),
+      mmapThreshold: lines.find((l) => l.startsWith('MALLOC_MMAP_THRESHOLD_='))!.slice('MALLOC_MMAP_THRESHOLD_='.length),
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -54,4 +56,13 @@ test('the launcher keeps a semi-space size given in NODE_OPTIONS (its own flag w
   assert.match(nodeArgs[0]!, /dist\/src\/cli\/main\.js$/);
   assert.deepEqual(nodeArgs.slice(1), ['coordinator']);
   assert.equal(launch(['coordinator'], { NODE_OPTIONS: '--max-old-space-size=2048' }).nodeArgs[0], '--max-semi-space-size=64', 'other NODE_OPTIONS leave it');
+});
+
+test('the launcher fixes the mmap threshold for the commands that keep running, not for the one-shot targets', () => {
+  for (const cmd of ['up', 'coordinator', 'sidecar', 'query', 'receive', 'fake-targets']) assert.equal(launch([cmd]).mmapThreshold, '131072', cmd);
+  const targets = launch(['targets', '--config.file=x']);
+  assert.equal(targets.mmapThreshold, 'unset');
+  assert.equal(targets.arenaMax, '2');
+  assert.deepEqual(targets.nodeArgs.slice(1), ['targets', '--config.file=x']);
+  assert.equal(launch(['sidecar'], { MALLOC_MMAP_THRESHOLD_: '65536' }).mmapThreshold, '65536', 'a value given is kept');
 });

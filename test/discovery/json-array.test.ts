@@ -73,3 +73,43 @@ test('invalid UTF-8 decodes as the whole-text path decodes it', async () => {
   buf[at + 1] = 0xc3;
   assert.deepEqual(await read(buf), JSON.parse(buf.toString('utf8')));
 });
+
+test('batches of ASCII text only and batches with other text, escapes in both, give what JSON.parse gives', async () => {
+  // ASCII bytes are read as Latin-1 (the same text, a cheaper copy): the first ≈10 MB here are ASCII, escapes of
+  // other characters among them; then groups whose values are UTF-8 text other than ASCII; then ASCII again.
+  const ascii = (from: number, count: number) => Array.from({ length: count }, (_, i) => ({ targets: [`h${from + i}:80`], labels: { a: 'caf\u00e9 \u{1F600} \\ "q"', b: 'x'.repeat((from + i) % 200), i: String(from + i) } }));
+  const utf8 = Array.from({ length: 3_000 }, (_, i) => ({ targets: [`u${i}:80`], labels: { a: `é日本 ${i}`, b: 'ü'.repeat(i % 100) } }));
+  const gs = [...ascii(0, 60_000), ...utf8, ...ascii(60_000, 20_000)];
+  const text = JSON.stringify(gs).replace(/[\u0080-\uffff]/g, (c, at: number) => (at < 9 << 20 ? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}` : c));
+  assert.ok(Buffer.byteLength(text) > 12 << 20);
+  assert.ok(!/[^\x00-\x7f]/.test(text.slice(0, 9 << 20)) && /[^\x00-\x7f]/.test(text.slice(9 << 20)), 'ASCII first, then other text');
+  assert.deepEqual(await read(text), JSON.parse(text));
+});
+
+test('elements longer than a batch, after batches already cut, are read whole', async () => {
+  // The reading buffer still holds bytes of earlier batches past what is read: no cut may be looked for there. Here
+  // the first batch finds its cut only after the first long element (the buffer grows), and the second batch none
+  // before the end of what it read (inside the second long element), while the stale bytes after it hold cuts.
+  const small = (from: number, count: number) => Array.from({ length: count }, (_, i) => ({ targets: [`h${from + i}:80`], labels: { i: String(from + i), pad: 'p'.repeat(40) } }));
+  const long = (v: number) => ({ targets: [`long${v}:80`], labels: { v: 'x'.repeat(v) } });
+  const gs = [...small(0, 40_000), long(2_600_000), ...small(40_000, 39_000), long(2_500_000), ...small(79_000, 15_000)];
+  const text = JSON.stringify(gs);
+  assert.ok(text.length > 12 << 20);
+  assert.deepEqual(await read(text), gs);
+});
+
+test('a file longer than its size when opened (written to meanwhile) is read to its end', async () => {
+  const text = groups(30_000, false);
+  const file = join(dir, `f${n++}.json`);
+  writeFileSync(file, text);
+  const fh = await open(file, 'r');
+  try {
+    // The size the reader sizes its buffer by is from before the writer's last bytes.
+    const grown = { stat: async () => ({ size: 100 }), read: fh.read.bind(fh) } as unknown as typeof fh;
+    const out: unknown[] = [];
+    assert.equal(await forEachJsonArrayElement(grown, (v) => out.push(v)), true);
+    assert.deepEqual(out, JSON.parse(text));
+  } finally {
+    await fh.close();
+  }
+});

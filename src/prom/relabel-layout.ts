@@ -110,10 +110,12 @@ function layoutOf(own: readonly string[], lower: readonly string[]): NameLayout 
 }
 
 /**
- * Extra names per layout: rules set few names beside the input's, the same ones for each target of a layout, unless a
- * `target_label` is a template of values. Past this many, a name gets no position (the relabeling keeps it apart).
+ * Extra names per layout: rules set few names beside the input's, the same ones for each target of a layout (a layout
+ * is shared by every job whose targets have its names, so all their rules' names), unless a `target_label` is a
+ * template of values. Extra names are never taken back, and each target of the layout pays a step for each; past this
+ * many, a name gets no position (the relabeling keeps it in a map of the target's own).
  */
-export const MAX_EXTRA_NAMES = 256;
+export const MAX_EXTRA_NAMES = 64;
 
 /** The position of `name` in the layout, an extra one given if it has none and room is left; -1 otherwise. */
 export function slotOf(layout: NameLayout, name: string): number {

@@ -437,9 +437,10 @@ function prepareAll(cfgs: readonly RelabelConfig[]): Prepared[] {
 }
 
 /**
- * The label set while rules run: the caller's objects, untouched, under an overlay of changes (null marks a
- * deleted label). Objects with many dynamic keys are slow to copy or grow in V8, so the output object is
- * built once, at the end, and a dropped label set costs no copy at all.
+ * The label set while rules run: the caller's objects, untouched. With a name layout (target relabeling), their values
+ * are listed by position and the rules write that list; without one, the changes go in an overlay (null marks a
+ * deleted label). Objects with many dynamic keys are slow to copy or grow in V8, so the output object is built once,
+ * at the end, and a dropped label set costs no copy at all.
  *
  * The input may be two layers, as a discovered target is: its own labels over its group's labels. A name the
  * upper layer holds hides the lower one, and an empty value means "no label" (labels.Builder deletes it).
@@ -565,7 +566,10 @@ class Work {
   forEachAdded(f: (name: string, value: string) => void): void {
     const extra = this.layout!.extra;
     const values = this.values;
-    for (let j = 0, m = this.names!.length, x = extra.length; j < x; j++) if (values[m + j] !== '') f(extra[j]!, values[m + j]!);
+    // Extra names given since load() by another call (none today: a nested one) have no value in this call's list.
+    for (let m = this.names!.length, i = m, end = Math.min(values.length, m + extra.length); i < end; i++) {
+      if (values[i] !== '') f(extra[i - m]!, values[i]!);
+    }
     if (this.over.size > 0) for (const [name, v] of this.over) if (v !== null) f(name, v);
   }
 
@@ -987,7 +991,7 @@ export function relabelLayered(
   target = true,
 ): Labels | null {
   const list = prepareAll(cfgs);
-  // The shared overlay is reused; a nested call (none today) gets its own.
+  // The shared Work is reused; a nested call (none today) gets its own.
   const w = busy ? new Work() : work;
   const shared = w === work;
   if (shared) busy = true;

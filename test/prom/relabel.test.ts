@@ -18,6 +18,7 @@ import {
   targetLayoutNames,
   type RelabelConfig,
 } from '../../src/prom/relabel.js';
+import { MAX_EXTRA_NAMES } from '../../src/prom/relabel-layout.js';
 import { ConfigError } from '../../src/prom/errors.js';
 import fc from 'fast-check';
 import type { Labels } from '../../src/prom/labels.js';
@@ -720,6 +721,27 @@ test('property: relabelLayered over targets sharing name layouts equals the refe
     { numRuns: 3000, seed: 5 },
   );
   assert.ok(layered > 5000, `${layered} targets relabeled`);
+});
+
+test('a layout full of the names rules set: the names past its bound are relabeled as the others, labelmap, labeldrop and omit included', () => {
+  // Each target sets a label named from its own value (a target_label template), so its layout's extra names run out
+  // (MAX_EXTRA_NAMES) and later names are kept apart: every target must still equal the reference.
+  const cfgs = readRelabelConfigs(parse(`
+- {source_labels: [id], regex: "(.+)", target_label: "t_\${1}", replacement: "v\${1}"}
+- {source_labels: [id], regex: "(.+)", target_label: "__meta_t_\${1}", replacement: "m\${1}"}
+- {action: labelmap, regex: "t_(.*)", replacement: "mapped_\${1}"}
+- {action: labeldrop, regex: "t_a1.*"}
+- {source_labels: [t_a2], regex: "(.+)", target_label: late, replacement: "\${1}"}
+`), [], 'rule');
+  const defaults: Array<[string, string]> = [['job', 'j']];
+  for (let i = 0; i < MAX_EXTRA_NAMES + 40; i++) {
+    const own = { __address__: `h${i}:80` };
+    const lower = { overflow_layout_test_id: 'x', id: `a${i}` };
+    const got = relabelLayered(own, lower, defaults, [], cfgs, '__meta_');
+    const want = reference({ ...lower, ...own, job: 'j' }, cfgs);
+    if (want !== null) for (const n of Object.keys(want)) if (n.startsWith('__meta_')) delete want[n];
+    assert.deepEqual(got, want, `target ${i}`);
+  }
 });
 
 test('name layouts are for discovered targets only: relabeling samples (relabel) leaves the bounded trie alone', () => {

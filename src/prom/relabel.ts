@@ -481,7 +481,7 @@ class Work {
   under: Labels | null = null;
   /**
    * Without a layout: the overlay of changes over the input (null marks a deleted label). With one: the labels set
-   * that have no position in it (past its bound of extra names), null or absent when deleted.
+   * that have no position in it (past its bound of extra names), taken out when deleted.
    */
   over = new Map<string, string | null>();
   /** No rule has run yet and the input's empty values reach the first rule (see labelMap and relabelLayered). */

@@ -489,7 +489,9 @@ class Work {
   private names: string[] | null = null;
   /**
    * Without a layout: the input's values. With one: the current value at each of its positions (input names, then
-   * its extra names), "" where absent: rules write here, so a label they set or delete costs no overlay entry.
+   * its extra names), "" where absent: rules write here, so a label they set or delete costs no overlay entry. It has
+   * every position of the layout: load() lists the extra names known then, and only this call adds one meanwhile
+   * (one Work uses layouts at a time: relabelLayered), at the list's end.
    */
   private values: string[] = [];
   private layout: NameLayout | null = null;
@@ -566,10 +568,7 @@ class Work {
   forEachAdded(f: (name: string, value: string) => void): void {
     const extra = this.layout!.extra;
     const values = this.values;
-    // Extra names given since load() by another call (none today: a nested one) have no value in this call's list.
-    for (let m = this.names!.length, i = m, end = Math.min(values.length, m + extra.length); i < end; i++) {
-      if (values[i] !== '') f(extra[i - m]!, values[i]!);
-    }
+    for (let m = this.names!.length, i = m; i < values.length; i++) if (values[i] !== '') f(extra[i - m]!, values[i]!);
     if (this.over.size > 0) for (const [name, v] of this.over) if (v !== null) f(name, v);
   }
 
@@ -600,7 +599,7 @@ class Work {
     const layout = this.layout;
     if (layout !== null) {
       const i = layout.at.get(name);
-      if (i !== undefined) return this.values[i] ?? '';
+      if (i !== undefined) return this.values[i]!;
       return this.over.size > 0 ? (this.over.get(name) ?? '') : '';
     }
     if (this.over.size > 0) {
@@ -616,13 +615,9 @@ class Work {
     const layout = this.layout;
     if (layout !== null) {
       const i = slotOf(layout, name);
+      // A new extra name's position is the list's end (see `values`).
       if (i < 0) this.over.set(name, value);
-      else if (i < this.values.length) this.values[i] = value;
-      else {
-        // A position this call's values do not have yet: an extra name given since load().
-        for (let j = this.values.length; j < i; j++) this.values[j] = '';
-        this.values[i] = value;
-      }
+      else this.values[i] = value;
       return;
     }
     this.over.set(name, value);
@@ -632,9 +627,8 @@ class Work {
     const layout = this.layout;
     if (layout !== null) {
       const i = layout.at.get(name);
-      if (i !== undefined) {
-        if (i < this.values.length) this.values[i] = '';
-      } else if (this.over.size > 0) this.over.delete(name);
+      if (i !== undefined) this.values[i] = '';
+      else if (this.over.size > 0) this.over.delete(name);
       return;
     }
     if (this.over.get(name) !== null) this.over.set(name, null);
@@ -703,7 +697,7 @@ class Work {
       if (values[i] === '' || (mask !== null && mask[i] === 1)) continue;
       put(out, names[i]!, values[i]!);
     }
-    for (let i = m, end = Math.min(values.length, m + extra.length); i < end; i++) {
+    for (let i = m; i < values.length; i++) {
       if (values[i] === '' || (mask !== null && mask[i] === 1)) continue;
       put(out, extra[i - m]!, values[i]!);
     }
@@ -997,7 +991,8 @@ export function relabelLayered(
   if (shared) busy = true;
   try {
     w.reset(upper, lower);
-    w.useLayouts = target;
+    // A nested call relabels name by name: extra names it gave a layout would be missing from the outer call's values.
+    w.useLayouts = target && shared;
     if (target) w.keys(); // finds the input's layout, through which get() reads
     w.first = !target;
     for (let i = 0; i < defaults.length; i++) if (w.get(defaults[i]![0]) === '') w.set(defaults[i]![0], defaults[i]![1]);

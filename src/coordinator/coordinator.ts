@@ -407,7 +407,7 @@ export class Coordinator {
     if (desired !== n && this.opts.manager.scalable) {
       this.mustAct(`scaling from ${n} to ${desired} shards`);
       this.opts.log.info({ from: n, to: desired }, 'scaling shards');
-      const e = scaleEvent(n, desired, plannerTargets.reduce((a, t) => a + t.series, 0), this.opts.maxSeries);
+      const e = scaleEvent(n, desired, this.sizes.plannedSeries, this.opts.maxSeries);
       this.events.record(e.kind, e.message);
       await this.opts.manager.scale(desired);
       for (let i = desired; i < n; i++) {

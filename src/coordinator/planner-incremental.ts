@@ -33,7 +33,7 @@ import { planAssignments, ShardTargets, type AssignmentRecord, type PlannerInput
 import { isExpiredLongEnough, isIdleLongEnough, isLiveShard, type PlanState } from './planner-state.js';
 import { drainExcessShards, packIntoNewShards, placeNewTargets } from './planner-place.js';
 import { relieveOverloadedShards, scaleDown } from './planner-relief.js';
-import { AssignmentRecords, type BuildChanges } from './planner-incremental-output.js';
+import { AssignmentRecords, type BuildChanges, type SlottedView } from './planner-incremental-output.js';
 import { ResolvedCopies, MAX_EXACT_KEYS, sanitizeSeries } from './planner-incremental-state.js';
 
 const NO_TARGETS = ShardTargets.EMPTY;
@@ -80,6 +80,8 @@ export class IncrementalPlanner {
   private prevHashes: string[] = [];
   private prevSlots = new Int32Array(0);
   private prevPosition = new Int32Array(0);
+  /** Per shard view walked whole from nothing (diffRecord), the slot of each of its hashes: see AssignmentRecords. */
+  private viewSlots = new WeakMap<ShardTargets, Int32Array>();
   readonly stats: IncrementalPlannerStats = {
     reused: 0, incremental: 0, full: 0, listByChanges: 0, lastResolved: 0, lastMs: { detect: 0, resolve: 0, phases: 0, records: 0 },
   };
@@ -152,7 +154,7 @@ export class IncrementalPlanner {
 
     const reuse = prev !== null && dirty.size === 0 && !flagsChanged
       && sameFlags(expiredLongEnough, prev.expiredLongEnough) && sameFlags(idleLongEnough, prev.idleLongEnough);
-    const output = reuse ? copyOutput(prev!.output) : this.runPhases(input, live, ready);
+    const output = reuse ? copyOutput(prev!.output) : this.runPhases(input, live, ready, dirty);
     if (reuse) this.changes = { from: prev!.output.assignments, byTarget: new Map(), byShard: new Map() };
     else this.changes = this.records.takeChanges();
     this.loadsKept = true;
@@ -205,6 +207,7 @@ export class IncrementalPlanner {
     this.prevHashes = [];
     this.prevSlots = new Int32Array(0);
     this.prevPosition = new Int32Array(0);
+    this.viewSlots = new WeakMap();
   }
 
   /** A shard's view replaced: keys added, removed, or with another state or scrape count are dirty (a merge walk). */
@@ -212,6 +215,8 @@ export class IncrementalPlanner {
     const c = this.copies;
     const a = before.hashes;
     const b = now.hashes;
+    const slots = a.length === 0 && b.length > 0 ? new Int32Array(b.length) : null;
+    if (slots) this.viewSlots.set(now, slots);
     let x = 0;
     let y = 0;
     while (x < a.length || y < b.length) {
@@ -230,6 +235,7 @@ export class IncrementalPlanner {
         const i = c.slot(kb);
         c.addHolder(i, s);
         dirty.add(i);
+        if (slots) slots[y] = i;
         y++;
       }
     }
@@ -335,7 +341,7 @@ export class IncrementalPlanner {
   }
 
   /** Phases 2-5 of planAssignments on a copy of the resolved phase 1, then the output. */
-  private runPhases(input: PlannerInput, live: boolean[], ready: boolean[]): PlannerOutput {
+  private runPhases(input: PlannerInput, live: boolean[], ready: boolean[], resolved: ReadonlySet<number>): PlannerOutput {
     const c = this.copies;
     const { options } = input;
     const n = input.shards.length;
@@ -348,7 +354,7 @@ export class IncrementalPlanner {
       hashes: c.hashes, hashKeys: c.hashKeys, series: c.series, idxOf: c.slotOf,
       normal: c.normal.slice(0, cap), incoming: c.incoming.slice(0, cap), lostFrom: c.lostFrom,
       load: c.load.slice(), count: c.count.slice(), receiver, ready, live,
-      busy: c.busyCount.map((b) => b > 0), drainingShard: -1, opened: 0, membersByShard: null, memberQueries: 0,
+      busy: c.busyCount.map((b) => b > 0), drainingShard: -1, opened: 0, membersByShard: null, memberQueries: 0, touched: [],
       toPlace: [...c.toPlace], overflow: [], reliefOverflow: [],
       moves: [], reassigned: [], completed: [...c.completed].map((i) => c.hashes[i]!), unplaced: [],
     };
@@ -365,7 +371,11 @@ export class IncrementalPlanner {
     const shardCount = scaleDown(st);
     const desiredShards = Math.min(options.maxShards, Math.max(options.minShards, shardCount));
     const t1 = performance.now();
-    const assignments = this.records.build(st.normal, st.incoming, st.hashes, Math.max(n, desiredShards));
+    const views = input.shards.map((sh): SlottedView | undefined => {
+      const slots = this.viewSlots.get(sh.targets);
+      return slots && { view: sh.targets, slots };
+    });
+    const assignments = this.records.build(st.normal, st.incoming, st.hashes, Math.max(n, desiredShards), { resolved, touched: st.touched! }, views);
     this.stats.lastMs.phases = t1 - t0;
     this.stats.lastMs.records = performance.now() - t1;
     return {

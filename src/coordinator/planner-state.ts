@@ -44,6 +44,12 @@ export interface PlanState {
   readonly normal: Int32Array;
   /** Per target: the shard holding its in_transfer copy (a transfer in flight), or -1. */
   readonly incoming: Int32Array;
+  /**
+   * Where given, every target whose `normal` or `incoming` a phase wrote is appended (holdNormal, beginTransfer: the
+   * only writers): the incremental planner rebuilds the records at these and the targets it resolved again, not at
+   * every target. Null in the full plan.
+   */
+  readonly touched: number[] | null;
   /** Per target: the lowest-id expired shard that held it (one holding it as normal first), or -1. */
   readonly lostFrom: Int32Array;
 
@@ -166,7 +172,7 @@ export function resolveCopies(input: PlannerInput): PlanState {
     hashes, series, idxOf,
     normal: new Int32Array(T).fill(-1), incoming: new Int32Array(T).fill(-1), lostFrom,
     load: new Array<number>(n).fill(0), count: new Array<number>(n).fill(0), receiver, ready, live,
-    busy: new Array<boolean>(n).fill(false), drainingShard: -1, opened: 0, membersByShard: null, memberQueries: 0,
+    busy: new Array<boolean>(n).fill(false), drainingShard: -1, opened: 0, membersByShard: null, memberQueries: 0, touched: null,
     toPlace: [], overflow: [], reliefOverflow: [],
     moves: [], reassigned: [], completed: [], unplaced: [],
   };
@@ -228,6 +234,7 @@ export function resolveCopies(input: PlannerInput): PlanState {
 
 function holdNormal(st: PlanState, i: number, s: number): void {
   st.normal[i] = s;
+  st.touched?.push(i);
   if (st.membersByShard) (st.membersByShard[s] ??= []).push(i);
   st.load[s]! += st.series[i]!;
   st.count[s]!++;
@@ -305,6 +312,7 @@ export function openShard(st: PlanState): number {
 export function beginTransfer(st: PlanState, i: number, to: number, reason: PlannerMove['reason']): void {
   const from = st.normal[i]!;
   st.incoming[i] = to;
+  st.touched?.push(i);
   st.load[to]! += st.series[i]!;
   st.count[to]!++;
   st.busy[from] = true;

@@ -43,6 +43,11 @@ export class TargetSizes {
   private readonly counted = new Map<string, number>();
   /** The sum of `counted`. */
   series = 0;
+  /**
+   * The sum of the list's series (what the planner places), kept with the list: a scale-up's event tells it, and
+   * adding up a million entries scattered in the heap took 30–45 ms of the cycle that scaled.
+   */
+  plannedSeries = 0;
   /** Targets without a good size yet: probed (again) until they have one. */
   readonly probing = new Map<string, ProbeTarget>();
   /** Targets kept out of plans, and why. */
@@ -87,6 +92,7 @@ export class TargetSizes {
     this.changed = null;
     this.counted.clear();
     this.series = 0;
+    this.plannedSeries = 0;
     this.probing.clear();
     this.unassignable.clear();
     this.unsettled.clear();
@@ -157,8 +163,11 @@ export class TargetSizes {
     if (k === undefined) {
       this.at.set(entry.hash, this.list.length);
       this.list.push(entry);
-    } else if (this.list[k] !== entry) this.list[k] = entry;
-    else return;
+    } else if (this.list[k] !== entry) {
+      this.plannedSeries -= this.list[k]!.series;
+      this.list[k] = entry;
+    } else return;
+    this.plannedSeries += entry.series;
     this.changed?.add(entry.hash);
   }
 
@@ -167,6 +176,7 @@ export class TargetSizes {
     const k = this.at.get(hash);
     if (k === undefined) return;
     this.at.delete(hash);
+    this.plannedSeries -= this.list[k]!.series;
     const last = this.list.pop()!;
     if (k < this.list.length) {
       this.list[k] = last;

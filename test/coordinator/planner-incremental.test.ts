@@ -359,6 +359,37 @@ test('the output records hand over what a build changed once, and keep no refere
   assert.deepEqual(third!.from, next);
 });
 
+test('records made from nothing are made from a view that holds exactly the plan\'s targets and states; any other view is not taken', () => {
+  const hashes = ['a', 'b', 'c', 'd'];
+  // Shard 0: a, c normal; shard 1: b normal, d in transfer to it (its normal copy on shard 0).
+  const normal = Int32Array.from([0, 1, 0, 0]);
+  const incoming = Int32Array.from([-1, -1, -1, 1]);
+  const want = [{ a: 'normal', c: 'normal', d: 'normal' }, { b: 'normal', d: 'in_transfer' }];
+  const view = (entries: Array<[string, ShardTargetView['state']]>) => ShardTargets.of(entries.map(([h, state]) => [h, { state, scrapes: 0 }] as const));
+  const build = (views: Parameters<AssignmentRecords['build']>[5]) => {
+    const records = new AssignmentRecords();
+    return { out: records.build(normal, incoming, hashes, 2, null, views), fromViews: records.fromViews };
+  };
+
+  const v0 = view([['a', 'normal'], ['c', 'normal'], ['d', 'normal']]);
+  const v1 = view([['b', 'normal'], ['d', 'in_transfer']]);
+  const taken = build([{ view: v0, slots: Int32Array.from([0, 2, 3]) }, { view: v1, slots: Int32Array.from([1, 3]) }]);
+  assert.deepEqual(taken.out.map((r) => r.toObject()), want);
+  assert.equal(taken.fromViews, 2, 'both records made from the views');
+
+  const notTaken: Array<[string, NonNullable<Parameters<AssignmentRecords['build']>[5]>[number]]> = [
+    ['a state other than the plan\'s', { view: view([['b', 'normal'], ['d', 'normal']]), slots: Int32Array.from([1, 3]) }],
+    ['a target fewer', { view: view([['b', 'normal']]), slots: Int32Array.from([1]) }],
+    ['a target more', { view: view([['a', 'normal'], ['b', 'normal'], ['d', 'in_transfer']]), slots: Int32Array.from([0, 1, 3]) }],
+    ['slots of other hashes (slotted before the slots were given again)', { view: view([['b', 'normal'], ['e', 'in_transfer']]), slots: Int32Array.from([1, 3]) }],
+  ];
+  for (const [what, v] of notTaken) {
+    const { out, fromViews } = build([undefined, v]);
+    assert.deepEqual(out.map((r) => r.toObject()), want, what);
+    assert.equal(fromViews, 0, what);
+  }
+});
+
 test('a slot given to another hash gets that hash\'s order key: relief breaks a tie by the new hash', () => {
   const options: PlannerOptions = {
     maxSeries: 100, minShards: 1, maxShards: 8, maxIdleTimeMs: 0, notReadyGraceMs: GRACE, transferMinScrapes: 2, hysteresis: 0.1,

@@ -108,6 +108,7 @@ test('sizes and measured statuses kept by change equal the ones built afresh, ov
         assert.equal(new Set(sizes.entries.map((t) => t.hash)).size, sizes.entries.length, 'each hash once');
         for (const t of sizes.entries) assert.equal(sizes.entryOf(t.hash), t, `entryOf ${t.hash}`);
         assert.equal(sizes.series, again.series, 'the series counted');
+        assert.equal(sizes.plannedSeries, sizes.entries.reduce((a, t) => a + t.series, 0), 'the series of the list');
         assert.deepEqual([...sizes.probing.keys()].sort(), [...again.probing.keys()].sort(), 'the targets probed');
         assert.deepEqual([...sizes.unassignable].sort(), [...again.unassignable].sort(), 'the unassignable targets');
         if (o.kind === 'read' && o.which.length === 0) continue; // not taken this time: the changes add up

@@ -35,6 +35,19 @@ test('editSorted gives the keys and values a Map edited in the same order has, a
   );
 });
 
+test('editSorted orders keys that differ only after a long shared start, or after a non-ASCII character, as the strings compare', () => {
+  const tieArb = fc.tuple(fc.constantFrom('', 'abcdef', 'abcdefab', 'ab\u00e9', 'ab\u00e9c'), keyArb).map(([p, k]) => p + k);
+  fc.assert(
+    fc.property(fc.uniqueArray(tieArb, { maxLength: 20 }).map((ks) => ks.sort()), fc.array(fc.tuple(tieArb, fc.option(fc.integer({ min: 0, max: 9 }), { nil: undefined })), { maxLength: 30 }), (keys, edits) => {
+      const values = keys.map((_, i) => 100 + i);
+      const { keys: out, from } = editSorted(keys, edits);
+      const got = out.map((k, i): [string, number] => [k, from[i]! >= 0 ? values[from[i]!]! : edits[~from[i]!]![1]!]);
+      assert.deepEqual(got, model(keys, values, edits));
+    }),
+    { numRuns: 1000 },
+  );
+});
+
 test('lowerBound is the first position whose key is not smaller', () => {
   fc.assert(
     fc.property(keysArb, keyArb, (keys, k) => {

@@ -203,9 +203,9 @@ function rebuild(before: AssignmentRecord, change: ShardChanges): AssignmentReco
 function fromView(v: SlottedView | undefined, s: number, count: number, finalNormal: Int32Array, finalIncoming: Int32Array, hashes: readonly string[]): AssignmentRecord | undefined {
   if (v === undefined || v.view.size !== count || v.slots.length !== count) return undefined;
   const { hashes: keys, views } = v.view;
-  // A copy of the keys, not the view's array: with the records sharing the views' arrays, the restart's push step
-  // (which walks every record's keys) took 3.0–3.9 s instead of 1.2–2.4 s in four runs at 1M, cause not found; with
-  // a copy, 2.3 s in one run.
+  // A copy of the keys, not the view's array. At 1M, the restart's push step (it walks every record's keys) took
+  // 1.2–2.4 s with records built as before, 3.0–3.9 s in four runs sharing the views' arrays, 2.3–3.4 s in three
+  // with a copy: the copy is the smaller risk, and why that step is slower at all was not found (README).
   const out = new Array<string>(count);
   const codes = new Uint8Array(count);
   for (let p = 0; p < count; p++) {

@@ -361,7 +361,7 @@ test('the output records hand over what a build changed once, and keep no refere
 
 test('records made from nothing are made from a view that holds exactly the plan\'s targets and states; any other view is not taken', () => {
   const hashes = ['a', 'b', 'c', 'd'];
-  // Shard 0: a, c normal; shard 1: b normal, d in transfer to it (its normal copy on shard 0).
+  // Shard 0: a, c and d normal; shard 1: b normal, and d in transfer to it.
   const normal = Int32Array.from([0, 1, 0, 0]);
   const incoming = Int32Array.from([-1, -1, -1, 1]);
   const want = [{ a: 'normal', c: 'normal', d: 'normal' }, { b: 'normal', d: 'in_transfer' }];

@@ -135,30 +135,8 @@ export class AssignmentRecords {
       if (added.length === 0 && removed.length === 0) byHash.delete(hash);
       else byHash.set(hash, { added, removed });
     }
-    const made: Array<AssignmentRecord | undefined> = [];
-    this.fromViews = 0;
-    if (counts) {
-      // A shard whose view holds exactly its targets in their states gets a record of the view's keys; the others'
-      // targets are collected from the list.
-      const collect = new Uint8Array(length);
-      let collecting = false;
-      for (let s = 0; s < length; s++) {
-        if (counts[s] === 0) continue;
-        made[s] = fromView(views[s], s, counts[s]!, finalNormal, finalIncoming, hashes);
-        if (made[s] !== undefined) this.fromViews++;
-        else {
-          collect[s] = 1;
-          collecting = true;
-        }
-      }
-      for (let k = 0; collecting && k < nListed; k++) {
-        const i = listed![k]!;
-        const fn = finalNormal[i]!;
-        const ft = finalIncoming[i]!;
-        if (fn >= 0 && fn < length && collect[fn]) of(fn).set.push([hashes[i]!, 'normal']);
-        if (ft >= 0 && ft < length && collect[ft]) of(ft).set.push([hashes[i]!, 'in_transfer']);
-      }
-    }
+    const made = counts ? recordsFromViews(counts, listed!.subarray(0, nListed), finalNormal, finalIncoming, hashes, views, of) : [];
+    this.fromViews = made.reduce((n, r) => n + (r ? 1 : 0), 0);
     let cutHeld = false;
     for (let s = length; s < this.records.length; s++) if (this.records[s]!.size > 0) cutHeld = true;
     this.lastChanges = cutHeld || fromNothing ? null : byHash;
@@ -190,6 +168,35 @@ function rebuild(before: AssignmentRecord, change: ShardChanges): AssignmentReco
   const edits: Array<readonly [string, TargetState | undefined]> = change.removed.map((k) => [k, undefined]);
   for (const e of change.set) edits.push(e);
   return before.edited(edits);
+}
+
+/**
+ * From nothing: per shard with targets (`counts`), its record made from its view where that matches (`fromView`);
+ * the other shards' targets, collected from `listed` (the slots that changed), go to their changes (`of`).
+ */
+function recordsFromViews(
+  counts: Int32Array, listed: Int32Array, finalNormal: Int32Array, finalIncoming: Int32Array, hashes: readonly string[],
+  views: ReadonlyArray<SlottedView | undefined>, of: (s: number) => ShardChanges,
+): Array<AssignmentRecord | undefined> {
+  const length = counts.length;
+  const made: Array<AssignmentRecord | undefined> = [];
+  const collect = new Uint8Array(length);
+  let collecting = false;
+  for (let s = 0; s < length; s++) {
+    if (counts[s] === 0) continue;
+    made[s] = fromView(views[s], s, counts[s]!, finalNormal, finalIncoming, hashes);
+    if (made[s] !== undefined) continue;
+    collect[s] = 1;
+    collecting = true;
+  }
+  for (let k = 0; collecting && k < listed.length; k++) {
+    const i = listed[k]!;
+    const fn = finalNormal[i]!;
+    const ft = finalIncoming[i]!;
+    if (fn >= 0 && fn < length && collect[fn]) of(fn).set.push([hashes[i]!, 'normal']);
+    if (ft >= 0 && ft < length && collect[ft]) of(ft).set.push([hashes[i]!, 'in_transfer']);
+  }
+  return made;
 }
 
 /**

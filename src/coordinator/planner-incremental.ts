@@ -80,8 +80,11 @@ export class IncrementalPlanner {
   private prevHashes: string[] = [];
   private prevSlots = new Int32Array(0);
   private prevPosition = new Int32Array(0);
-  /** Per shard view walked whole from nothing (diffRecord), the slot of each of its hashes: see AssignmentRecords. */
-  private viewSlots = new WeakMap<ShardTargets, Int32Array>();
+  /**
+   * Per shard view this call walked whole from nothing (diffRecord), the slot of each of its hashes, for the records
+   * of the same call (see AssignmentRecords); emptied when the call is done with them.
+   */
+  private readonly viewSlots = new Map<ShardTargets, Int32Array>();
   readonly stats: IncrementalPlannerStats = {
     reused: 0, incremental: 0, full: 0, listByChanges: 0, lastResolved: 0, lastMs: { detect: 0, resolve: 0, phases: 0, records: 0 },
   };
@@ -111,6 +114,7 @@ export class IncrementalPlanner {
     }
 
     const t0 = performance.now();
+    this.viewSlots.clear(); // of a call that threw
     const dirty = new Set<number>();
     c.resizeShards(Math.max(n, prevShards.length));
     for (let s = 0; s < Math.max(n, prevShards.length); s++) {
@@ -207,7 +211,6 @@ export class IncrementalPlanner {
     this.prevHashes = [];
     this.prevSlots = new Int32Array(0);
     this.prevPosition = new Int32Array(0);
-    this.viewSlots = new WeakMap();
   }
 
   /** A shard's view replaced: keys added, removed, or with another state or scrape count are dirty (a merge walk). */
@@ -376,6 +379,7 @@ export class IncrementalPlanner {
       return slots && { view: sh.targets, slots };
     });
     const assignments = this.records.build(st.normal, st.incoming, st.hashes, Math.max(n, desiredShards), { resolved, touched: st.touched! }, views);
+    this.viewSlots.clear();
     this.stats.lastMs.phases = t1 - t0;
     this.stats.lastMs.records = performance.now() - t1;
     return {

@@ -163,6 +163,9 @@ function heap(): number {
   return process.memoryUsage().heapUsed;
 }
 
+/** Typed arrays' contents (the planner's per-slot arrays): held outside the heap, so not in heapUsed. */
+const arrayBuffers = (): number => process.memoryUsage().arrayBuffers;
+
 /** The coordinator's last cycle, step by step. */
 const steps = (c: Coordinator): string => Object.entries(c.lastCycleMs ?? {}).map(([k, v]) => `${k} ${Math.round(v)}`).join(', ');
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
@@ -263,6 +266,7 @@ async function scenario(n: number, dir: string): Promise<Row[]> {
   await a.stop();
   a = null;
   const hBefore = heap();
+  const aBefore = arrayBuffers();
   const b = coordinatorOn(cluster, discovery, configFile);
   await b.start(false);
   const profilingRestart = await profileIf('restart');
@@ -271,12 +275,13 @@ async function scenario(n: number, dir: string): Promise<Row[]> {
   rows.push({ bench: `${label}: (4) steps of the restarted coordinator's first cycle (ms)`, ms: steps(b) });
   const after = await timedCycle(b);
   const hAfter = heap();
+  const aAfter = arrayBuffers();
   // KVASS_CYCLE_PROFILE also takes a heap snapshot here: what the restarted coordinator holds, beside discovery. Up to
   // 100k targets only: V8 builds a snapshot in memory, and at 1M that took more than twice the heap (over 17 GB).
   if (process.env.KVASS_CYCLE_PROFILE && n <= 100_000) writeHeapSnapshot(join(process.env.KVASS_CYCLE_PROFILE, `held-${n}.heapsnapshot`));
   rows.push({ bench: `${label}: (4) restarted coordinator: first cycle / second`, ms: `${Math.round(restart)} / ${r1(after)}`, moves: b.lastPlan!.moves.length, 'targets/s': Math.round(n / (restart / 1000)) });
   const gcNote = globalThis.gc ? '' : ' (no --expose-gc: rough)';
-  rows.push({ bench: `${label}: (4) heap held per target: discovery groups + coordinator${gcNote}`, bytes: `${Math.round((hGroups - hBase) / n)} + ${Math.round((hAfter - hBefore) / n)}` });
+  rows.push({ bench: `${label}: (4) heap held per target: discovery groups + coordinator${gcNote}`, bytes: `${Math.round((hGroups - hBase) / n)} + ${Math.round((hAfter - hBefore) / n)} (+ ${Math.round((aAfter - aBefore) / n)} in typed arrays)` });
   await b.stop();
   await cluster.close();
   return rows;

@@ -11,7 +11,7 @@ import { DiscoveryManager } from '../discovery/manager.js';
 import type { DroppedTarget, Target } from '../target/populate.js';
 import { Population, type GroupSource, type PopulationResult } from './population.js';
 import type { ShardInfo, ShardManager } from '../shard/types.js';
-import { configHash, type AssignedTargetSpec, type RuntimeInfo, type TargetStatus, type TargetState } from '../shard/contract.js';
+import { configHash, type AssignedTargetSpec, type RuntimeInfo, type TargetState } from '../shard/contract.js';
 import { Explorer } from './explore.js';
 import { EventLog, cycleEvents, scaleEvent } from './events.js';
 import { shardId } from '../shard/types.js';
@@ -23,7 +23,7 @@ import { ShardClient, type EnvelopeClient } from '../shard/client.js';
 import { MoveLog } from './moves.js';
 import type { TargetSummary } from './api.js';
 import { CallError } from '../http/client.js';
-import { SidecarMirrors, assignmentChange, isApplied, type SidecarMirror } from './sidecar-mirror.js';
+import { SidecarMirrors, assignmentChange, isApplied, type HeldStatus, type SidecarMirror } from './sidecar-mirror.js';
 import { MeasuredStatuses } from './measured.js';
 import { StatusViews, lazyView, meantView, plannedChange, recordChanges, viewOf, type LazyView, type RecordChanges } from './shard-views.js';
 import { TargetSizes, type SizingSources } from './sizing.js';
@@ -443,7 +443,7 @@ export class Coordinator {
     const viewsChanged = views.length !== this.sizedViews.length || views.some((v, i) => v !== this.sizedViews[i]);
     this.sizedViews = views;
     const src: SizingSources = {
-      targets, measured: (h) => this.measuredStatuses.get(h), probe: (h) => this.explorer.results.get(h),
+      targets, measured: (h) => this.measuredStatuses.get(h), probe: (h) => this.explorer.result(h),
       isOnShard: this.onSomeShard(shards), defaultSeries: this.opts.defaultSeries,
     };
     if (populated === 'all' || !this.sizesBuilt) {
@@ -455,7 +455,7 @@ export class Coordinator {
       if (populated.size > 0 || measuredChanged.size > 0 || probed.size > 0) this.sizes.update([...populated, ...measuredChanged, ...probed], src, viewsChanged);
       else if (viewsChanged) this.sizes.update([], src, true);
     }
-    for (const t of this.sizes.probing.values()) this.explorer.want(t);
+    this.sizes.forEachProbe((t) => this.explorer.want(t));
   }
 
   /**
@@ -607,7 +607,7 @@ export class Coordinator {
     this.populationChanges = 'all';
     this.notReadySince.clear();
     this.lastView.clear();
-    const measured = new Map<string, TargetStatus>();
+    const measured = new Map<string, HeldStatus>();
     for (let i = 0; i < n; i++) {
       const statuses = polled[0]?.[i]?.mirror?.statuses;
       // Taken now: the mirror's statuses change with the next read.
@@ -628,7 +628,7 @@ export class Coordinator {
     return this.activeMemo;
   }
 
-  private recordViews(targets: Map<string, { target: Target; sc: ScrapeConfig }>, polled: Polled[][], n: number, measured?: Map<string, TargetStatus>): void {
+  private recordViews(targets: Map<string, { target: Target; sc: ScrapeConfig }>, polled: Polled[][], n: number, measured?: Map<string, HeldStatus>): void {
     const views = Array.from({ length: n }, (_, i) => this.lastView.get(i) ?? lazyView(() => ShardTargets.EMPTY));
     const unassignable = new Map(this.sizes.unassignable);
     this.activeMemo = null;
@@ -642,14 +642,14 @@ export class Coordinator {
     this.lastCycleAt = Date.now();
   }
 
-  private activeTargets(targets: Map<string, { target: Target; sc: ScrapeConfig }>, views: ShardTargets[], measured: (hash: string) => TargetStatus | undefined, unassignable: Map<string, string>): ActiveTargetView[] {
+  private activeTargets(targets: Map<string, { target: Target; sc: ScrapeConfig }>, views: ShardTargets[], measured: (hash: string) => HeldStatus | undefined, unassignable: Map<string, string>): ActiveTargetView[] {
     const shardsOf = new Map<string, string[]>();
     views.forEach((view, i) => {
       for (const h of view.hashes) (shardsOf.get(h) ?? shardsOf.set(h, []).get(h)!).push(shardId(i));
     });
     return [...targets.values()].map(({ target, sc }) => {
       const m = measured(target.hash);
-      const probe = this.explorer.results.get(target.hash);
+      const probe = this.explorer.result(target.hash);
       return {
         target, scrapeConfig: sc,
         series: m && m.health === 'up' ? m.series : probe?.ok ? probe.series : 0,

@@ -9,6 +9,7 @@
  */
 import type { PlannerMove, PlannerOutput, PlannerShard } from './planner.js';
 import { shardId } from '../shard/types.js';
+import { forEachNotIn } from './sorted-keys.js';
 
 export type EventKind = 'place' | 'move' | 'transfer-done' | 'scale-up' | 'scale-down' | 'reload' | 'unplaced';
 
@@ -99,7 +100,13 @@ export function cycleEvents(
   } else {
     plan.assignments.forEach((a, i) => {
       if (a === previous[i]) return;
-      for (const h of a.keys) if (!known(h)) placed.set(i, (placed.get(i) ?? 0) + 1);
+      const count = (h: string): void => {
+        if (!known(h)) placed.set(i, (placed.get(i) ?? 0) + 1);
+      };
+      // What the shard itself reports is not new, without a look-up: after a restart, nearly every target of a record.
+      const view = shards[i]?.targets;
+      if (view !== undefined) forEachNotIn(a.keys, view.hashes, count);
+      else for (const h of a.keys) count(h);
     });
   }
   return planEvents(plan, before, budget, placed);

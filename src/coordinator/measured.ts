@@ -7,8 +7,7 @@
  * (sidecar-mirror.ts). Here a cycle costs what its sidecars reported, plus every target of a sidecar that joined
  * or left the set read (a restart, a shard that could not be read) or took another place in the read order.
  */
-import type { TargetStatus } from '../shard/contract.js';
-import { MirrorReader, type SidecarMirror } from './sidecar-mirror.js';
+import { MirrorReader, type HeldStatus, type SidecarMirror } from './sidecar-mirror.js';
 
 export class MeasuredStatuses {
   /** The sidecars read in the last sync, with their place in the read order. */
@@ -18,10 +17,17 @@ export class MeasuredStatuses {
    * costs 56 bytes, 56 MB at a million); an array of two or more during a transfer or with replicas.
    */
   private readonly holders = new Map<string, SidecarMirror | SidecarMirror[]>();
-  private readonly best = new Map<string, TargetStatus>();
+  /**
+   * The status chosen for a hash held by two or more sidecars. One held by a single sidecar is read from that
+   * sidecar's statuses (a map of one shard's targets): a second map of every target cost a million entries to
+   * fill after a restart (about a second) and 40 bytes per target to hold.
+   */
+  private readonly bestOfSeveral = new Map<string, HeldStatus>();
 
-  get(hash: string): TargetStatus | undefined {
-    return this.best.get(hash);
+  get(hash: string): HeldStatus | undefined {
+    const held = this.holders.get(hash);
+    if (held === undefined) return undefined;
+    return Array.isArray(held) ? this.bestOfSeveral.get(hash) : held.statuses.get(hash);
   }
 
   /**
@@ -30,27 +36,35 @@ export class MeasuredStatuses {
    */
   sync(mirrors: readonly SidecarMirror[]): Set<string> {
     const dirty = new Set<string>();
+    // Hashes held by two or more sidecars before or after: only theirs are chosen again (see bestOfSeveral).
+    const several = new Set<string>();
     const next = new Map<SidecarMirror, number>();
     mirrors.forEach((m, i) => next.set(m, i));
     for (const [m, i] of this.place) {
       if (next.get(m) === i) continue;
       // Left, or read at another place: its targets are taken out here and, if it stays, put back below.
       for (const h of [...m.statuses.keys(), ...m.takeChanged(MirrorReader.Measured)]) {
-        this.unhold(h, m);
+        if (this.unhold(h, m)) several.add(h);
         dirty.add(h);
       }
     }
     for (const [m, i] of next) {
-      const same = this.place.get(m) === i;
-      const hashes = same ? m.takeChanged(MirrorReader.Measured) : [...m.statuses.keys(), ...m.takeChanged(MirrorReader.Measured)];
-      for (const h of hashes) {
-        if (m.statuses.has(h)) this.hold(h, m);
-        else this.unhold(h, m);
-        dirty.add(h);
+      const changed = m.takeChanged(MirrorReader.Measured);
+      if (this.place.get(m) !== i) {
+        // New in the read, or let go above: it holds nothing yet, so every target it reports now is all there is to do.
+        for (const h of m.statuses.keys()) {
+          if (this.hold(h, m)) several.add(h);
+          dirty.add(h);
+        }
+      } else {
+        for (const h of changed) {
+          if (m.statuses.has(h) ? this.hold(h, m) : this.unhold(h, m)) several.add(h);
+          dirty.add(h);
+        }
       }
     }
     this.place = next;
-    for (const h of dirty) this.choose(h);
+    for (const h of several) this.choose(h);
     return dirty;
   }
 
@@ -59,46 +73,50 @@ export class MeasuredStatuses {
     for (const m of mirrors) m.takeChanged(MirrorReader.Measured), m.takeChanged(MirrorReader.View);
     this.place = new Map();
     this.holders.clear();
-    this.best.clear();
+    this.bestOfSeveral.clear();
   }
 
-  private hold(h: string, m: SidecarMirror): void {
-    const held = this.holders.get(h);
-    if (held === undefined) this.holders.set(h, m);
-    else if (!Array.isArray(held)) {
-      if (held !== m) this.holders.set(h, [held, m]);
-    } else if (!held.includes(m)) held.push(m);
-  }
-
-  private unhold(h: string, m: SidecarMirror): void {
-    const held = this.holders.get(h);
-    if (held === undefined) return;
-    if (!Array.isArray(held)) {
-      if (held === m) this.holders.delete(h);
-      return;
-    }
-    const k = held.indexOf(m);
-    if (k < 0) return;
-    held.splice(k, 1);
-    if (held.length === 1) this.holders.set(h, held[0]!);
-  }
-
-  private choose(h: string): void {
+  /** Adds `m` to the hash's holders; true when they are (now) several. */
+  private hold(h: string, m: SidecarMirror): boolean {
     const held = this.holders.get(h);
     if (held === undefined) {
-      this.best.delete(h);
-      return;
+      this.holders.set(h, m);
+      return false;
     }
     if (!Array.isArray(held)) {
-      this.best.set(h, held.statuses.get(h)!);
+      if (held === m) return false;
+      this.holders.set(h, [held, m]);
+    } else if (!held.includes(m)) held.push(m);
+    return true;
+  }
+
+  /** Takes `m` out of the hash's holders; true when they were several. */
+  private unhold(h: string, m: SidecarMirror): boolean {
+    const held = this.holders.get(h);
+    if (held === undefined) return false;
+    if (!Array.isArray(held)) {
+      if (held === m) this.holders.delete(h);
+      return false;
+    }
+    const k = held.indexOf(m);
+    if (k >= 0) held.splice(k, 1);
+    if (held.length === 1) this.holders.set(h, held[0]!);
+    return true;
+  }
+
+  /** The status of a hash whose holders were several: chosen among them, or (one holder left) read through it. */
+  private choose(h: string): void {
+    const held = this.holders.get(h);
+    if (!Array.isArray(held)) {
+      if (this.bestOfSeveral.size > 0) this.bestOfSeveral.delete(h);
       return;
     }
     held.sort((a, b) => this.place.get(a)! - this.place.get(b)!);
-    let pick: TargetStatus | undefined;
+    let pick: HeldStatus | undefined;
     for (const m of held) {
       const st = m.statuses.get(h)!;
       if (!pick || (st.health === 'up' && (pick.health !== 'up' || st.series > pick.series))) pick = st;
     }
-    this.best.set(h, pick!);
+    this.bestOfSeveral.set(h, pick!);
   }
 }

@@ -126,8 +126,25 @@ export class MoveLog {
    */
   observe(nowMs: number, holders: ReadonlyMap<string, number | readonly number[]>, jobOf: (hash: string) => string, placedBefore: boolean): void {
     this.begin(nowMs, placedBefore);
-    for (const [hash, ordinals] of holders) this.reside(nowMs, hash, typeof ordinals === 'number' ? [ordinals] : ordinals, jobOf);
-    for (const hash of [...this.residency.keys()]) if (!holders.has(hash)) this.reside(nowMs, hash, [], jobOf);
+    // A coordinator's first cycle tells every target: the usual one, on the shard it was on (or new, with no
+    // departure to pair it with), costs one look-up, not the arrays of the general case (seconds at a million).
+    const residents = this.residency.size;
+    let stayed = 0;
+    for (const [hash, ordinals] of holders) {
+      const before = this.residency.get(hash);
+      if (before !== undefined) stayed++;
+      if (typeof ordinals === 'number') {
+        if (before === ordinals) continue;
+        if (before === undefined && !this.departed.has(hash)) {
+          this.residency.set(hash, ordinals);
+          this.dirty = true;
+          continue;
+        }
+      }
+      this.reside(nowMs, hash, typeof ordinals === 'number' ? [ordinals] : ordinals, jobOf);
+    }
+    // Gone from every shard: only looked for when some earlier resident was not told (deleting while iterating a Map is safe).
+    if (stayed < residents) for (const hash of this.residency.keys()) if (!holders.has(hash)) this.reside(nowMs, hash, [], jobOf);
     this.forgetOld(nowMs);
   }
 

@@ -17,7 +17,8 @@
  * Order: a rebuild lists targets in population order; later ones are added at the end, and a removal moves the
  * last entry into its place. The planner breaks ties by hash, so its decisions do not depend on the order.
  */
-import { targetLabelProblem, type TargetStatus } from '../shard/contract.js';
+import { targetLabelProblem } from '../shard/contract.js';
+import type { HeldStatus } from './sidecar-mirror.js';
 import { PROBE_ATTEMPTS_BEFORE_DEFAULT, type ProbeResult, type ProbeTarget } from './explore.js';
 import type { PlannerTarget, TargetListChanges } from './planner.js';
 import type { PopulatedTarget } from './population-state.js';
@@ -27,7 +28,7 @@ export const PROMETHEUS_ADDED_SERIES = 5;
 
 export interface SizingSources {
   targets: ReadonlyMap<string, PopulatedTarget>;
-  measured(hash: string): TargetStatus | undefined;
+  measured(hash: string): HeldStatus | undefined;
   probe(hash: string): ProbeResult | undefined;
   isOnShard(hash: string): boolean;
   defaultSeries: number;
@@ -48,12 +49,19 @@ export class TargetSizes {
    * adding up a million entries scattered in the heap took 30–45 ms of the cycle that scaled.
    */
   plannedSeries = 0;
-  /** Targets without a good size yet: probed (again) until they have one. */
-  readonly probing = new Map<string, ProbeTarget>();
   /** Targets kept out of plans, and why. */
   readonly unassignable = new Map<string, string>();
-  /** Targets whose size depends on whether some shard holds them (neither measured up nor probed). */
-  private readonly unsettled = new Set<string>();
+  /**
+   * Targets whose size depends on whether some shard holds them (neither measured up nor probed), each with itself
+   * to probe (again) until it has a good size, or null when it needs no probe (up on a shard, not yet scraped there).
+   * One map for both: in a first cycle every target is in both, and a second map of a million was half a second.
+   */
+  private readonly unsettled = new Map<string, ProbeTarget | null>();
+
+  /** Calls `f` with each target that is to be probed (again), in the order they were sized. */
+  forEachProbe(f: (t: ProbeTarget) => void): void {
+    for (const t of this.unsettled.values()) if (t !== null) f(t);
+  }
 
   /**
    * The planner's list and what changed in it since it was last taken (undefined: a new array, compare it whole).
@@ -93,7 +101,6 @@ export class TargetSizes {
     this.counted.clear();
     this.series = 0;
     this.plannedSeries = 0;
-    this.probing.clear();
     this.unassignable.clear();
     this.unsettled.clear();
     for (const [hash, t] of src.targets) this.size(hash, t, src, before?.get(hash), true);
@@ -105,7 +112,7 @@ export class TargetSizes {
    */
   update(dirty: Iterable<string>, src: SizingSources, viewsChanged: boolean): void {
     for (const hash of dirty) this.size(hash, src.targets.get(hash), src, this.entryOf(hash), false);
-    if (viewsChanged) for (const hash of [...this.unsettled]) this.size(hash, src.targets.get(hash), src, this.entryOf(hash), false);
+    if (viewsChanged) for (const hash of [...this.unsettled.keys()]) this.size(hash, src.targets.get(hash), src, this.entryOf(hash), false);
   }
 
   /**
@@ -121,7 +128,6 @@ export class TargetSizes {
         this.counted.delete(hash);
       }
       this.unsettled.delete(hash);
-      this.probing.delete(hash);
       this.unassignable.delete(hash);
     }
     const problem = t && targetLabelProblem(t.target.labels);
@@ -144,22 +150,22 @@ export class TargetSizes {
     } else {
       if (probe?.ok) size = probe.series;
       else {
-        this.unsettled.add(hash);
+        this.unsettled.set(hash, up ? null : t);
         if (src.isOnShard(hash)) size = m?.series ?? probe?.series ?? 0;
         else if (probe && probe.attempts >= PROBE_ATTEMPTS_BEFORE_DEFAULT) size = src.defaultSeries;
       }
-      if (!probe?.ok && !up) this.probing.set(hash, t);
     }
     if (size === null) {
       if (!fresh) this.remove(hash);
       return;
     }
     const series2 = size + PROMETHEUS_ADDED_SERIES;
-    this.set(before !== undefined && before.series === series2 ? before : { hash, series: series2 });
+    this.set(before !== undefined && before.series === series2 ? before : { hash, series: series2 }, fresh);
   }
 
-  private set(entry: PlannerTarget): void {
-    const k = this.at.get(entry.hash);
+  /** `fresh`: in a rebuild, which sizes each hash once, so the entry is not in the list yet. */
+  private set(entry: PlannerTarget, fresh: boolean): void {
+    const k = fresh ? undefined : this.at.get(entry.hash);
     if (k === undefined) {
       this.at.set(entry.hash, this.list.length);
       this.list.push(entry);

@@ -26,6 +26,17 @@ export function positionOf(keys: readonly string[], k: string): number {
   return keys[p] === k ? p : -1;
 }
 
+/** Calls `f` with each key of ascending `keys` that ascending `other` does not hold, in order (one walk of both). */
+export function forEachNotIn(keys: readonly string[], other: readonly string[], f: (k: string) => void): void {
+  let j = 0;
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    while (j < other.length && other[j]! < k) j++;
+    if (j < other.length && other[j] === k) j++;
+    else f(k);
+  }
+}
+
 /**
  * Ascending `keys` after `edits` (a key's new value, or undefined to drop it; the last edit of a key wins): the new
  * keys, and per new position where its value comes from: an old position (>= 0) whose value it keeps, or `~e` for

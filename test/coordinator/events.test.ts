@@ -29,6 +29,40 @@ test('a first plan reads as placements per shard; a scale-up says how many serie
   assert.equal(scaleEvent(3, 2, 0, 30000).kind, 'scale-down');
 });
 
+test('a coordinator\'s first plan: what a shard itself reports is not new; what no shard reports and no plan placed is', () => {
+  const view = (hs: string[]): PlannerShard['targets'] => ShardTargets.of(hs.map((h) => [h, { state: 'normal' as const, scrapes: 5 }]));
+  // Shard 0 reports t0 and t1, shard 1 reports t5 (a target the planner may place elsewhere).
+  const shards: PlannerShard[] = [
+    { id: 0, ready: true, notReadySinceMs: null, targets: view(['t0', 't1']), idleSinceMs: null },
+    { id: 1, ready: true, notReadySinceMs: null, targets: view(['t5']), idleSinceMs: null },
+  ];
+  const plan = planAssignments({ nowMs: 0, targets, shards, options });
+  const holding = (h: string): number => plan.assignments.findIndex((a) => a.has(h));
+  // Told nothing else (no earlier plan, no shard found through onShard), only each shard's own view can tell.
+  const nobody = (): boolean => false;
+  const placed = (onShard: (h: string) => boolean): Map<number, number> => {
+    const counts = new Map<number, number>();
+    for (const e of cycleEvents(plan, shards, loadOf(shards, targets), options.maxSeries, new Set(), [], null, onShard)) {
+      const m = /^placed (\d+) new targets? on shard-(\d+)$/.exec(e.message);
+      if (m) counts.set(Number(m[2]), Number(m[1]));
+    }
+    return counts;
+  };
+  const expected = (onShard: (h: string) => boolean): Map<number, number> => {
+    const counts = new Map<number, number>();
+    for (const t of targets) {
+      const i = holding(t.hash);
+      if (shards[i]?.targets.has(t.hash) || onShard(t.hash)) continue;
+      counts.set(i, (counts.get(i) ?? 0) + 1);
+    }
+    return counts;
+  };
+  assert.deepEqual(placed(nobody), expected(nobody));
+  assert.ok([...placed(nobody).values()].reduce((a, n) => a + n, 0) >= 3, 'at least the three targets no shard reports');
+  const t5 = (h: string): boolean => h === 't5';
+  assert.deepEqual(placed(t5), expected(t5), 'a target another shard reports is known through onShard');
+});
+
 test('an overloaded shard\'s moves are grouped with its fill against the budget', () => {
   // Shard 0 holds 4 targets of 10050 (134% of 30000), shard 1 is empty.
   const view = (hs: string[]): PlannerShard['targets'] => ShardTargets.of(hs.map((h) => [h, { state: 'normal' as const, scrapes: 5 }]));

@@ -26,15 +26,60 @@ test('explorer: 5,000 wanted targets are each probed once with at most 4 in flig
   assert.equal(probed.size, 5000);
   assert.ok([...probed.values()].every((n) => n === 1), 'each probed once');
   assert.ok(most <= 4 && most >= 2, `in flight at most 4 (saw ${most})`);
-  assert.equal(explorer.results.get('h12')!.series, 12 % 7);
+  assert.equal(explorer.result('h12')!.series, 12 % 7);
   assert.equal(explorer.takeChanged().size, 5000, 'every result is a change');
   explorer.want(target(12)); // done and ok: not again
   assert.equal(explorer.pending, 0);
   assert.equal(explorer.takeChanged().size, 0, 'nothing new since');
   explorer.retain(new Set(['h1']));
-  assert.equal(explorer.results.size, 1);
+  assert.equal(explorer.size, 1);
   const forgotten = explorer.takeChanged();
   assert.equal(forgotten.size, 4999);
   assert.ok(!forgotten.has('h1') && forgotten.has('h2'), 'the forgotten ones are the changes');
+  await explorer.close();
+});
+
+test('explorer: a failed probe is retried after its back-off; a target forgotten while queued is not probed, while running its answer is dropped', async () => {
+  const sc = parseConfig('scrape_configs: [{job_name: j}]\n', 'p.yml').scrapeConfigs[0]!;
+  let now = 1_000_000;
+  const probed: string[] = [];
+  let fail = true;
+  const gates: Array<() => void> = [];
+  const explorer = new Explorer(1, silentLogger(), () => now, async (_client, t) => {
+    probed.push(t.target.hash);
+    await new Promise<void>((r) => gates.push(r));
+    return fail ? { series: 0, error: 'refused' } : { series: 3, error: '' };
+  });
+  const target = (h: string): ProbeTarget => ({ target: { hash: h, scrapeUrl: `http://${h}:9100/metrics`, labels: {}, timeout: 1000 }, sc });
+  const settle = async (): Promise<void> => {
+    for (let k = 0; k < 100 && (gates.length > 0 || explorer.pending > 0); k++) {
+      gates.splice(0).forEach((open) => open());
+      await new Promise((r) => setImmediate(r));
+    }
+  };
+  explorer.want(target('a'));
+  assert.equal(explorer.result('a'), undefined, 'no result before the first probe ends');
+  await settle();
+  const { ok, series, error, atMs, attempts, retryAtMs } = explorer.result('a')!;
+  assert.deepEqual({ ok, series, error, atMs, attempts, retryAtMs }, { ok: false, series: 0, error: 'refused', atMs: now, attempts: 1, retryAtMs: now + 5000 });
+  assert.deepEqual([...explorer.takeChanged()], ['a']);
+  explorer.want(target('a'));
+  assert.equal(explorer.pending, 0, 'not again before its retry time');
+  now += 5000;
+  fail = false;
+  explorer.want(target('a'));
+  await settle();
+  assert.equal(explorer.result('a')!.ok, true);
+  assert.equal(explorer.result('a')!.attempts, 2);
+  // b runs (concurrency 1), c waits; both are forgotten.
+  explorer.want(target('b'));
+  explorer.want(target('c'));
+  assert.equal(explorer.pending, 2);
+  explorer.retain(new Set(['a']));
+  await settle();
+  assert.deepEqual(probed, ['a', 'a', 'b'], 'c was forgotten before its turn');
+  assert.equal(explorer.result('b'), undefined, "b's answer came to nobody");
+  assert.deepEqual([...explorer.takeChanged()], ['a'], 'forgetting targets without a result changes nothing');
+  assert.equal(explorer.size, 1);
   await explorer.close();
 });

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { MeasuredStatuses } from '../../src/coordinator/measured.js';
-import { SidecarMirror } from '../../src/coordinator/sidecar-mirror.js';
+import { SidecarMirror, type HeldStatus } from '../../src/coordinator/sidecar-mirror.js';
 import { TargetSizes, type SizingSources } from '../../src/coordinator/sizing.js';
 import type { ProbeResult } from '../../src/coordinator/explore.js';
 import type { TargetStatus } from '../../src/shard/contract.js';
@@ -31,8 +31,8 @@ function target(hash: string, bad: boolean): { target: Target; sc: ScrapeConfig 
 }
 
 /** The best status per hash as the coordinator defined it before measured.ts: up before down, then the largest. */
-function measuredAfresh(mirrors: readonly SidecarMirror[]): Map<string, TargetStatus> {
-  const out = new Map<string, TargetStatus>();
+function measuredAfresh(mirrors: readonly SidecarMirror[]): Map<string, HeldStatus> {
+  const out = new Map<string, HeldStatus>();
   for (const m of mirrors) {
     for (const st of m.statuses.values()) {
       const prev = out.get(st.hash);
@@ -73,7 +73,7 @@ test('sizes and measured statuses kept by change equal the ones built afresh, ov
         let heldChanged = false;
         if (o.kind === 'report') mirrors[o.mirror]!.apply({ full: false, targets: [status(o.hash, o.health, o.series, o.scrapes)], removed: [] });
         else if (o.kind === 'unreport') mirrors[o.mirror]!.apply({ full: false, targets: [], removed: [o.hash] });
-        else if (o.kind === 'restart') mirrors[o.mirror]!.apply({ full: true, targets: [...mirrors[o.mirror]!.statuses.values()].slice(1).map((s) => ({ ...s })), removed: [] });
+        else if (o.kind === 'restart') mirrors[o.mirror]!.apply({ full: true, targets: [...mirrors[o.mirror]!.statuses.values()].slice(1).map((s) => ({ ...status(s.hash, s.health, s.series, s.scrapesSinceAssigned), ...s })), removed: [] });
         else if (o.kind === 'read') read = o.which.map((k) => mirrors[k]!);
         else if (o.kind === 'target') {
           if (o.present) targets.set(o.hash, target(o.hash, o.bad));
@@ -94,7 +94,7 @@ test('sizes and measured statuses kept by change equal the ones built afresh, ov
         const fresh = measuredAfresh(read);
         for (const h of HASHES) assert.equal(measured.get(h), fresh.get(h), `measured ${h}`);
 
-        const src = (m: (h: string) => TargetStatus | undefined): SizingSources => ({
+        const src = (m: (h: string) => HeldStatus | undefined): SizingSources => ({
           targets, measured: m, probe: (h) => probes.get(h), isOnShard: (h) => held.has(h), defaultSeries: 100,
         });
         if (!built) sizes.rebuild(src((h) => measured.get(h)));
@@ -109,7 +109,13 @@ test('sizes and measured statuses kept by change equal the ones built afresh, ov
         for (const t of sizes.entries) assert.equal(sizes.entryOf(t.hash), t, `entryOf ${t.hash}`);
         assert.equal(sizes.series, again.series, 'the series counted');
         assert.equal(sizes.plannedSeries, sizes.entries.reduce((a, t) => a + t.series, 0), 'the series of the list');
-        assert.deepEqual([...sizes.probing.keys()].sort(), [...again.probing.keys()].sort(), 'the targets probed');
+        const probed = (z: TargetSizes): string[] => {
+          const hs: string[] = [];
+          z.forEachProbe((t) => hs.push(t.target.hash));
+          return hs.sort();
+        };
+        assert.deepEqual(probed(sizes), probed(again), 'the targets probed');
+        for (const h of probed(sizes)) assert.ok(targets.has(h) && measured.get(h)?.health !== 'up' && !probes.get(h)?.ok, `${h} is probed: discovered, neither up nor probed`);
         assert.deepEqual([...sizes.unassignable].sort(), [...again.unassignable].sort(), 'the unassignable targets');
         if (o.kind === 'read' && o.which.length === 0) continue; // not taken this time: the changes add up
         const taken = sizes.take();
@@ -171,4 +177,26 @@ test('measured statuses: on a tie the sidecar read first wins, also after the re
   assert.deepEqual([...m.sync([a])], ['h'], 'b left: its targets are sized again');
   assert.equal(m.get('h'), a.statuses.get('h'));
   assert.equal(m.sync([a]).size, 0, 'nothing new: nothing to size again');
+});
+
+test('measured statuses: when the chosen sidecar stops reporting, the best of the others counts, down to one', () => {
+  const [a, b, c] = [new SidecarMirror(), new SidecarMirror(), new SidecarMirror()];
+  a.apply({ full: false, targets: [status('h', 'up', 10, 1)], removed: [] });
+  b.apply({ full: false, targets: [status('h', 'up', 30, 1)], removed: [] });
+  c.apply({ full: false, targets: [status('h', 'up', 20, 1)], removed: [] });
+  const m = new MeasuredStatuses();
+  m.sync([a, b, c]);
+  assert.equal(m.get('h'), b.statuses.get('h'), 'the largest series');
+  b.apply({ full: false, targets: [], removed: ['h'] });
+  assert.deepEqual([...m.sync([a, b, c])], ['h']);
+  assert.equal(m.get('h'), c.statuses.get('h'), 'of the two left, the larger');
+  c.apply({ full: false, targets: [], removed: ['h'] });
+  m.sync([a, b, c]);
+  assert.equal(m.get('h'), a.statuses.get('h'), 'the one left');
+  a.apply({ full: false, targets: [status('h', 'down', 10, 0)], removed: [] });
+  assert.deepEqual([...m.sync([a, b, c])], ['h'], 'its new status is told');
+  assert.equal(m.get('h')!.health, 'down');
+  a.apply({ full: false, targets: [], removed: ['h'] });
+  m.sync([a, b, c]);
+  assert.equal(m.get('h'), undefined, 'no sidecar reports it');
 });

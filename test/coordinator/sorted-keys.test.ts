@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { editSorted, lowerBound, orderKey } from '../../src/coordinator/sorted-keys.js';
+import { editSorted, forEachNotIn, lowerBound, orderKey } from '../../src/coordinator/sorted-keys.js';
 import { AssignmentRecord } from '../../src/coordinator/assignment-record.js';
 import { ShardTargets, targetView, type ShardTargetView } from '../../src/coordinator/shard-targets.js';
 import type { TargetState } from '../../src/shard/contract.js';
@@ -46,6 +46,14 @@ test('editSorted orders keys that differ only after a long shared start, or afte
     }),
     { numRuns: 1000 },
   );
+});
+
+test('forEachNotIn gives, in order, the keys of the first list that the second does not hold', () => {
+  fc.assert(fc.property(keysArb, keysArb, (keys, other) => {
+    const got: string[] = [];
+    forEachNotIn(keys, other, (k) => got.push(k));
+    assert.deepEqual(got, keys.filter((k) => !other.includes(k)));
+  }), { numRuns: 1000 });
 });
 
 test('lowerBound is the first position whose key is not smaller', () => {

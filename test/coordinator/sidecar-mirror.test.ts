@@ -1,0 +1,24 @@
+/** The coordinator's mirror of a sidecar's statuses (src/coordinator/sidecar-mirror.ts): what it keeps of each. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SidecarMirror, MirrorReader } from '../../src/coordinator/sidecar-mirror.js';
+import type { TargetStatus } from '../../src/shard/contract.js';
+
+const status = (hash: string, series: number): TargetStatus => ({
+  hash, job: 'pods', labels: { __address__: 'a:80' }, state: 'in_transfer', health: 'down', lastError: 'boom', lastScrape: '2026-12-05T18:00:00Z',
+  lastScrapeDuration: 0.25, series, lastSeries: 7, samples: 9, bytes: 11, scrapesSinceAssigned: 2, assignedAt: '2026-12-05T17:00:00Z',
+});
+
+test('a mirror keeps of each status what the coordinator decides on and shows, and follows changes and removals', () => {
+  const m = new SidecarMirror();
+  m.apply({ full: true, targets: [status('abcd', 5)], removed: [], version: 'v1', assignmentVersion: 'a1' });
+  assert.deepEqual(m.statuses.get('abcd'), {
+    hash: 'abcd', state: 'in_transfer', health: 'down', lastError: 'boom', lastScrape: '2026-12-05T18:00:00Z', lastScrapeDuration: 0.25, series: 5, scrapesSinceAssigned: 2,
+  });
+  m.apply({ full: false, targets: [status('abcd', 6)], removed: [], version: 'v2', assignmentVersion: 'a1' });
+  assert.equal(m.statuses.get('abcd')!.series, 6, 'the new status replaces the old');
+  assert.deepEqual([...m.takeChanged(MirrorReader.Measured)], ['abcd']);
+  m.apply({ full: false, targets: [], removed: ['abcd'], version: 'v3', assignmentVersion: 'a2' });
+  assert.equal(m.statuses.size, 0);
+  assert.deepEqual([m.version, m.assignmentVersion], ['v3', 'a2']);
+});

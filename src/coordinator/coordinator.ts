@@ -20,10 +20,11 @@ import { IncrementalPlanner } from './planner-incremental.js';
 import type { ShardChanges } from './planner-incremental-output.js';
 import { ShardTargets, type AssignmentRecord, type PlannerOptions, type PlannerOutput, type PlannerShard } from './planner.js';
 import { ShardClient, type EnvelopeClient } from '../shard/client.js';
+import { PlacedTargets } from './placed.js';
 import { MoveLog } from './moves.js';
 import type { TargetSummary } from './api.js';
 import { CallError } from '../http/client.js';
-import { SidecarMirrors, assignmentChange, isApplied, type HeldStatus, type SidecarMirror } from './sidecar-mirror.js';
+import { SidecarMirrors, assignmentChange, isApplied, type StatusSummary, type SidecarMirror } from './sidecar-mirror.js';
 import { MeasuredStatuses } from './measured.js';
 import { StatusViews, lazyView, meantView, plannedChange, recordChanges, viewOf, type LazyView, type RecordChanges } from './shard-views.js';
 import { TargetSizes, type SizingSources } from './sizing.js';
@@ -130,10 +131,8 @@ export class Coordinator {
   private lastPlannerTargets: Array<{ hash: string; series: number }> = [];
   /** What was decided, for people (events.ts). */
   readonly events = new EventLog();
-  /** Every target the last plan placed (new ones are reported as placements). */
-  private readonly placed = new Map<string, number>();
-  /** The placed targets on two shards or more (in transfer). */
-  private readonly inTransfer = new Set<string>();
+  /** Every target the last plan placed, and those on two shards or more (new ones are reported as placements). */
+  private readonly placed = new PlacedTargets();
   /** What /metrics says of the targets (api.ts), kept as the cycle goes instead of read off every target's view. */
   targetSummary: TargetSummary | null = null;
   lastError = '';
@@ -360,7 +359,8 @@ export class Coordinator {
     const told = this.planner.changesSince(this.lastAssignments);
     const changes = this.lastAssignments.length > 0 && this.moves.observed ? told?.byTarget ?? recordChanges(this.lastAssignments, plan.assignments) : null;
     for (const e of cycleEvents(plan, shards, (s) => this.planner.loadBefore(s) ?? this.sizes.loadOf(shards[s]?.targets.hashes ?? []), this.opts.maxSeries, this.placed, this.lastAssignments, changes, this.onSomeShard(shards))) this.events.record(e.kind, e.message, e.ok);
-    this.notePlaced(plan, changes);
+    if (changes) this.placed.applyChanges(changes);
+    else this.placed.fromRecords(plan.assignments);
     for (const m of plan.moves) this.opts.log.info({ target: targets.get(m.hash)?.target.scrapeUrl, from: shardId(m.from), to: shardId(m.to), reason: m.reason }, 'transfer begun');
     for (const h of plan.completed) this.opts.log.info({ target: targets.get(h)?.target.scrapeUrl }, 'transfer completed');
     for (const h of plan.oversized) this.opts.log.warn({ target: targets.get(h)?.target.scrapeUrl, maxSeries: this.opts.maxSeries }, 'target bigger than --shard.max-series: it gets a shard of its own');
@@ -420,8 +420,8 @@ export class Coordinator {
     this.recordViews(targets, polled, n);
     const placedActive = this.placed.size; // the plan only holds active targets that could be placed
     this.targetSummary = {
-      targets: targets.size, series: this.sizes.series, inTransfer: this.inTransfer,
-      byState: { assigned: placedActive - this.inTransfer.size, in_transfer: this.inTransfer.size, unassignable: this.sizes.unassignable.size, unassigned: Math.max(0, targets.size - this.sizes.unassignable.size - placedActive) },
+      targets: targets.size, series: this.sizes.series, inTransfer: this.placed.inTransfer,
+      byState: { assigned: placedActive - this.placed.inTransfer.size, in_transfer: this.placed.inTransfer.size, unassignable: this.sizes.unassignable.size, unassigned: Math.max(0, targets.size - this.sizes.unassignable.size - placedActive) },
     };
     this.lastCycleMs = { populate: populated, read, size: sized, plan: planned, push: pushed, rest: clock() };
     this.cycles++;
@@ -546,37 +546,9 @@ export class Coordinator {
     // The job is looked up only for a move that begins: at 1M targets, for every holder it cost seconds.
     const jobOf = (hash: string): string => targets.get(hash)?.target.job ?? '';
     if (changes) this.moves.observeChanges(now, changes, jobOf, placedBefore);
-    else {
-      // Per target, its shard, or its shards (ascending) while it moves.
-      const holders = new Map<string, number | number[]>();
-      plan.assignments.forEach((a, ordinal) => {
-        for (const hash of a.keys) {
-          const h = holders.get(hash);
-          if (h === undefined) holders.set(hash, ordinal);
-          else if (typeof h === 'number') holders.set(hash, [h, ordinal]);
-          else h.push(ordinal);
-        }
-      });
-      this.moves.observe(now, holders, jobOf, placedBefore);
-    }
+    // The placed counts were made from these records this cycle (no changes: from nothing).
+    else this.moves.observe(now, this.placed.holdersIn(plan.assignments), jobOf, placedBefore);
     void this.moves.save();
-  }
-
-  /** Every target the plan placed, with the number of records holding it: kept up to date from the changes. */
-  private notePlaced(plan: PlannerOutput, changes: RecordChanges | null): void {
-    const count = (hash: string, n: number): void => {
-      if (n > 0) this.placed.set(hash, n);
-      else this.placed.delete(hash);
-      if (n > 1) this.inTransfer.add(hash);
-      else this.inTransfer.delete(hash);
-    };
-    if (!changes) {
-      this.placed.clear();
-      this.inTransfer.clear();
-      for (const a of plan.assignments) for (const hash of a.keys) count(hash, (this.placed.get(hash) ?? 0) + 1);
-      return;
-    }
-    for (const [hash, { added, removed }] of changes) count(hash, (this.placed.get(hash) ?? 0) + added.length - removed.length);
   }
 
   /**
@@ -607,7 +579,7 @@ export class Coordinator {
     this.populationChanges = 'all';
     this.notReadySince.clear();
     this.lastView.clear();
-    const measured = new Map<string, HeldStatus>();
+    const measured = new Map<string, StatusSummary>();
     for (let i = 0; i < n; i++) {
       const statuses = polled[0]?.[i]?.mirror?.statuses;
       // Taken now: the mirror's statuses change with the next read.
@@ -628,7 +600,7 @@ export class Coordinator {
     return this.activeMemo;
   }
 
-  private recordViews(targets: Map<string, { target: Target; sc: ScrapeConfig }>, polled: Polled[][], n: number, measured?: Map<string, HeldStatus>): void {
+  private recordViews(targets: Map<string, { target: Target; sc: ScrapeConfig }>, polled: Polled[][], n: number, measured?: Map<string, StatusSummary>): void {
     const views = Array.from({ length: n }, (_, i) => this.lastView.get(i) ?? lazyView(() => ShardTargets.EMPTY));
     const unassignable = new Map(this.sizes.unassignable);
     this.activeMemo = null;
@@ -642,7 +614,7 @@ export class Coordinator {
     this.lastCycleAt = Date.now();
   }
 
-  private activeTargets(targets: Map<string, { target: Target; sc: ScrapeConfig }>, views: ShardTargets[], measured: (hash: string) => HeldStatus | undefined, unassignable: Map<string, string>): ActiveTargetView[] {
+  private activeTargets(targets: Map<string, { target: Target; sc: ScrapeConfig }>, views: ShardTargets[], measured: (hash: string) => StatusSummary | undefined, unassignable: Map<string, string>): ActiveTargetView[] {
     const shardsOf = new Map<string, string[]>();
     views.forEach((view, i) => {
       for (const h of view.hashes) (shardsOf.get(h) ?? shardsOf.set(h, []).get(h)!).push(shardId(i));

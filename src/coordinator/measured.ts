@@ -13,21 +13,19 @@ export class MeasuredStatuses {
   /** The sidecars read in the last sync, with their place in the read order. */
   private place = new Map<SidecarMirror, number>();
   /**
-   * Per target: the sidecars (of the last sync) reporting it. Usually one, held as itself (an array per target
-   * costs 56 bytes, 56 MB at a million); an array of two or more during a transfer or with replicas.
+   * Per target: the status of the one sidecar (of the last sync) reporting it, as that sidecar's mirror held it then
+   * (its `from` tells the sidecar), or the sidecars when two or more do (a transfer, replicas). One look-up answers
+   * `get` for nearly every target: a map of statuses beside one of holders was 40 bytes per target more and a
+   * million entries to fill after a restart, and reading the status through the holder's own map a second look-up
+   * (0.7 s in a restart's sizing).
    */
-  private readonly holders = new Map<string, SidecarMirror | SidecarMirror[]>();
-  /**
-   * The status chosen for a hash held by two or more sidecars. One held by a single sidecar is read from that
-   * sidecar's statuses (a map of one shard's targets): a second map of every target cost a million entries to
-   * fill after a restart (about a second) and 40 bytes per target to hold.
-   */
+  private readonly holders = new Map<string, HeldStatus | SidecarMirror[]>();
+  /** The status chosen for a hash held by two or more sidecars. */
   private readonly bestOfSeveral = new Map<string, HeldStatus>();
 
   get(hash: string): HeldStatus | undefined {
     const held = this.holders.get(hash);
-    if (held === undefined) return undefined;
-    return Array.isArray(held) ? this.bestOfSeveral.get(hash) : held.statuses.get(hash);
+    return Array.isArray(held) ? this.bestOfSeveral.get(hash) : held;
   }
 
   /**
@@ -52,13 +50,14 @@ export class MeasuredStatuses {
       const changed = m.takeChanged(MirrorReader.Measured);
       if (this.place.get(m) !== i) {
         // New in the read, or let go above: it holds nothing yet, so every target it reports now is all there is to do.
-        for (const h of m.statuses.keys()) {
-          if (this.hold(h, m)) several.add(h);
+        for (const [h, st] of m.statuses) {
+          if (this.hold(h, m, st)) several.add(h);
           dirty.add(h);
         }
       } else {
         for (const h of changed) {
-          if (m.statuses.has(h) ? this.hold(h, m) : this.unhold(h, m)) several.add(h);
+          const st = m.statuses.get(h);
+          if (st !== undefined ? this.hold(h, m, st) : this.unhold(h, m)) several.add(h);
           dirty.add(h);
         }
       }
@@ -76,16 +75,19 @@ export class MeasuredStatuses {
     this.bestOfSeveral.clear();
   }
 
-  /** Adds `m` to the hash's holders; true when they are (now) several. */
-  private hold(h: string, m: SidecarMirror): boolean {
+  /** Adds `m`, reporting `st`, to the hash's holders; true when they are (now) several. */
+  private hold(h: string, m: SidecarMirror, st: HeldStatus): boolean {
     const held = this.holders.get(h);
     if (held === undefined) {
-      this.holders.set(h, m);
+      this.holders.set(h, st);
       return false;
     }
     if (!Array.isArray(held)) {
-      if (held === m) return false;
-      this.holders.set(h, [held, m]);
+      if (held.from === m) {
+        if (held !== st) this.holders.set(h, st);
+        return false;
+      }
+      this.holders.set(h, [held.from, m]);
     } else if (!held.includes(m)) held.push(m);
     return true;
   }
@@ -95,16 +97,21 @@ export class MeasuredStatuses {
     const held = this.holders.get(h);
     if (held === undefined) return false;
     if (!Array.isArray(held)) {
-      if (held === m) this.holders.delete(h);
+      if (held.from === m) this.holders.delete(h);
       return false;
     }
     const k = held.indexOf(m);
     if (k >= 0) held.splice(k, 1);
-    if (held.length === 1) this.holders.set(h, held[0]!);
+    if (held.length === 1) {
+      // The one left, as it reports the target now; none: it lets go later in this sync (its change, or it left the read).
+      const st = held[0]!.statuses.get(h);
+      if (st !== undefined) this.holders.set(h, st);
+      else this.holders.delete(h);
+    }
     return true;
   }
 
-  /** The status of a hash whose holders were several: chosen among them, or (one holder left) read through it. */
+  /** The status of a hash whose holders were several: chosen among them (none, or one left: nothing to choose). */
   private choose(h: string): void {
     const held = this.holders.get(h);
     if (!Array.isArray(held)) {

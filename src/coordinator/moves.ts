@@ -76,6 +76,12 @@ export function movedWithin(h: MoveHistory, fromMs: number, toMs: number): 'move
   return null;
 }
 
+/** Per target on some shard, the ordinals holding it (one as the number itself, several ascending); a Map is one. */
+export interface Holders {
+  forEach(f: (ordinals: number | readonly number[], hash: string) => void): void;
+  has(hash: string): boolean;
+}
+
 export class MoveLog {
   private sinceMs: number | null = null;
   private moves: Move[] = [];
@@ -124,25 +130,25 @@ export class MoveLog {
    * One acting cycle: `holders` gives, for every target on a shard after this cycle's pushes, the ordinals that hold
    * it (in transfer or not) and its job; `placedBefore`: whether any shard held a target when the cycle began.
    */
-  observe(nowMs: number, holders: ReadonlyMap<string, number | readonly number[]>, jobOf: (hash: string) => string, placedBefore: boolean): void {
+  observe(nowMs: number, holders: Holders, jobOf: (hash: string) => string, placedBefore: boolean): void {
     this.begin(nowMs, placedBefore);
     // A coordinator's first cycle tells every target: the usual one, on the shard it was on (or new, with no
     // departure to pair it with), costs one look-up, not the arrays of the general case (seconds at a million).
     const residents = this.residency.size;
     let stayed = 0;
-    for (const [hash, ordinals] of holders) {
+    holders.forEach((ordinals, hash) => {
       const before = this.residency.get(hash);
       if (before !== undefined) stayed++;
       if (typeof ordinals === 'number') {
-        if (before === ordinals) continue;
+        if (before === ordinals) return;
         if (before === undefined && !this.departed.has(hash)) {
           this.residency.set(hash, ordinals);
           this.dirty = true;
-          continue;
+          return;
         }
       }
       this.reside(nowMs, hash, typeof ordinals === 'number' ? [ordinals] : ordinals, jobOf);
-    }
+    });
     // Gone from every shard: only looked for when some earlier resident was not told (deleting while iterating a Map is safe).
     if (stayed < residents) for (const hash of this.residency.keys()) if (!holders.has(hash)) this.reside(nowMs, hash, [], jobOf);
     this.forgetOld(nowMs);

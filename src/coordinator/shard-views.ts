@@ -9,7 +9,7 @@ import { ShardTargets, targetView, type AssignmentRecord, type PlannerOutput, ty
 import type { RecordChanges, ShardChanges } from './planner-incremental-output.js';
 
 export type { RecordChanges };
-import { MirrorReader, type HeldStatus, type SidecarMirror } from './sidecar-mirror.js';
+import { MirrorReader, type StatusSummary, type SidecarMirror } from './sidecar-mirror.js';
 
 /**
  * Per ordinal, the planner's view of what the shard's sidecars (one per replica) report: per target its state and
@@ -31,7 +31,7 @@ export class StatusViews {
     const changed = new Set<string>();
     for (const m of mirrors) for (const h of m.takeChanged(MirrorReader.View)) changed.add(h);
     const [first, ...others] = mirrors.map((m) => m.statuses);
-    const entry = (st: HeldStatus): ShardTargetView => {
+    const entry = (st: StatusSummary): ShardTargetView => {
       let scrapes = st.scrapesSinceAssigned;
       for (const o of others) scrapes = Math.min(scrapes, o.get(st.hash)?.scrapesSinceAssigned ?? 0);
       return targetView(st.state, Math.min(scrapes, REPORTED_SCRAPES));
@@ -69,7 +69,7 @@ export class StatusViews {
 }
 
 /** A sidecar's applied assignment, as the planner sees one. */
-export function viewOf(statuses: ReadonlyMap<string, HeldStatus>): ShardTargets {
+export function viewOf(statuses: ReadonlyMap<string, StatusSummary>): ShardTargets {
   return ShardTargets.of([...statuses.values()].map((st) => [st.hash, targetView(st.state, st.scrapesSinceAssigned)] as const));
 }
 

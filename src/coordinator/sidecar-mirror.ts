@@ -17,12 +17,18 @@ import type { AssignmentRecord } from './assignment-record.js';
  * (population), and the job, the assignment's time and the scrape's samples and bytes are read by nobody here: kept
  * whole, they were about 50 bytes per target more, 50 MB at a million.
  */
-export type HeldStatus = Pick<TargetStatus, 'hash' | 'state' | 'health' | 'lastError' | 'lastScrape' | 'lastScrapeDuration' | 'series' | 'scrapesSinceAssigned'>;
+export type StatusSummary = Pick<TargetStatus, 'hash' | 'state' | 'health' | 'lastError' | 'lastScrape' | 'lastScrapeDuration' | 'series' | 'scrapesSinceAssigned'>;
 
-function held(t: TargetStatus, hash: string): HeldStatus {
+/** A status summary as a mirror holds it. */
+export interface HeldStatus extends StatusSummary {
+  /** The mirror holding it (so that an index of every target can hold the status itself: measured.ts). */
+  readonly from: SidecarMirror;
+}
+
+function held(t: TargetStatus, hash: string, from: SidecarMirror): HeldStatus {
   return {
     hash, state: t.state, health: t.health, lastError: t.lastError, lastScrape: t.lastScrape,
-    lastScrapeDuration: t.lastScrapeDuration, series: t.series, scrapesSinceAssigned: t.scrapesSinceAssigned,
+    lastScrapeDuration: t.lastScrapeDuration, series: t.series, scrapesSinceAssigned: t.scrapesSinceAssigned, from,
   };
 }
 
@@ -55,7 +61,7 @@ export class SidecarMirror {
       // The map keeps its first key string for a hash: the status names the same one (not a second copy per update).
       const before = this.statuses.get(t.hash);
       const hash = before !== undefined ? before.hash : t.hash;
-      this.statuses.set(hash, held(t, hash));
+      this.statuses.set(hash, held(t, hash, this));
       a.add(hash);
       b.add(hash);
     }
@@ -87,7 +93,7 @@ export class SidecarMirrors {
 }
 
 /** Whether a sidecar's applied assignment (its statuses) is `want`: the same hashes in the same states. */
-export function isApplied(want: AssignmentRecord, have: ReadonlyMap<string, HeldStatus>): boolean {
+export function isApplied(want: AssignmentRecord, have: ReadonlyMap<string, StatusSummary>): boolean {
   if (want.size !== have.size) return false;
   for (let i = 0; i < want.size; i++) if (have.get(want.keys[i]!)?.state !== want.stateAt(i)) return false;
   return true;
@@ -100,7 +106,7 @@ export function isApplied(want: AssignmentRecord, have: ReadonlyMap<string, Held
  */
 export function assignmentChange(
   want: AssignmentRecord,
-  have: ReadonlyMap<string, HeldStatus>,
+  have: ReadonlyMap<string, StatusSummary>,
   base: string,
   spec: (hash: string, state: TargetState) => AssignedTargetSpec | undefined,
 ): AssignmentChange | undefined {

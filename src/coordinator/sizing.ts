@@ -18,7 +18,7 @@
  * last entry into its place. The planner breaks ties by hash, so its decisions do not depend on the order.
  */
 import { targetLabelProblem } from '../shard/contract.js';
-import type { HeldStatus } from './sidecar-mirror.js';
+import type { StatusSummary } from './sidecar-mirror.js';
 import { PROBE_ATTEMPTS_BEFORE_DEFAULT, type ProbeResult, type ProbeTarget } from './explore.js';
 import type { PlannerTarget, TargetListChanges } from './planner.js';
 import type { PopulatedTarget } from './population-state.js';
@@ -28,7 +28,7 @@ export const PROMETHEUS_ADDED_SERIES = 5;
 
 export interface SizingSources {
   targets: ReadonlyMap<string, PopulatedTarget>;
-  measured(hash: string): HeldStatus | undefined;
+  measured(hash: string): StatusSummary | undefined;
   probe(hash: string): ProbeResult | undefined;
   isOnShard(hash: string): boolean;
   defaultSeries: number;

@@ -12,7 +12,9 @@ const status = (hash: string, series: number): TargetStatus => ({
 test('a mirror keeps of each status what the coordinator decides on and shows, and follows changes and removals', () => {
   const m = new SidecarMirror();
   m.apply({ full: true, targets: [status('abcd', 5)], removed: [], version: 'v1', assignmentVersion: 'a1' });
-  assert.deepEqual(m.statuses.get('abcd'), {
+  const { from, ...kept } = m.statuses.get('abcd')!;
+  assert.equal(from, m, 'names its mirror');
+  assert.deepEqual(kept, {
     hash: 'abcd', state: 'in_transfer', health: 'down', lastError: 'boom', lastScrape: '2026-12-05T18:00:00Z', lastScrapeDuration: 0.25, series: 5, scrapesSinceAssigned: 2,
   });
   m.apply({ full: false, targets: [status('abcd', 6)], removed: [], version: 'v2', assignmentVersion: 'a1' });

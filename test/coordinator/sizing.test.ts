@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { MeasuredStatuses } from '../../src/coordinator/measured.js';
-import { SidecarMirror, type HeldStatus } from '../../src/coordinator/sidecar-mirror.js';
+import { SidecarMirror, type StatusSummary } from '../../src/coordinator/sidecar-mirror.js';
 import { TargetSizes, type SizingSources } from '../../src/coordinator/sizing.js';
 import type { ProbeResult } from '../../src/coordinator/explore.js';
 import type { TargetStatus } from '../../src/shard/contract.js';
@@ -31,8 +31,8 @@ function target(hash: string, bad: boolean): { target: Target; sc: ScrapeConfig 
 }
 
 /** The best status per hash as the coordinator defined it before measured.ts: up before down, then the largest. */
-function measuredAfresh(mirrors: readonly SidecarMirror[]): Map<string, HeldStatus> {
-  const out = new Map<string, HeldStatus>();
+function measuredAfresh(mirrors: readonly SidecarMirror[]): Map<string, StatusSummary> {
+  const out = new Map<string, StatusSummary>();
   for (const m of mirrors) {
     for (const st of m.statuses.values()) {
       const prev = out.get(st.hash);
@@ -94,7 +94,7 @@ test('sizes and measured statuses kept by change equal the ones built afresh, ov
         const fresh = measuredAfresh(read);
         for (const h of HASHES) assert.equal(measured.get(h), fresh.get(h), `measured ${h}`);
 
-        const src = (m: (h: string) => HeldStatus | undefined): SizingSources => ({
+        const src = (m: (h: string) => StatusSummary | undefined): SizingSources => ({
           targets, measured: m, probe: (h) => probes.get(h), isOnShard: (h) => held.has(h), defaultSeries: 100,
         });
         if (!built) sizes.rebuild(src((h) => measured.get(h)));

@@ -68,6 +68,8 @@ test('explorer: a failed probe is retried after its back-off; a target forgotten
   now += 5000;
   fail = false;
   explorer.want(target('a'));
+  explorer.want(target('a'));
+  assert.equal(explorer.pending, 1, 'the retry is asked for once');
   await settle();
   assert.equal(explorer.result('a')!.ok, true);
   assert.equal(explorer.result('a')!.attempts, 2);

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { MoveLog, movedWithin } from '../../src/coordinator/moves.js';
 import { silentLogger } from '../../src/logger.js';
 import fc from 'fast-check';
+import { holderChanges } from '../helpers/holder-changes.js';
 
 // A lone holder as the coordinator gives it (a number), for every other target name; as a list for the rest.
 const holders = (entries: Array<[string, number[]]>) => new Map(entries.map(([hash, ordinals]) => [hash, ordinals.length === 1 && hash.charCodeAt(hash.length - 1) % 2 ? ordinals[0]! : ordinals]));
@@ -115,15 +116,7 @@ test('observeChanges (told only what changed) keeps exactly the history observe 
       full.observe(nowMs, holders([...now]), jobOf, placedBefore);
       if (k === 0) delta.observe(nowMs, holders([...now]), jobOf, placedBefore);
       else {
-        const changes = new Map<string, { added: number[]; removed: number[] }>();
-        for (const hash of new Set([...now.keys(), ...prev.keys()])) {
-          const before = prev.get(hash) ?? [];
-          const after = now.get(hash) ?? [];
-          const added = after.filter((o) => !before.includes(o));
-          const removed = before.filter((o) => !after.includes(o));
-          if (added.length || removed.length) changes.set(hash, { added, removed });
-        }
-        delta.observeChanges(nowMs, changes, jobOf, placedBefore);
+        delta.observeChanges(nowMs, holderChanges(prev, now), jobOf, placedBefore);
       }
       prev = now;
       assert.deepEqual(delta.history(), full.history(), `after cycle ${k}`);

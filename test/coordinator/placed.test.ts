@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { PlacedTargets } from '../../src/coordinator/placed.js';
+import { holderChanges } from '../helpers/holder-changes.js';
 
 // Up to five records over eight targets: a target in none, one, or several (a transfer; three and more too).
 const recordsArb = fc.array(fc.uniqueArray(fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'), { maxLength: 8 }).map((ks) => ({ keys: ks.sort() })), { maxLength: 5 });
@@ -42,17 +43,7 @@ test('kept up to date from the changes between two plans, the counts equal those
   fc.assert(fc.property(recordsArb, recordsArb, (before, after) => {
     const p = new PlacedTargets();
     p.fromRecords(before);
-    const was = holdersModel(before);
-    const now = holdersModel(after);
-    const changes = new Map<string, { added: number[]; removed: number[] }>();
-    for (const k of new Set([...was.keys(), ...now.keys()])) {
-      const b = was.get(k) ?? [];
-      const a = now.get(k) ?? [];
-      const added = a.filter((o) => !b.includes(o));
-      const removed = b.filter((o) => !a.includes(o));
-      if (added.length || removed.length) changes.set(k, { added, removed });
-    }
-    p.applyChanges(changes);
+    p.applyChanges(holderChanges(holdersModel(before), holdersModel(after)));
     const fresh = new PlacedTargets();
     fresh.fromRecords(after);
     assert.deepEqual(counts(p, ALL), counts(fresh, ALL));

@@ -204,7 +204,15 @@ export class Explorer {
     const attempts = p === FIRST ? 1 : p.attempts + 1;
     const retryAtMs = ok ? 0 : atMs + Math.min(300_000, 5000 * 2 ** (attempts - 1));
     if (p === FIRST) this.probes.set(hash, new Probe(ok, r.series, r.error, atMs, attempts, retryAtMs));
-    else Object.assign(p, { ok, series: r.series, error: r.error, atMs, attempts, retryAtMs, busy: false });
+    else {
+      p.ok = ok;
+      p.series = r.series;
+      p.error = r.error;
+      p.atMs = atMs;
+      p.attempts = attempts;
+      p.retryAtMs = retryAtMs;
+      p.busy = false;
+    }
     this.changed.add(hash);
     if (!ok) this.log.warn({ target: t.target.scrapeUrl, err: r.error, attempts }, 'explore: probe failed; will retry');
   }

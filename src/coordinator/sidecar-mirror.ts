@@ -32,7 +32,6 @@ function held(t: TargetStatus, hash: string, from: SidecarMirror): HeldStatus {
   };
 }
 
-
 /**
  * Who reads a mirror's changes, each with its own account of them: the measured statuses (measured.ts) and the
  * planner's view of the shard (the coordinator's statusView).

@@ -68,8 +68,13 @@ export function targetsTable(jobs: JobResult[]): string {
   for (const { job, targets } of jobs) {
     for (const t of targets.active) rows.push([job, t.labels[ADDRESS_LABEL] ?? '', labelText(publicLabels(t.labels))]);
   }
-  const w0 = Math.max(...rows.map((r) => r[0]!.length));
-  const w1 = Math.max(...rows.map((r) => r[1]!.length));
+  // A loop, not Math.max(...): spread arguments overflow the stack past about 120,000 rows (targets).
+  let w0 = 0;
+  let w1 = 0;
+  for (const r of rows) {
+    w0 = Math.max(w0, r[0]!.length);
+    w1 = Math.max(w1, r[1]!.length);
+  }
   const lines = rows.map((r) => `${r[0]!.padEnd(w0)}  ${r[1]!.padEnd(w1)}  ${r[2]}`);
   lines.push('');
   for (const { job, targets } of jobs) {

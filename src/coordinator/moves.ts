@@ -241,7 +241,9 @@ export class MoveLog {
     let forgottenUntil = keep.length < this.moves.length ? cutoff : -1;
     if (keep.length > max) {
       const dropped = keep.splice(0, keep.length - max);
-      forgottenUntil = Math.max(forgottenUntil, ...dropped.map((m) => Math.max(m.endMs ?? nowMs, m.startMs)));
+      // A loop, not Math.max(...): a burst of moves (a restart, a scale-down at a million targets) can drop more
+      // than the stack holds as arguments, and the cycle would fail on every run after it.
+      for (const m of dropped) forgottenUntil = Math.max(forgottenUntil, m.endMs ?? nowMs, m.startMs);
     }
     if (forgottenUntil >= 0) {
       // What is forgotten is no longer known: history starts after it.

@@ -202,7 +202,8 @@ export function aggregate(op: AggregateOp, grouping: Grouping, param: number | s
     switch (op) {
       case 'topk':
       case 'bottomk':
-        out.push(...g.heap!.sortedBestFirst());
+        // A loop, not push(...): k can be large (topk(1e6, …)), and past about 120,000 spread arguments overflow the stack.
+        for (const s of g.heap!.sortedBestFirst()) out.push(s);
         continue;
       case 'avg':
         g.value = g.mean;

@@ -15,9 +15,9 @@ function repoRoot(): string {
 }
 const MAIN = join(repoRoot(), 'dist', 'src', 'cli', 'main.js');
 
-function kvass(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function kvass(args: string[], maxBuffer = 1024 * 1024): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [MAIN, ...args], { timeout: 30_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [MAIN, ...args], { timeout: 60_000, maxBuffer }, (err, stdout, stderr) => {
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
     });
   });
@@ -51,6 +51,24 @@ test('table output lists targets and per-job counts', async () => {
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /a\s+127\.0\.0\.1:1\s+\{instance="127\.0\.0\.1:1", job="a"\}/);
   assert.match(r.stdout, /job a: 1 active, 1 dropped/);
+});
+
+test('table output of 200,000 targets: every row, the address column as wide as its widest address', async () => {
+  // Past about 120,000 rows, Math.max(...widths) overflowed the stack: the command failed with exit 1.
+  const n = 200_000;
+  const addresses = Array.from({ length: n }, (_, i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}:9100`);
+  addresses[n - 1] = 'a-much-longer-host-name.example:9100';
+  const f = configFile("scrape_configs:\n  - job_name: big\n    file_sd_configs: [{files: [sd.json]}]\n", { 'sd.json': JSON.stringify([{ targets: addresses }]) });
+  const r = await kvass(['targets', `--config.file=${f}`], 256 * 1024 * 1024);
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.split('\n');
+  assert.match(r.stdout, /job big: 200000 active, 0 dropped/);
+  const rows = lines.filter((l) => l.startsWith('big '));
+  assert.equal(rows.length, n);
+  // Every row's labels start where the longest address's row has them.
+  const at = rows.find((l) => l.includes('a-much-longer-host-name'))!.indexOf('{');
+  assert.equal(rows[0]!.indexOf('{'), at);
+  assert.equal(lines[0]!.indexOf('LABELS'), at);
 });
 
 test('json output has the shape of /api/v1/targets data', async () => {

@@ -103,6 +103,20 @@ test('moves older than the age limit are forgotten and history starts after them
   assert.equal(movedWithin(log.history(), 2500, 25_000), 'history');
 });
 
+test('more moves than the log keeps, begun in one cycle (200,000): the oldest are forgotten and history starts after them', () => {
+  // The time history starts from was the largest of the dropped moves' times, taken as Math.max(...dropped): past
+  // about 120,000 dropped moves that overflowed the stack, and every cycle after it failed.
+  const n = 200_000;
+  const log = new MoveLog({ marginMs: 0, maxMoves: 1000, log: silentLogger() });
+  const hashes = Array.from({ length: n }, (_, i) => `t${i}`);
+  log.observe(1000, new Map(hashes.map((h) => [h, 0])), jobOf, false);
+  log.observe(2000, new Map(hashes.map((h) => [h, [0, 1]])), jobOf, true);
+  assert.equal(log.history().moves.length, 1000);
+  assert.equal(log.history().sinceMs, 2001, 'history starts after the forgotten moves (still open: counted at now)');
+  log.observe(3000, new Map(hashes.map((h) => [h, 1])), jobOf, true);
+  assert.ok(log.history().moves.every((m) => m.endMs === 3000), 'the kept moves end when the old shard lets go');
+});
+
 test('observeChanges (told only what changed) keeps exactly the history observe (told every holder) keeps', () => {
   // Random cycles over 6 targets and 4 ordinals: each target on none, one or two ordinals (a transfer).
   const cycle = fc.array(fc.oneof(fc.constant([] as number[]), fc.integer({ min: 0, max: 3 }).map((o) => [o]), fc.uniqueArray(fc.integer({ min: 0, max: 3 }), { minLength: 2, maxLength: 2 })), { minLength: 6, maxLength: 6 });

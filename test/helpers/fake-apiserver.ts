@@ -47,6 +47,8 @@ export interface FakeOptions {
   gitVersion?: string;
   /** How a watch from a compacted resourceVersion fails: an ERROR event (as real API servers) or an HTTP 410. */
   goneAs?: 'event' | 'status';
+  /** Answer every list whole, whatever its `limit` (the API allows a server to; the watch cache does at resourceVersion 0). */
+  ignoreLimit?: boolean;
 }
 
 export interface RecordedRequest {
@@ -416,7 +418,7 @@ export class FakeApiServer {
       delete c.apiVersion;
       return c;
     });
-    const limit = Number(q.get('limit') ?? '0');
+    const limit = this.opts.ignoreLimit ? 0 : Number(q.get('limit') ?? '0');
     let offset = 0;
     let listRV = this.rv;
     const cont = q.get('continue');

@@ -211,6 +211,16 @@ test('aggregate merge topk/bottomk: the k best per group among the shards\' cand
   assertSet(bottom, [[{ __name__: 'm', job: 'x', i: '5' }, 1], [{ __name__: 'm', job: 'y', i: '6' }, 2]]);
 });
 
+test('aggregate merge topk with k = 300,000 over two shards\' 150,000 candidates each: all of them, best first', () => {
+  // The k best were appended with push(...): past about 120,000 that overflowed the stack and the query failed.
+  const n = 150_000;
+  const shard = (from: number): ShardData => ({ resultType: 'vector', result: Array.from({ length: n }, (_, i): VectorSample => ({ metric: { __name__: 'm', i: String(from + i) }, value: [T, fmt(from + i)] })) });
+  const top = samples(evalPart(part({ kind: 'aggregate', op: 'topk', grouping: by(), param: 2 * n }), [[shard(0)], [shard(n)]]));
+  assert.equal(top.length, 2 * n);
+  assert.deepEqual(top[0], [{ __name__: 'm', i: String(2 * n - 1) }, String(2 * n - 1)]);
+  assert.deepEqual(top.at(-1), [{ __name__: 'm', i: '0' }, '0']);
+});
+
 test('aggregate merge count_values: counts of the same label set added', () => {
   const p = part({ kind: 'aggregate', op: 'count_values', grouping: by('job'), param: 'v' });
   const out = evalPart(p, [[vec([{ job: 'x', v: '1' }, 2], [{ job: 'x', v: '2' }, 1])], [vec([{ job: 'x', v: '1' }, 3])]]);

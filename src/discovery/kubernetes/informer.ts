@@ -73,9 +73,19 @@ export class Informer<T extends KubeObject> {
       o.labelSelector || undefined,
       o.fieldSelector || undefined,
     );
-    this.lw.on('add', (obj) => this.dispatch('add', obj));
+    this.lw.on('add', (obj) => {
+      const ns = obj.metadata?.namespace || '';
+      this.perNamespace.set(ns, (this.perNamespace.get(ns) ?? 0) + 1);
+      this.dispatch('add', obj);
+    });
     this.lw.on('update', (obj) => this.dispatch('update', obj));
-    this.lw.on('delete', (obj) => this.dispatch('delete', obj));
+    this.lw.on('delete', (obj) => {
+      const ns = obj.metadata?.namespace || '';
+      const left = (this.perNamespace.get(ns) ?? 1) - 1;
+      if (left > 0) this.perNamespace.set(ns, left);
+      else this.perNamespace.delete(ns);
+      this.dispatch('delete', obj);
+    });
     this.lw.on('error', (err) => this.failed(err));
   }
 
@@ -91,9 +101,20 @@ export class Informer<T extends KubeObject> {
     return this.lw.get(name, namespace) as T | undefined;
   }
 
+  /**
+   * Every cached object, namespace by namespace. ListWatch.list() without a namespace appends each namespace's
+   * objects with push(...values): past about 120,000 objects in one namespace that overflows the stack. Per
+   * namespace it copies with Array.from, so the namespaces are counted here from its own add and delete events.
+   * (Cluster-scoped kinds have one namespace, '', which list('') still reads whole: nodes, a few thousand at most.)
+   */
   items(): T[] {
-    return this.lw.list() as T[];
+    const out: T[] = [];
+    for (const ns of this.perNamespace.keys()) for (const obj of this.lw.list(ns)) out.push(obj as T);
+    return out;
   }
+
+  /** Objects in the cache per namespace, from ListWatch's add and delete events (see items). */
+  private readonly perNamespace = new Map<string, number>();
 
   get synced(): boolean {
     return this.syncedFlag;
@@ -156,7 +177,9 @@ export class Informer<T extends KubeObject> {
       }
       await checkResponse(res, `list ${this.o.path}`);
       const body = (await res.json()) as { items?: unknown[] | null; metadata?: { resourceVersion?: string; continue?: string } };
-      items.push(...(body.items ?? []));
+      // A loop, not push(...items): a page can be the whole list (a server may ignore limit, and the fallback above
+      // asks for everything), and past about 120,000 items spread arguments overflow the stack.
+      for (const item of body.items ?? []) items.push(item);
       rv = body.metadata?.resourceVersion ?? '';
       cont = body.metadata?.continue ?? '';
       if (!cont) break;

@@ -29,6 +29,7 @@ export function run(cfg: KubernetesSdConfig, opts: KubernetesDiscoveryOptions = 
   const emits: TargetGroup[][] = [];
   const fails: Error[] = [];
   const d = new KubernetesDiscovery(cfg, opts);
+  // A run that throws is a failure, as the discovery manager takes it (ctx.fail), not an unhandled rejection.
   const done = d.run({
     signal: ac.signal,
     logger: silentLogger(),
@@ -42,6 +43,8 @@ export function run(cfg: KubernetesSdConfig, opts: KubernetesDiscoveryOptions = 
     fail(err) {
       fails.push(err);
     },
+  }).catch((err: Error) => {
+    fails.push(err);
   });
   const waitFor = async (pred: () => boolean, what = 'condition', timeoutMs = 20_000) => {
     const end = Date.now() + timeoutMs;

@@ -206,4 +206,25 @@ describe('kubernetes_sd role: pod', () => {
       api.remove('nodes', '', 'node-a');
     }
   });
+
+  it('a node change reaches every pod on it after pods in its namespaces went and came (the cache read namespace by namespace)', async () => {
+    api.upsert('nodes', { metadata: { name: 'node-a', labels: { zone: 'one' } } });
+    for (const [ns, name] of [['default', 'p1'], ['default', 'p2'], ['prod', 'p3']] as const) api.upsert('pods', webPod({ metadata: { name, namespace: ns, uid: name } }));
+    const r = run(readCfg({ role: 'pod', api_server: api.url, attach_metadata: { node: true } }));
+    const zone = `${M}node_label_zone`;
+    try {
+      await r.waitGroup('pod/prod/p3');
+      api.remove('pods', 'default', 'p1'); // one of two in its namespace
+      api.remove('pods', 'prod', 'p3'); // its namespace empties
+      await r.waitFor(() => !r.groups.has('pod/default/p1') && !r.groups.has('pod/prod/p3'), 'p1 and p3 gone');
+      api.upsert('pods', webPod({ metadata: { name: 'p4', namespace: 'prod', uid: 'p4' } })); // and fills again
+      await r.waitGroup('pod/prod/p4');
+      api.upsert('nodes', { metadata: { name: 'node-a', labels: { zone: 'two' } } });
+      for (const source of ['pod/default/p2', 'pod/prod/p4']) await r.waitGroup(source, (g) => g.labels[zone] === 'two', 5000);
+    } finally {
+      await r.stop();
+      for (const [ns, name] of [['default', 'p2'], ['prod', 'p4']] as const) api.remove('pods', ns, name);
+      api.remove('nodes', '', 'node-a');
+    }
+  });
 });

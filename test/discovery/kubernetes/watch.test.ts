@@ -126,6 +126,24 @@ describe('kubernetes_sd list/watch behaviour', () => {
     }
   });
 
+  it('reads a list of 150,000 pods answered whole (a server that ignores limit) into one initial emit', async () => {
+    // The informer appended each page with push(...items): past about 120,000 items that overflowed the stack, and
+    // the list failed on every retry.
+    const n = 150_000;
+    const api = await FakeApiServer.start({ ignoreLimit: true });
+    for (let i = 0; i < n; i++) api.upsert('pods', pod(`p${i}`));
+    const r = run(readCfg({ role: 'pod', api_server: api.url }));
+    try {
+      await r.waitFor(() => r.emits.length > 0 || r.fails.length > 0, 'initial emit', 60_000);
+      assert.deepEqual(r.fails.map((e) => e.message), []);
+      assert.equal(r.emits[0]!.length, n);
+      assert.equal(api.listRequests('/pods').length, 1, 'one page: the whole list');
+    } finally {
+      await r.stop();
+      await api.stop();
+    }
+  });
+
   it('stops promptly when aborted, even while retrying', async () => {
     const api = await FakeApiServer.start();
     const url = api.url;

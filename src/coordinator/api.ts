@@ -3,16 +3,16 @@
  * measured `series` and the `shards` scraping it, GET /api/v1/shards, /metrics, and POST /-/reload.
  */
 import type { Access } from '../http/auth.js';
-import { apiError, apiSuccess, sendText } from '../http/respond.js';
+import { apiError, apiSuccess, apiSuccessLists, sendText } from '../http/respond.js';
 import type { Handler } from '../http/server.js';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from '../logger.js';
 import { publicLabels, sortedLabels } from '../prom/labels.js';
 import { CONSOLE_API_PATHS, serveConsoleApi } from './console-api.js';
-import { PROMETHEUS_ADDED_SERIES, type Coordinator, type CoordinatorOptions, type ShardView } from './coordinator.js';
+import { PROMETHEUS_ADDED_SERIES, type ActiveTargetView, type Coordinator, type CoordinatorOptions, type ShardView } from './coordinator.js';
 import type { CoordinatorEvent, EventLog } from './events.js';
 import { targetLabelProblem } from '../shard/contract.js';
-import type { Target } from '../target/populate.js';
+import type { DroppedTarget, Target } from '../target/populate.js';
 import { trackLastResult } from '../metrics.js';
 import type { Move } from './moves.js';
 
@@ -151,8 +151,9 @@ function summarise(active: CoordinatorState['active']): TargetSummary {
 
 const sameEvent = (a: CoordinatorEvent, b: CoordinatorEvent): boolean => a.time === b.time && a.kind === b.kind && a.message === b.message && a.ok === b.ok;
 
-export function targetsData(c: Coordinator, state: string) {
-  const active = state === 'dropped' ? [] : c.active.map((a) => ({
+/** One entry of /api/v1/targets' `activeTargets`: Prometheus's fields, then the shard's measure and its shards. */
+function activeEntry(a: ActiveTargetView) {
+  return {
     discoveredLabels: sortedLabels(a.target.discoveredLabels),
     labels: publicLabels(a.target.labels),
     scrapePool: a.target.job,
@@ -166,9 +167,18 @@ export function targetsData(c: Coordinator, state: string) {
     scrapeTimeout: a.scrapeTimeout,
     series: a.series,
     shards: a.shards,
-  }));
-  const dropped = state === 'active' ? [] : c.dropped.map((d) => ({ discoveredLabels: sortedLabels(d.discoveredLabels) }));
-  return { activeTargets: active, droppedTargets: dropped };
+  };
+}
+
+const droppedEntry = (d: DroppedTarget) => ({ discoveredLabels: sortedLabels(d.discoveredLabels) });
+
+export function targetsData(c: Coordinator, state: string) {
+  return { activeTargets: state === 'dropped' ? [] : c.active.map(activeEntry), droppedTargets: state === 'active' ? [] : c.dropped.map(droppedEntry) };
+}
+
+/** Each of `xs` as `entry` makes it, one at a time (an answer streamed: the entries are never all held at once). */
+function* entries<T, U>(xs: readonly T[], entry: (x: T) => U): Generator<U> {
+  for (const x of xs) yield entry(x);
 }
 
 export function shardsData(c: Coordinator) {
@@ -208,7 +218,8 @@ export function coordinatorHandler(c: Coordinator, metrics: CoordinatorMetrics, 
       case 'GET /api/v1/targets': {
         const state = target.query.get('state') ?? 'any';
         if (!['any', 'active', 'dropped'].includes(state)) return apiError(res, 400, 'bad_data', `invalid state ${JSON.stringify(state)}: expected any, active or dropped`);
-        return apiSuccess(res, targetsData(c, state));
+        // Streamed: the whole text of a few hundred thousand targets is more than one string can hold.
+        return apiSuccessLists(res, [['activeTargets', state === 'dropped' ? [] : entries(c.active, activeEntry)], ['droppedTargets', state === 'active' ? [] : entries(c.dropped, droppedEntry)]]);
       }
       case 'GET /api/v1/shards':
         return apiSuccess(res, shardsData(c));

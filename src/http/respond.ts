@@ -17,3 +17,44 @@ export function apiError(res: ServerResponse, status: number, errorType: string,
 export function sendText(res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
   res.writeHead(status, { ...headers, 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text) }).end(text);
 }
+
+/** About 1 MB of text per write while streaming. */
+const STREAM_CHUNK = 1 << 20;
+
+/**
+ * `{"status":"success","data":{"<key>":[…],…}}` written piece by piece: the same bytes as `apiSuccess` with those
+ * lists, for answers too large to be one string. V8 caps a string at about 512 MB, which /api/v1/targets reaches
+ * near 200,000 pod targets (2.8 KB each); building the whole text first also held it twice (string and Buffer).
+ * Each item is JSON.stringify'd on its own (so `items` may be a generator that makes them one at a time), and the
+ * text goes out in writes of about 1 MB, waiting while the client reads slowly; a client that went away ends it.
+ */
+export async function apiSuccessLists(res: ServerResponse, lists: ReadonlyArray<readonly [key: string, items: Iterable<unknown>]>): Promise<void> {
+  res.writeHead(200, { 'content-type': 'application/json' });
+  let pending = '{"status":"success","data":{';
+  const flush = async (): Promise<boolean> => {
+    const ok = res.write(pending);
+    pending = '';
+    if (!ok && !res.destroyed) await new Promise<void>((resolve) => {
+      const done = (): void => {
+        res.off('drain', done);
+        res.off('close', done);
+        resolve();
+      };
+      res.on('drain', done);
+      res.on('close', done);
+    });
+    return !res.destroyed;
+  };
+  for (let k = 0; k < lists.length; k++) {
+    const [key, items] = lists[k]!;
+    pending += `${k > 0 ? ',' : ''}${JSON.stringify(key)}:[`;
+    let first = true;
+    for (const item of items) {
+      pending += (first ? '' : ',') + (JSON.stringify(item) ?? 'null');
+      first = false;
+      if (pending.length >= STREAM_CHUNK && !(await flush())) return;
+    }
+    pending += ']';
+  }
+  res.end(pending + '}}');
+}

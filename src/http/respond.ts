@@ -34,15 +34,7 @@ export async function apiSuccessLists(res: ServerResponse, lists: ReadonlyArray<
   const flush = async (): Promise<boolean> => {
     const ok = res.write(pending);
     pending = '';
-    if (!ok && !res.destroyed) await new Promise<void>((resolve) => {
-      const done = (): void => {
-        res.off('drain', done);
-        res.off('close', done);
-        resolve();
-      };
-      res.on('drain', done);
-      res.on('close', done);
-    });
+    if (!ok) await drainOrClose(res);
     return !res.destroyed;
   };
   for (let k = 0; k < lists.length; k++) {
@@ -57,4 +49,18 @@ export async function apiSuccessLists(res: ServerResponse, lists: ReadonlyArray<
     pending += ']';
   }
   res.end(pending + '}}');
+}
+
+/** Waits until the response can take more or is gone, leaving no listener behind (bodies drain thousands of times). */
+export function drainOrClose(res: ServerResponse): Promise<void> {
+  if (res.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }

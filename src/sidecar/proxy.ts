@@ -10,6 +10,7 @@ import { createServer, STATUS_CODES, type IncomingMessage, type Server, type Ser
 import { once } from 'node:events';
 import { createGunzip, type Gunzip } from 'node:zlib';
 import type { Logger } from '../logger.js';
+import { drainOrClose } from '../http/respond.js';
 import type { ConfiguredHttpClient } from '../config/http-client.js';
 import { formatDuration } from '../prom/duration.js';
 import { publicLabels } from '../prom/labels.js';
@@ -206,20 +207,6 @@ async function forward(deps: ScrapeProxyDeps, t: ResolvedTarget, req: IncomingMe
 
   upstream.body.destroy();
   finish({ ok: error === '', error, series: count?.series ?? 0, samples: count?.samples ?? 0, bytes: count?.bytes ?? sent });
-}
-
-/** Waits until the response can take more or is gone, leaving no listener behind (bodies drain thousands of times). */
-function drainOrClose(res: ServerResponse): Promise<void> {
-  if (res.destroyed) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-  });
 }
 
 function causeOf(e: unknown): string {

@@ -1,6 +1,7 @@
 /**
  * The streamed envelope (src/http/respond.ts `apiSuccessLists`), over real loopback HTTP: the same bytes as
- * `apiSuccess`, written in pieces, following a client that reads slowly and stopping for one that went away.
+ * `apiSuccess`; written as it is made (shown by a client that reads nothing: only a few items are made), and
+ * stopping for a client that went away.
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -58,7 +59,7 @@ test('the same bytes as JSON.stringify of the envelope, for any lists (generator
   }), { numRuns: 200 });
 });
 
-test('a large answer goes out in pieces (chunked, no length) and arrives whole', async () => {
+test('a large answer arrives whole, chunked, without a Content-Length', async () => {
   const n = 20_000;
   const entry = (i: number) => ({ labels: { instance: `10.0.${i >> 8}.${i & 255}:9100`, job: 'pods' }, padding: 'x'.repeat(200) });
   const port = await serve((res) => apiSuccessLists(res, [['activeTargets', counted(n, entry).items], ['droppedTargets', []]]));

@@ -7,14 +7,7 @@
 import { compareLabelNames, RESERVED_LABEL_PREFIX, sameNames, SCRAPE_INTERVAL_LABEL, SCRAPE_TIMEOUT_LABEL } from '../prom/labels.js';
 import { discoveredLabelArrays, type DroppedTarget, type Target } from '../target/populate.js';
 import type { JobResult } from './targets.js';
-
-/** Where the text goes: process.stdout, or anything with the same write/once. */
-export interface Sink {
-  write(chunk: string): boolean;
-  once(event: 'drain', listener: () => void): unknown;
-}
-
-const CHUNK = 1 << 20;
+import { ChunkedText, type TextSink } from '../http/chunked.js';
 
 /** How to print one list of label names: for each name to print, its index and the text before its value. */
 interface Layout {
@@ -76,38 +69,11 @@ function quote(v: string): string {
   return NEEDS_ESCAPE.test(v) ? JSON.stringify(v) : '"' + v + '"';
 }
 
-/**
- * Text accumulated and handed to the sink in large pieces, waiting when it asks to (a slow pipe). Pieces are
- * kept in a list and joined once per chunk: one long `+=` chain is a deep rope that costs more to flatten.
- */
-class Out {
-  private pieces: string[] = [];
-  private size = 0;
-
-  constructor(private readonly sink: Sink) {}
-
-  add(s: string): void {
-    this.pieces.push(s);
-    this.size += s.length;
-  }
-
-  get full(): boolean {
-    return this.size >= CHUNK;
-  }
-
-  async flush(): Promise<void> {
-    const s = this.pieces.join('');
-    this.pieces = [];
-    this.size = 0;
-    if (s !== '' && !this.sink.write(s)) await new Promise<void>((resolve) => this.sink.once('drain', resolve));
-  }
-}
-
 const q = quote;
 
 /** Writes the data of /api/v1/targets?state=any for `jobs`, then a newline, exactly as runTargets always has. */
-export async function writeTargetsJson(jobs: readonly JobResult[], sink: Sink): Promise<void> {
-  const out = new Out(sink);
+export async function writeTargetsJson(jobs: readonly JobResult[], sink: TextSink): Promise<void> {
+  const out = new ChunkedText(sink);
   const discoveredLayouts = new LayoutCache('      ', false);
   const publicLayouts = new LayoutCache('      ', true);
   const names: string[] = [];

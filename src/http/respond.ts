@@ -1,5 +1,6 @@
 /** Answers in Prometheus's JSON envelope: `{"status":"success","data":…}` and `{"status":"error","errorType":…,"error":…}`. */
 import type { ServerResponse } from 'node:http';
+import { ChunkedText } from './chunked.js';
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
@@ -18,9 +19,6 @@ export function sendText(res: ServerResponse, status: number, text: string, head
   res.writeHead(status, { ...headers, 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text) }).end(text);
 }
 
-/** About 1 MB of text per write while streaming. */
-const STREAM_CHUNK = 1 << 20;
-
 /**
  * `{"status":"success","data":{"<key>":[…],…}}` written piece by piece: the same bytes as `apiSuccess` with those
  * lists, for answers too large to be one string. V8 caps a string at about 512 MB, which /api/v1/targets reaches
@@ -30,37 +28,19 @@ const STREAM_CHUNK = 1 << 20;
  */
 export async function apiSuccessLists(res: ServerResponse, lists: ReadonlyArray<readonly [key: string, items: Iterable<unknown>]>): Promise<void> {
   res.writeHead(200, { 'content-type': 'application/json' });
-  let pending = '{"status":"success","data":{';
-  const flush = async (): Promise<boolean> => {
-    const ok = res.write(pending);
-    pending = '';
-    if (!ok) await drainOrClose(res);
-    return !res.destroyed;
-  };
+  const out = new ChunkedText(res);
+  out.add('{"status":"success","data":{');
   for (let k = 0; k < lists.length; k++) {
     const [key, items] = lists[k]!;
-    pending += `${k > 0 ? ',' : ''}${JSON.stringify(key)}:[`;
+    out.add(`${k > 0 ? ',' : ''}${JSON.stringify(key)}:[`);
     let first = true;
     for (const item of items) {
-      pending += (first ? '' : ',') + (JSON.stringify(item) ?? 'null');
+      out.add((first ? '' : ',') + (JSON.stringify(item) ?? 'null'));
       first = false;
-      if (pending.length >= STREAM_CHUNK && !(await flush())) return;
+      if (out.full && !(await out.flush())) return;
     }
-    pending += ']';
+    out.add(']');
   }
-  res.end(pending + '}}');
-}
-
-/** Waits until the response can take more or is gone, leaving no listener behind (bodies drain thousands of times). */
-export function drainOrClose(res: ServerResponse): Promise<void> {
-  if (res.destroyed) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-  });
+  out.add('}}');
+  if (await out.flush()) res.end();
 }

@@ -10,7 +10,7 @@ import { createServer, STATUS_CODES, type IncomingMessage, type Server, type Ser
 import { once } from 'node:events';
 import { createGunzip, type Gunzip } from 'node:zlib';
 import type { Logger } from '../logger.js';
-import { drainOrClose } from '../http/respond.js';
+import { drainOrClose } from '../http/chunked.js';
 import type { ConfiguredHttpClient } from '../config/http-client.js';
 import { formatDuration } from '../prom/duration.js';
 import { publicLabels } from '../prom/labels.js';

@@ -19,9 +19,10 @@ async function written(jobs: JobResult[]): Promise<string> {
       text += chunk;
       return ++writes % 2 === 0;
     },
-    once(_event: 'drain', listener: () => void): void {
-      setImmediate(listener);
+    on(event: 'drain' | 'close', listener: () => void): void {
+      if (event === 'drain') setImmediate(listener);
     },
+    off(): void {},
   };
   await writeTargetsJson(jobs, sink);
   return text;

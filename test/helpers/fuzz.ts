@@ -5,6 +5,7 @@
  */
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { once } from 'node:events';
+import { drainOrClose } from '../../src/http/chunked.js';
 
 /** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
 export class Rng {
@@ -275,19 +276,6 @@ export function rawExchange(plan: RawPlan): Promise<RawResult> {
   });
 }
 
-/** Resolves when the socket can take more or is closed, leaving no listener behind. */
-function drainOrClose(sock: Socket): Promise<void> {
-  if (sock.destroyed) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      sock.off('drain', done);
-      sock.off('close', done);
-      resolve();
-    };
-    sock.on('drain', done);
-    sock.on('close', done);
-  });
-}
 
 /** Runs `n` jobs with at most `concurrency` at a time, in index order. */
 export async function pool(n: number, concurrency: number, job: (i: number) => Promise<void>): Promise<void> {

@@ -11,7 +11,9 @@
  * worker threads with heaps of their own, as real sidecars are processes of their own; a cycle's time is then the
  * coordinator's thread busy in it (event loop utilisation), which includes passing each call and answer between
  * threads.
- * Measured: (1) from nothing to every target placed (cycles, time spent in cycles); (2) a cycle with nothing
+ * Measured: (1) from nothing to every target placed (cycles, time spent in cycles, each cycle's steps: the first plans
+ * nothing, as every target waits for its probe; the second places them; the third sees the new shards; the fourth their
+ * first scrapes); (2) a cycle with nothing
  * changed; (3) a cycle after 1% of targets changed (a third of the pods gone, a third new, a third grown by half on
  * their sidecars), then the cycle that places the new ones; (4) a restarted coordinator's first cycle (everything read
  * back whole from the sidecars, populated and planned: the first full pass of a running cluster) and the heap it
@@ -131,7 +133,8 @@ class FakeCluster implements ShardManager {
 }
 
 /**
- * KVASS_CYCLE_PROFILE=<dir>: a CPU profile of the first cycle from nothing, of the 1%-changed cycles and of the restarted coordinator's first cycle,
+ * KVASS_CYCLE_PROFILE=<dir>: a CPU profile of the first cycle from nothing, of the next three (placing-2 to -4: the targets
+ * placed, then first scraped), of the 1%-changed cycles and of the restarted coordinator's first cycle,
  * written as <dir>/<phase>.cpuprofile (open in Chrome DevTools), to see where a cycle's time goes, with what it
  * allocates (<dir>/<phase>.heapprofile, sampled, collected objects included: what the collector pays for); and a heap
  * snapshot of the settled restarted coordinator (<dir>/held-<targets>.heapsnapshot, up to 100k targets), to see what it holds.
@@ -212,17 +215,20 @@ async function scenario(n: number, dir: string): Promise<Row[]> {
   let firstCycle = 0;
   let active = -1;
   let firstSteps = '';
+  const laterCycles: string[] = [];
   for (; cycles < 40; cycles++) {
-    const profilingFirst = cycles === 0 ? await profileIf('first') : null;
+    const profilingCycle = cycles === 0 ? await profileIf('first') : cycles <= 3 ? await profileIf(`placing-${cycles + 1}`) : null;
     const ms = await timedCycle(a);
-    await profilingFirst?.();
+    await profilingCycle?.();
     if (cycles === 0) (firstCycle = ms), (firstSteps = steps(a));
+    else laterCycles.push(`${Math.round(ms)}: ${steps(a)}`);
     inCycles += ms;
     active = a.active.length;
     if ((await cluster.assigned()) >= active && active > 0 && a.lastPlan!.moves.length === 0 && cycles > 2) break;
   }
   rows.push({ bench: `${label}: (1) from nothing to all placed`, cycles: cycles + 1, 'ms in cycles': Math.round(inCycles), 'first cycle ms': Math.round(firstCycle), shards: cluster.count, placed: await cluster.assigned(), active });
   rows.push({ bench: `${label}: (1) steps of the first cycle (ms)`, ms: firstSteps });
+  rows.push({ bench: `${label}: (1) the cycles after it, each with its steps (ms)`, ms: laterCycles.join(' | ') });
 
   // (2) Nothing changed.
   const quiet: number[] = [];

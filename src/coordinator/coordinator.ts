@@ -26,7 +26,7 @@ import type { TargetSummary } from './api.js';
 import { CallError } from '../http/client.js';
 import { SidecarMirrors, assignmentChange, isApplied, type StatusSummary, type SidecarMirror } from './sidecar-mirror.js';
 import { MeasuredStatuses } from './measured.js';
-import { StatusViews, lazyView, meantView, plannedChange, recordChanges, viewOf, type LazyView, type RecordChanges } from './shard-views.js';
+import { StatusViews, lazyView, meantView, plannedChange, recordChanges, recordEdits, viewOf, type LazyView, type RecordChanges } from './shard-views.js';
 import { TargetSizes, type SizingSources } from './sizing.js';
 
 export { PROMETHEUS_ADDED_SERIES } from './sizing.js';
@@ -355,9 +355,11 @@ export class Coordinator {
     this.lastPlan = plan;
     this.lastPlannerTargets = plannerTargets;
     // What the plan changed in the records (the planner shares the records of shards it did not change): the
-    // bookkeeping below costs what changed. Null: compare everything (the first plan of this coordinator).
+    // bookkeeping below costs what changed. Null: compare everything (the first plan of this coordinator, or one that
+    // changed most placed targets: isBulk).
     const told = this.planner.changesSince(this.lastAssignments);
-    const changes = this.lastAssignments.length > 0 && this.moves.observed ? told?.byTarget ?? recordChanges(this.lastAssignments, plan.assignments) : null;
+    const edits = this.lastAssignments.length > 0 && this.moves.observed ? told?.byTarget.size ?? recordEdits(this.lastAssignments, plan.assignments) : 0;
+    const changes = this.lastAssignments.length > 0 && this.moves.observed && !isBulk(edits, this.placed.size) ? told?.byTarget ?? recordChanges(this.lastAssignments, plan.assignments) : null;
     for (const e of cycleEvents(plan, shards, (s) => this.planner.loadBefore(s) ?? this.sizes.loadOf(shards[s]?.targets.hashes ?? []), this.opts.maxSeries, this.placed, this.lastAssignments, changes, this.onSomeShard(shards))) this.events.record(e.kind, e.message, e.ok);
     if (changes) this.placed.applyChanges(changes);
     else this.placed.fromRecords(plan.assignments);
@@ -650,4 +652,12 @@ function phaseClock(): () => number {
     t = now;
     return Math.round(d * 10) / 10;
   };
+}
+
+/**
+ * Whether `edits` (target, record) pairs changed by a plan are most of the `placed` targets: then the placed counts
+ * and the move log are made from the records whole (see recordEdits), as after a coordinator's first plan.
+ */
+function isBulk(edits: number, placed: number): boolean {
+  return edits >= 10_000 && edits >= placed / 2;
 }

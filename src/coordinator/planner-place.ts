@@ -3,6 +3,8 @@
  * draining of shards at or above maxShards. See planner.ts for the rules.
  */
 import { beginTransfer, bySizeDesc, membersOf, openShard, placeNormal, type PlanState } from './planner-state.js';
+import { FitIndex } from './fit-index.js';
+import { placementOrder } from './placement-order.js';
 
 /** Whether shard r can take a target of this size. */
 export type Fit = (st: PlanState, r: number, size: number) => boolean;
@@ -49,14 +51,15 @@ function noteReassigned(st: PlanState, i: number, to: number): void {
  * shard being emptied is the last resort before a new shard. What fits nowhere waits in `overflow`.
  */
 export function placeNewTargets(st: PlanState): void {
-  const order = st.toPlace.slice().sort(bySizeDesc(st));
+  const order = placementOrder(st, st.toPlace);
+  const index = fitIndexFor(st, order);
   for (const i of order) {
     const size = st.series[i]!;
     let r: number;
     if (size > st.budget) {
       r = emptyReceiver(st);
     } else {
-      r = bestFit(st, size, withinBudget);
+      r = index ? index.best(size, st.budget) : bestFit(st, size, withinBudget);
       if (r < 0 && st.drainingShard >= 0 && withinBudget(st, st.drainingShard, size)) r = st.drainingShard;
     }
     if (r < 0) {
@@ -64,8 +67,21 @@ export function placeNewTargets(st: PlanState): void {
       continue;
     }
     placeNormal(st, i, r);
+    index?.grew(r);
     noteReassigned(st, i, r);
   }
+}
+
+/** Targets × shards from which phase 2 finds the best fit by binary search (fit-index.ts) rather than a scan. */
+const FIT_INDEX_FROM = 1_000_000;
+
+/** bestFit's candidates in phase 2 as a FitIndex, when there are many targets to place and it is exact for them. */
+function fitIndexFor(st: PlanState, order: readonly number[]): FitIndex | null {
+  if (order.length * st.existing < FIT_INDEX_FROM) return null;
+  const candidates: number[] = [];
+  for (let r = 0; r < st.existing; r++) if (st.receiver[r] && r !== st.drainingShard) candidates.push(r);
+  const sizes = order.map((i) => st.series[i]!);
+  return FitIndex.exactFor(st.load, candidates, sizes, st.budget) ? new FitIndex(st.load, candidates) : null;
 }
 
 /** Best fit among the shards opened by this step, within the budget, or -1. */

@@ -293,9 +293,17 @@ function indexMembers(normal: ArrayLike<number>): number[][] {
   return index;
 }
 
-/** Sort order of placement: series descending, then hash ascending. */
+/**
+ * Sort order of placement: series descending, then hash ascending. With the hashes' order keys (sorted-keys.ts
+ * orderKey) at hand, ties of series are told apart by those numbers first: targets fall mostly into runs of equal
+ * series, and reading two hash strings per comparison made 900,000 targets take 1.0–1.9 s, against 0.4–0.7 s (a
+ * throw-away script). Phase 2's whole list is put in this order without a comparator (placement-order.ts).
+ */
 export function bySizeDesc(st: PlanState): (a: number, b: number) => number {
-  return (a, b) => st.series[b]! - st.series[a]! || (st.hashes[a]! < st.hashes[b]! ? -1 : st.hashes[a]! > st.hashes[b]! ? 1 : 0);
+  const { series, hashes, hashKeys } = st;
+  const byHash = (a: number, b: number): number => (hashes[a]! < hashes[b]! ? -1 : hashes[a]! > hashes[b]! ? 1 : 0);
+  if (hashKeys === undefined) return (a, b) => series[b]! - series[a]! || byHash(a, b);
+  return (a, b) => series[b]! - series[a]! || hashKeys[a]! - hashKeys[b]! || byHash(a, b);
 }
 
 /** Opens the next new shard, or returns -1 when maxShards forbids it. */

@@ -114,6 +114,37 @@ export function plannedChange(c: ShardChanges, base: string, spec: (hash: string
 }
 
 
+/**
+ * How many (target, record) pairs differ between two plans' records, counted without recordChanges' map; records
+ * that are the same object are not read. When most placed targets changed (a first placement), the coordinator counts
+ * and observes from the records whole instead: a change per target, then a look-up or two for each, cost twice as
+ * much at 900,000 targets placed at once.
+ */
+export function recordEdits(prev: PlannerOutput['assignments'], next: PlannerOutput['assignments']): number {
+  let edits = 0;
+  for (let i = 0; i < Math.max(prev.length, next.length); i++) {
+    const before = prev[i]?.keys ?? [];
+    const after = next[i]?.keys ?? [];
+    if (before === after) continue;
+    let a = 0;
+    let b = 0;
+    while (a < before.length && b < after.length) {
+      const x = before[a]!;
+      const y = after[b]!;
+      if (x === y) {
+        a++;
+        b++;
+      } else {
+        edits++;
+        if (x < y) a++;
+        else b++;
+      }
+    }
+    edits += before.length - a + after.length - b;
+  }
+  return edits;
+}
+
 /** What differs between two plans' records; records that are the same object are not read. */
 export function recordChanges(prev: PlannerOutput['assignments'], next: PlannerOutput['assignments']): RecordChanges {
   const changes: RecordChanges = new Map();

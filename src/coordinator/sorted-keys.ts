@@ -56,7 +56,11 @@ export function editSorted<V>(keys: readonly string[], edits: ReadonlyArray<read
     }
   }
   // Ascending by key, a key edited twice kept once with its last edit (the sort is stable), dropped ones left out.
-  fresh.sort((a, b) => (edits[a]![0] < edits[b]![0] ? -1 : edits[a]![0] > edits[b]![0] ? 1 : 0));
+  // Compared by order key first, as numbers: a first placement gives each record a thousand new keys, and reading
+  // two strings per comparison was most of building the records (0.8 s of the cycle placing a million).
+  const order = new Float64Array(fresh.length > 1 ? edits.length : 0);
+  if (fresh.length > 1) for (const e of fresh) order[e] = orderKey(edits[e]![0]);
+  fresh.sort((a, b) => order[a]! - order[b]! || (edits[a]![0] < edits[b]![0] ? -1 : edits[a]![0] > edits[b]![0] ? 1 : 0));
   const added = fresh.filter((e, j) => (j + 1 === fresh.length || edits[fresh[j + 1]!]![0] !== edits[e]![0]) && edits[e]![1] !== undefined);
   const marked = [...marks.keys()].sort((a, b) => a - b);
   let dropped = 0;

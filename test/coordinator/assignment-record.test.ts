@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { AssignmentRecord } from '../../src/coordinator/assignment-record.js';
-import { recordChanges } from '../../src/coordinator/shard-views.js';
+import { recordChanges, recordEdits } from '../../src/coordinator/shard-views.js';
 import { assignmentChange, isApplied } from '../../src/coordinator/sidecar-mirror.js';
 import type { TargetState, TargetStatus } from '../../src/shard/contract.js';
 
@@ -46,6 +46,10 @@ test('recordChanges finds per target the shards whose record gained or lost it, 
       }
       const sorted = (m: Map<string, { added: number[]; removed: number[] }>) => [...m].sort((x, y) => (x[0] < y[0] ? -1 : 1));
       assert.deepEqual(sorted(recordChanges(prev, next)), sorted(want));
+      // recordEdits counts the same pairs without the map, either way round.
+      const pairsChanged = [...want.values()].reduce((n, c) => n + c.added.length + c.removed.length, 0);
+      assert.equal(recordEdits(prev, next), pairsChanged);
+      assert.equal(recordEdits(next, prev), pairsChanged);
     }),
     { numRuns: 300 },
   );

@@ -1,5 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { AssignmentRecord } from '../../src/coordinator/assignment-record.js';
+import { recordChanges } from '../../src/coordinator/shard-views.js';
 import { EventLog, cycleEvents, scaleEvent } from '../../src/coordinator/events.js';
 import { planFromNothing } from '../../src/coordinator/what-if.js';
 import { planAssignments, ShardTargets, type PlannerOptions, type PlannerShard } from '../../src/coordinator/planner.js';
@@ -85,4 +88,22 @@ test('what if: the same planner from nothing with another budget gives the shard
   assert.equal(three.shards, 3);
   assert.equal(three.placement.reduce((a, p) => a + p.targets, 0), 6);
   assert.ok(three.placement.every((p) => p.series <= 30000));
+});
+
+test('the placements counted from the records\' changes equal those counted from the records whole (the bulk path)', () => {
+  const keys = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
+  const recordsArb = fc.array(fc.subarray(keys), { minLength: 1, maxLength: 4 });
+  fc.assert(fc.property(recordsArb, recordsArb, fc.array(fc.subarray(keys), { maxLength: 4 }), fc.subarray(keys), (was, now, reported, alsoPlaced) => {
+    const record = (ks: string[]) => AssignmentRecord.of(Object.fromEntries(ks.map((k) => [k, 'normal' as const])));
+    const previous = was.map(record);
+    // Some records the same objects as before (not read), the others made anew.
+    const assignments = now.map((ks, i) => (i < previous.length && ks.length === 0 ? previous[i]! : record(ks)));
+    const shards: PlannerShard[] = reported.map((ks, id) => ({ id, ready: true, notReadySinceMs: null, idleSinceMs: null, targets: ShardTargets.of(ks.map((h) => [h, { state: 'normal' as const, scrapes: 1 }])) }));
+    // Every target of the last plan's records was placed before it, and maybe others.
+    const placedBefore = new Set([...previous.flatMap((r) => [...r.keys]), ...alsoPlaced]);
+    const plan = { assignments, desiredShards: assignments.length, moves: [], reassigned: [], completed: [], oversized: [], unplaced: [] };
+    const byChanges = cycleEvents(plan, shards, () => 0, options.maxSeries, placedBefore, previous, recordChanges(previous, assignments));
+    const whole = cycleEvents(plan, shards, () => 0, options.maxSeries, placedBefore, previous, null);
+    assert.deepEqual(byChanges, whole);
+  }), { numRuns: 500 });
 });

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { MeasuredStatuses } from '../../src/coordinator/measured.js';
 import { SidecarMirror, type StatusSummary } from '../../src/coordinator/sidecar-mirror.js';
-import { TargetSizes, type SizingSources } from '../../src/coordinator/sizing.js';
+import { BULK_SIZING, TargetSizes, type BulkSizing, type SizingSources } from '../../src/coordinator/sizing.js';
 import type { ProbeResult } from '../../src/coordinator/explore.js';
 import type { TargetStatus } from '../../src/shard/contract.js';
 import type { ScrapeConfig } from '../../src/config/config.js';
@@ -54,6 +54,19 @@ const op = fc.oneof(
 );
 
 test('sizes and measured statuses kept by change equal the ones built afresh, over random change sequences', () => {
+  const updates = sizedAgainstAfresh(BULK_SIZING, 2000);
+  assert.ok(updates > 8000, `${updates} updates compared`);
+});
+
+test('an update with most targets to size, sized again whole instead, equals the one built afresh too', () => {
+  // Small thresholds, so that these few targets take the bulk path often (and the path by hash sometimes).
+  let bulk = 0;
+  const updates = sizedAgainstAfresh({ min: 1, fraction: 0.5 }, 500, () => bulk++);
+  assert.ok(bulk > 200 && bulk < updates - 200, `${bulk} of ${updates} updates sized whole`);
+});
+
+/** Runs the property with the given bulk thresholds; returns how many updates it compared. */
+function sizedAgainstAfresh(thresholds: BulkSizing, numRuns: number, onBulk?: () => void): number {
   let updates = 0;
   fc.assert(
     fc.property(fc.array(op, { minLength: 1, maxLength: 40 }), (ops) => {
@@ -63,7 +76,7 @@ test('sizes and measured statuses kept by change equal the ones built afresh, ov
       const probes = new Map<string, ProbeResult>();
       const held = new Set<string>();
       const measured = new MeasuredStatuses();
-      const sizes = new TargetSizes();
+      const sizes = new TargetSizes(thresholds);
       let built = false;
       // What a planner holding the list knows of it: built from the first list taken, then from the changes told.
       let told = new Map<string, number>();
@@ -98,7 +111,11 @@ test('sizes and measured statuses kept by change equal the ones built afresh, ov
           targets, measured: m, probe: (h) => probes.get(h), isOnShard: (h) => held.has(h), defaultSeries: 100,
         });
         if (!built) sizes.rebuild(src((h) => measured.get(h)));
-        else sizes.update(dirty, src((h) => measured.get(h)), heldChanged);
+        else {
+          const before = sizes.entries;
+          sizes.update([...dirty], src((h) => measured.get(h)), heldChanged);
+          if (sizes.entries !== before) onBulk?.();
+        }
         built = true;
         updates++;
         const again = new TargetSizes();
@@ -133,10 +150,10 @@ test('sizes and measured statuses kept by change equal the ones built afresh, ov
         assert.deepEqual([...told].sort(), byHash(sizes.entries), 'the list as its changes tell it');
       }
     }),
-    { numRuns: 2000 },
+    { numRuns },
   );
-  assert.ok(updates > 8000, `${updates} updates compared`);
-});
+  return updates;
+}
 
 test('the list is changed in place and tells what changed; an unchanged entry keeps its object; a rebuild makes a new array', () => {
   const sizes = new TargetSizes();

@@ -115,40 +115,10 @@ export function plannedChange(c: ShardChanges, base: string, spec: (hash: string
 
 
 /**
- * How many (target, record) pairs differ between two plans' records, counted without recordChanges' map; records
- * that are the same object are not read. When most placed targets changed (a first placement), the coordinator counts
- * and observes from the records whole instead: a change per target, then a look-up or two for each, cost twice as
- * much at 900,000 targets placed at once.
+ * Calls `f` with each (target, record) pair that differs between two plans' records: the record's ordinal, and
+ * whether it gained the target or lost it. Records that are the same object are not read.
  */
-export function recordEdits(prev: PlannerOutput['assignments'], next: PlannerOutput['assignments']): number {
-  let edits = 0;
-  for (let i = 0; i < Math.max(prev.length, next.length); i++) {
-    const before = prev[i]?.keys ?? [];
-    const after = next[i]?.keys ?? [];
-    if (before === after) continue;
-    let a = 0;
-    let b = 0;
-    while (a < before.length && b < after.length) {
-      const x = before[a]!;
-      const y = after[b]!;
-      if (x === y) {
-        a++;
-        b++;
-      } else {
-        edits++;
-        if (x < y) a++;
-        else b++;
-      }
-    }
-    edits += before.length - a + after.length - b;
-  }
-  return edits;
-}
-
-/** What differs between two plans' records; records that are the same object are not read. */
-export function recordChanges(prev: PlannerOutput['assignments'], next: PlannerOutput['assignments']): RecordChanges {
-  const changes: RecordChanges = new Map();
-  const entry = (hash: string) => changes.get(hash) ?? changes.set(hash, { added: [], removed: [] }).get(hash)!;
+function forEachRecordEdit(prev: PlannerOutput['assignments'], next: PlannerOutput['assignments'], f: (hash: string, record: number, gained: boolean) => void): void {
   for (let i = 0; i < Math.max(prev.length, next.length); i++) {
     const before = prev[i]?.keys ?? [];
     const after = next[i]?.keys ?? [];
@@ -163,13 +133,33 @@ export function recordChanges(prev: PlannerOutput['assignments'], next: PlannerO
         a++;
         b++;
       } else if (y === undefined || (x !== undefined && x < y)) {
-        entry(x!).removed.push(i);
+        f(x!, i, false);
         a++;
       } else {
-        entry(y).added.push(i);
+        f(y, i, true);
         b++;
       }
     }
   }
+}
+
+/**
+ * How many (target, record) pairs differ between two plans' records, counted without recordChanges' map. When most
+ * placed targets changed (a first placement), the coordinator counts and observes from the records whole instead: a
+ * change per target, then a look-up or two for each, cost twice as much at 900,000 targets placed at once.
+ */
+export function recordEdits(prev: PlannerOutput['assignments'], next: PlannerOutput['assignments']): number {
+  let edits = 0;
+  forEachRecordEdit(prev, next, () => edits++);
+  return edits;
+}
+
+/** What differs between two plans' records, per target: the records that gained it and those that lost it. */
+export function recordChanges(prev: PlannerOutput['assignments'], next: PlannerOutput['assignments']): RecordChanges {
+  const changes: RecordChanges = new Map();
+  forEachRecordEdit(prev, next, (hash, i, gained) => {
+    const c = changes.get(hash) ?? changes.set(hash, { added: [], removed: [] }).get(hash)!;
+    (gained ? c.added : c.removed).push(i);
+  });
   return changes;
 }

@@ -36,12 +36,15 @@ export interface MergeCopiesOptions {
   counter: boolean;
   /** Scrape interval assumed when no copy has two samples to tell it; 0: unknown. */
   fallbackIntervalMs: number;
+  /** The end of the read (ms) the copies come from; unset: unknown (slots.ts goesOnPastEnd). */
+  endMs?: number;
 }
 
 /** One series from its copies: each replica's copies stitched, then the replicas penalty-merged. */
 export function mergeCopies(copies: readonly SeriesCopy[], opts: MergeCopiesOptions): Samples {
   const interval = scrapeInterval(copies.map((c) => c.samples)) || opts.fallbackIntervalMs;
   const groups = replicaGroups(copies);
-  const replicas = groups.length === copies.length ? copies.map((c) => c.samples) : groups.map((g) => stitchCopies(g.map((c) => c.samples), interval));
-  return dedupSamples(replicas, opts.counter, interval);
+  const endMs = opts.endMs ?? Number.POSITIVE_INFINITY;
+  const replicas = groups.length === copies.length ? copies.map((c) => c.samples) : groups.map((g) => stitchCopies(g.map((c) => c.samples), interval, endMs));
+  return dedupSamples(replicas, opts.counter, interval, endMs);
 }

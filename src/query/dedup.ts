@@ -15,7 +15,8 @@
  * time it was really missing; here the gap in the view is at most the gap in the union of the replicas plus half an
  * interval. Other copies are never read within half an interval of the last sample (Thanos's first penalty, 5 s,
  * is less than that for longer intervals), and a staleness marker of one copy gives way to another copy's real
- * sample in its slot (slots.ts realSampleFor), as in the stitch.
+ * sample in its slot (slots.ts realSampleFor), or is left out where the read ends before that sample
+ * (slots.ts goesOnPastEnd), as in the stitch.
  *
  * Also unlike Thanos's pairwise fold of iterators, this is one walk over N copies: penalties are kept per copy,
  * cursors never skip a sample for good (Thanos's seek can run past one it needed later), and the counter adjustment
@@ -23,7 +24,7 @@
  * marker rule: Thanos's steps in that walk.
  */
 import { isStale, pushSample, type Samples } from './remote/samples.js';
-import { markerSlot, realSampleFor } from './slots.js';
+import { goesOnPastEnd, markerSlot, realSampleFor } from './slots.js';
 
 const INITIAL_PENALTY = 5000;
 
@@ -40,10 +41,10 @@ function firstAtOrAfter(s: Samples, from: number, t: number): number {
 
 /**
  * Merges replica copies of one series, Thanos's penalty way with the rules above. `intervalMs`: the scrape interval
- * (slots.ts scrapeInterval, else a fallback); 0 when unknown (see above). Ties go to the earlier copy, as in
- * Thanos's fold.
+ * (slots.ts scrapeInterval, else a fallback); 0 when unknown (see above). `endMs`: the end of the read the copies
+ * come from (Infinity: unknown). Ties go to the earlier copy, as in Thanos's fold.
  */
-export function dedupSamples(copies: readonly Samples[], counter: boolean, intervalMs = 0): Samples {
+export function dedupSamples(copies: readonly Samples[], counter: boolean, intervalMs = 0, endMs = Number.POSITIVE_INFINITY): Samples {
   if (copies.length === 0) return { t: [], v: [] };
   if (copies.length === 1) return copies[0]!;
   const half = intervalMs / 2;
@@ -86,6 +87,9 @@ export function dedupSamples(copies: readonly Samples[], counter: boolean, inter
       if (real) {
         [pick, pickAt] = real;
         best = copies[pick]!.t[pickAt]!;
+      } else if (goesOnPastEnd(copies, pick, lastT, intervalMs, endMs)) {
+        pos[pick] = pickAt + 1;
+        continue;
       }
     }
     const s = copies[pick]!;

@@ -185,7 +185,7 @@ export class StoreGateway {
     try {
       merged = request.queries.map((q, qi) => {
         const perShard = answers.map((a) => a.results![qi]!);
-        const out = mergeAnswers(perShard, { counter: isCounterFunc(q.hints?.func ?? ''), fallbackIntervalMs, lastOnly: needsLastSampleOnly(q, lookback) }, stats);
+        const out = mergeAnswers(perShard, { counter: isCounterFunc(q.hints?.func ?? ''), fallbackIntervalMs, endMs: q.endMs, lastOnly: needsLastSampleOnly(q, lookback) }, stats);
         if (q.hints?.func === 'series') for (const o of out) o.samples = { t: [], v: [] };
         return sortSeries(out);
       });
@@ -224,7 +224,7 @@ export class StoreGateway {
   async read(queries: ReadQuery[]): Promise<{ results: Array<Array<{ labels: Array<[string, string]>; samples: Samples }>>; warnings: string[]; complete: boolean }> {
     const { answers, warnings, complete } = await this.fanOut({ queries, acceptedResponseTypes: [RESPONSE_SAMPLES] });
     const fallbackIntervalMs = this.opts.fallbackIntervalMs?.() ?? 0;
-    const results = queries.map((q, qi) => sortSeries(mergeAnswers(answers.map((a) => a.results![qi]!), { counter: false, fallbackIntervalMs })).map((o) => ({ labels: o.table.labels(o.i), samples: o.samples ?? o.table.samples(o.i) })));
+    const results = queries.map((q, qi) => sortSeries(mergeAnswers(answers.map((a) => a.results![qi]!), { counter: false, fallbackIntervalMs, endMs: q.endMs })).map((o) => ({ labels: o.table.labels(o.i), samples: o.samples ?? o.table.samples(o.i) })));
     return { results, warnings, complete };
   }
 

@@ -83,3 +83,24 @@ export function realSampleFor(copies: readonly Samples[], pos: readonly number[]
   }
   return found;
 }
+
+/**
+ * Whether a staleness marker of copy `marker` that no real sample stands for (realSampleFor found none) is still a
+ * hand-over: another copy's last sample in the read is a real one in the slot of the last sample returned (`lastT`),
+ * and that copy's next scrape is due less than the walk's reach (1.5 intervals) before the read's end (`endMs`), so
+ * it may lie past the end. A read that ends right after a move (a query at or near now) sees the old shard's marker
+ * but not yet the new shard's next scrape; returning the marker would show the target missing until that scrape.
+ * With the read's end unknown (Infinity) or the interval unknown (0), never.
+ */
+export function goesOnPastEnd(copies: readonly Samples[], marker: number, lastT: number, intervalMs: number, endMs: number): boolean {
+  if (!(intervalMs > 0) || !Number.isFinite(endMs)) return false;
+  for (let c = 0; c < copies.length; c++) {
+    if (c === marker) continue;
+    const s = copies[c]!;
+    const n = s.t.length;
+    if (n === 0 || isStale(s, n - 1)) continue;
+    const t = s.t[n - 1]!;
+    if (Math.abs(t - lastT) <= intervalMs / 2 && t + 1.5 * intervalMs > endMs) return true;
+  }
+  return false;
+}

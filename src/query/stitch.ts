@@ -9,7 +9,8 @@
  * scrape. A staleness marker where another copy has a real sample after the last one returned and up to the
  * marker's slot (at least the next one: slots.ts markerSlot) is passed over for that sample (slots.ts realSampleFor):
  * it is what the old shard writes when it stops scraping a target the new shard goes on scraping, not the end of
- * the series.
+ * the series. Where the read ends before that sample (a query at or near now, right after a move), a marker that
+ * another copy's last sample outlives by design is left out (slots.ts goesOnPastEnd).
  * Counters need no adjustment: both copies read the same counter, and the walk never goes back in time.
  *
  * Why not Thanos's penalty algorithm here: it seeks the other copy past twice the last gap, so when the copy it read
@@ -17,13 +18,14 @@
  * two to three intervals in the view.
  */
 import { isStale, pushSample, type Samples } from './remote/samples.js';
-import { firstAfter, markerSlot, realSampleFor } from './slots.js';
+import { firstAfter, goesOnPastEnd, markerSlot, realSampleFor } from './slots.js';
 
 /**
  * Merges copies of the same scrapes into one series (see the header). `intervalMs`: the scrape interval
- * (slots.ts scrapeInterval, else a fallback); 0 when unknown: only equal timestamps are then one scrape.
+ * (slots.ts scrapeInterval, else a fallback); 0 when unknown: only equal timestamps are then one scrape. `endMs`:
+ * the end of the read the copies come from (Infinity: unknown).
  */
-export function stitchCopies(copies: readonly Samples[], intervalMs: number): Samples {
+export function stitchCopies(copies: readonly Samples[], intervalMs: number, endMs = Number.POSITIVE_INFINITY): Samples {
   if (copies.length === 1) return copies[0]!;
   const out: Samples = { t: [], v: [] };
   if (copies.length === 0) return out;
@@ -53,6 +55,10 @@ export function stitchCopies(copies: readonly Samples[], intervalMs: number): Sa
       if (real) {
         pick = real[0];
         pos[pick] = real[1];
+      } else if (goesOnPastEnd(copies, pick, lastT, intervalMs, endMs)) {
+        pos[pick]++;
+        cur = pick;
+        continue;
       }
     }
     const s = copies[pick]!;

@@ -2,7 +2,8 @@
  * Properties of the merge of copies (fast-check): for random copies of one series (different phases, overlaps, ends,
  * gaps, the old shard's staleness marker, one or two replicas), the merged series never has a gap larger than the
  * largest gap of the union of the copies plus one interval, never two samples in one scrape slot, and reaches the
- * end of the union; copies of the same scrapes (a move within one replica) give every scrape slot exactly once.
+ * end of the union; copies of the same scrapes (a move within one replica) give every scrape slot exactly once; and
+ * copies cut at a read's end, merged with that end, show the series wherever the whole copies do.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -143,5 +144,41 @@ test('property: copies of the same scrapes (a move within one replica) give ever
     });
     const values = out.v.filter((_, i) => !out.stale?.[i]);
     for (let i = 1; i < values.length; i++) assert.ok(values[i]! >= values[i - 1]!, 'the counter went down');
+  }), { numRuns: 3000 });
+});
+
+/** Whether the series is there at `at` (no lookback limit): its latest sample at or before `at` is a real one. */
+function aliveAt(s: Samples, at: number): boolean {
+  let i = -1;
+  while (i + 1 < s.t.length && s.t[i + 1]! <= at) i++;
+  return i >= 0 && !s.stale?.[i];
+}
+
+test('property: a read that ends early (a query at or near now) shows the series wherever the whole data does', () => {
+  const scenario = fc.record({
+    interval: fc.constantFrom(...INTERVALS),
+    replicas: fc.integer({ min: 1, max: 2 }),
+    samePhase: fc.boolean(),
+    endPerMille: fc.integer({ min: 0, max: 1000 }),
+  }).chain((h) => fc.record({
+    h: fc.constant(h),
+    specs: fc.array(spec(h.replicas, h.samePhase), { minLength: 2, maxLength: 4 }),
+  }));
+  fc.assert(fc.property(scenario, ({ h, specs }) => {
+    const phaseMs = (sp: { phase: number }) => Math.floor((sp.phase * h.interval) / 1000);
+    // Copies of one replica half an interval apart: the tie region (see the first property), not judged.
+    fc.pre(!specs.some((a, i) => specs.some((b, j) => j > i && a.replica === b.replica && Math.abs(Math.abs(phaseMs(a) - phaseMs(b)) - h.interval / 2) <= 1)));
+    const copies = specs.map((sp, k) => copyOf({ ...sp, phase: phaseMs(sp) }, h.interval, () => 0, k));
+    const all = union(copies);
+    const end = all[0]! + Math.floor(((all.at(-1)! - all[0]!) * h.endPerMille) / 1000);
+    const cut = copies.map((c): SeriesCopy => {
+      const n = c.samples.t.filter((t) => t <= end).length;
+      return { replica: c.replica, samples: { t: c.samples.t.slice(0, n), v: c.samples.v.slice(0, n), ...(c.samples.stale ? { stale: c.samples.stale.slice(0, n) } : {}) } };
+    });
+    const whole = mergeCopies(copies, { counter: false, fallbackIntervalMs: h.interval });
+    const read = mergeCopies(cut, { counter: false, fallbackIntervalMs: h.interval, endMs: end });
+    for (const at of [...all.filter((t) => t <= end), end]) {
+      if (aliveAt(whole, at)) assert.ok(aliveAt(read, at), `at ${at}, a read ending at ${end} does not show the series the whole data shows: ${read.t}${read.stale ? ` stale ${read.stale}` : ''}; whole ${whole.t}`);
+    }
   }), { numRuns: 3000 });
 });

@@ -78,6 +78,17 @@ test('a replica\'s marker a few ms after its last sample gives way to the other 
   assert.equal(out.stale, undefined);
 });
 
+test('a replica\'s marker where the read ends before the other replica\'s next scrape is left out', () => {
+  // Replica 0 stopped at 30 s (marker at 40 s); replica 1's 33 s is the slot of 30 s, and its 43 s lies past the read's end.
+  const r0: Samples = { t: [0, 10_000, 20_000, 30_000, 40_000], v: [0, 1, 2, 3, NaN], stale: [false, false, false, false, true] };
+  const r1 = s(sec(3, 13, 23, 33));
+  assert.deepEqual(dedupSamples([r0, r1], false, 10_000, 41_000).stale, undefined);
+  assert.deepEqual(dedupSamples([r0, r1], false, 10_000, 41_000).t.map((t) => t / 1000), [0, 10, 20, 30]);
+  // The read went on past replica 1's next scrape, which is not there: the marker stays (and with the end unknown).
+  assert.deepEqual(dedupSamples([r0, r1], false, 10_000, 60_000).stale?.at(-1), true);
+  assert.deepEqual(dedupSamples([r0, r1], false, 10_000).stale?.at(-1), true);
+});
+
 test('gap rule with three replicas: the earliest next slot of any other copy', () => {
   const a = s(sec(0, 10, 20));
   const b = s(sec(3, 13, 23, 33));

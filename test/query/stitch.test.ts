@@ -87,6 +87,28 @@ test('a counter stays monotonic across the hand-over with no adjustment', () => 
   assert.deepEqual(secs(out), [0, 15, 30, 45, 60.4, 75.4, 90.4]);
 });
 
+test('a read that ends before the new shard\'s next scrape: the old shard\'s marker is left out, not a hole at the end', () => {
+  // The CI run's case (1 s interval): shard-0 scraped at .9 until 690.9 and wrote its marker at 691.9; shard-2 scrapes
+  // at .3 from 688.3 on, so its 691.3 is the slot of 690.9 and its 692.3 lies past a read that ends at 692.
+  const old = at([686.9, 687.9, 688.9, 689.9, 690.9, 691.9], [691.9]);
+  const moved = at([688.3, 689.3, 690.3, 691.3]);
+  for (const copies of [[old, moved], [moved, old]]) {
+    const out = stitchCopies(copies, 1000, 692_000);
+    assert.deepEqual(staleAt(out), [], `no marker at the read's end: ${secs(out)}`);
+    assert.deepEqual(secs(out), [686.9, 687.9, 688.9, 689.9, 690.9]);
+  }
+  // The same read with its end unknown (the rule off), and a read long after: shard-2's data stopped without a marker
+  // (its Prometheus down) where its next scrape was due inside the read; the old shard's marker ends the series.
+  assert.deepEqual(staleAt(stitchCopies([old, moved], 1000)), [691.9]);
+  assert.deepEqual(staleAt(stitchCopies([old, moved], 1000, 700_000)), [691.9]);
+  // The read reaches shard-2's next scrape: it stands for the marker, as before.
+  const later = stitchCopies([old, at([688.3, 689.3, 690.3, 691.3, 692.3])], 1000, 692_500);
+  assert.deepEqual(secs(later).slice(-2), [690.9, 692.3]);
+  assert.deepEqual(staleAt(later), []);
+  // shard-2 also ended (its own marker in the read): the series ended, the markers stay.
+  assert.deepEqual(staleAt(stitchCopies([old, at([688.3, 689.3, 690.3, 691.3, 692.3], [692.3])], 1000, 692_500)).length > 0, true);
+});
+
 test('interval unknown (0): only equal timestamps are one scrape', () => {
   assert.deepEqual(secs(stitchCopies([at([10]), at([12])], 0)), [10, 12]);
   assert.deepEqual(secs(stitchCopies([at([10]), at([10])], 0)), [10]);

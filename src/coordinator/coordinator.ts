@@ -27,7 +27,7 @@ import { CallError } from '../http/client.js';
 import { SidecarMirrors, assignmentChange, isApplied, type StatusSummary, type SidecarMirror } from './sidecar-mirror.js';
 import { MeasuredStatuses } from './measured.js';
 import { StatusViews, lazyView, meantView, plannedChange, recordChanges, recordEdits, viewOf, type LazyView, type RecordChanges } from './shard-views.js';
-import { TargetSizes, type SizingSources } from './sizing.js';
+import { BULK_MIN_CHANGES, TargetSizes, type SizingSources } from './sizing.js';
 
 export { PROMETHEUS_ADDED_SERIES } from './sizing.js';
 
@@ -659,5 +659,5 @@ function phaseClock(): () => number {
  * and the move log are made from the records whole (see recordEdits), as after a coordinator's first plan.
  */
 function isBulk(edits: number, placed: number): boolean {
-  return edits >= 10_000 && edits >= placed / 2;
+  return edits >= BULK_MIN_CHANGES && edits >= placed / 2;
 }

@@ -25,10 +25,10 @@ export class FitIndex {
   }
 
   /**
-   * Whether the index answers as bestFit would for these sizes: every value a safe integer, and the budget plus the
-   * loads plus every size still exact.
+   * Whether the index answers as bestFit would for these sizes (`sizes[i]` for each i of `which`; every one when not
+   * given): every value a safe integer, and the budget plus the loads plus every size still exact.
    */
-  static exactFor(load: ArrayLike<number>, shards: readonly number[], sizes: Iterable<number>, budget: number): boolean {
+  static exactFor(load: ArrayLike<number>, shards: readonly number[], sizes: ArrayLike<number>, budget: number, which?: readonly number[]): boolean {
     let sum = Math.abs(budget);
     if (!Number.isSafeInteger(budget)) return false;
     for (const s of shards) {
@@ -36,7 +36,9 @@ export class FitIndex {
       if (!Number.isSafeInteger(l)) return false;
       sum += Math.abs(l);
     }
-    for (const size of sizes) {
+    const n = which ? which.length : sizes.length;
+    for (let k = 0; k < n; k++) {
+      const size = sizes[which ? which[k]! : k]!;
       if (!Number.isSafeInteger(size)) return false;
       sum += Math.abs(size);
     }

@@ -80,8 +80,7 @@ function fitIndexFor(st: PlanState, order: readonly number[]): FitIndex | null {
   if (order.length * st.existing < FIT_INDEX_FROM) return null;
   const candidates: number[] = [];
   for (let r = 0; r < st.existing; r++) if (st.receiver[r] && r !== st.drainingShard) candidates.push(r);
-  const sizes = order.map((i) => st.series[i]!);
-  return FitIndex.exactFor(st.load, candidates, sizes, st.budget) ? new FitIndex(st.load, candidates) : null;
+  return FitIndex.exactFor(st.load, candidates, st.series, st.budget, order) ? new FitIndex(st.load, candidates) : null;
 }
 
 /** Best fit among the shards opened by this step, within the budget, or -1. */

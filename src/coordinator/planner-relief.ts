@@ -4,6 +4,7 @@
  */
 import { bestFit, emptyReceiver, withinMargin } from './planner-place.js';
 import { beginTransfer, bySizeDesc, isExpiredLongEnough, isIdleLongEnough, membersOf, type PlanState } from './planner-state.js';
+import { countableSpan, selectByHash, seriesRunStarts, sortByHash } from './series-order.js';
 import { orderKey } from './sorted-keys.js';
 
 /**
@@ -27,11 +28,8 @@ export function relieveOverloadedShards(st: PlanState): void {
   }
 }
 
-const byHashOf = (hashes: string[]) => (a: number, b: number): number => (hashes[a]! < hashes[b]! ? -1 : hashes[a]! > hashes[b]! ? 1 : 0);
-
 function compareAsc(series: number[], hashes: string[]): (a: number, b: number) => number {
-  const byHash = byHashOf(hashes);
-  return (a, b) => series[a]! - series[b]! || byHash(a, b);
+  return (a, b) => series[a]! - series[b]! || (hashes[a]! < hashes[b]! ? -1 : hashes[a]! > hashes[b]! ? 1 : 0);
 }
 
 const INDEX_BITS = 2 ** 20;
@@ -47,22 +45,26 @@ export function ascending(members: number[], series: number[], hashes: string[])
 }
 
 /**
- * `members` by series ascending, equal series in no particular order; null unless every series is an integer in
+ * `members` by series ascending, equal series in `members`' order; null unless every series is an integer in
  * [0, 2^32) (and fewer than 2^20 members). A change touching most shards sorts each relieved shard's targets, so this
- * avoids a comparator, over strings at that: keys series × 2^20 + position (exact below 2^53) sorted as numbers.
+ * avoids a comparator (series-order.ts): a counting sort where the series span little more than the number of
+ * targets (shards of similar targets, the usual case), else keys series × 2^20 + position (exact below 2^53) sorted
+ * as numbers.
  */
 function bySeries(members: number[], series: number[]): number[] | null {
   const L = members.length;
   if (L >= INDEX_BITS) return null;
-  let min = Infinity;
-  let max = -Infinity;
   for (let j = 0; j < L; j++) {
     const v = series[members[j]!]!;
     if (!Number.isInteger(v) || v < 0 || v >= 2 ** 32) return null;
-    if (v < min) min = v;
-    if (v > max) max = v;
   }
-  if (L > 0 && max - min < 4 * L) return countingBySeries(members, series, min, max);
+  const span = countableSpan(members, series);
+  if (span !== null) {
+    const starts = seriesRunStarts(members, series, span, false);
+    const asc = new Array<number>(L);
+    for (const i of members) asc[starts[series[i]! - span.min]!++] = i;
+    return asc;
+  }
   const keys = new Float64Array(L);
   for (let j = 0; j < L; j++) keys[j] = series[members[j]!]! * INDEX_BITS + j;
   keys.sort();
@@ -71,29 +73,15 @@ function bySeries(members: number[], series: number[]): number[] | null {
   return asc;
 }
 
-/**
- * bySeries when the series span little more than the number of targets (shards of similar targets, the usual case):
- * a counting sort, one pass to count and one to place, and like the keyed sort it keeps equal series in `members`'
- * order. Relief sorts every relieved shard's targets, and a change touching most shards relieves most of them.
- */
-function countingBySeries(members: number[], series: number[], min: number, max: number): number[] {
-  const starts = new Int32Array(max - min + 2);
-  for (const i of members) starts[series[i]! - min + 1]!++;
-  for (let v = 1; v < starts.length; v++) starts[v]! += starts[v - 1]!;
-  const asc = new Array<number>(members.length);
-  for (const i of members) asc[starts[series[i]! - min]!++] = i;
-  return asc;
-}
-
 /** Orders each run of equal series in `asc` by hash, in place. */
-function orderRunsByHash(asc: number[], series: number[], hashes: string[]): void {
-  const byHash = byHashOf(hashes);
+function orderRunsByHash(asc: number[], series: number[], hashes: string[], hashKeys?: Float64Array): void {
   for (let a = 0; a < asc.length; ) {
     let b = a + 1;
     while (b < asc.length && series[asc[b]!] === series[asc[a]!]) b++;
     if (b - a > 1) {
-      const run = asc.slice(a, b).sort(byHash);
-      for (let j = a; j < b; j++) asc[j] = run[j - a]!;
+      const run = runOf(asc.slice(a, b), hashes, hashKeys);
+      sortByHash(run.idx, run.keys, 0, b - a - 1, hashes);
+      for (let j = a; j < b; j++) asc[j] = run.idx[j - a]!;
     }
     a = b;
   }
@@ -114,15 +102,15 @@ function atOrdered(asc: number[], series: number[], hashes: string[], pos: numbe
   if (b - a === 1) return asc[pos]!;
   let run = runs.get(a);
   if (run === undefined) runs.set(a, (run = runOf(asc.slice(a, b), hashes, hashKeys)));
-  return selectByHash(run, pos - a, hashes);
+  return selectByHash(run.idx, run.keys, pos - a, hashes);
 }
 
 /**
- * A run of targets to select from by hash, with their hashes' order keys (sorted-keys.ts) beside them: the planner's
- * per-slot keys where it keeps them, else made from the hashes.
+ * A run of targets to order or select from by hash, with their hashes' order keys (sorted-keys.ts) beside them: the
+ * planner's per-slot keys where it keeps them, else made from the hashes.
  */
 interface Run {
-  members: number[];
+  idx: Int32Array;
   keys: Float64Array;
 }
 
@@ -130,42 +118,7 @@ function runOf(members: number[], hashes: string[], hashKeys?: Float64Array): Ru
   const keys = new Float64Array(members.length);
   if (hashKeys) for (let j = 0; j < members.length; j++) keys[j] = hashKeys[members[j]!]!;
   else for (let j = 0; j < members.length; j++) keys[j] = orderKey(hashes[members[j]!]!);
-  return { members, keys };
-}
-
-/**
- * The element of rank `k` of `run` ordered by hash (hashes are distinct), permuting `run` (C. A. R. Hoare's FIND,
- * as Wirth writes it): about 2–3 comparisons per element instead of a sort's log2(n). Any permutation left behind
- * still answers the next rank asked. Compared by order key first, a number beside the run instead of a string
- * somewhere in the heap (reading the strings was most of this function's time), and by the strings where keys tie.
- */
-function selectByHash(run: Run, k: number, hashes: string[]): number {
-  const { members, keys } = run;
-  let lo = 0;
-  let hi = members.length - 1;
-  while (lo < hi) {
-    const xk = keys[k]!;
-    const x = hashes[members[k]!]!;
-    let i = lo;
-    let j = hi;
-    do {
-      while (keys[i]! < xk || (keys[i] === xk && hashes[members[i]!]! < x)) i++;
-      while (xk < keys[j]! || (xk === keys[j] && x < hashes[members[j]!]!)) j--;
-      if (i <= j) {
-        const t = members[i]!;
-        members[i] = members[j]!;
-        members[j] = t;
-        const tk = keys[i]!;
-        keys[i] = keys[j]!;
-        keys[j] = tk;
-        i++;
-        j--;
-      }
-    } while (i <= j);
-    if (j < k) lo = i;
-    if (k < i) hi = j;
-  }
-  return members[k]!;
+  return { idx: Int32Array.from(members), keys };
 }
 
 /** First position in `asc` (sorted by series ascending) whose series is >= need, from `from`. */
@@ -199,7 +152,7 @@ export function chooseReliefSet(members: number[], series: number[], hashes: str
   const L = asc.length;
   const biggest = asc[L - 1]!;
   if (series[biggest]! > budget) {
-    if (fast) orderRunsByHash(asc, series, hashes);
+    if (fast) orderRunsByHash(asc, series, hashes, hashKeys);
     // The largest oversized target is the last one with the largest series and, among equals, the first hash.
     const keep = asc[lowerBound(asc, series, series[biggest]!)]!;
     return asc.filter((i) => i !== keep);
@@ -209,7 +162,7 @@ export function chooseReliefSet(members: number[], series: number[], hashes: str
   while (k < L && top < excess) top += series[asc[L - 1 - k++]!]!;
   if (top < excess) {
     // cannot happen with every target within budget; move all as a fallback
-    if (fast) orderRunsByHash(asc, series, hashes);
+    if (fast) orderRunsByHash(asc, series, hashes, hashKeys);
     return asc.slice();
   }
   // k = 1 (the largest target, within budget, covers the excess) was answered by singleReliefTarget above.
@@ -232,7 +185,7 @@ export function chooseReliefSet(members: number[], series: number[], hashes: str
   // k >= 3: the k-1 largest, completed by the smallest target that reaches the excess, then swapped down. (The
   // swaps, too, depend on series and positions only; with many targets chosen every run is ordered instead.)
   const ordered = !fast || k > 8;
-  if (fast && k > 8) orderRunsByHash(asc, series, hashes);
+  if (fast && k > 8) orderRunsByHash(asc, series, hashes, hashKeys);
   const chosen = new Uint8Array(L);
   let sum = 0;
   for (let j = L - k + 1; j < L; j++) {

@@ -46,7 +46,13 @@ export interface BulkSizing {
   fraction: number;
 }
 
-export const BULK_SIZING: BulkSizing = { min: 10_000, fraction: 0.25 };
+/**
+ * Below this many changes, the path change by change costs milliseconds at any scale: the floor of every bulk path
+ * of the coordinator (sizing here, the placed count and move log in coordinator.ts isBulk).
+ */
+export const BULK_MIN_CHANGES = 10_000;
+
+export const BULK_SIZING: BulkSizing = { min: BULK_MIN_CHANGES, fraction: 0.25 };
 
 export class TargetSizes {
   constructor(private readonly bulk: BulkSizing = BULK_SIZING) {}

@@ -37,4 +37,7 @@ test('the index is only offered for safe integers: a fractional load, size or bu
   assert.equal(FitIndex.exactFor([Number.MAX_SAFE_INTEGER - 5, 2], [0, 1], [3], 10), false);
   // A shard that is not a candidate is not read.
   assert.equal(FitIndex.exactFor([1, 2.5], [0], [3], 10), true);
+  // With `which`, only the sizes of those targets are read (the planner's series by slot, the targets to place).
+  assert.equal(FitIndex.exactFor([1, 2], [0, 1], [3, 0.5, 4], 10, [2, 0]), true);
+  assert.equal(FitIndex.exactFor([1, 2], [0, 1], [3, 0.5, 4], 10, [2, 1]), false);
 });

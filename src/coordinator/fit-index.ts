@@ -11,17 +11,55 @@
  * 2^53; series are counts), and the caller checks that first (`exactFor`).
  */
 export class FitIndex {
-  /** The shards, by load ascending, then id descending. */
-  private readonly order: Int32Array;
-  /** Per shard id, its position in `order`; -1: not a candidate. */
-  private readonly at: Int32Array;
+  /** The shards, by load ascending, then id descending: the first `n` entries. */
+  private order: Int32Array;
+  private n: number;
+  /** Per shard id, its position in `order`; -1 (or beyond its end): not a candidate. */
+  private at: Int32Array;
 
-  /** `shards`: the candidate ids; `load` is read as it changes (tell `grew` after each change). */
+  /**
+   * `shards`: the candidate ids; `load` is read as it changes (tell `grew` after each change, `add` for a new
+   * candidate).
+   */
   constructor(private readonly load: ArrayLike<number>, shards: readonly number[]) {
     const ids = [...shards].sort((a, b) => load[a]! - load[b]! || b - a);
     this.order = Int32Array.from(ids);
+    this.n = ids.length;
     this.at = new Int32Array(load.length).fill(-1);
     for (let p = 0; p < ids.length; p++) this.at[ids[p]!] = p;
+  }
+
+  /** Shard `r` (not a candidate yet: a shard just opened) becomes one, at its load. */
+  add(r: number): void {
+    if (r < this.at.length && this.at[r]! >= 0) return;
+    if (r >= this.at.length) {
+      const at = new Int32Array(Math.max(r + 1, 2 * this.at.length)).fill(-1);
+      at.set(this.at);
+      this.at = at;
+    }
+    if (this.n === this.order.length) {
+      const order = new Int32Array(Math.max(16, 2 * this.n));
+      order.set(this.order);
+      this.order = order;
+    }
+    const { order, at, load } = this;
+    const l = load[r]!;
+    // Its place: after every shard with less load, and after those with the same load and a higher id.
+    let lo = 0;
+    let hi = this.n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const m = order[mid]!;
+      if (load[m]! < l || (load[m] === l && m > r)) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let p = this.n; p > lo; p--) {
+      order[p] = order[p - 1]!;
+      at[order[p]!] = p;
+    }
+    order[lo] = r;
+    at[r] = lo;
+    this.n++;
   }
 
   /**
@@ -49,7 +87,7 @@ export class FitIndex {
   best(size: number, budget: number): number {
     const { order, load } = this;
     let lo = 0;
-    let hi = order.length;
+    let hi = this.n;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if (load[order[mid]!]! + size <= budget) lo = mid + 1;
@@ -61,10 +99,11 @@ export class FitIndex {
   /** Shard `r`'s load grew: it moves up the order. */
   grew(r: number): void {
     const { order, at, load } = this;
+    if (r >= at.length) return;
     let p = at[r]!;
     if (p < 0) return;
     const l = load[r]!;
-    while (p + 1 < order.length) {
+    while (p + 1 < this.n) {
       const next = order[p + 1]!;
       if (load[next]! > l || (load[next] === l && next < r)) break;
       order[p] = next;

@@ -103,25 +103,49 @@ function bestFitNew(st: PlanState, size: number): number {
  * `unplaced` and a relief move is not made.
  */
 export function packIntoNewShards(st: PlanState): void {
+  const index = newShardIndexFor(st);
+  const fitNew = (size: number): number => (size > st.budget ? -1 : index ? index.best(size, st.budget) : bestFitNew(st, size));
+  const open = (): number => {
+    const r = openShard(st);
+    if (r >= 0) index?.add(r);
+    return r;
+  };
   for (const i of st.overflow) {
-    const size = st.series[i]!;
-    let r = size <= st.budget ? bestFitNew(st, size) : -1;
-    if (r < 0) r = openShard(st);
+    let r = fitNew(st.series[i]!);
+    if (r < 0) r = open();
     if (r < 0) {
       st.unplaced.push(st.hashes[i]!);
       continue;
     }
     placeNormal(st, i, r);
+    index?.grew(r);
     noteReassigned(st, i, r);
   }
   const bySize = bySizeDesc(st);
   const relief = st.reliefOverflow.slice().sort((a, b) => bySize(a.idx, b.idx));
   for (const { idx } of relief) {
-    const size = st.series[idx]!;
-    let r = size <= st.budget ? bestFitNew(st, size) : -1;
-    if (r < 0) r = openShard(st);
-    if (r >= 0) beginTransfer(st, idx, r, 'overload');
+    let r = fitNew(st.series[idx]!);
+    if (r < 0) r = open();
+    if (r < 0) continue;
+    beginTransfer(st, idx, r, 'overload');
+    index?.grew(r);
   }
+}
+
+/**
+ * From this many targets to pack, phase 4 finds the best new shard by binary search: bestFitNew scans every shard
+ * opened so far for each, and the shards opened grow with the targets (900,000 targets packed into 784 new shards
+ * scanned 350 million times, 0.5–0.9 s of a cycle).
+ */
+const PACK_INDEX_FROM = 1000;
+
+/** bestFitNew's candidates (the shards opened by this step, and those opened later: `add`) as a FitIndex, or null. */
+function newShardIndexFor(st: PlanState): FitIndex | null {
+  const toPack = st.overflow.length + st.reliefOverflow.length;
+  if (toPack < PACK_INDEX_FROM) return null;
+  const opened = Array.from({ length: st.opened }, (_, k) => st.existing + k);
+  const targets = [...st.overflow, ...st.reliefOverflow.map((m) => m.idx)];
+  return FitIndex.exactFor(st.load, opened, st.series, st.budget, targets) ? new FitIndex(st.load, opened) : null;
 }
 
 /**

@@ -29,6 +29,30 @@ test('placing sizes one after another, the index picks the shard bestFit picks e
   ), { numRuns: 2000 });
 });
 
+test('shards added as they open (phase 4\'s new shards): the index still picks what bestFit picks', () => {
+  fc.assert(fc.property(
+    fc.array(fc.integer({ min: 0, max: 120 }), { maxLength: 6 }), fc.integer({ min: 40, max: 200 }),
+    fc.array(fc.constantFrom(1, 5, 10, 20, 40, 60), { minLength: 1, maxLength: 80 }),
+    (loads, budget, sizes) => {
+      const load = [...loads];
+      const st = { load, budget, receiver: load.map(() => true), drainingShard: -1, existing: load.length } as unknown as PlanState;
+      const index = new FitIndex(load, load.map((_, r) => r));
+      for (const size of sizes) {
+        let want = bestFit(st, size, withinBudget);
+        assert.equal(index.best(size, budget), want, `size ${size}, loads ${load.join(',')}`);
+        if (want < 0) {
+          want = load.push(0) - 1;
+          (st.receiver as boolean[]).push(true);
+          (st as { existing: number }).existing++;
+          index.add(want);
+        }
+        load[want] += size;
+        index.grew(want);
+      }
+    },
+  ), { numRuns: 2000 });
+});
+
 test('the index is only offered for safe integers: a fractional load, size or budget, or a sum beyond 2^53, is refused', () => {
   assert.equal(FitIndex.exactFor([1, 2], [0, 1], [3], 10), true);
   assert.equal(FitIndex.exactFor([1, 2.5], [0, 1], [3], 10), false);

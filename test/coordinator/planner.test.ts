@@ -172,6 +172,51 @@ test('scale-up: what fits nowhere is packed into as few new shards as possible, 
   assert.deepEqual(objects(capped.assignments), [{ a: N, f: N }, { b: N, e: N }]);
 });
 
+test('placement on a thousand shards (the best fit by binary search): the shards best fit decreasing gives by scan', () => {
+  fc.assert(fc.property(fc.array(fc.integer({ min: 1, max: 400 }), { minLength: 1000, maxLength: 1100 }), (sizes) => {
+    const targets: Record<string, number> = {};
+    sizes.forEach((size, k) => (targets[`t${String(k).padStart(4, '0')}`] = size));
+    const shards = Array.from({ length: 1000 }, (_, r) => shard(r));
+    const out = planAssignments(input(targets, shards, { maxShards: 10_000 }));
+    const order = Object.keys(targets).sort((a, b) => targets[b]! - targets[a]! || (a < b ? -1 : 1));
+    const want: string[][] = shards.map(() => []);
+    const load = shards.map(() => 0);
+    for (const h of order) {
+      let best = -1;
+      for (let r = 0; r < load.length; r++) if (load[r]! + targets[h]! <= 1000 && (best < 0 || load[r]! > load[best]!)) best = r;
+      load[best]! += targets[h]!;
+      want[best]!.push(h);
+    }
+    const got = objects(out.assignments).map((a) => Object.keys(a).sort());
+    for (let r = 0; r < want.length; r++) assert.deepEqual(got[r] ?? [], want[r]!.sort(), `shard ${r}`);
+  }), { numRuns: 10 });
+});
+
+test('scale-up with thousands to pack (the best new shard by binary search): the shards best fit decreasing gives by scan', () => {
+  fc.assert(fc.property(fc.array(fc.integer({ min: 1, max: 400 }), { minLength: 1000, maxLength: 1300 }), (sizes) => {
+    // Shard 0 is full, so every target is packed into new shards.
+    const targets: Record<string, number> = { full: 1000 };
+    sizes.forEach((size, k) => (targets[`t${String(k).padStart(4, '0')}`] = size));
+    const out = planAssignments(input(targets, [shard(0, { full: 'n' })], { maxShards: 10_000 }));
+    // The reference: biggest first (then hash), each into the new shard with the least room left (ties: lowest id), or a new one.
+    const order = Object.keys(targets).filter((h) => h !== 'full').sort((a, b) => targets[b]! - targets[a]! || (a < b ? -1 : 1));
+    const want: string[][] = [['full']];
+    const load: number[] = [1000];
+    for (const h of order) {
+      let best = -1;
+      for (let r = 1; r < load.length; r++) if (load[r]! + targets[h]! <= 1000 && (best < 0 || load[r]! > load[best]!)) best = r;
+      if (best < 0) {
+        best = load.push(0) - 1;
+        want.push([]);
+      }
+      load[best]! += targets[h]!;
+      want[best]!.push(h);
+    }
+    assert.equal(out.desiredShards, want.length);
+    assert.deepEqual(objects(out.assignments).map((a) => Object.keys(a).sort()), want.map((w) => w.sort()));
+  }), { numRuns: 30 });
+});
+
 test('scale-up: an oversized target gets a shard of its own (an empty existing one first) and is listed', () => {
   const out = planAssignments(input({ huge: 5000, a: 100 }, [shard(0, { a: 'n' })]));
   assert.deepEqual(objects(out.assignments), [{ a: N }, { huge: N }]);

@@ -31,7 +31,6 @@ export class FitIndex {
 
   /** Shard `r` (not a candidate yet: a shard just opened) becomes one, at its load. */
   add(r: number): void {
-    if (r < this.at.length && this.at[r]! >= 0) return;
     if (r >= this.at.length) {
       const at = new Int32Array(Math.max(r + 1, 2 * this.at.length)).fill(-1);
       at.set(this.at);

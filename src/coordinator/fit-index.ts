@@ -1,5 +1,6 @@
 /**
- * Best fit by binary search, for placing many targets at once (planner-place.ts, phase 2).
+ * Best fit by binary search, for placing many targets at once (planner-place.ts: phase 2 over the existing shards,
+ * phase 4 over the new ones, added as they open).
  *
  * Why. bestFit scans every shard for each target: a first placement of 900,000 targets on 784 empty shards made 700
  * million steps of that scan (2 s of one cycle). Best fit within the budget is the shard with the least room left,

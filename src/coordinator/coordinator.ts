@@ -9,7 +9,7 @@ import type { Logger } from '../logger.js';
 import { parseConfig, readConfigText, type PromConfig, type ScrapeConfig } from '../config/config.js';
 import { DiscoveryManager } from '../discovery/manager.js';
 import type { DroppedTarget, Target } from '../target/populate.js';
-import { Population, type GroupSource, type PopulationResult } from './population.js';
+import { Population, type GroupSource, type PopulatedTarget, type PopulationResult } from './population.js';
 import type { ShardInfo, ShardManager } from '../shard/types.js';
 import { configHash, type AssignedTargetSpec, type RuntimeInfo, type TargetState } from '../shard/contract.js';
 import { Explorer } from './explore.js';
@@ -241,7 +241,7 @@ export class Coordinator {
   private readonly population = new Population();
 
   /** The active targets by hash (read only: shared with the next cycle when nothing changed), and `dropped`. */
-  private collectTargets(): Map<string, { target: Target; sc: ScrapeConfig }> {
+  private collectTargets(): Map<string, PopulatedTarget> {
     const res = this.population.update(this.config.scrapeConfigs, this.discovery);
     this.populated = res;
     // Kept until the sizes take them: a cycle that fails before sizing (a shard list that could not be read) must
@@ -436,7 +436,7 @@ export class Coordinator {
    * measured or probed size also when a shard's view changed. Targets still waiting for a probe are asked for again
    * either way (a failed probe is retried after its back-off).
    */
-  private sizeTargets(targets: Map<string, { target: Target; sc: ScrapeConfig }>, polled: Polled[][], shards: PlannerShard[]): void {
+  private sizeTargets(targets: Map<string, PopulatedTarget>, polled: Polled[][], shards: PlannerShard[]): void {
     const measuredChanged = this.measuredStatuses.sync(polled.flat().flatMap((p) => (p.ok && p.mirror ? [p.mirror] : [])));
     const probed = this.explorer.takeChanged();
     const populated = this.populationChanges;
@@ -505,7 +505,7 @@ export class Coordinator {
    * sees what the sidecar applies and tries again.
    */
   private async push(
-    p: Polled, want: AssignmentRecord, targets: Map<string, { target: Target; sc: ScrapeConfig }>,
+    p: Polled, want: AssignmentRecord, targets: Map<string, PopulatedTarget>,
     /** The record of the last plan for this shard, and what this plan changed in it (the planner's account). */
     before: AssignmentRecord | undefined, planned: ShardChanges | undefined,
   ): Promise<void> {
@@ -544,7 +544,7 @@ export class Coordinator {
   }
 
   /** The move log's view of this cycle: which ordinals hold each target now (after the pushes), saved. */
-  private noteMoves(now: number, plan: PlannerOutput, targets: Map<string, { target: Target; sc: ScrapeConfig }>, changes: RecordChanges | null, placedBefore: boolean): void {
+  private noteMoves(now: number, plan: PlannerOutput, targets: Map<string, PopulatedTarget>, changes: RecordChanges | null, placedBefore: boolean): void {
     // The job is looked up only for a move that begins: at 1M targets, for every holder it cost seconds.
     const jobOf = (hash: string): string => targets.get(hash)?.target.job ?? '';
     if (changes) this.moves.observeChanges(now, changes, jobOf, placedBefore);
@@ -570,7 +570,7 @@ export class Coordinator {
   }
 
   /** A standby's cycle: what the sidecars report, nothing planned, nothing written. */
-  private observe(targets: Map<string, { target: Target; sc: ScrapeConfig }>, polled: Polled[][], n: number): void {
+  private observe(targets: Map<string, PopulatedTarget>, polled: Polled[][], n: number): void {
     this.targetSummary = null; // a standby's figures come from the sidecars' views (api.ts summarise)
     // Nothing of a term is kept: acting again, the coordinator sizes every target afresh.
     this.measuredStatuses.reset(polled.flat().flatMap((p) => (p.mirror ? [p.mirror] : [])));
@@ -602,7 +602,7 @@ export class Coordinator {
     return this.activeMemo;
   }
 
-  private recordViews(targets: Map<string, { target: Target; sc: ScrapeConfig }>, polled: Polled[][], n: number, measured?: Map<string, StatusSummary>): void {
+  private recordViews(targets: Map<string, PopulatedTarget>, polled: Polled[][], n: number, measured?: Map<string, StatusSummary>): void {
     const views = Array.from({ length: n }, (_, i) => this.lastView.get(i) ?? lazyView(() => ShardTargets.EMPTY));
     const unassignable = new Map(this.sizes.unassignable);
     this.activeMemo = null;
@@ -616,7 +616,7 @@ export class Coordinator {
     this.lastCycleAt = Date.now();
   }
 
-  private activeTargets(targets: Map<string, { target: Target; sc: ScrapeConfig }>, views: ShardTargets[], measured: (hash: string) => StatusSummary | undefined, unassignable: Map<string, string>): ActiveTargetView[] {
+  private activeTargets(targets: Map<string, PopulatedTarget>, views: ShardTargets[], measured: (hash: string) => StatusSummary | undefined, unassignable: Map<string, string>): ActiveTargetView[] {
     const shardsOf = new Map<string, string[]>();
     views.forEach((view, i) => {
       for (const h of view.hashes) (shardsOf.get(h) ?? shardsOf.set(h, []).get(h)!).push(shardId(i));

@@ -17,7 +17,6 @@
  * Order: a rebuild lists targets in population order; later ones are added at the end, and a removal moves the
  * last entry into its place. The planner breaks ties by hash, so its decisions do not depend on the order.
  */
-import { targetLabelProblem } from '../shard/contract.js';
 import type { StatusSummary } from './sidecar-mirror.js';
 import { PROBE_ATTEMPTS_BEFORE_DEFAULT, type ProbeResult, type ProbeTarget } from './explore.js';
 import type { PlannerTarget, TargetListChanges } from './planner.js';
@@ -157,7 +156,7 @@ export class TargetSizes {
       this.unsettled.delete(hash);
       this.unassignable.delete(hash);
     }
-    const problem = t && targetLabelProblem(t.target.labels);
+    const problem = t?.problem;
     const m = t && src.measured(hash);
     const probe = t && src.probe(hash);
     const up = m !== undefined && m.health === 'up';

@@ -14,8 +14,8 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { parseConfig, type ScrapeConfig } from '../../src/config/config.js';
 import type { TargetGroup } from '../../src/discovery/types.js';
-import { Population, type GroupSource, type PopulationResult } from '../../src/coordinator/population.js';
-import { jobDefaults, jobTargets, targetsFromGroup, type DroppedTarget, type Target } from '../../src/target/populate.js';
+import { Population, populated, type GroupSource, type PopulatedTarget, type PopulationResult } from '../../src/coordinator/population.js';
+import { jobDefaults, jobTargets, targetsFromGroup, type DroppedTarget } from '../../src/target/populate.js';
 import type { Labels } from '../../src/prom/labels.js';
 import { DiscoveryManager } from '../../src/discovery/manager.js';
 import { GroupChangeLog, type GroupChanges } from '../../src/discovery/change-log.js';
@@ -85,11 +85,11 @@ class FakeSource implements GroupSource {
 
 /** The coordinator's collectTargets before population.ts: every job re-populated. */
 function full(scs: ScrapeConfig[], src: GroupSource): PopulationResult {
-  const targets = new Map<string, { target: Target; sc: ScrapeConfig }>();
+  const targets = new Map<string, PopulatedTarget>();
   const dropped: DroppedTarget[] = [];
   for (const sc of scs) {
     const res = jobTargets(src.groups(sc.jobName), jobDefaults(sc));
-    for (const t of res.active) if (!targets.has(t.hash)) targets.set(t.hash, { target: t, sc });
+    for (const t of res.active) if (!targets.has(t.hash)) targets.set(t.hash, populated(t, sc));
     dropped.push(...res.dropped);
   }
   return { targets, dropped };
@@ -106,6 +106,7 @@ function assertSame(got: PopulationResult, want: PopulationResult): void {
     assert.equal(g.target.scrapeUrl, w.target.scrapeUrl);
     assert.equal(g.target.interval, w.target.interval);
     assert.equal(g.target.timeout, w.target.timeout);
+    assert.equal(g.problem, w.problem, 'why a sidecar would refuse it');
   }
   assert.deepEqual(got.dropped.map((d) => [d.job, d.discoveredLabels]), want.dropped.map((d) => [d.job, d.discoveredLabels]));
 }
@@ -201,7 +202,8 @@ function counted(): { pop: Population; calls: () => number; reset: () => void } 
 }
 
 function seed(src: FakeSource, job: string, groups: number): void {
-  for (let i = 0; i < groups; i++) src.emit(job, { source: `g${i}`, targets: [{ __address__: `${job}-${i}:80`, keep: 'yes' }], labels: { team: 't' } });
+  // Group 0's target has port 0: a sidecar would refuse it (contract.ts targetLabelProblem).
+  for (let i = 0; i < groups; i++) src.emit(job, { source: `g${i}`, targets: [{ __address__: `${job}-${i}:${i === 0 ? 0 : 80}`, keep: 'yes' }], labels: { team: 't' } });
 }
 
 test('unchanged groups are not relabeled again; a changed group is relabeled alone', () => {
@@ -260,6 +262,9 @@ test('a config reload re-populates only the jobs whose population-relevant confi
   assert.equal(calls(), 0);
   assert.equal([...res.targets.values()].find((e) => e.target.job === 'a')!.sc.sampleLimit, 100);
   assertSame(res, full(scs, src));
+  // Checked once when populated, and kept with the new sc: the targets a sidecar would refuse, and why.
+  const refused = [...res.targets.values()].filter((e) => e.problem !== undefined).map((e) => `${e.target.labels.__address__}: ${e.problem}`);
+  assert.deepEqual(refused.sort(), ['a-0:0', 'b-0:0', 'c-0:0'].map((a) => `${a}: __address__ must be host:port with no path, userinfo or spaces, not "${a}"`));
   reset();
   src.emit('a', { source: 'g3', targets: [{ __address__: 'a-3-new:80' }], labels: {} });
   res = pop.update(scs, src);

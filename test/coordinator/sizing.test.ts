@@ -11,6 +11,7 @@ import { MeasuredStatuses } from '../../src/coordinator/measured.js';
 import { SidecarMirror, type StatusSummary } from '../../src/coordinator/sidecar-mirror.js';
 import { BULK_SIZING, TargetSizes, type BulkSizing, type SizingSources } from '../../src/coordinator/sizing.js';
 import type { ProbeResult } from '../../src/coordinator/explore.js';
+import { populated, type PopulatedTarget } from '../../src/coordinator/population.js';
 import type { TargetStatus } from '../../src/shard/contract.js';
 import type { ScrapeConfig } from '../../src/config/config.js';
 import type { Target } from '../../src/target/populate.js';
@@ -25,9 +26,9 @@ function status(hash: string, health: TargetStatus['health'], series: number, sc
   };
 }
 
-function target(hash: string, bad: boolean): { target: Target; sc: ScrapeConfig } {
+function target(hash: string, bad: boolean): PopulatedTarget {
   const labels: Record<string, string> = { __address__: bad ? '' : `${hash}:80`, job: 'j' };
-  return { target: { hash, job: 'j', labels, discoveredLabels: labels, scrapeUrl: `http://${hash}:80/metrics`, interval: 10_000, timeout: 10_000 } as unknown as Target, sc };
+  return populated({ hash, job: 'j', labels, discoveredLabels: labels, scrapeUrl: `http://${hash}:80/metrics`, interval: 10_000, timeout: 10_000 } as unknown as Target, sc);
 }
 
 /** The best status per hash as the coordinator defined it before measured.ts: up before down, then the largest. */
@@ -72,7 +73,7 @@ function sizedAgainstAfresh(thresholds: BulkSizing, numRuns: number, onBulk?: ()
     fc.property(fc.array(op, { minLength: 1, maxLength: 40 }), (ops) => {
       const mirrors = [new SidecarMirror(), new SidecarMirror(), new SidecarMirror()];
       let read: SidecarMirror[] = [];
-      const targets = new Map<string, { target: Target; sc: ScrapeConfig }>();
+      const targets = new Map<string, PopulatedTarget>();
       const probes = new Map<string, ProbeResult>();
       const held = new Set<string>();
       const measured = new MeasuredStatuses();
@@ -176,6 +177,18 @@ test('the list is changed in place and tells what changed; an unchanged entry ke
   assert.deepEqual([...sizes.take().changes!.hashes], [], 'nothing changed');
   sizes.rebuild(src);
   assert.notEqual(sizes.take().list, first.list, 'a rebuild makes a new array (the planner may hold the old one)');
+});
+
+test('a target a sidecar would refuse (its populated problem) is kept out of the list and listed with the reason, by update and rebuild', () => {
+  const sizes = new TargetSizes();
+  const targets = new Map([['a', target('a', false)], ['x', target('x', true)]]);
+  const m = new Map([['a', status('a', 'up', 10, 3)], ['x', status('x', 'up', 20, 3)]]);
+  const src: SizingSources = { targets, measured: (h) => m.get(h), probe: () => undefined, isOnShard: () => true, defaultSeries: 100 };
+  for (const size of [() => sizes.rebuild(src), () => sizes.update(['a', 'x'], src, false)]) {
+    size();
+    assert.deepEqual(sizes.take().list.map((e) => e.hash), ['a']);
+    assert.deepEqual([...sizes.unassignable], [['x', '__address__ must be host:port with no path, userinfo or spaces, not ""']]);
+  }
 });
 
 test('measured statuses: on a tie the sidecar read first wins, also after the read order changed', () => {

@@ -20,7 +20,7 @@ export interface PopulatedTarget {
   problem: string | undefined;
 }
 
-export function populated(target: Target, sc: ScrapeConfig): PopulatedTarget {
+export function populatedTarget(target: Target, sc: ScrapeConfig): PopulatedTarget {
   return { target, sc, problem: targetLabelProblem(target.labels) };
 }
 

@@ -19,10 +19,10 @@ import type { ScrapeConfig } from '../config/config.js';
 import type { TargetGroup } from '../discovery/types.js';
 import type { GroupChanges } from '../discovery/change-log.js';
 import { jobDefaults, targetsFromGroup, type DroppedTarget, type GroupTargets, type JobDefaults } from '../target/populate.js';
-import { NONE, applyParts, byGroupOf, indexBySource, patchJob, populated, resc, type JobState, type Part, type PopulatedTarget } from './population-state.js';
+import { NONE, applyParts, byGroupOf, indexBySource, patchJob, populatedTarget, resc, type JobState, type Part, type PopulatedTarget } from './population-state.js';
 
 export type { PopulatedTarget };
-export { populated };
+export { populatedTarget };
 
 /** Where the groups come from (DiscoveryManager satisfies it). */
 export interface GroupSource {
@@ -169,7 +169,7 @@ export class Population {
   private populated(g: TargetGroup, jd: JobDefaults, owner: ScrapeConfig, scratch: GroupTargets): Part {
     this.populateGroup(g, jd, scratch);
     const active = scratch.active;
-    const part: Part = { entries: active.length ? active.map((target) => populated(target, owner)) : NONE, dropped: take(scratch.dropped), mark: 0 };
+    const part: Part = { entries: active.length ? active.map((target) => populatedTarget(target, owner)) : NONE, dropped: take(scratch.dropped), mark: 0 };
     scratch.active.length = 0;
     scratch.failed.length = 0;
     return part;

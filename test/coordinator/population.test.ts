@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { parseConfig, type ScrapeConfig } from '../../src/config/config.js';
 import type { TargetGroup } from '../../src/discovery/types.js';
-import { Population, populated, type GroupSource, type PopulatedTarget, type PopulationResult } from '../../src/coordinator/population.js';
+import { Population, populatedTarget, type GroupSource, type PopulatedTarget, type PopulationResult } from '../../src/coordinator/population.js';
 import { jobDefaults, jobTargets, targetsFromGroup, type DroppedTarget } from '../../src/target/populate.js';
 import type { Labels } from '../../src/prom/labels.js';
 import { DiscoveryManager } from '../../src/discovery/manager.js';
@@ -89,7 +89,7 @@ function full(scs: ScrapeConfig[], src: GroupSource): PopulationResult {
   const dropped: DroppedTarget[] = [];
   for (const sc of scs) {
     const res = jobTargets(src.groups(sc.jobName), jobDefaults(sc));
-    for (const t of res.active) if (!targets.has(t.hash)) targets.set(t.hash, populated(t, sc));
+    for (const t of res.active) if (!targets.has(t.hash)) targets.set(t.hash, populatedTarget(t, sc));
     dropped.push(...res.dropped);
   }
   return { targets, dropped };

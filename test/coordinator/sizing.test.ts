@@ -11,7 +11,7 @@ import { MeasuredStatuses } from '../../src/coordinator/measured.js';
 import { SidecarMirror, type StatusSummary } from '../../src/coordinator/sidecar-mirror.js';
 import { BULK_SIZING, TargetSizes, type BulkSizing, type SizingSources } from '../../src/coordinator/sizing.js';
 import type { ProbeResult } from '../../src/coordinator/explore.js';
-import { populated, type PopulatedTarget } from '../../src/coordinator/population.js';
+import { populatedTarget, type PopulatedTarget } from '../../src/coordinator/population.js';
 import type { TargetStatus } from '../../src/shard/contract.js';
 import type { ScrapeConfig } from '../../src/config/config.js';
 import type { Target } from '../../src/target/populate.js';
@@ -28,7 +28,7 @@ function status(hash: string, health: TargetStatus['health'], series: number, sc
 
 function target(hash: string, bad: boolean): PopulatedTarget {
   const labels: Record<string, string> = { __address__: bad ? '' : `${hash}:80`, job: 'j' };
-  return populated({ hash, job: 'j', labels, discoveredLabels: labels, scrapeUrl: `http://${hash}:80/metrics`, interval: 10_000, timeout: 10_000 } as unknown as Target, sc);
+  return populatedTarget({ hash, job: 'j', labels, discoveredLabels: labels, scrapeUrl: `http://${hash}:80/metrics`, interval: 10_000, timeout: 10_000 } as unknown as Target, sc);
 }
 
 /** The best status per hash as the coordinator defined it before measured.ts: up before down, then the largest. */

@@ -45,25 +45,25 @@ export function ascending(members: number[], series: number[], hashes: string[])
 }
 
 /**
- * `members` by series ascending, equal series in `members`' order; null unless every series is an integer in
- * [0, 2^32) (and fewer than 2^20 members). A change touching most shards sorts each relieved shard's targets, so this
- * avoids a comparator (series-order.ts): a counting sort where the series span little more than the number of
- * targets (shards of similar targets, the usual case), else keys series × 2^20 + position (exact below 2^53) sorted
- * as numbers.
+ * `members` by series ascending, equal series in `members`' order, without a comparator (series-order.ts): a counting
+ * sort where the series are integers spanning little more than the number of targets (shards of similar targets,
+ * the usual case), else keys series × 2^20 + position (exact below 2^53) sorted as numbers, which needs every series
+ * an integer in [0, 2^32) and fewer than 2^20 members; null otherwise. A change touching most shards sorts each
+ * relieved shard's targets.
  */
 function bySeries(members: number[], series: number[]): number[] | null {
   const L = members.length;
-  if (L >= INDEX_BITS) return null;
-  for (let j = 0; j < L; j++) {
-    const v = series[members[j]!]!;
-    if (!Number.isInteger(v) || v < 0 || v >= 2 ** 32) return null;
-  }
   const span = countableSpan(members, series);
   if (span !== null) {
     const starts = seriesRunStarts(members, series, span, false);
     const asc = new Array<number>(L);
     for (const i of members) asc[starts[series[i]! - span.min]!++] = i;
     return asc;
+  }
+  if (L >= INDEX_BITS) return null;
+  for (let j = 0; j < L; j++) {
+    const v = series[members[j]!]!;
+    if (!Number.isInteger(v) || v < 0 || v >= 2 ** 32) return null;
   }
   const keys = new Float64Array(L);
   for (let j = 0; j < L; j++) keys[j] = series[members[j]!]! * INDEX_BITS + j;

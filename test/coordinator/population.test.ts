@@ -19,6 +19,7 @@ import { jobDefaults, jobTargets, targetsFromGroup, type DroppedTarget } from '.
 import type { Labels } from '../../src/prom/labels.js';
 import { DiscoveryManager } from '../../src/discovery/manager.js';
 import { GroupChangeLog, type GroupChanges } from '../../src/discovery/change-log.js';
+import { withRoomToGrow } from '../../src/coordinator/population-state.js';
 import { silentLogger } from '../../src/logger.js';
 
 /** Relabel variants a job may get: plain, a keep rule (drops), a shared `job` label (hashes shared across jobs). */
@@ -416,4 +417,15 @@ test('an update that fails half-way (relabeling threw) leaves the next one to st
   assert.equal(pop.stats.result, 'rebuilt');
   assert.equal(pop.changed, null, 'no earlier result to compare with: every target counts as changed');
   assertSame(res, full(scs, src));
+});
+
+test('withRoomToGrow gives back the same array with the same elements (the store it grows is V8\'s)', () => {
+  const a = ['x', 'y', 'z'];
+  assert.equal(withRoomToGrow(a), a);
+  assert.deepEqual(a, ['x', 'y', 'z']);
+  const holes = new Array<string>(3);
+  holes[0] = 'first';
+  assert.equal(withRoomToGrow(holes).length, 3);
+  assert.deepEqual([...holes.entries()], [[0, 'first'], [1, undefined], [2, undefined]]);
+  assert.deepEqual(withRoomToGrow([]), []);
 });

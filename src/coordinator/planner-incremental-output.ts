@@ -14,6 +14,7 @@
 import { AssignmentRecord, stateCode } from './assignment-record.js';
 import type { TargetState } from './planner.js';
 import type { ShardTargets } from './shard-targets.js';
+import type { SlotSet } from './slot-set.js';
 
 /** What a shard's record lost (`removed`) and got or kept in another state (`set`, applied after the removals). */
 export interface ShardChanges {
@@ -79,7 +80,7 @@ export class AssignmentRecords {
    */
   build(
     finalNormal: Int32Array, finalIncoming: Int32Array, hashes: readonly string[], length: number,
-    changed: { resolved: ReadonlySet<number>; touched: number[] } | null = null, views: ReadonlyArray<SlottedView | undefined> = [],
+    changed: { resolved: SlotSet; touched: number[] } | null = null, views: ReadonlyArray<SlottedView | undefined> = [],
   ): AssignmentRecord[] {
     const cap = finalNormal.length;
     if (this.normal.length < cap) this.grow(cap);
@@ -121,8 +122,10 @@ export class AssignmentRecords {
         if (pt >= 0) of(pt).removed.push(this.hashOf[i]!);
         if (fn >= 0) of(fn).set.push([hash, 'normal']);
         if (ft >= 0) of(ft).set.push([hash, 'in_transfer']);
-        for (const s of [pn, pt]) if (s >= 0) holder(this.hashOf[i]!).removed.push(s);
-        for (const s of [fn, ft]) if (s >= 0) holder(hash).added.push(s);
+        if (pn >= 0) holder(this.hashOf[i]!).removed.push(pn);
+        if (pt >= 0) holder(this.hashOf[i]!).removed.push(pt);
+        if (fn >= 0) holder(hash).added.push(fn);
+        if (ft >= 0) holder(hash).added.push(ft);
       }
       this.normal[i] = fn;
       this.incoming[i] = ft;
@@ -231,13 +234,13 @@ function fromView(v: SlottedView | undefined, s: number, count: number, finalNor
  * The slots to compare, ascending (the order of a full scan, so the changes come out in the same order), or null
  * (compare every slot) when the last build's writes are unknown or the slots are many enough that a scan is cheaper.
  */
-function slotsToCompare(resolved: ReadonlySet<number>, touched: readonly number[], lastTouched: readonly number[] | null, cap: number): Int32Array | null {
+function slotsToCompare(resolved: SlotSet, touched: readonly number[], lastTouched: readonly number[] | null, cap: number): Int32Array | null {
   if (lastTouched === null) return null;
   const n = resolved.size + touched.length + lastTouched.length;
   if (n > cap / 8) return null;
   const out = new Int32Array(n);
   let k = 0;
-  for (const i of resolved) out[k++] = i;
+  for (let j = 0; j < resolved.size; j++) out[k++] = resolved.at(j);
   for (const i of touched) out[k++] = i;
   for (const i of lastTouched) out[k++] = i;
   return out.sort();

@@ -35,6 +35,7 @@ import { drainExcessShards, packIntoNewShards, placeNewTargets } from './planner
 import { relieveOverloadedShards, scaleDown } from './planner-relief.js';
 import { AssignmentRecords, type BuildChanges, type SlottedView } from './planner-incremental-output.js';
 import { ResolvedCopies, MAX_EXACT_KEYS, sanitizeSeries } from './planner-incremental-state.js';
+import { SlotSet } from './slot-set.js';
 
 const NO_TARGETS = ShardTargets.EMPTY;
 
@@ -85,6 +86,8 @@ export class IncrementalPlanner {
    * of the same call (see AssignmentRecords); emptied when the call is done with them.
    */
   private readonly viewSlots = new Map<ShardTargets, Int32Array>();
+  /** The slots a call resolves again (its changes); empty between calls. */
+  private readonly dirty = new SlotSet();
   readonly stats: IncrementalPlannerStats = {
     reused: 0, incremental: 0, full: 0, listByChanges: 0, lastResolved: 0, lastMs: { detect: 0, resolve: 0, phases: 0, records: 0 },
   };
@@ -115,7 +118,8 @@ export class IncrementalPlanner {
 
     const t0 = performance.now();
     this.viewSlots.clear(); // of a call that threw
-    const dirty = new Set<number>();
+    const dirty = this.dirty;
+    dirty.clear(); // after a call that threw
     c.resizeShards(Math.max(n, prevShards.length));
     for (let s = 0; s < Math.max(n, prevShards.length); s++) {
       const before = prevShards[s]?.targets ?? NO_TARGETS;
@@ -141,6 +145,7 @@ export class IncrementalPlanner {
       this.stats.full++;
       this.changes = null;
       this.loadsKept = false;
+      dirty.clear();
       return planAssignments(input);
     }
 
@@ -150,8 +155,8 @@ export class IncrementalPlanner {
     c.ready = ready;
     c.beginResolution();
     if (dirty.size > 0) for (const i of c.leftovers) dirty.add(i);
-    for (const i of dirty) c.resolve(i);
-    for (const i of dirty) c.release(i);
+    for (let k = 0; k < dirty.size; k++) c.resolve(dirty.at(k));
+    for (let k = 0; k < dirty.size; k++) c.release(dirty.at(k));
     c.resizeShards(n);
     this.stats.lastResolved = dirty.size;
     this.stats.lastMs = { detect: t1 - t0, resolve: performance.now() - t1, phases: 0, records: 0 };
@@ -165,6 +170,7 @@ export class IncrementalPlanner {
     if (reuse) this.stats.reused++;
     else if (prev) this.stats.incremental++;
     this.prev = { input, options: { ...options }, output: copyOutput(output), live, ready, expiredLongEnough, idleLongEnough };
+    dirty.clear(); // not held between calls
     return output;
   }
 
@@ -214,7 +220,7 @@ export class IncrementalPlanner {
   }
 
   /** A shard's view replaced: keys added, removed, or with another state or scrape count are dirty (a merge walk). */
-  private diffRecord(s: number, before: PlannerShard['targets'], now: PlannerShard['targets'], dirty: Set<number>): void {
+  private diffRecord(s: number, before: PlannerShard['targets'], now: PlannerShard['targets'], dirty: SlotSet): void {
     const c = this.copies;
     const a = before.hashes;
     const b = now.hashes;
@@ -245,7 +251,7 @@ export class IncrementalPlanner {
   }
 
   /** A shard's view replaced by one that differs from it at most at `keys` (PlannerShard.changedFrom). */
-  private diffKeys(s: number, before: PlannerShard['targets'], now: PlannerShard['targets'], keys: Iterable<string>, dirty: Set<number>): void {
+  private diffKeys(s: number, before: PlannerShard['targets'], now: PlannerShard['targets'], keys: Iterable<string>, dirty: SlotSet): void {
     const c = this.copies;
     for (const hash of new Set(keys)) {
       const old = before.get(hash);
@@ -260,7 +266,7 @@ export class IncrementalPlanner {
   }
 
   /** The target list changed in place at `changes.hashes` (one entry per hash): those are dirty if they differ. */
-  private applyTargetChanges(changes: TargetListChanges, dirty: Set<number>): void {
+  private applyTargetChanges(changes: TargetListChanges, dirty: SlotSet): void {
     const c = this.copies;
     // A gone target's slot may be given to another hash: the last whole list's slots no longer hold.
     this.prevHashes = [];
@@ -287,7 +293,7 @@ export class IncrementalPlanner {
    * Most entries have the hash of the aligned position in the last list compared: their slot is known without a
    * map lookup; after a mismatch, the lookup's slot tells where to align again.
    */
-  private diffTargets(input: PlannerInput, dirty: Set<number>): void {
+  private diffTargets(input: PlannerInput, dirty: SlotSet): void {
     const c = this.copies;
     const gen = ++this.gen;
     const list = input.targets;
@@ -344,7 +350,7 @@ export class IncrementalPlanner {
   }
 
   /** Phases 2-5 of planAssignments on a copy of the resolved phase 1, then the output. */
-  private runPhases(input: PlannerInput, live: boolean[], ready: boolean[], resolved: ReadonlySet<number>): PlannerOutput {
+  private runPhases(input: PlannerInput, live: boolean[], ready: boolean[], resolved: SlotSet): PlannerOutput {
     const c = this.copies;
     const { options } = input;
     const n = input.shards.length;

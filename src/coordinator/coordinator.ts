@@ -437,10 +437,13 @@ export class Coordinator {
    * either way (a failed probe is retried after its back-off).
    */
   private sizeTargets(targets: Map<string, PopulatedTarget>, polled: Polled[][], shards: PlannerShard[]): void {
-    const measuredChanged = this.measuredStatuses.sync(polled.flat().flatMap((p) => (p.ok && p.mirror ? [p.mirror] : [])));
-    const probed = this.explorer.takeChanged();
     const populated = this.populationChanges;
     this.populationChanges = new Set();
+    // Every target is sized below when the population is new or the sizes are not built: the statuses that changed
+    // are then not needed (after a restart, a million).
+    const rebuild = populated === 'all' || !this.sizesBuilt;
+    const measuredChanged = this.measuredStatuses.sync(polled.flat().flatMap((p) => (p.ok && p.mirror ? [p.mirror] : [])), !rebuild);
+    const probed = this.explorer.takeChanged();
     const views = shards.map((s) => s.targets);
     const viewsChanged = views.length !== this.sizedViews.length || views.some((v, i) => v !== this.sizedViews[i]);
     this.sizedViews = views;

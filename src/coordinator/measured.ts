@@ -30,9 +30,10 @@ export class MeasuredStatuses {
 
   /**
    * Brings the index to the sidecars read this cycle, `mirrors` in read order. Returns the hashes whose status
-   * may have changed; every other hash has the same status object as before.
+   * may have changed; every other hash has the same status object as before. `tell` false: the caller sizes every
+   * target anyway (a restart, a new population), and gets an empty set instead of a million hashes.
    */
-  sync(mirrors: readonly SidecarMirror[]): Set<string> {
+  sync(mirrors: readonly SidecarMirror[], tell = true): Set<string> {
     const dirty = new Set<string>();
     // Hashes held by two or more sidecars before or after: only theirs are chosen again (see bestOfSeveral).
     const several = new Set<string>();
@@ -43,7 +44,7 @@ export class MeasuredStatuses {
       // Left, or read at another place: its targets are taken out here and, if it stays, put back below.
       for (const h of [...m.statuses.keys(), ...m.takeChanged(MirrorReader.Measured)]) {
         if (this.unhold(h, m)) several.add(h);
-        dirty.add(h);
+        if (tell) dirty.add(h);
       }
     }
     for (const [m, i] of next) {
@@ -52,13 +53,13 @@ export class MeasuredStatuses {
         // New in the read, or let go above: it holds nothing yet, so every target it reports now is all there is to do.
         for (const [h, st] of m.statuses) {
           if (this.hold(h, m, st)) several.add(h);
-          dirty.add(h);
+          if (tell) dirty.add(h);
         }
       } else {
         for (const h of changed) {
           const st = m.statuses.get(h);
           if (st !== undefined ? this.hold(h, m, st) : this.unhold(h, m)) several.add(h);
-          dirty.add(h);
+          if (tell) dirty.add(h);
         }
       }
     }

@@ -76,7 +76,7 @@ export function movedWithin(h: MoveHistory, fromMs: number, toMs: number): 'move
   return null;
 }
 
-/** Per target on some shard, the ordinals holding it (one as the number itself, several ascending); a Map is one. */
+/** Per target on some shard, told once, the ordinals holding it (one as the number itself, several ascending); a Map is one. */
 export interface Holders {
   forEach(f: (ordinals: number | readonly number[], hash: string) => void): void;
   has(hash: string): boolean;
@@ -135,8 +135,17 @@ export class MoveLog {
     // A coordinator's first cycle tells every target: the usual one, on the shard it was on (or new, with no
     // departure to pair it with), costs one look-up, not the arrays of the general case (seconds at a million).
     const residents = this.residency.size;
+    // With nothing resident nor departed (a coordinator's first full picture), a target on one shard is simply
+    // written: holders name each target once, so there is nothing to look up (three operations on million-entry
+    // maps per target were 1.3 s of the cycle that placed a million in a profiled run).
+    const fresh = residents === 0 && this.departed.size === 0;
     let stayed = 0;
     holders.forEach((ordinals, hash) => {
+      if (fresh && typeof ordinals === 'number') {
+        this.residency.set(hash, ordinals);
+        this.dirty = true;
+        return;
+      }
       const before = this.residency.get(hash);
       if (before !== undefined) stayed++;
       if (typeof ordinals === 'number') {

@@ -230,3 +230,21 @@ test('measured statuses: when the chosen sidecar stops reporting, the best of th
   m.sync([a, b, c]);
   assert.equal(m.get('h'), undefined, 'no sidecar reports it');
 });
+
+test('measured statuses: a sync told not to list changes (the caller sizes everything) indexes the same, lists none', () => {
+  const read = (): SidecarMirror[] => {
+    const [a, b] = [new SidecarMirror(), new SidecarMirror()];
+    a.apply({ full: false, targets: [status('h', 'up', 10, 1), status('g', 'up', 7, 1)], removed: [] });
+    b.apply({ full: false, targets: [status('h', 'up', 30, 1), status('k', 'down', 0, 0)], removed: [] });
+    return [a, b];
+  };
+  const [told, quiet] = [new MeasuredStatuses(), new MeasuredStatuses()];
+  const [x, y] = [read(), read()];
+  assert.deepEqual([...told.sync(x)].sort(), ['g', 'h', 'k']);
+  assert.equal(quiet.sync(y, false).size, 0);
+  for (const h of ['g', 'h', 'k']) assert.equal(quiet.get(h)?.series, told.get(h)?.series, h);
+  assert.equal(quiet.get('h'), y[1]!.statuses.get('h'), 'the larger series of two holders');
+  // Afterwards it tells changes again when asked.
+  y[0]!.apply({ full: false, targets: [status('g', 'up', 8, 2)], removed: [] });
+  assert.deepEqual([...quiet.sync(y)], ['g']);
+});

@@ -41,20 +41,23 @@ export async function discoverOnce(config: PromConfig, timeoutMs: number, logLev
 /** The `data` of Prometheus's /api/v1/targets?state=any for targets that have not been scraped yet. */
 export function targetsApiData(jobs: JobResult[]) {
   return {
-    activeTargets: jobs.flatMap(({ job, targets }) => targets.active.map((t) => ({
-      discoveredLabels: sortedLabels(t.discoveredLabels),
-      labels: publicLabels(t.labels),
-      scrapePool: job,
-      scrapeUrl: t.scrapeUrl,
-      globalUrl: t.scrapeUrl,
-      lastError: '',
-      lastScrape: '0001-01-01T00:00:00Z',
-      lastScrapeDuration: 0,
-      health: 'unknown',
-      // Prometheus shows the label values as they are (a relabelled `90m` stays `90m`).
-      scrapeInterval: t.labels[SCRAPE_INTERVAL_LABEL]!,
-      scrapeTimeout: t.labels[SCRAPE_TIMEOUT_LABEL]!,
-    }))),
+    activeTargets: jobs.flatMap(({ job, targets }) => targets.active.map((t) => {
+      const url = t.scrapeUrl; // made from the labels when asked: once for both fields
+      return {
+        discoveredLabels: sortedLabels(t.discoveredLabels),
+        labels: publicLabels(t.labels),
+        scrapePool: job,
+        scrapeUrl: url,
+        globalUrl: url,
+        lastError: '',
+        lastScrape: '0001-01-01T00:00:00Z',
+        lastScrapeDuration: 0,
+        health: 'unknown',
+        // Prometheus shows the label values as they are (a relabelled `90m` stays `90m`).
+        scrapeInterval: t.labels[SCRAPE_INTERVAL_LABEL]!,
+        scrapeTimeout: t.labels[SCRAPE_TIMEOUT_LABEL]!,
+      };
+    })),
     droppedTargets: jobs.flatMap(({ targets }) => targets.dropped.map((t) => ({ discoveredLabels: sortedLabels(t.discoveredLabels) }))),
   };
 }

@@ -153,12 +153,13 @@ const sameEvent = (a: CoordinatorEvent, b: CoordinatorEvent): boolean => a.time 
 
 /** One entry of /api/v1/targets' `activeTargets`: Prometheus's fields, then the shard's measure and its shards. */
 function activeEntry(a: ActiveTargetView) {
+  const url = a.target.scrapeUrl; // made from the labels when asked (populate.ts): once for both fields
   return {
     discoveredLabels: sortedLabels(a.target.discoveredLabels),
     labels: publicLabels(a.target.labels),
     scrapePool: a.target.job,
-    scrapeUrl: a.target.scrapeUrl,
-    globalUrl: a.target.scrapeUrl,
+    scrapeUrl: url,
+    globalUrl: url,
     lastError: a.lastError,
     lastScrape: a.lastScrape ?? '0001-01-01T00:00:00Z',
     lastScrapeDuration: a.lastScrapeDuration,

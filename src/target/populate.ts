@@ -56,7 +56,7 @@ class Discovered {
     readonly job: string,
     private readonly own: Labels,
     private readonly group: Labels | null,
-    private readonly jd: JobDefaults,
+    protected readonly jd: JobDefaults,
   ) {}
 
   get discoveredLabels(): Labels {
@@ -123,11 +123,19 @@ class ActiveTarget extends Discovered implements Target {
     jd: JobDefaults,
     readonly hash: string,
     readonly labels: Labels,
-    readonly scrapeUrl: string,
     readonly interval: number,
     readonly timeout: number,
   ) {
     super(job, own, group, jd);
+  }
+
+  /**
+   * Made from the labels and the job's params when asked, not kept: a URL per target is about 56 bytes at a million
+   * targets held for the few reads that need it (a probe, a log line, the API), and making it again costs what
+   * population paid once for the hash.
+   */
+  get scrapeUrl(): string {
+    return scrapeUrlOf(this.labels, this.jd.cfg.params);
   }
 
   /** Plain data (the getter would not survive JSON.stringify or structuredClone otherwise). */
@@ -298,7 +306,7 @@ export function targetsFromGroup(group: TargetGroup, jd: JobDefaults, into: Grou
       into.failed.push(new FailedOne(job, t, groupLabels, jd, r.error));
     } else {
       const scrapeUrl = scrapeUrlOf(r.labels, jd.cfg.params);
-      into.active.push(new ActiveTarget(job, t, groupLabels, jd, targetHash(r.labels, scrapeUrl), r.labels, scrapeUrl, r.interval, r.timeout));
+      into.active.push(new ActiveTarget(job, t, groupLabels, jd, targetHash(r.labels, scrapeUrl), r.labels, r.interval, r.timeout));
     }
   }
 }

@@ -138,7 +138,7 @@ class ActiveTarget extends Discovered implements Target {
     return scrapeUrlOf(this.labels, this.jd.cfg.params);
   }
 
-  /** Plain data (the getter would not survive JSON.stringify or structuredClone otherwise). */
+  /** Plain data (the getters would not survive JSON.stringify or structuredClone otherwise). */
   toJSON(): Omit<Target, never> {
     const { hash, job, labels, discoveredLabels, scrapeUrl, interval, timeout } = this;
     return { hash, job, labels, discoveredLabels, scrapeUrl, interval, timeout };

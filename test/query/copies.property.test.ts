@@ -3,7 +3,8 @@
  * gaps, the old shard's staleness marker, one or two replicas), the merged series never has a gap larger than the
  * largest gap of the union of the copies plus one interval, never two samples in one scrape slot, and reaches the
  * end of the union; copies of the same scrapes (a move within one replica) give every scrape slot exactly once; and
- * copies cut at a read's end, merged with that end, show the series wherever the whole copies do.
+ * copies cut at a read's end, merged with that end, show the series wherever the whole copies do, where samples up to
+ * the end can tell.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -58,7 +58,8 @@ function today(scs: ScrapeConfig[], src: GroupSource): PopulationResult {
   const dropped: DroppedTarget[] = [];
   for (const sc of scs) {
     const res = jobTargets(src.groups(sc.jobName), jobDefaults(sc));
-    for (const t of res.active) if (!targets.has(t.hash)) targets.set(t.hash, { target: t, sc, problem: undefined }) // as then: sizing checked the labels;
+    // `problem` unset, as then: sizing checked the labels itself.
+    for (const t of res.active) if (!targets.has(t.hash)) targets.set(t.hash, { target: t, sc, problem: undefined });
     for (const d of res.dropped) dropped.push(d);
   }
   return { targets, dropped };

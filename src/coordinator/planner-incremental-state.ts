@@ -43,12 +43,6 @@ export class ResolvedCopies {
   normal = new Int32Array(0);
   incoming = new Int32Array(0);
   lostFrom = new Int32Array(0);
-  /**
-   * Per shard, the slots whose counted normal copy is on it (any order), and per slot its place in that list: relief
-   * asks for an overloaded shard's targets (PlanState.resolvedMembers), and a 1% change relieves most shards.
-   */
-  readonly members: number[][] = [];
-  private memberAt = new Int32Array(0);
   /** The series the slot's contribution was made with (to undo it). */
   private counted: number[] = [];
   private readonly freeSlots: number[] = [];
@@ -118,9 +112,6 @@ export class ResolvedCopies {
     const k = new Float64Array(size);
     k.set(this.hashKeys);
     this.hashKeys = k;
-    const m = new Int32Array(size);
-    m.set(this.memberAt);
-    this.memberAt = m;
   }
 
   /** Frees the slot of a key neither discovered nor on any record (its contribution must be undone). */
@@ -155,8 +146,6 @@ export class ResolvedCopies {
       while (a.length < n) a.push(0);
       a.length = n;
     }
-    // A removed shard's slots were resolved elsewhere (its record went away), so its list is empty by now.
-    if (this.members.length > n) this.members.length = n;
   }
 
   setSeries(i: number, series: number, discovered: boolean): void {
@@ -264,9 +253,6 @@ export class ResolvedCopies {
 
   private holdNormal(i: number, s: number): void {
     this.normal[i] = s;
-    const list = (this.members[s] ??= []);
-    this.memberAt[i] = list.length;
-    list.push(i);
     this.counted[i] = this.series[i]!;
     this.load[s]! += this.series[i]!;
     this.count[s]!++;
@@ -278,13 +264,6 @@ export class ResolvedCopies {
     const t = this.incoming[i]!;
     const size = this.counted[i]!;
     if (n >= 0) {
-      // Out of its shard's list: the list's last slot takes its place.
-      const list = this.members[n]!;
-      const last = list.pop()!;
-      if (last !== i) {
-        list[this.memberAt[i]!] = last;
-        this.memberAt[last] = this.memberAt[i]!;
-      }
       this.load[n]! -= size;
       this.count[n]!--;
       if (t < 0) this.normalNotMoving[n]!--;

@@ -363,7 +363,7 @@ export class IncrementalPlanner {
       hashes: c.hashes, hashKeys: c.hashKeys, series: c.series, idxOf: c.slotOf,
       normal: c.normal.slice(0, cap), incoming: c.incoming.slice(0, cap), lostFrom: c.lostFrom,
       load: c.load.slice(), count: c.count.slice(), receiver, ready, live,
-      busy: c.busyCount.map((b) => b > 0), drainingShard: -1, opened: 0, membersByShard: [], resolvedMembers: c.members, memberQueries: 0, touched: [],
+      busy: c.busyCount.map((b) => b > 0), drainingShard: -1, opened: 0, membersByShard: null, memberQueries: 0, touched: [],
       toPlace: [...c.toPlace], overflow: [], reliefOverflow: [],
       moves: [], reassigned: [], completed: [...c.completed].map((i) => c.hashes[i]!), unplaced: [],
     };

@@ -68,16 +68,8 @@ export interface PlanState {
   drainingShard: number;
   /** New shards opened by this step (ids existing, existing+1, …). */
   opened: number;
-  /**
-   * Per shard, the targets whose normal copy is on it: built by the second `membersOf`, then kept up to date. With
-   * `resolvedMembers`, empty at first: only the targets this step places (holdNormal appends them).
-   */
+  /** Per shard, the targets whose normal copy is on it: built by the second `membersOf`, then kept up to date. */
   membersByShard: number[][] | null;
-  /**
-   * Per shard, the targets whose normal copy was on it before this step, in any order, where the caller keeps them
-   * (the incremental planner): `membersOf` then reads these instead of scanning every target.
-   */
-  readonly resolvedMembers?: ReadonlyArray<readonly number[] | undefined>;
   /** Calls of `membersOf` in this step. */
   memberQueries: number;
 
@@ -266,12 +258,10 @@ function findDrainingShard(st: PlanState): number {
 /**
  * Per shard, the targets whose normal copy is on it, as a new array in no set order: every reader orders them by
  * series and hash (bySizeDesc) or picks among them by series, then hash (chooseReliefSet), so no decision depends
- * on it. One scan of every target for the first call; from the second (relief may ask for many shards), an index
- * built once per step. Where the caller keeps each shard's targets (`resolvedMembers`), neither: at a million
- * targets the scan and the index cost 20–50 ms of each plan that relieves a shard, and 10 MB.
+ * on it (a test checks relief's). One scan of every target for the first call; from the second (relief may ask for
+ * many shards), an index built once per step.
  */
 export function membersOf(st: PlanState, shard: number): number[] {
-  if (st.resolvedMembers) return (st.resolvedMembers[shard] ?? []).concat(st.membersByShard?.[shard] ?? []);
   if (st.memberQueries++ === 0) {
     const out: number[] = [];
     for (let i = 0; i < st.normal.length; i++) if (st.normal[i] === shard) out.push(i);

@@ -33,10 +33,10 @@ function launch(args: string[], extraEnv: NodeJS.ProcessEnv = {}): { nodeArgs: s
   }
 }
 
-test('the launcher gives the coordinator commands (up, coordinator) a 64 MB semi-space and passes their flags on', () => {
+test('the launcher gives the coordinator commands (up, coordinator) a 128 MB semi-space and passes their flags on', () => {
   for (const cmd of ['up', 'coordinator']) {
     const { nodeArgs, arenaMax } = launch([cmd, '--web.listen-address=127.0.0.1:0']);
-    assert.equal(nodeArgs[0], '--max-semi-space-size=64', cmd);
+    assert.equal(nodeArgs[0], '--max-semi-space-size=128', cmd);
     assert.match(nodeArgs[1]!, /dist\/src\/cli\/main\.js$/, cmd);
     assert.deepEqual(nodeArgs.slice(2), [cmd, '--web.listen-address=127.0.0.1:0'], cmd);
     assert.equal(arenaMax, '2', cmd);
@@ -55,7 +55,7 @@ test('the launcher keeps a semi-space size given in NODE_OPTIONS (its own flag w
   const { nodeArgs } = launch(['coordinator'], { NODE_OPTIONS: '--max-semi-space-size=16' });
   assert.match(nodeArgs[0]!, /dist\/src\/cli\/main\.js$/);
   assert.deepEqual(nodeArgs.slice(1), ['coordinator']);
-  assert.equal(launch(['coordinator'], { NODE_OPTIONS: '--max-old-space-size=2048' }).nodeArgs[0], '--max-semi-space-size=64', 'other NODE_OPTIONS leave it');
+  assert.equal(launch(['coordinator'], { NODE_OPTIONS: '--max-old-space-size=2048' }).nodeArgs[0], '--max-semi-space-size=128', 'other NODE_OPTIONS leave it');
 });
 
 test('the launcher fixes the mmap threshold for the commands that keep running, not for the one-shot targets', () => {

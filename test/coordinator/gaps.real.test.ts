@@ -315,8 +315,17 @@ async function compareWithReference(api: string, from: number): Promise<Compared
   const matrix = async (base: string, q: string, start: number, end: number): Promise<{ values: Values | null; path: string | null; reason: string | null; error?: string }> => {
     const res = await fetch(`${base}/api/v1/query_range?${new URLSearchParams({ query: q, start: String(start), end: String(end), step: '1' })}`).catch((e: Error) => e);
     if (res instanceof Error) return { values: null, path: null, reason: null, error: res.message };
-    const body = (await res.json()) as { status: string; error?: string; data: { result: Array<{ values: Values }> } };
     const [path, reason] = [res.headers.get('x-kvass-query-path'), res.headers.get('x-kvass-pushdown-fallback')];
+    // A Prometheus that is shutting down (a shard being removed) answers 503 in plain text: that shard did not answer
+    // (from the front door, it is a failure the comparison reports), not a crash of the test.
+    const text = await res.text().catch((e: Error) => e);
+    if (text instanceof Error) return { values: null, path, reason, error: text.message };
+    let body: { status: string; error?: string; data: { result: Array<{ values: Values }> } };
+    try {
+      body = JSON.parse(text) as typeof body;
+    } catch {
+      return { values: null, path, reason, error: `HTTP ${res.status}, not JSON: ${text.slice(0, 100)}` };
+    }
     if (body.status !== 'success') return { values: null, path, reason, error: body.error };
     if (body.data.result.length > 1) return { values: null, path, reason, error: `${body.data.result.length} series` };
     return { values: body.data.result[0]?.values ?? [], path, reason };

@@ -37,7 +37,7 @@ const INDEX_BITS = 2 ** 20;
 /**
  * `members` by series ascending, then hash: the order of compareAsc. Exported for tests.
  */
-export function ascending(members: number[], series: number[], hashes: string[]): number[] {
+export function ascending(members: readonly number[], series: number[], hashes: string[]): number[] {
   const asc = bySeries(members, series);
   if (asc === null) return members.slice().sort(compareAsc(series, hashes));
   orderRunsByHash(asc, series, hashes);
@@ -51,7 +51,7 @@ export function ascending(members: number[], series: number[], hashes: string[])
  * an integer in [0, 2^32) and fewer than 2^20 members; null otherwise. A change touching most shards sorts each
  * relieved shard's targets.
  */
-function bySeries(members: number[], series: number[]): number[] | null {
+function bySeries(members: readonly number[], series: number[]): number[] | null {
   const L = members.length;
   const span = countableSpan(members, series);
   if (span !== null) {
@@ -117,7 +117,7 @@ interface Run {
   keys: Float64Array;
 }
 
-function runOf(members: number[], hashes: string[], hashKeys?: Float64Array): Run {
+function runOf(members: readonly number[], hashes: string[], hashKeys?: Float64Array): Run {
   const keys = new Float64Array(members.length);
   if (hashKeys) for (let j = 0; j < members.length; j++) keys[j] = hashKeys[members[j]!]!;
   else for (let j = 0; j < members.length; j++) keys[j] = orderKey(hashes[members[j]!]!);
@@ -142,7 +142,7 @@ function lowerBound(asc: number[], series: number[], need: number, from = 0, to 
  * each chosen target for the smallest one that still suffices). A shard holding an oversized target keeps its
  * largest oversized target and sends everything else away. Exported for tests.
  */
-export function chooseReliefSet(members: number[], series: number[], hashes: string[], excess: number, budget: number, hashKeys?: Float64Array): number[] {
+export function chooseReliefSet(members: readonly number[], series: number[], hashes: string[], excess: number, budget: number, hashKeys?: Float64Array): number[] {
   if (members.length === 0 || excess <= 0) return [];
   const one = singleReliefTarget(members, series, hashes, excess, budget, hashKeys);
   if (one >= 0) return [one];
@@ -222,7 +222,7 @@ export function chooseReliefSet(members: number[], series: number[], hashes: str
  * An indexed loop, as in bySeries: relief is rare, so it often runs before V8 optimises it, and there each step of
  * for…of allocates a result object (10 MB in the first 1% cycle of one profiled run at a million targets).
  */
-function singleReliefTarget(members: number[], series: number[], hashes: string[], excess: number, budget: number, hashKeys?: Float64Array): number {
+function singleReliefTarget(members: readonly number[], series: number[], hashes: string[], excess: number, budget: number, hashKeys?: Float64Array): number {
   let largest = Number.NEGATIVE_INFINITY;
   let pick = -1;
   for (let j = 0; j < members.length; j++) {
@@ -270,7 +270,7 @@ export function scaleDown(st: PlanState): number {
   if (st.count[h] === 0) return d;
 
   // Try the whole move on a scratch copy of the loads first: all or nothing.
-  const members = membersOf(st, h).sort(bySizeDesc(st));
+  const members = membersOf(st, h).slice().sort(bySizeDesc(st));
   const savedLoad = st.load.slice();
   const savedCount = st.count.slice();
   const plan: Array<[number, number]> = [];

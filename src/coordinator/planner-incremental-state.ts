@@ -12,6 +12,8 @@
  */
 import type { PlannerShard } from './planner.js';
 import { orderKey } from './sorted-keys.js';
+import { SlotFlags } from './slot-set.js';
+import { HashIndex } from './hash-index.js';
 
 /** Largest series for which the incremental planner keeps sums exact (with fewer than 2^21 keys: < 2^52). */
 const MAX_EXACT_SERIES = 2 ** 31;
@@ -32,7 +34,8 @@ interface LiveCopy {
 }
 
 export class ResolvedCopies {
-  readonly slotOf = new Map<string, number>();
+  /** Each key's slot: typed arrays, not a Map (hash-index.ts says why). */
+  readonly slotOf = new HashIndex();
   hashes: string[] = [];
   series: number[] = [];
   discovered = new Uint8Array(0);
@@ -55,14 +58,14 @@ export class ResolvedCopies {
   normalNotMoving: number[] = [];
 
   /** Slots with no counted copy; completed transfers; lone in_transfer copies of expired shards; leftovers. */
-  readonly toPlace = new Set<number>();
-  readonly completed = new Set<number>();
-  readonly reassignedLone = new Set<number>();
-  readonly leftovers = new Set<number>();
+  readonly toPlace = new SlotFlags();
+  readonly completed = new SlotFlags();
+  readonly reassignedLone = new SlotFlags();
+  readonly leftovers = new SlotFlags();
   /** Discovered slots whose series is over maxSeries. */
-  readonly oversized = new Set<number>();
+  readonly oversized = new SlotFlags();
   /** Discovered slots whose series is not exact (see `exactSeries`): then the caller plans in full. */
-  readonly inexactSeries = new Set<number>();
+  readonly inexactSeries = new SlotFlags();
 
   /** Set before `resolve` by the caller: the current input and its per-shard flags. */
   shards: PlannerShard[] = [];

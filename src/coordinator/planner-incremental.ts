@@ -364,8 +364,8 @@ export class IncrementalPlanner {
       normal: c.normal.slice(0, cap), incoming: c.incoming.slice(0, cap), lostFrom: c.lostFrom,
       load: c.load.slice(), count: c.count.slice(), receiver, ready, live,
       busy: c.busyCount.map((b) => b > 0), drainingShard: -1, opened: 0, membersByShard: null, memberQueries: 0, touched: [],
-      toPlace: [...c.toPlace], overflow: [], reliefOverflow: [],
-      moves: [], reassigned: [], completed: [...c.completed].map((i) => c.hashes[i]!), unplaced: [],
+      toPlace: c.toPlace.toArray(), overflow: [], reliefOverflow: [],
+      moves: [], reassigned: [], completed: c.completed.toArray().map((i) => c.hashes[i]!), unplaced: [],
     };
     for (const i of c.reassignedLone) st.reassigned.push({ hash: c.hashes[i]!, from: c.lostFrom[i]!, to: c.normal[i]! });
     st.reassigned.sort((a, b) => (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0));
@@ -394,7 +394,7 @@ export class IncrementalPlanner {
       moves: st.moves,
       reassigned: st.reassigned,
       completed: st.completed.sort(),
-      oversized: [...c.oversized].map((i) => c.hashes[i]!).sort(),
+      oversized: c.oversized.toArray().map((i) => c.hashes[i]!).sort(),
       unplaced: st.unplaced.sort(),
     };
   }

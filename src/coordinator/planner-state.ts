@@ -39,7 +39,8 @@ export interface PlanState {
   /** Per target, its hash's order key (sorted-keys.ts orderKey), where kept (the incremental planner's state). */
   readonly hashKeys?: Float64Array;
   readonly series: number[];
-  readonly idxOf: Map<string, number>;
+  /** Each target's number (its index in `hashes`). */
+  readonly idxOf: { get(hash: string): number | undefined };
   /** Per target: the shard holding its normal copy, or -1. */
   readonly normal: Int32Array;
   /** Per target: the shard holding its in_transfer copy (a transfer in flight), or -1. */

@@ -32,6 +32,9 @@ export class HashIndex {
   private missedHi = 0;
   private missedLo = 0;
   private missedBucket = -1;
+  /** The halves of the key readKey last read. */
+  private keyHi = 0;
+  private keyLo = 0;
 
   /** `minBuckets`: a power of two, the table's size when empty (tests take small ones, where keys collide). */
   constructor(private readonly minBuckets = MIN_BUCKETS) {
@@ -44,20 +47,14 @@ export class HashIndex {
   }
 
   get(hash: string): number | undefined {
-    const hi = hexHalf(hash, 0);
-    const lo = hash.length === 16 ? hexHalf(hash, 8) : NaN;
-    if (!(hi >= 0 && lo >= 0)) return this.other.get(hash);
-    const b = this.find(hi | 0, lo | 0);
+    if (!this.readKey(hash)) return this.other.get(hash);
+    const b = this.find(this.keyHi, this.keyLo);
     if (b >= 0) return this.table[b * STRIDE + 2]! - 1;
     this.missed = hash;
-    this.missedHi = hi | 0;
-    this.missedLo = lo | 0;
+    this.missedHi = this.keyHi;
+    this.missedLo = this.keyLo;
     this.missedBucket = ~b;
     return undefined;
-  }
-
-  has(hash: string): boolean {
-    return this.get(hash) !== undefined;
   }
 
   /** Sets `hash` to `value`, an integer in [0, 2^31 - 1). */
@@ -79,14 +76,12 @@ export class HashIndex {
       return;
     }
     this.missed = null;
-    const hi = hexHalf(hash, 0);
-    const lo = hash.length === 16 ? hexHalf(hash, 8) : NaN;
-    if (!(hi >= 0 && lo >= 0)) {
+    if (!this.readKey(hash)) {
       this.other.set(hash, value);
       return;
     }
-    const h = hi | 0;
-    const l = lo | 0;
+    const h = this.keyHi;
+    const l = this.keyLo;
     const found = this.find(h, l);
     if (found >= 0) {
       this.table[found * STRIDE + 2] = value + 1;
@@ -99,10 +94,8 @@ export class HashIndex {
 
   delete(hash: string): boolean {
     this.missed = null;
-    const hi = hexHalf(hash, 0);
-    const lo = hash.length === 16 ? hexHalf(hash, 8) : NaN;
-    if (!(hi >= 0 && lo >= 0)) return this.other.delete(hash);
-    let b = this.find(hi | 0, lo | 0);
+    if (!this.readKey(hash)) return this.other.delete(hash);
+    let b = this.find(this.keyHi, this.keyLo);
     if (b < 0) return false;
     // Backward-shift deletion: each later key of the run whose home is not between the hole and itself moves into
     // the hole, so that no look-up stops short of a key (no tombstones to clean up).
@@ -128,6 +121,16 @@ export class HashIndex {
     this.mask = this.minBuckets - 1;
     this.count = 0;
     this.other.clear();
+  }
+
+  /** Reads `hash` into keyHi and keyLo; false when it is not 16 lower-case hex digits (a key for `other`). */
+  private readKey(hash: string): boolean {
+    const hi = hexHalf(hash, 0);
+    const lo = hash.length === 16 ? hexHalf(hash, 8) : NaN;
+    if (!(hi >= 0 && lo >= 0)) return false;
+    this.keyHi = hi | 0;
+    this.keyLo = lo | 0;
+    return true;
   }
 
   /** One more key would fill more than 60% of the buckets (linear probing's runs grow fast past that). */

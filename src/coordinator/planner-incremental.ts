@@ -360,7 +360,7 @@ export class IncrementalPlanner {
     const receiver = ready.map((r, s) => r && s < options.maxShards);
     const st: PlanState = {
       input, nowMs: input.nowMs, budget, relaxed: budget * (1 - hysteresis), existing: n, maxShards: options.maxShards,
-      hashes: c.hashes, hashKeys: c.hashKeys, series: c.series, idxOf: c.slotOf,
+      hashes: c.hashes, hashKeys: c.hashKeys, series: c.series,
       normal: c.normal.slice(0, cap), incoming: c.incoming.slice(0, cap), lostFrom: c.lostFrom,
       load: c.load.slice(), count: c.count.slice(), receiver, ready, live,
       busy: c.busyCount.map((b) => b > 0), drainingShard: -1, opened: 0, membersByShard: null, memberQueries: 0, touched: [],

@@ -39,8 +39,6 @@ export interface PlanState {
   /** Per target, its hash's order key (sorted-keys.ts orderKey), where kept (the incremental planner's state). */
   readonly hashKeys?: Float64Array;
   readonly series: number[];
-  /** Each target's number (its index in `hashes`). */
-  readonly idxOf: { get(hash: string): number | undefined };
   /** Per target: the shard holding its normal copy, or -1. */
   readonly normal: Int32Array;
   /** Per target: the shard holding its in_transfer copy (a transfer in flight), or -1. */
@@ -170,7 +168,7 @@ export function resolveCopies(input: PlannerInput): PlanState {
 
   const st: PlanState = {
     input, nowMs, budget, relaxed: budget * (1 - hysteresis), existing: n, maxShards: options.maxShards,
-    hashes, series, idxOf,
+    hashes, series,
     normal: new Int32Array(T).fill(-1), incoming: new Int32Array(T).fill(-1), lostFrom,
     load: new Array<number>(n).fill(0), count: new Array<number>(n).fill(0), receiver, ready, live,
     busy: new Array<boolean>(n).fill(false), drainingShard: -1, opened: 0, membersByShard: null, memberQueries: 0, touched: null,

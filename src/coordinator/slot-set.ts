@@ -24,17 +24,10 @@ export class SlotSet {
   }
 
   add(i: number): void {
-    if (i >= this.marks.length) {
-      const marks = new Uint8Array(Math.max(1024, i * 2));
-      marks.set(this.marks);
-      this.marks = marks;
-    } else if (this.marks[i] === 1) return;
+    if (i >= this.marks.length) this.marks = withRoomFor(this.marks, i);
+    else if (this.marks[i] === 1) return;
     this.marks[i] = 1;
-    if (this.count === this.list.length) {
-      const list = new Int32Array(this.list.length * 2);
-      list.set(this.list);
-      this.list = list;
-    }
+    if (this.count === this.list.length) this.list = doubled(this.list);
     this.list[this.count++] = i;
   }
 
@@ -92,21 +85,13 @@ export class SlotFlags {
       }
       this.markAll(i);
     }
-    if (i >= this.marks.length) {
-      const marks = new Uint8Array(Math.max(1024, i * 2));
-      marks.set(this.marks);
-      this.marks = marks;
-    }
+    if (i >= this.marks.length) this.marks = withRoomFor(this.marks, i);
     const m = this.marks[i]!;
     if (m === 1) return;
     this.marks[i] = 1;
     this.members++;
     if (m === 2) return;
-    if (this.listed === this.list.length) {
-      const list = new Int32Array(this.list.length * 2);
-      list.set(this.list);
-      this.list = list;
-    }
+    if (this.listed === this.list.length) this.list = doubled(this.list);
     this.list[this.listed++] = i;
   }
 
@@ -180,4 +165,18 @@ export class SlotFlags {
     }
     this.listed = n;
   }
+}
+
+/** `marks` grown to hold slot `i` (twice that, at least 1,024), its marks kept. */
+function withRoomFor(marks: Uint8Array, i: number): Uint8Array<ArrayBuffer> {
+  const grown = new Uint8Array(Math.max(1024, i * 2));
+  grown.set(marks);
+  return grown;
+}
+
+/** `list` in an array twice as long. */
+function doubled(list: Int32Array): Int32Array<ArrayBuffer> {
+  const grown = new Int32Array(list.length * 2);
+  grown.set(list);
+  return grown;
 }

@@ -15,10 +15,10 @@
 import { parseConfig, type ScrapeConfig } from '../src/config/config.js';
 import { compactGroup, type TargetGroup } from '../src/discovery/types.js';
 import { GroupChangeLog, type GroupChanges } from '../src/discovery/change-log.js';
-import { Population, type GroupSource, type PopulatedTarget, type PopulationResult } from '../src/coordinator/population.js';
+import { Population, type GroupSource, type PopulationResult } from '../src/coordinator/population.js';
 import { planAssignments, ShardTargets, type PlannerInput, type PlannerOutput } from '../src/coordinator/planner.js';
 import { IncrementalPlanner } from '../src/coordinator/planner-incremental.js';
-import { jobDefaults, jobTargets, type DroppedTarget } from '../src/target/populate.js';
+import { jobDefaults, jobTargets, type DroppedTarget, type Target } from '../src/target/populate.js';
 import { makeGroups, PIPELINE } from './targets.bench.js';
 import { emptyShard, plannerWorkload, shardsAfter } from './planner.bench.js';
 
@@ -54,15 +54,15 @@ export class BenchSource implements GroupSource {
 
 /** The coordinator's collectTargets before population.ts. */
 function today(scs: ScrapeConfig[], src: GroupSource): PopulationResult {
-  const targets = new Map<string, PopulatedTarget>();
+  const targets = new Map<string, Target>();
   const dropped: DroppedTarget[] = [];
   for (const sc of scs) {
     const res = jobTargets(src.groups(sc.jobName), jobDefaults(sc));
-    // `problem` unset, as then: sizing checked the labels itself.
-    for (const t of res.active) if (!targets.has(t.hash)) targets.set(t.hash, { target: t, sc, problem: undefined });
+    // No problems kept, as then: sizing checked the labels itself.
+    for (const t of res.active) if (!targets.has(t.hash)) targets.set(t.hash, t);
     for (const d of res.dropped) dropped.push(d);
   }
-  return { targets, dropped };
+  return { targets, problems: new Map(), dropped };
 }
 
 function heap(): number {

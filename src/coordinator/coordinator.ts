@@ -9,7 +9,7 @@ import type { Logger } from '../logger.js';
 import { parseConfig, readConfigText, type PromConfig, type ScrapeConfig } from '../config/config.js';
 import { DiscoveryManager } from '../discovery/manager.js';
 import type { DroppedTarget, Target } from '../target/populate.js';
-import { Population, type GroupSource, type PopulatedTarget, type PopulationResult } from './population.js';
+import { Population, type GroupSource, type PopulationResult } from './population.js';
 import type { ShardInfo, ShardManager } from '../shard/types.js';
 import { configHash, type AssignedTargetSpec, type RuntimeInfo, type TargetState } from '../shard/contract.js';
 import { Explorer } from './explore.js';
@@ -241,7 +241,7 @@ export class Coordinator {
   private readonly population = new Population();
 
   /** The active targets by hash (read only: shared with the next cycle when nothing changed), and `dropped`. */
-  private collectTargets(): Map<string, PopulatedTarget> {
+  private collectTargets(): Map<string, Target> {
     const res = this.population.update(this.config.scrapeConfigs, this.discovery);
     this.populated = res;
     // Kept until the sizes take them: a cycle that fails before sizing (a shard list that could not be read) must
@@ -363,9 +363,9 @@ export class Coordinator {
     for (const e of cycleEvents(plan, shards, (s) => this.planner.loadBefore(s) ?? this.sizes.loadOf(shards[s]?.targets.hashes ?? []), this.opts.maxSeries, this.placed, this.lastAssignments, changes, this.onSomeShard(shards))) this.events.record(e.kind, e.message, e.ok);
     if (changes) this.placed.applyChanges(changes);
     else this.placed.fromRecords(plan.assignments);
-    for (const m of plan.moves) this.opts.log.info({ target: targets.get(m.hash)?.target.scrapeUrl, from: shardId(m.from), to: shardId(m.to), reason: m.reason }, 'transfer begun');
-    for (const h of plan.completed) this.opts.log.info({ target: targets.get(h)?.target.scrapeUrl }, 'transfer completed');
-    for (const h of plan.oversized) this.opts.log.warn({ target: targets.get(h)?.target.scrapeUrl, maxSeries: this.opts.maxSeries }, 'target bigger than --shard.max-series: it gets a shard of its own');
+    for (const m of plan.moves) this.opts.log.info({ target: targets.get(m.hash)?.scrapeUrl, from: shardId(m.from), to: shardId(m.to), reason: m.reason }, 'transfer begun');
+    for (const h of plan.completed) this.opts.log.info({ target: targets.get(h)?.scrapeUrl }, 'transfer completed');
+    for (const h of plan.oversized) this.opts.log.warn({ target: targets.get(h)?.scrapeUrl, maxSeries: this.opts.maxSeries }, 'target bigger than --shard.max-series: it gets a shard of its own');
     if (plan.unplaced.length) this.opts.log.error({ targets: plan.unplaced.length, maxShards: this.opts.maxShards }, 'targets not placed: --shard.max-shard reached');
 
     // Apply: push changed assignments to ready shards (every replica), remember the rest.
@@ -436,7 +436,7 @@ export class Coordinator {
    * measured or probed size also when a shard's view changed. Targets still waiting for a probe are asked for again
    * either way (a failed probe is retried after its back-off).
    */
-  private sizeTargets(targets: Map<string, PopulatedTarget>, polled: Polled[][], shards: PlannerShard[]): void {
+  private sizeTargets(targets: Map<string, Target>, polled: Polled[][], shards: PlannerShard[]): void {
     const populated = this.populationChanges;
     this.populationChanges = new Set();
     // Every target is sized below when the population is new or the sizes are not built: the statuses that changed
@@ -448,7 +448,7 @@ export class Coordinator {
     const viewsChanged = views.length !== this.sizedViews.length || views.some((v, i) => v !== this.sizedViews[i]);
     this.sizedViews = views;
     const src: SizingSources = {
-      targets, measured: (h) => this.measuredStatuses.get(h), probe: (h) => this.explorer.result(h),
+      targets, problems: this.populated?.problems ?? new Map(), measured: (h) => this.measuredStatuses.get(h), probe: (h) => this.explorer.result(h),
       isOnShard: this.onSomeShard(shards), defaultSeries: this.opts.defaultSeries,
     };
     if (populated === 'all' || !this.sizesBuilt) {
@@ -460,7 +460,10 @@ export class Coordinator {
       if (populated.size > 0 || measuredChanged.size > 0 || probed.size > 0) this.sizes.update([...populated, ...measuredChanged, ...probed], src, viewsChanged);
       else if (viewsChanged) this.sizes.update([], src, true);
     }
-    this.sizes.forEachProbe((t) => this.explorer.want(t));
+    this.sizes.forEachProbe((t) => {
+      const sc = this.population.scOf(t.job);
+      if (sc !== undefined) this.explorer.want(t, sc);
+    });
   }
 
   /**
@@ -508,7 +511,7 @@ export class Coordinator {
    * sees what the sidecar applies and tries again.
    */
   private async push(
-    p: Polled, want: AssignmentRecord, targets: Map<string, PopulatedTarget>,
+    p: Polled, want: AssignmentRecord, targets: Map<string, Target>,
     /** The record of the last plan for this shard, and what this plan changed in it (the planner's account). */
     before: AssignmentRecord | undefined, planned: ShardChanges | undefined,
   ): Promise<void> {
@@ -517,7 +520,7 @@ export class Coordinator {
     const spec = (hash: string, state: TargetState): AssignedTargetSpec | undefined => {
       const t = targets.get(hash);
       if (!t) unsent++;
-      return t ? { hash, job: t.target.job, labels: t.target.labels, state } : undefined;
+      return t ? { hash, job: t.job, labels: t.labels, state } : undefined;
     };
     // Answered with the new assignmentVersion, a push that sent all of `want` makes it the applied record.
     const applied = (version: string | undefined): void => {
@@ -547,9 +550,9 @@ export class Coordinator {
   }
 
   /** The move log's view of this cycle: which ordinals hold each target now (after the pushes), saved. */
-  private noteMoves(now: number, plan: PlannerOutput, targets: Map<string, PopulatedTarget>, changes: RecordChanges | null, placedBefore: boolean): void {
+  private noteMoves(now: number, plan: PlannerOutput, targets: Map<string, Target>, changes: RecordChanges | null, placedBefore: boolean): void {
     // The job is looked up only for a move that begins: at 1M targets, for every holder it cost seconds.
-    const jobOf = (hash: string): string => targets.get(hash)?.target.job ?? '';
+    const jobOf = (hash: string): string => targets.get(hash)?.job ?? '';
     if (changes) this.moves.observeChanges(now, changes, jobOf, placedBefore);
     // The placed counts were made from these records this cycle (no changes: from nothing).
     else this.moves.observe(now, this.placed.holdersIn(plan.assignments), jobOf, placedBefore);
@@ -573,7 +576,7 @@ export class Coordinator {
   }
 
   /** A standby's cycle: what the sidecars report, nothing planned, nothing written. */
-  private observe(targets: Map<string, PopulatedTarget>, polled: Polled[][], n: number): void {
+  private observe(targets: Map<string, Target>, polled: Polled[][], n: number): void {
     this.targetSummary = null; // a standby's figures come from the sidecars' views (api.ts summarise)
     // Nothing of a term is kept: acting again, the coordinator sizes every target afresh.
     this.measuredStatuses.reset(polled.flat().flatMap((p) => (p.mirror ? [p.mirror] : [])));
@@ -605,7 +608,7 @@ export class Coordinator {
     return this.activeMemo;
   }
 
-  private recordViews(targets: Map<string, PopulatedTarget>, polled: Polled[][], n: number, measured?: Map<string, StatusSummary>): void {
+  private recordViews(targets: Map<string, Target>, polled: Polled[][], n: number, measured?: Map<string, StatusSummary>): void {
     const views = Array.from({ length: n }, (_, i) => this.lastView.get(i) ?? lazyView(() => ShardTargets.EMPTY));
     const unassignable = new Map(this.sizes.unassignable);
     this.activeMemo = null;
@@ -619,16 +622,16 @@ export class Coordinator {
     this.lastCycleAt = Date.now();
   }
 
-  private activeTargets(targets: Map<string, PopulatedTarget>, views: ShardTargets[], measured: (hash: string) => StatusSummary | undefined, unassignable: Map<string, string>): ActiveTargetView[] {
+  private activeTargets(targets: Map<string, Target>, views: ShardTargets[], measured: (hash: string) => StatusSummary | undefined, unassignable: Map<string, string>): ActiveTargetView[] {
     const shardsOf = new Map<string, string[]>();
     views.forEach((view, i) => {
       for (const h of view.hashes) (shardsOf.get(h) ?? shardsOf.set(h, []).get(h)!).push(shardId(i));
     });
-    return [...targets.values()].map(({ target, sc }) => {
+    return [...targets.values()].map((target) => {
       const m = measured(target.hash);
       const probe = this.explorer.result(target.hash);
       return {
-        target, scrapeConfig: sc,
+        target, scrapeConfig: this.population.scOf(target.job)!,
         series: m && m.health === 'up' ? m.series : probe?.ok ? probe.series : 0,
         shards: (shardsOf.get(target.hash) ?? []).sort(),
         health: unassignable.has(target.hash) ? 'down' : m?.health ?? (probe ? (probe.ok ? 'up' : 'down') : 'unknown'),

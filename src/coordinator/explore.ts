@@ -25,12 +25,17 @@ export interface ProbeResult {
   retryAtMs: number;
 }
 
-/**
- * A target to probe, with its job's config: the population's own pair (PopulatedTarget), so that asking for a
- * million probes (a first cycle) makes no object per target.
- */
+/** What a probe reads of a target (population's targets are such). */
+export interface Probed {
+  hash: string;
+  scrapeUrl: string;
+  labels: Record<string, string>;
+  timeout: number;
+}
+
+/** A target to probe, with its job's config. */
 export interface ProbeTarget {
-  target: { hash: string; scrapeUrl: string; labels: Record<string, string>; timeout: number };
+  target: Probed;
   sc: ScrapeConfig;
 }
 
@@ -104,8 +109,13 @@ export class Explorer {
   private readonly probes = new Map<string, Probe | typeof FIRST>();
   /** Hashes whose result changed since the last takeChanged(): the coordinator re-sizes only those. */
   private changed = new Set<string>();
-  /** Waiting probes from `head` on (an index, not shift(): shift moves the whole array, and it can hold 1M). */
-  private queue: ProbeTarget[] = [];
+  /**
+   * Waiting probes from `head` on (an index, not shift(): shift moves the whole array, and it can hold 1M), and
+   * their jobs' configs at the same places (two arrays: asking for a million probes, a first cycle, makes no
+   * object per target).
+   */
+  private queue: Probed[] = [];
+  private queueSc: ScrapeConfig[] = [];
   private head = 0;
   private running = 0;
   private readonly clients = new Map<ScrapeConfig, ConfiguredHttpClient>();
@@ -130,13 +140,14 @@ export class Explorer {
   }
 
   /** Asks for a probe unless one is done, running, queued, or waiting for its retry time. */
-  want(t: ProbeTarget): void {
-    const hash = t.target.hash;
+  want(t: Probed, sc: ScrapeConfig): void {
+    const hash = t.hash;
     const p = this.probes.get(hash);
     if (p === undefined) this.probes.set(hash, FIRST);
     else if (p === FIRST || p.busy || p.ok || this.now() < p.retryAtMs) return;
     else p.busy = true;
     this.queue.push(t);
+    this.queueSc.push(sc);
     this.pump();
   }
 
@@ -175,19 +186,22 @@ export class Explorer {
 
   private pump(): void {
     while (this.running < this.concurrency && this.head < this.queue.length) {
-      const t = this.queue[this.head++]!;
+      const t = this.queue[this.head]!;
+      const sc = this.queueSc[this.head++]!;
       if (this.head === this.queue.length) {
         this.queue = [];
+        this.queueSc = [];
         this.head = 0;
       } else if (this.head >= 1024 && this.head * 2 >= this.queue.length) {
         this.queue = this.queue.slice(this.head);
+        this.queueSc = this.queueSc.slice(this.head);
         this.head = 0;
       }
-      const hash = t.target.hash;
+      const hash = t.hash;
       // Gone before its turn: not probed.
       if (!this.probes.has(hash)) continue;
       this.running++;
-      void this.probe(this.clientFor(t.sc), t).then((r) => {
+      void this.probe(this.clientFor(sc), { target: t, sc }).then((r) => {
         this.running--;
         this.answered(hash, t, r);
         this.pump();
@@ -196,7 +210,7 @@ export class Explorer {
   }
 
   /** A probe's answer: the target's result now (none: it was forgotten meanwhile, and the answer is dropped). */
-  private answered(hash: string, t: ProbeTarget, r: { series: number; error: string }): void {
+  private answered(hash: string, t: Probed, r: { series: number; error: string }): void {
     const p = this.probes.get(hash);
     if (p === undefined) return;
     const ok = r.error === '';
@@ -214,11 +228,12 @@ export class Explorer {
       p.busy = false;
     }
     this.changed.add(hash);
-    if (!ok) this.log.warn({ target: t.target.scrapeUrl, err: r.error, attempts }, 'explore: probe failed; will retry');
+    if (!ok) this.log.warn({ target: t.scrapeUrl, err: r.error, attempts }, 'explore: probe failed; will retry');
   }
 
   async close(): Promise<void> {
     this.queue = [];
+    this.queueSc = [];
     this.head = 0;
     await Promise.all([...this.clients.values()].map((c) => c.close()));
   }

@@ -10,26 +10,45 @@ import type { GroupChanges } from '../discovery/change-log.js';
 import type { DroppedTarget, JobDefaults, Target } from '../target/populate.js';
 import { targetLabelProblem } from '../shard/contract.js';
 
-export interface PopulatedTarget {
-  target: Target;
-  sc: ScrapeConfig;
-  /**
-   * Why a sidecar would refuse the target as it is (contract.ts targetLabelProblem), checked once when populated:
-   * its labels do not change after, and sizing reads it for every target at each rebuild (0.7 s at a million).
-   */
-  problem: string | undefined;
-}
-
-export function populatedTarget(target: Target, sc: ScrapeConfig): PopulatedTarget {
-  return { target, sc, problem: targetLabelProblem(target.labels) };
-}
-
-/** One group's populated targets: its active ones already paired with their job's `sc`, as the result holds them. */
+/**
+ * One group's populated targets. Its active targets are held as they are (no object pairing each with its job's
+ * config: the job's current `sc` is the state's), and a group with one active target, a pod's usual group, holds it
+ * without an array: at a million targets, a pairing object and a one-entry array were about 100 bytes per target.
+ */
 export interface Part {
-  entries: PopulatedTarget[];
+  /** The active targets: none (null), one, or an array of two or more (activeCount and activeAt read them). */
+  active: Target | Target[] | null;
   dropped: DroppedTarget[];
+  /**
+   * Why a sidecar would refuse an active target as it is (contract.ts targetLabelProblem), by hash; null when it
+   * would refuse none, nearly always. Checked once when populated: labels do not change after, and sizing reads it
+   * for every target at each rebuild (0.7 s at a million).
+   */
+  problems: Map<string, string> | null;
   /** Scratch for comparing a job's old and new parts (Population.changeInPlace). */
   mark?: number;
+}
+
+/** How many active targets a part holds. */
+export function activeCount(p: Part): number {
+  const a = p.active;
+  return a === null ? 0 : Array.isArray(a) ? a.length : 1;
+}
+
+/** A part's k-th active target (0 ≤ k < activeCount). */
+export function activeAt(p: Part, k: number): Target {
+  const a = p.active!;
+  return Array.isArray(a) ? a[k]! : a;
+}
+
+/** A part made from a group's populated targets (`active` is copied: it may be a scratch array). */
+export function partOf(active: readonly Target[], dropped: DroppedTarget[]): Part {
+  let problems: Map<string, string> | null = null;
+  for (const t of active) {
+    const problem = targetLabelProblem(t.labels);
+    if (problem !== undefined) (problems ??= new Map()).set(t.hash, problem);
+  }
+  return { active: active.length === 0 ? null : active.length === 1 ? active[0]! : active.slice(), dropped, problems, mark: 0 };
 }
 
 export interface JobState {
@@ -59,7 +78,7 @@ export const NONE: never[] = [];
 Object.freeze(NONE);
 /** Where a group went away (JobState.groups, parts). */
 const GONE: TargetGroup = Object.freeze({ source: '', targets: NONE, labels: Object.freeze({}) });
-const HOLE: Part = { entries: NONE, dropped: NONE, mark: 0 }; // not frozen: changeInPlace marks parts
+const HOLE: Part = { active: null, dropped: NONE, problems: null, mark: 0 }; // not frozen: changeInPlace marks parts
 
 /**
  * Brings a job's state up to date with its source's changes, in place: the changes are replayed to keep the
@@ -116,26 +135,31 @@ export function patchJob(st: JobState, changes: GroupChanges, version: number, p
 }
 
 /**
- * Takes `removed` parts' entries out of `targets` and puts `added` ones' in, naming each hash in `touched`. False,
- * with `targets` half-changed, when a hash is held twice (an entry to take out is not the one held, or one to put in
- * is held already): then only a rebuild knows which entry wins.
+ * Takes `removed` parts' targets out of `result` and puts `added` ones' in, naming each hash in `touched`. False,
+ * with `result` half-changed, when a hash is held twice (a target to take out is not the one held, or one to put in
+ * is held already): then only a rebuild knows which target wins.
  */
-export function applyParts(targets: Map<string, PopulatedTarget>, removed: readonly Part[], added: readonly Part[], touched: string[]): boolean {
+export function applyParts(result: { targets: Map<string, Target>; problems: Map<string, string> }, removed: readonly Part[], added: readonly Part[], touched: string[]): boolean {
+  const { targets, problems } = result;
   for (const p of removed) {
-    for (const e of p.entries) {
-      const h = e.target.hash;
+    for (let k = 0, n = activeCount(p); k < n; k++) {
+      const e = activeAt(p, k);
+      const h = e.hash;
       if (targets.get(h) !== e) return false;
       targets.delete(h);
       touched.push(h);
     }
+    if (p.problems !== null) for (const h of p.problems.keys()) problems.delete(h);
   }
   for (const p of added) {
-    for (const e of p.entries) {
-      const h = e.target.hash;
+    for (let k = 0, n = activeCount(p); k < n; k++) {
+      const e = activeAt(p, k);
+      const h = e.hash;
       if (targets.has(h)) return false;
       targets.set(h, e);
       touched.push(h);
     }
+    if (p.problems !== null) for (const [h, problem] of p.problems) problems.set(h, problem);
   }
   return true;
 }
@@ -160,11 +184,10 @@ function closeHoles(st: JobState): void {
 
 /**
  * A job state for a new `sc` object with the same population key (a reload that changed other fields, or none):
- * same targets, entries paired with the new `sc`, and a new group index over the new parts.
+ * the same groups and parts (targets do not carry their job's config: Population.scOf tells it).
  */
 export function resc(st: JobState, sc: ScrapeConfig): JobState {
-  const parts = withRoomToGrow(st.parts.map((p) => (p === HOLE ? HOLE : { entries: p.entries.length ? p.entries.map((e) => ({ target: e.target, sc, problem: e.problem })) : NONE, dropped: p.dropped, mark: 0 })));
-  return { ...st, sc, parts, byGroup: st.index ? null : byGroupOf(st.groups, parts) };
+  return { ...st, sc };
 }
 
 /**

@@ -18,11 +18,8 @@
 import type { ScrapeConfig } from '../config/config.js';
 import type { TargetGroup } from '../discovery/types.js';
 import type { GroupChanges } from '../discovery/change-log.js';
-import { jobDefaults, targetsFromGroup, type DroppedTarget, type GroupTargets, type JobDefaults } from '../target/populate.js';
-import { NONE, applyParts, byGroupOf, indexBySource, patchJob, populatedTarget, resc, withRoomToGrow, type JobState, type Part, type PopulatedTarget } from './population-state.js';
-
-export type { PopulatedTarget };
-export { populatedTarget };
+import { jobDefaults, targetsFromGroup, type DroppedTarget, type GroupTargets, type JobDefaults, type Target } from '../target/populate.js';
+import { NONE, activeAt, activeCount, applyParts, byGroupOf, indexBySource, partOf, patchJob, resc, withRoomToGrow, type JobState, type Part } from './population-state.js';
 
 /** Where the groups come from (DiscoveryManager satisfies it). */
 export interface GroupSource {
@@ -46,7 +43,12 @@ export interface PopulationResult {
    * Active targets by hash, first job (then first group, first target) wins. Read only, and changed in place by
    * the next update (see `Population.changed`); its order is not discovery's once changed in place.
    */
-  targets: Map<string, PopulatedTarget>;
+  targets: Map<string, Target>;
+  /**
+   * Why a sidecar would refuse an active target as it is (contract.ts targetLabelProblem), for the few it would
+   * refuse; by hash. Read only, changed in place with `targets`.
+   */
+  problems: Map<string, string>;
   /**
    * Every dropped target, in job then group order. Shared between updates: read only. Worked out when first read
    * after the groups holding dropped targets changed (a walk over every group, which a cycle need not pay).
@@ -94,6 +96,14 @@ export class Population {
 
   constructor(private readonly populateGroup: PopulateGroup = targetsFromGroup) {}
 
+  /**
+   * The scrape config of a job of the last update: what its targets are scraped and probed with. A reload that
+   * changes none of what population reads gives the job a new config and leaves its targets as they are.
+   */
+  scOf(job: string): ScrapeConfig | undefined {
+    return this.jobs.get(job)?.sc;
+  }
+
   /** Brings the result up to date with the jobs `scs` (in config order) and their groups in `source`. */
   update(scs: readonly ScrapeConfig[], source: GroupSource): PopulationResult {
     try {
@@ -135,11 +145,11 @@ export class Population {
       else if (changes) {
         st = same!;
         const scratch: GroupTargets = { active: [], dropped: [], failed: [] };
-        const { removed, added } = patchJob(st, changes, version!, (g) => this.populated(g, st.jd, st.sc, scratch));
+        const { removed, added } = patchJob(st, changes, version!, (g) => this.populated(g, st.jd, scratch));
         stats.jobsPatched++;
         stats.groupsRelabeled += added.length;
         if (removed.some((p) => p.dropped.length > 0) || added.some((p) => p.dropped.length > 0)) droppedMoved = true;
-        if (!applyParts(this.last!.targets, removed, added, touched)) mustRebuild = true;
+        if (!applyParts(this.last!, removed, added, touched)) mustRebuild = true;
       } else st = this.walk(sc, key, same, version, source, stats);
       if (st.sc !== sc) st = resc(st, sc);
       if (st !== this.order[i]) rebuild = true;
@@ -151,7 +161,7 @@ export class Population {
     this.order = order;
     this.stats = stats;
     if (!rebuild && !mustRebuild && this.last) {
-      if (droppedMoved) this.last = withLazyDropped(this.last.targets, order);
+      if (droppedMoved) this.last = withLazyDropped(this.last, order);
       this.changed = touched;
       stats.result = stats.jobsPatched > 0 ? 'in place' : 'reused';
       return this.last;
@@ -165,11 +175,10 @@ export class Population {
     return this.rebuildResult(order, touched);
   }
 
-  /** A group's populated targets, paired with `owner` (the state's `sc`). */
-  private populated(g: TargetGroup, jd: JobDefaults, owner: ScrapeConfig, scratch: GroupTargets): Part {
+  /** A group's populated targets. */
+  private populated(g: TargetGroup, jd: JobDefaults, scratch: GroupTargets): Part {
     this.populateGroup(g, jd, scratch);
-    const active = scratch.active;
-    const part: Part = { entries: active.length ? active.map((target) => populatedTarget(target, owner)) : NONE, dropped: take(scratch.dropped), mark: 0 };
+    const part = partOf(scratch.active, take(scratch.dropped));
     scratch.active.length = 0;
     scratch.failed.length = 0;
     return part;
@@ -188,7 +197,7 @@ export class Population {
    * entry wins).
    */
   private changeInPlace(before: JobState[], order: JobState[], touched: string[], droppedMoved: boolean): boolean {
-    const { targets } = this.last!;
+    const last = this.last!;
     for (let i = 0; i < order.length; i++) {
       const was = before[i]!;
       const now = order[i]!;
@@ -204,9 +213,9 @@ export class Population {
       }
       const removed = was.parts.filter((p) => p.mark === gone);
       if (removed.some((p) => p.dropped.length > 0) || added.some((p) => p.dropped.length > 0)) droppedMoved = true;
-      if (!applyParts(targets, removed, added, touched)) return false;
+      if (!applyParts(last, removed, added, touched)) return false;
     }
-    if (droppedMoved) this.last = withLazyDropped(targets, order);
+    if (droppedMoved) this.last = withLazyDropped(last, order);
     return true;
   }
 
@@ -214,7 +223,7 @@ export class Population {
   private rebuildResult(order: JobState[], touched: string[]): PopulationResult {
     const old = this.last?.targets;
     const changed: string[] | null = old ? touched : null;
-    const { targets, shadowed } = firstOfEachHash(order, false) ?? firstOfEachHash(order, true)!;
+    const { targets, problems, shadowed } = firstOfEachHash(order, false) ?? firstOfEachHash(order, true)!;
     const dropped: DroppedTarget[] = [];
     for (const st of order) for (const part of st.parts) for (const d of part.dropped) dropped.push(d);
     if (changed) {
@@ -223,7 +232,7 @@ export class Population {
     }
     this.shadowed = shadowed;
     this.changed = changed;
-    this.last = { targets, dropped };
+    this.last = { targets, problems, dropped };
     return this.last;
   }
 
@@ -234,7 +243,7 @@ export class Population {
   private walk(sc: ScrapeConfig, key: string, old: JobState | undefined, version: number | undefined, source: GroupSource, stats: PopulationStats): JobState {
     stats.jobsWalked++;
     const jd = old?.jd ?? jobDefaults(sc);
-    // Parts pair targets with the state's `sc`; update() swaps a new one in afterwards (resc).
+    // The state keeps its `sc` here; update() swaps a new one in afterwards (resc).
     const owner = old?.sc ?? sc;
     const oldIndex = old?.index ?? null;
     // No map to fill when there is nothing to reuse (a first walk): the state gets its index or map at the end.
@@ -271,7 +280,7 @@ export class Population {
         stats.groupsReused++;
       } else {
         stats.groupsRelabeled++;
-        part = this.populated(g, jd, owner, scratch);
+        part = this.populated(g, jd, scratch);
         byGroup?.set(g, part);
       }
       if (unchanged && old!.parts[k] !== part) unchanged = false;
@@ -295,13 +304,17 @@ export class Population {
  * later entry has replaced the first. Shadowed targets are rare (two jobs with a target alike), so the caller then
  * walks again, checked.
  */
-function firstOfEachHash(order: readonly JobState[], checked: boolean): { targets: Map<string, PopulatedTarget>; shadowed: number } | null {
-  const targets = new Map<string, PopulatedTarget>();
+function firstOfEachHash(order: readonly JobState[], checked: boolean): { targets: Map<string, Target>; problems: Map<string, string>; shadowed: number } | null {
+  const targets = new Map<string, Target>();
+  const problems = new Map<string, string>();
   let shadowed = 0;
   for (const st of order) {
     for (const part of st.parts) {
-      for (const e of part.entries) {
-        const h = e.target.hash;
+      // A hash held twice is the same labels and URL: the same problem, whichever target wins.
+      if (part.problems !== null) for (const [h, problem] of part.problems) problems.set(h, problem);
+      for (let k = 0, n = activeCount(part); k < n; k++) {
+        const e = activeAt(part, k);
+        const h = e.hash;
         if (!checked) {
           const size = targets.size;
           if (targets.set(h, e).size === size) return null;
@@ -310,7 +323,7 @@ function firstOfEachHash(order: readonly JobState[], checked: boolean): { target
       }
     }
   }
-  return { targets, shadowed };
+  return { targets, problems, shadowed };
 }
 
 /** The same jobs at the same places (their states may differ). */
@@ -327,10 +340,11 @@ function take<T>(scratch: T[]): T[] {
 }
 
 /** A result whose dropped list is gathered from the jobs' parts when first read, then kept. */
-function withLazyDropped(targets: Map<string, PopulatedTarget>, order: readonly JobState[]): PopulationResult {
+function withLazyDropped({ targets, problems }: PopulationResult, order: readonly JobState[]): PopulationResult {
   let dropped: DroppedTarget[] | undefined;
   return {
     targets,
+    problems,
     get dropped(): DroppedTarget[] {
       return (dropped ??= order.flatMap((st) => st.parts.flatMap((p) => p.dropped)));
     },

@@ -18,15 +18,17 @@
  * last entry into its place. The planner breaks ties by hash, so its decisions do not depend on the order.
  */
 import type { StatusSummary } from './sidecar-mirror.js';
-import { PROBE_ATTEMPTS_BEFORE_DEFAULT, type ProbeResult, type ProbeTarget } from './explore.js';
+import { PROBE_ATTEMPTS_BEFORE_DEFAULT, type ProbeResult } from './explore.js';
 import type { PlannerTarget, TargetListChanges } from './planner.js';
-import type { PopulatedTarget } from './population-state.js';
+import type { Target } from '../target/populate.js';
 
 /** Series Prometheus adds per target (up, scrape_duration_seconds, scrape_samples_scraped, scrape_samples_post_metric_relabeling, scrape_series_added). */
 export const PROMETHEUS_ADDED_SERIES = 5;
 
 export interface SizingSources {
-  targets: ReadonlyMap<string, PopulatedTarget>;
+  targets: ReadonlyMap<string, Target>;
+  /** Why a sidecar would refuse a target as it is, for the few it would (population.ts `problems`). */
+  problems: ReadonlyMap<string, string>;
   measured(hash: string): StatusSummary | undefined;
   probe(hash: string): ProbeResult | undefined;
   isOnShard(hash: string): boolean;
@@ -61,9 +63,15 @@ export class TargetSizes {
   private readonly at = new Map<string, number>();
   /** Hashes whose entry was set or removed since the list was last taken; null: the list is new since. */
   private changed: Set<string> | null = null;
-  /** Per target, the series the active targets' views count for it (measured if up, else probed). */
-  private readonly counted = new Map<string, number>();
-  /** The sum of `counted`. */
+  /**
+   * Per target, the series the active targets' views count for it (measured if up, else probed): for a listed
+   * target at its position in the list, for the few counted but not listed (a target a sidecar would refuse, say)
+   * by hash. Kept by position: a map of a million hashes beside `at` was 33 bytes per target and a million inserts
+   * per rebuild.
+   */
+  private listCounted: number[] = [];
+  private readonly unlistedCounted = new Map<string, number>();
+  /** The sum of the series counted. */
   series = 0;
   /**
    * The sum of the list's series (what the planner places), kept with the list: a scale-up's event tells it, and
@@ -77,10 +85,10 @@ export class TargetSizes {
    * to probe (again) until it has a good size, or null when it needs no probe (up on a shard, not yet scraped there).
    * One map for both: in a first cycle every target is in both, and a second map of a million was half a second.
    */
-  private readonly unsettled = new Map<string, ProbeTarget | null>();
+  private readonly unsettled = new Map<string, Target | null>();
 
   /** Calls `f` with each target that is to be probed (again), in the order they were sized. */
-  forEachProbe(f: (t: ProbeTarget) => void): void {
+  forEachProbe(f: (t: Target) => void): void {
     for (const t of this.unsettled.values()) if (t !== null) f(t);
   }
 
@@ -119,12 +127,13 @@ export class TargetSizes {
     this.list = new Array<PlannerTarget>();
     this.at.clear();
     this.changed = null;
-    this.counted.clear();
+    this.listCounted = [];
+    this.unlistedCounted.clear();
     this.series = 0;
     this.plannedSeries = 0;
     this.unassignable.clear();
     this.unsettled.clear();
-    for (const [hash, t] of src.targets) this.size(hash, t, src, undefined, true);
+    for (const [hash, t] of src.targets) this.size(hash, t, src, true);
   }
 
   /**
@@ -137,8 +146,8 @@ export class TargetSizes {
       this.rebuild(src);
       return;
     }
-    for (const hash of dirty) this.size(hash, src.targets.get(hash), src, this.entryOf(hash), false);
-    if (viewsChanged) for (const hash of [...this.unsettled.keys()]) this.size(hash, src.targets.get(hash), src, this.entryOf(hash), false);
+    for (const hash of dirty) this.size(hash, src.targets.get(hash), src, false);
+    if (viewsChanged) for (const hash of [...this.unsettled.keys()]) this.size(hash, src.targets.get(hash), src, false);
   }
 
   /**
@@ -146,25 +155,27 @@ export class TargetSizes {
    * maps were just cleared (a rebuild), so there is nothing of it to take out first: at a million targets, five
    * lookups in million-entry maps per target were a second of a first cycle.
    */
-  private size(hash: string, t: PopulatedTarget | undefined, src: SizingSources, before: PlannerTarget | undefined, fresh: boolean): void {
+  private size(hash: string, t: Target | undefined, src: SizingSources, fresh: boolean): void {
+    // The hash's place in the list, found once for all of this (none in a rebuild, which sizes each hash once).
+    const k = fresh ? undefined : this.at.get(hash);
     if (!fresh) {
-      const series = this.counted.get(hash);
-      if (series !== undefined) {
-        this.series -= series;
-        this.counted.delete(hash);
+      if (k !== undefined) this.series -= this.listCounted[k]!;
+      else if (this.unlistedCounted.size > 0) {
+        const series = this.unlistedCounted.get(hash);
+        if (series !== undefined) {
+          this.series -= series;
+          this.unlistedCounted.delete(hash);
+        }
       }
       this.unsettled.delete(hash);
       this.unassignable.delete(hash);
     }
-    const problem = t?.problem;
+    const problem = t === undefined || src.problems.size === 0 ? undefined : src.problems.get(hash);
     const m = t && src.measured(hash);
     const probe = t && src.probe(hash);
     const up = m !== undefined && m.health === 'up';
     const counted = up ? m.series : probe?.ok ? probe.series : 0;
-    if (counted !== 0) {
-      this.counted.set(hash, counted);
-      this.series += counted;
-    }
+    this.series += counted;
     let size: number | null = null;
     if (t === undefined) {
       // gone
@@ -182,36 +193,40 @@ export class TargetSizes {
       }
     }
     if (size === null) {
-      if (!fresh) this.remove(hash);
+      if (k !== undefined) this.remove(hash, k);
+      if (counted !== 0) this.unlistedCounted.set(hash, counted);
       return;
     }
     const series2 = size + PROMETHEUS_ADDED_SERIES;
-    this.set(before !== undefined && before.series === series2 ? before : { hash, series: series2 }, fresh);
+    const before = k === undefined ? undefined : this.list[k]!;
+    this.set(before !== undefined && before.series === series2 ? before : { hash, series: series2 }, k, counted);
   }
 
-  /** `fresh`: in a rebuild, which sizes each hash once, so the entry is not in the list yet. */
-  private set(entry: PlannerTarget, fresh: boolean): void {
-    const k = fresh ? undefined : this.at.get(entry.hash);
+  /** Puts `entry` in the list at `k` (undefined: at the end), with the series counted for it. */
+  private set(entry: PlannerTarget, k: number | undefined, counted: number): void {
     if (k === undefined) {
       this.at.set(entry.hash, this.list.length);
       this.list.push(entry);
-    } else if (this.list[k] !== entry) {
+      this.listCounted.push(counted);
+    } else {
+      this.listCounted[k] = counted;
+      if (this.list[k] === entry) return;
       this.plannedSeries -= this.list[k]!.series;
       this.list[k] = entry;
-    } else return;
+    }
     this.plannedSeries += entry.series;
     this.changed?.add(entry.hash);
   }
 
-  /** The last entry takes the removed one's place. */
-  private remove(hash: string): void {
-    const k = this.at.get(hash);
-    if (k === undefined) return;
+  /** Takes the entry at `k` (of `hash`) out: the last entry takes its place. */
+  private remove(hash: string, k: number): void {
     this.at.delete(hash);
     this.plannedSeries -= this.list[k]!.series;
     const last = this.list.pop()!;
+    const lastCounted = this.listCounted.pop()!;
     if (k < this.list.length) {
       this.list[k] = last;
+      this.listCounted[k] = lastCounted;
       this.at.set(last.hash, k);
     }
     this.changed?.add(hash);

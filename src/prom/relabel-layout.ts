@@ -13,7 +13,7 @@
  * past `maxNodes` names, a set of new names gets no layout and is relabeled name by name, as before (correct,
  * only slower).
  */
-import { sameNames } from './labels.js';
+import { sameNames, type Labels } from './labels.js';
 
 export interface NameLayout {
   /** The upper layer's names (a target's own labels). */
@@ -39,7 +39,21 @@ export interface NameLayout {
   /** Per position (names, then extra): whether it starts with `omitted` (the prefix the output leaves out), for the last prefix asked. */
   omitMask: Uint8Array | null;
   omitted: string | null;
+  /**
+   * The output label sets built from this layout, by the name they leave room for (outputTemplate's `room`), then
+   * the positions they hold; and how many shapes there are.
+   */
+  readonly outputs: Map<string | null, OutputShape>;
+  outputShapes: number;
 }
+
+/** An output label set's shape: a step per position it holds, in order; the template once the positions end here. */
+interface OutputShape {
+  next: Array<OutputShape | undefined>;
+  template: Labels | undefined;
+}
+
+const shape = (): OutputShape => ({ next: [], template: undefined });
 
 interface TrieNode {
   next: Map<string, TrieNode> | null;
@@ -106,7 +120,56 @@ function layoutOf(own: readonly string[], lower: readonly string[]): NameLayout 
   });
   Object.freeze(names);
   const at = new Map(names.map((n, i) => [n, i]));
-  return { own: own.slice(), lower: lower.slice(), names, lowerAt: Int32Array.from(lowerAt), extra: [], at, rules: new WeakMap(), omitMask: null, omitted: null };
+  return {
+    own: own.slice(), lower: lower.slice(), names, lowerAt: Int32Array.from(lowerAt), extra: [], at, rules: new WeakMap(), omitMask: null,
+    omitted: null, outputs: new Map(), outputShapes: 0,
+  };
+}
+
+/** Past this many output shapes in one layout, its output label sets are built name by name (correct, only larger). */
+export const MAX_OUTPUT_SHAPES = 4096;
+
+/**
+ * The template of the output label set holding the layout's positions (names, then extra) whose value is not empty
+ * and whose `skip` is not 1: those names in position order, then `room` unless among them, each with an empty
+ * value; null past MAX_OUTPUT_SHAPES. (A name `__proto__` is safe here: JSON.parse and a copy make it a property of
+ * the object's own, and setting it then sets that property, not the prototype.)
+ *
+ * Why: a label set built name by name from `{}` keeps four values in the object and the rest in a second store
+ * that V8 grows with room to spare (168 bytes at 16 labels, with the object). An object made by JSON.parse holds
+ * all its values in itself, and a copy of it (`{...template}`) keeps its hidden class: 152 bytes, and no new hidden
+ * class to step through per name. The targets of a layout mostly hold the same positions, so a layout has few shapes.
+ */
+export function outputTemplate(layout: NameLayout, values: readonly string[], skip: Uint8Array | null, room: string | null): Labels | null {
+  let at: OutputShape | undefined = layout.outputs.get(room);
+  if (at === undefined) {
+    if (layout.outputShapes >= MAX_OUTPUT_SHAPES) return null;
+    layout.outputs.set(room, (at = shape()));
+    layout.outputShapes++;
+  }
+  for (let i = 0; i < values.length; i++) {
+    if (values[i] === '' || (skip !== null && skip[i] === 1)) continue;
+    let next: OutputShape | undefined = at.next[i];
+    if (next === undefined) {
+      if (layout.outputShapes >= MAX_OUTPUT_SHAPES) return null;
+      next = at.next[i] = shape();
+      layout.outputShapes++;
+    }
+    at = next;
+  }
+  if (at.template === undefined) at.template = templateOf(layout, values, skip, room);
+  return at.template;
+}
+
+function templateOf(layout: NameLayout, values: readonly string[], skip: Uint8Array | null, room: string | null): Labels {
+  const names: string[] = [];
+  const m = layout.names.length;
+  for (let i = 0; i < values.length; i++) {
+    if (values[i] === '' || (skip !== null && skip[i] === 1)) continue;
+    names.push(i < m ? layout.names[i]! : layout.extra[i - m]!);
+  }
+  if (room !== null && !names.includes(room)) names.push(room);
+  return JSON.parse(JSON.stringify(Object.fromEntries(names.map((n) => [n, ''])))) as Labels;
 }
 
 /**

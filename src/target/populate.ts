@@ -53,11 +53,15 @@ export type PopulateResult =
  */
 class Discovered {
   constructor(
-    readonly job: string,
     private readonly own: Labels,
     private readonly group: Labels | null,
     protected readonly jd: JobDefaults,
   ) {}
+
+  /** The job's name, from its defaults (not a field: 8 bytes per target at a million). */
+  get job(): string {
+    return this.jd.cfg.jobName;
+  }
 
   get discoveredLabels(): Labels {
     return discoveredLabelsOf(this.own, this.group, this.jd);
@@ -117,16 +121,25 @@ function discoveredArraysOf(own: Labels, group: Labels | null, jd: JobDefaults, 
 
 class ActiveTarget extends Discovered implements Target {
   constructor(
-    job: string,
     own: Labels,
     group: Labels | null,
     jd: JobDefaults,
     readonly hash: string,
     readonly labels: Labels,
-    readonly interval: number,
-    readonly timeout: number,
   ) {
-    super(job, own, group, jd);
+    super(own, group, jd);
+  }
+
+  /**
+   * The interval and timeout, read from the labels when asked (population checked that they parse; each text is
+   * parsed once per process): few read them (a probe, the API), and as fields they were 16 bytes per target.
+   */
+  get interval(): number {
+    return parseDurationMemo(this.labels[SCRAPE_INTERVAL_LABEL]!) as number;
+  }
+
+  get timeout(): number {
+    return parseDurationMemo(this.labels[SCRAPE_TIMEOUT_LABEL]!) as number;
   }
 
   /**
@@ -146,8 +159,8 @@ class ActiveTarget extends Discovered implements Target {
 }
 
 class FailedOne extends Discovered implements FailedTarget {
-  constructor(job: string, own: Labels, group: Labels | null, jd: JobDefaults, readonly error: string) {
-    super(job, own, group, jd);
+  constructor(own: Labels, group: Labels | null, jd: JobDefaults, readonly error: string) {
+    super(own, group, jd);
   }
 }
 
@@ -217,7 +230,8 @@ type Checked = { ok: true; labels: Labels; interval: number; timeout: number } |
  * final labels with `__meta_*` removed, or why Prometheus refuses the target.
  */
 function populate(own: Labels, group: Labels | null, jd: JobDefaults): Checked {
-  const out = relabelLayered(own, group, jd.defaults, jd.params, jd.cfg.relabelConfigs, META_LABEL_PREFIX);
+  // Room for `instance`, set below when the rules left none (see relabelLayered).
+  const out = relabelLayered(own, group, jd.defaults, jd.params, jd.cfg.relabelConfigs, META_LABEL_PREFIX, true, INSTANCE_LABEL);
   if (out === null) return null;
   const fail = (error: string): Checked => ({ ok: false, error });
 
@@ -294,19 +308,18 @@ export interface GroupTargets {
 
 /** TargetsFromGroup: target labels win over group labels. Appends to `into` (so a job's groups share arrays). */
 export function targetsFromGroup(group: TargetGroup, jd: JobDefaults, into: GroupTargets): void {
-  const job = jd.cfg.jobName;
   // Group label objects are never mutated once emitted (discovery replaces whole groups), so relabeling may
   // cache their entries per object.
   const groupLabels: Labels | null = isEmpty(group.labels) ? null : group.labels;
   for (const t of group.targets) {
     const r = populate(t, groupLabels, jd);
     if (r === null) {
-      into.dropped.push(new Discovered(job, t, groupLabels, jd));
+      into.dropped.push(new Discovered(t, groupLabels, jd));
     } else if (!r.ok) {
-      into.failed.push(new FailedOne(job, t, groupLabels, jd, r.error));
+      into.failed.push(new FailedOne(t, groupLabels, jd, r.error));
     } else {
       const scrapeUrl = scrapeUrlOf(r.labels, jd.cfg.params);
-      into.active.push(new ActiveTarget(job, t, groupLabels, jd, targetHash(r.labels, scrapeUrl), r.labels, r.interval, r.timeout));
+      into.active.push(new ActiveTarget(t, groupLabels, jd, targetHash(r.labels, scrapeUrl), r.labels));
     }
   }
 }

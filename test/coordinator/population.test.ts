@@ -14,8 +14,9 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { parseConfig, type ScrapeConfig } from '../../src/config/config.js';
 import type { TargetGroup } from '../../src/discovery/types.js';
-import { Population, populatedTarget, type GroupSource, type PopulatedTarget, type PopulationResult } from '../../src/coordinator/population.js';
-import { jobDefaults, jobTargets, targetsFromGroup, type DroppedTarget } from '../../src/target/populate.js';
+import { Population, type GroupSource, type PopulationResult } from '../../src/coordinator/population.js';
+import { targetLabelProblem } from '../../src/shard/contract.js';
+import { jobDefaults, jobTargets, targetsFromGroup, type DroppedTarget, type Target } from '../../src/target/populate.js';
 import type { Labels } from '../../src/prom/labels.js';
 import { DiscoveryManager } from '../../src/discovery/manager.js';
 import { GroupChangeLog, type GroupChanges } from '../../src/discovery/change-log.js';
@@ -86,29 +87,34 @@ class FakeSource implements GroupSource {
 
 /** The coordinator's collectTargets before population.ts: every job re-populated. */
 function full(scs: ScrapeConfig[], src: GroupSource): PopulationResult {
-  const targets = new Map<string, PopulatedTarget>();
+  const targets = new Map<string, Target>();
+  const problems = new Map<string, string>();
   const dropped: DroppedTarget[] = [];
   for (const sc of scs) {
     const res = jobTargets(src.groups(sc.jobName), jobDefaults(sc));
-    for (const t of res.active) if (!targets.has(t.hash)) targets.set(t.hash, populatedTarget(t, sc));
+    for (const t of res.active) {
+      if (targets.has(t.hash)) continue;
+      targets.set(t.hash, t);
+      const problem = targetLabelProblem(t.labels);
+      if (problem !== undefined) problems.set(t.hash, problem);
+    }
     dropped.push(...res.dropped);
   }
-  return { targets, dropped };
+  return { targets, problems, dropped };
 }
 
 function assertSame(got: PopulationResult, want: PopulationResult): void {
   assert.deepEqual([...got.targets.keys()].sort(), [...want.targets.keys()].sort());
   for (const [hash, w] of want.targets) {
     const g = got.targets.get(hash)!;
-    assert.equal(g.sc, w.sc, 'the current scrape config object');
-    assert.equal(g.target.job, w.target.job);
-    assert.deepEqual(g.target.labels, w.target.labels);
-    assert.deepEqual(g.target.discoveredLabels, w.target.discoveredLabels);
-    assert.equal(g.target.scrapeUrl, w.target.scrapeUrl);
-    assert.equal(g.target.interval, w.target.interval);
-    assert.equal(g.target.timeout, w.target.timeout);
-    assert.equal(g.problem, w.problem, 'why a sidecar would refuse it');
+    assert.equal(g.job, w.job);
+    assert.deepEqual(g.labels, w.labels);
+    assert.deepEqual(g.discoveredLabels, w.discoveredLabels);
+    assert.equal(g.scrapeUrl, w.scrapeUrl);
+    assert.equal(g.interval, w.interval);
+    assert.equal(g.timeout, w.timeout);
   }
+  assert.deepEqual([...got.problems].sort(), [...want.problems].sort(), 'why a sidecar would refuse a target, by hash');
   assert.deepEqual(got.dropped.map((d) => [d.job, d.discoveredLabels]), want.dropped.map((d) => [d.job, d.discoveredLabels]));
 }
 
@@ -182,6 +188,7 @@ for (const [withVersions, withChanges] of [[true, true], [true, false], [false, 
           results[pop.stats.result]++;
           patched += pop.stats.jobsPatched;
           assertSame(res, full(scs, src));
+          for (const sc of scs) assert.equal(pop.scOf(sc.jobName), sc, 'a job\'s config is the current one');
           check(res);
         }
       }),
@@ -261,10 +268,12 @@ test('a config reload re-populates only the jobs whose population-relevant confi
   scs = configOf(spec(2, 100, 10)); // a's sample_limit: no relabeling, but the new sc is carried
   res = pop.update(scs, src);
   assert.equal(calls(), 0);
-  assert.equal([...res.targets.values()].find((e) => e.target.job === 'a')!.sc.sampleLimit, 100);
+  assert.equal(pop.scOf('a'), scs[0], 'the current scrape config object');
+  assert.equal(pop.scOf('a')!.sampleLimit, 100);
+  assert.equal(pop.scOf('b'), scs[1]);
   assertSame(res, full(scs, src));
   // Checked once when populated, and kept with the new sc: the targets a sidecar would refuse, and why.
-  const refused = [...res.targets.values()].filter((e) => e.problem !== undefined).map((e) => `${e.target.labels.__address__}: ${e.problem}`);
+  const refused = [...res.problems].map(([h, problem]) => `${res.targets.get(h)!.labels.__address__}: ${problem}`);
   assert.deepEqual(refused.sort(), ['a-0:0', 'b-0:0', 'c-0:0'].map((a) => `${a}: __address__ must be host:port with no path, userinfo or spaces, not "${a}"`));
   reset();
   src.emit('a', { source: 'g3', targets: [{ __address__: 'a-3-new:80' }], labels: {} });
@@ -276,7 +285,7 @@ test('a config reload re-populates only the jobs whose population-relevant confi
   scs = configOf(spec(2, 100, 5)); // c's scrape interval: its targets' __scrape_interval__ changes
   res = pop.update(scs, src);
   assert.equal(calls(), 10, 'only c relabeled');
-  assert.ok([...res.targets.values()].filter((e) => e.target.job === 'c').every((e) => e.target.interval === 5000));
+  assert.ok([...res.targets.values()].filter((e) => e.job === 'c').every((e) => e.interval === 5000));
   assertSame(res, full(scs, src));
 
   reset();
@@ -306,7 +315,7 @@ test('with DiscoveryManager: its versions let unchanged jobs go unwalked, a rest
     const { pop, calls, reset } = counted();
     let res = pop.update(cfg.scrapeConfigs, dm);
     assert.equal(calls(), 3);
-    assert.deepEqual([...res.targets.values()].map((e) => e.target.labels.instance), ['a1:80', 'a2:80', 'a3:80', 'b1:80']);
+    assert.deepEqual([...res.targets.values()].map((e) => e.labels.instance), ['a1:80', 'a2:80', 'a3:80', 'b1:80']);
     reset();
     const again = pop.update(cfg.scrapeConfigs, dm);
     assert.equal(again, res);

@@ -11,13 +11,10 @@ import { MeasuredStatuses } from '../../src/coordinator/measured.js';
 import { SidecarMirror, type StatusSummary } from '../../src/coordinator/sidecar-mirror.js';
 import { BULK_SIZING, TargetSizes, type BulkSizing, type SizingSources } from '../../src/coordinator/sizing.js';
 import type { ProbeResult } from '../../src/coordinator/explore.js';
-import { populatedTarget, type PopulatedTarget } from '../../src/coordinator/population.js';
-import type { TargetStatus } from '../../src/shard/contract.js';
-import type { ScrapeConfig } from '../../src/config/config.js';
+import { targetLabelProblem, type TargetStatus } from '../../src/shard/contract.js';
 import type { Target } from '../../src/target/populate.js';
 
 const HASHES = ['h0', 'h1', 'h2', 'h3', 'h4', 'h5'];
-const sc = {} as ScrapeConfig;
 
 function status(hash: string, health: TargetStatus['health'], series: number, scrapes: number): TargetStatus {
   return {
@@ -26,9 +23,9 @@ function status(hash: string, health: TargetStatus['health'], series: number, sc
   };
 }
 
-function target(hash: string, bad: boolean): PopulatedTarget {
+function target(hash: string, bad: boolean): Target {
   const labels: Record<string, string> = { __address__: bad ? '' : `${hash}:80`, job: 'j' };
-  return populatedTarget({ hash, job: 'j', labels, discoveredLabels: labels, scrapeUrl: `http://${hash}:80/metrics`, interval: 10_000, timeout: 10_000 } as unknown as Target, sc);
+  return { hash, job: 'j', labels, discoveredLabels: labels, scrapeUrl: `http://${hash}:80/metrics`, interval: 10_000, timeout: 10_000 } as unknown as Target;
 }
 
 /** The best status per hash as the coordinator defined it before measured.ts: up before down, then the largest. */
@@ -73,7 +70,9 @@ function sizedAgainstAfresh(thresholds: BulkSizing, numRuns: number, onBulk?: ()
     fc.property(fc.array(op, { minLength: 1, maxLength: 40 }), (ops) => {
       const mirrors = [new SidecarMirror(), new SidecarMirror(), new SidecarMirror()];
       let read: SidecarMirror[] = [];
-      const targets = new Map<string, PopulatedTarget>();
+      const targets = new Map<string, Target>();
+      // As population keeps them: why a sidecar would refuse a target, for those it would.
+      const problems = new Map<string, string>();
       const probes = new Map<string, ProbeResult>();
       const held = new Set<string>();
       const measured = new MeasuredStatuses();
@@ -90,8 +89,13 @@ function sizedAgainstAfresh(thresholds: BulkSizing, numRuns: number, onBulk?: ()
         else if (o.kind === 'restart') mirrors[o.mirror]!.apply({ full: true, targets: [...mirrors[o.mirror]!.statuses.values()].slice(1).map((s) => ({ ...status(s.hash, s.health, s.series, s.scrapesSinceAssigned), ...s })), removed: [] });
         else if (o.kind === 'read') read = o.which.map((k) => mirrors[k]!);
         else if (o.kind === 'target') {
-          if (o.present) targets.set(o.hash, target(o.hash, o.bad));
-          else targets.delete(o.hash);
+          problems.delete(o.hash);
+          if (o.present) {
+            const t = target(o.hash, o.bad);
+            targets.set(o.hash, t);
+            const problem = targetLabelProblem(t.labels);
+            if (problem !== undefined) problems.set(o.hash, problem);
+          } else targets.delete(o.hash);
           dirty.add(o.hash);
         } else if (o.kind === 'probe') {
           probes.set(o.hash, { ok: o.ok, series: o.series, error: o.ok ? '' : 'refused', atMs: 0, attempts: o.attempts, retryAtMs: 0 });
@@ -109,7 +113,7 @@ function sizedAgainstAfresh(thresholds: BulkSizing, numRuns: number, onBulk?: ()
         for (const h of HASHES) assert.equal(measured.get(h), fresh.get(h), `measured ${h}`);
 
         const src = (m: (h: string) => StatusSummary | undefined): SizingSources => ({
-          targets, measured: m, probe: (h) => probes.get(h), isOnShard: (h) => held.has(h), defaultSeries: 100,
+          targets, problems, measured: m, probe: (h) => probes.get(h), isOnShard: (h) => held.has(h), defaultSeries: 100,
         });
         if (!built) sizes.rebuild(src((h) => measured.get(h)));
         else {
@@ -129,7 +133,7 @@ function sizedAgainstAfresh(thresholds: BulkSizing, numRuns: number, onBulk?: ()
         assert.equal(sizes.plannedSeries, sizes.entries.reduce((a, t) => a + t.series, 0), 'the series of the list');
         const probed = (z: TargetSizes): string[] => {
           const hs: string[] = [];
-          z.forEachProbe((t) => hs.push(t.target.hash));
+          z.forEachProbe((t) => hs.push(t.hash));
           return hs.sort();
         };
         assert.deepEqual(probed(sizes), probed(again), 'the targets probed');
@@ -160,7 +164,7 @@ test('the list is changed in place and tells what changed; an unchanged entry ke
   const sizes = new TargetSizes();
   const targets = new Map([['a', target('a', false)], ['b', target('b', false)]]);
   const m = new Map([['a', status('a', 'up', 10, 3)], ['b', status('b', 'up', 20, 3)]]);
-  const src: SizingSources = { targets, measured: (h) => m.get(h), probe: () => undefined, isOnShard: () => true, defaultSeries: 100 };
+  const src: SizingSources = { targets, problems: new Map(), measured: (h) => m.get(h), probe: () => undefined, isOnShard: () => true, defaultSeries: 100 };
   sizes.rebuild(src);
   const first = sizes.take();
   assert.equal(first.changes, undefined, 'a rebuilt list is handed over whole');
@@ -179,16 +183,43 @@ test('the list is changed in place and tells what changed; an unchanged entry ke
   assert.notEqual(sizes.take().list, first.list, 'a rebuild makes a new array (the planner may hold the old one)');
 });
 
-test('a target a sidecar would refuse (its populated problem) is kept out of the list and listed with the reason, by update and rebuild', () => {
+test('a target a sidecar would refuse (its problem, as population found it) is kept out of the list and listed with the reason, by update and rebuild', () => {
   const sizes = new TargetSizes();
   const targets = new Map([['a', target('a', false)], ['x', target('x', true)]]);
   const m = new Map([['a', status('a', 'up', 10, 3)], ['x', status('x', 'up', 20, 3)]]);
-  const src: SizingSources = { targets, measured: (h) => m.get(h), probe: () => undefined, isOnShard: () => true, defaultSeries: 100 };
+  const problems = new Map([['x', targetLabelProblem(targets.get('x')!.labels)!]]);
+  const src: SizingSources = { targets, problems, measured: (h) => m.get(h), probe: () => undefined, isOnShard: () => true, defaultSeries: 100 };
   for (const size of [() => sizes.rebuild(src), () => sizes.update(['a', 'x'], src, false)]) {
     size();
     assert.deepEqual(sizes.take().list.map((e) => e.hash), ['a']);
     assert.deepEqual([...sizes.unassignable], [['x', '__address__ must be host:port with no path, userinfo or spaces, not ""']]);
   }
+});
+
+test('the series counted follow each target: after a removal moves the last entry, and for one counted but not listed, sized again', () => {
+  const sizes = new TargetSizes();
+  const targets = new Map([['a', target('a', false)], ['b', target('b', false)], ['c', target('c', false)], ['x', target('x', true)]]);
+  const problems = new Map([['x', targetLabelProblem(targets.get('x')!.labels)!]]);
+  const m = new Map([['a', status('a', 'up', 10, 3)], ['b', status('b', 'up', 200, 3)], ['c', status('c', 'up', 3000, 3)], ['x', status('x', 'up', 40_000, 3)]]);
+  const src: SizingSources = { targets, problems, measured: (h) => m.get(h), probe: () => undefined, isOnShard: () => true, defaultSeries: 100 };
+  sizes.rebuild(src);
+  assert.equal(sizes.series, 43_210, 'x is counted, though not listed');
+  assert.deepEqual(sizes.entries.map((e) => e.hash), ['a', 'b', 'c']);
+  // a goes: c (the last entry) takes its place, with its own count.
+  targets.delete('a');
+  sizes.update(['a'], src, false);
+  assert.deepEqual(sizes.entries.map((e) => e.hash), ['c', 'b']);
+  assert.equal(sizes.series, 43_200);
+  m.set('c', status('c', 'up', 5000, 4));
+  sizes.update(['c'], src, false);
+  assert.equal(sizes.series, 45_200, 'c counted 5000 instead of 3000');
+  // x goes, then is sized again (still gone): counted once, taken out once.
+  targets.delete('x');
+  problems.delete('x');
+  sizes.update(['x'], src, false);
+  assert.equal(sizes.series, 5200);
+  sizes.update(['x'], src, false);
+  assert.equal(sizes.series, 5200, 'x is not taken out twice');
 });
 
 test('measured statuses: on a tie the sidecar read first wins, also after the read order changed', () => {

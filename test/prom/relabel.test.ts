@@ -18,7 +18,7 @@ import {
   targetLayoutNames,
   type RelabelConfig,
 } from '../../src/prom/relabel.js';
-import { MAX_EXTRA_NAMES } from '../../src/prom/relabel-layout.js';
+import { MAX_EXTRA_NAMES, MAX_OUTPUT_SHAPES } from '../../src/prom/relabel-layout.js';
 import { ConfigError } from '../../src/prom/errors.js';
 import fc from 'fast-check';
 import type { Labels } from '../../src/prom/labels.js';
@@ -679,6 +679,7 @@ test('property: relabelLayered over targets sharing name layouts equals the refe
   const layout = fc.record({ own: names, lower: names });
   const preset = fc.uniqueArray(fc.tuple(fc.constantFrom('a', 'c', 'job', '__meta_b'), value), { maxLength: 2, selector: ([n]) => n });
   let layered = 0;
+  let roomy = 0;
   fc.assert(
     fc.property(
       fc.array(rule, { minLength: 1, maxLength: 6 }),
@@ -687,7 +688,8 @@ test('property: relabelLayered over targets sharing name layouts equals the refe
       preset,
       preset,
       fc.constantFrom(null, '__meta_', 'a'),
-      (raw, layouts, targets, defaults, forced, omit) => {
+      fc.constantFrom(null, 'instance', 'c', '__meta_b'),
+      (raw, layouts, targets, defaults, forced, omit, room) => {
         let cfgs: RelabelConfig[];
         try {
           cfgs = readRelabelConfigs(raw, [], 'rule');
@@ -709,11 +711,17 @@ test('property: relabelLayered over targets sharing name layouts equals the refe
             else merged[n] = v;
           }
           const before = JSON.stringify([own, lower]);
-          const got = relabelLayered(own, lowerNames.length > 0 ? lower : null, defaults, forced, cfgs, omit);
+          const got = relabelLayered(own, lowerNames.length > 0 ? lower : null, defaults, forced, cfgs, omit, true, room);
           assert.equal(JSON.stringify([own, lower]), before);
           const want = reference(merged, cfgs);
           if (want !== null && omit !== null) for (const n of Object.keys(want)) if (n.startsWith(omit)) delete want[n];
-          assert.deepEqual(got, want, JSON.stringify({ raw, own, lower, defaults, forced, omit }));
+          // The room a caller asked for: held with an empty value where the rules left none (or not at all).
+          if (got !== null && room !== null && want !== null && !Object.hasOwn(want, room) && Object.hasOwn(got, room)) {
+            assert.equal(got[room], '', `${room} is room, empty`);
+            delete got[room];
+            roomy++;
+          }
+          assert.deepEqual(got, want, JSON.stringify({ raw, own, lower, defaults, forced, omit, room }));
           layered++;
         }
       },
@@ -721,6 +729,7 @@ test('property: relabelLayered over targets sharing name layouts equals the refe
     { numRuns: 3000, seed: 5 },
   );
   assert.ok(layered > 5000, `${layered} targets relabeled`);
+  assert.ok(roomy > 500, `${roomy} results built with room for a name the rules left out`);
 });
 
 test('a layout full of the names rules set: the names past its bound are relabeled as the others, labelmap, labeldrop and omit included', () => {
@@ -741,6 +750,35 @@ test('a layout full of the names rules set: the names past its bound are relabel
     const want = reference({ ...lower, ...own, job: 'j' }, cfgs);
     if (want !== null) for (const n of Object.keys(want)) if (n.startsWith('__meta_')) delete want[n];
     assert.deepEqual(got, want, `target ${i}`);
+  }
+});
+
+test('results built from templates: every set of present labels of one layout, past the bound of its shapes, equals the reference, with room for instance', () => {
+  // 13 labels each present or empty (absent): 8,192 sets of names over one layout, more than its shapes' bound.
+  const names = Array.from({ length: 13 }, (_, k) => `shape_bound_test_${k}`);
+  assert.ok(2 ** names.length >= 2 * MAX_OUTPUT_SHAPES, 'more sets than shapes');
+  const cfgs = readRelabelConfigs(parse('- {source_labels: [shape_bound_test_0], target_label: copied}\n- {action: labeldrop, regex: shape_bound_test_12}'), [], 'rule');
+  for (let k = 0; k < 2 ** names.length; k++) {
+    const own: Labels = { __address__: `h${k}:80` };
+    names.forEach((n, b) => (own[n] = (k >> b) & 1 ? `v${k}` : ''));
+    const got = relabelLayered(own, null, [['job', 'j']], [], cfgs, null, true, 'instance');
+    const want = reference(Object.fromEntries([...Object.entries(own).filter(([, v]) => v !== ''), ['job', 'j']]), cfgs)!;
+    if (got !== null && Object.hasOwn(got, 'instance')) {
+      assert.equal(got.instance, '', 'room for instance, empty');
+      delete got.instance;
+    }
+    assert.deepEqual(got, want, `set ${k}`);
+  }
+});
+
+test('a label named __proto__ set by the rules is a label of the result, not its prototype, with room asked for', () => {
+  const cfgs = readRelabelConfigs(parse('- {regex: "__proto__x", replacement: "__proto__", action: labelmap}'), [], 'rule');
+  for (let i = 0; i < 3; i++) {
+    const got = relabelLayered({ __address__: `a${i}:1`, __proto__x: 'p' }, null, [], [], cfgs, null, true, 'instance')!;
+    assert.equal(Object.getPrototypeOf(got), Object.prototype);
+    assert.ok(Object.hasOwn(got, '__proto__'));
+    assert.equal(Object.getOwnPropertyDescriptor(got, '__proto__')!.value, 'p');
+    assert.deepEqual(Object.keys(got).filter((n) => n !== 'instance').sort(), ['__address__', '__proto__', '__proto__x']);
   }
 });
 

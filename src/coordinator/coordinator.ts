@@ -6,7 +6,7 @@
  * meant to get) is kept in memory only: a restarted coordinator rebuilds the rest from the sidecars.
  */
 import type { Logger } from '../logger.js';
-import { parseConfig, readConfigText, type PromConfig, type ScrapeConfig } from '../config/config.js';
+import { parseConfig, readConfigText, type PromConfig } from '../config/config.js';
 import { DiscoveryManager } from '../discovery/manager.js';
 import type { DroppedTarget, Target } from '../target/populate.js';
 import { Population, type GroupSource, type PopulationResult } from './population.js';
@@ -80,7 +80,6 @@ export class NotActing extends Error {
 
 export interface ActiveTargetView {
   target: Target;
-  scrapeConfig: ScrapeConfig;
   series: number;
   shards: string[];
   health: 'up' | 'down' | 'unknown';
@@ -631,7 +630,7 @@ export class Coordinator {
       const m = measured(target.hash);
       const probe = this.explorer.result(target.hash);
       return {
-        target, scrapeConfig: this.population.scOf(target.job)!,
+        target,
         series: m && m.health === 'up' ? m.series : probe?.ok ? probe.series : 0,
         shards: (shardsOf.get(target.hash) ?? []).sort(),
         health: unassignable.has(target.hash) ? 'down' : m?.health ?? (probe ? (probe.ok ? 'up' : 'down') : 'unknown'),

@@ -75,8 +75,8 @@ export type PopulateGroup = (group: TargetGroup, jd: JobDefaults, into: GroupTar
 
 /**
  * What a job's population depends on, as text: the fields jobDefaults() and populate() read. Other fields
- * (limits, TLS, SD settings, `path`) do not change the targets; a change there only swaps the `sc` the result
- * carries. Regexes are compared by their pattern, bigints (modulus) by value.
+ * (limits, TLS, SD settings, `path`) do not change the targets; a change there only gives the job its new `sc`
+ * (Population.scOf). Regexes are compared by their pattern, bigints (modulus) by value.
  */
 export function populationKey(sc: ScrapeConfig): string {
   const relabel = sc.relabelConfigs.map((r) => [r.action, r.sourceLabels, r.separator, r.regex.source, String(r.modulus), r.targetLabel, r.replacement]);
@@ -243,7 +243,7 @@ export class Population {
   private walk(sc: ScrapeConfig, key: string, old: JobState | undefined, version: number | undefined, source: GroupSource, stats: PopulationStats): JobState {
     stats.jobsWalked++;
     const jd = old?.jd ?? jobDefaults(sc);
-    // The state keeps its `sc` here; update() swaps a new one in afterwards (resc).
+    // The state keeps the config it was populated with; update() gives it the new one afterwards (resc).
     const owner = old?.sc ?? sc;
     const oldIndex = old?.index ?? null;
     // No map to fill when there is nothing to reuse (a first walk): the state gets its index or map at the end.

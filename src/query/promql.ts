@@ -64,7 +64,8 @@ export class PromQLSyntaxError extends Error {
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const SIMPLE_ESCAPES: Record<string, number> = { a: 7, b: 8, f: 12, n: 10, r: 13, t: 9, v: 11, '\\': 92 };
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a literal's first character may be U+FEFF, which a decoder otherwise takes off as a byte order mark.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const toUtf8 = new TextEncoder();
 
 /**

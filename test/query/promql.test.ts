@@ -61,6 +61,12 @@ test('quotePromQLString: Go strconv.Quote output', () => {
   assert.throws(() => quotePromQLString('\ud800'), /surrogate/);
 });
 
+test('a string that begins with U+FEFF keeps it through quoting and unquoting (not taken off as a byte order mark)', () => {
+  for (const s of ['\ufeff', '\ufeffa', 'a\ufeff']) assert.equal(unquotePromQLString(quotePromQLString(s)), s, JSON.stringify(s));
+  assert.equal(unquotePromQLString('"\\xef\\xbb\\xbfa"'), '\ufeffa');
+  assert.equal(unquotePromQLString('"\ufeffa"'), '\ufeffa');
+});
+
 test('quotePromQLString/unquotePromQLString round trip on any string', () => {
   fc.assert(fc.property(fc.oneof(fc.string({ unit: 'binary' }), fc.string({ unit: 'grapheme' }), fc.string()), (s) => {
     const lit = quotePromQLString(s);

@@ -21,7 +21,8 @@ const FIELDS = 9;
 const BUF = 0, L0 = 1, L1 = 2, C0 = 3, C1 = 4, S0 = 5, S1 = 6, FLAGS = 7, LAST = 8;
 const FLAG_HISTOGRAMS = 1;
 
-const decoder = new TextDecoder();
+// ignoreBOM: a label name or value may begin with U+FEFF, which a decoder otherwise takes off as a byte order mark.
+const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
 const asBuffer = (b: Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 

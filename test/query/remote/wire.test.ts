@@ -71,6 +71,13 @@ test('encodeQueryResult round-trips labels and samples; replica labels are cut f
   assert.deepEqual(again!.samples(0).t, [1700000000000]);
 });
 
+test('a label value that begins with U+FEFF keeps it (not taken off as a byte order mark)', () => {
+  const [t] = scanReadResponse(encodeQueryResult([{ labels: [['__name__', 'up'], ['job', '\ufeffj']], samples: { t: [1], v: [1] } }]));
+  assert.deepEqual(t!.labels(0), [['__name__', 'up'], ['job', '\ufeffj']]);
+  const [ref] = scanReadResponse(reference([[{ labels: [['a', '\ufeff']], samples: [[1, 1]] }]]));
+  assert.deepEqual(ref!.labels(0), [['a', '\ufeff']]);
+});
+
 test('a series whose fields are interleaved (legal protobuf, not what Prometheus writes) is read the same', () => {
   const Ts = remoteProto.lookupType('prometheus.TimeSeries');
   const label = (n: string, v: string) => Buffer.concat([Buffer.from([0x0a]), Buffer.from(remoteProto.lookupType('prometheus.Label').encode({ name: n, value: v }).finish()).length < 128 ? Buffer.from([remoteProto.lookupType('prometheus.Label').encode({ name: n, value: v }).finish().length]) : Buffer.alloc(0), Buffer.from(remoteProto.lookupType('prometheus.Label').encode({ name: n, value: v }).finish())]);

@@ -988,8 +988,8 @@ const NO_PRESETS: ReadonlyArray<readonly [string, string]> = [];
  * `target` false: relabel.Process called directly (relabel()), whose first rule sees the input's empty values.
  * `room`: a name the caller sets in the result afterwards (populate.ts: `instance`, when the rules left none). A
  * result built from a template (relabel-layout.ts outputTemplate) then already holds it, with an empty value, so
- * that setting it keeps the object's layout: V8 gives an object copied from a template a hidden class of its own,
- * and one more name added to it a new one per object (1 KB per target instead of 0.2 at 45k pod targets).
+ * that setting it keeps the object's layout: copies of a template share its hidden class, but a name added to a copy
+ * gives that object a hidden class of its own (1 KB per target instead of 0.2 at 45k pod targets).
  */
 export function relabelLayered(
   upper: Labels,

@@ -151,7 +151,7 @@ class ActiveTarget extends Discovered implements Target {
     return scrapeUrlOf(this.labels, this.jd.cfg.params);
   }
 
-  /** Plain data (the getters would not survive JSON.stringify or structuredClone otherwise). */
+  /** Plain data for JSON.stringify, which reads own fields only: the job, URL, interval and timeout are getters. */
   toJSON(): Omit<Target, never> {
     const { hash, job, labels, discoveredLabels, scrapeUrl, interval, timeout } = this;
     return { hash, job, labels, discoveredLabels, scrapeUrl, interval, timeout };

@@ -126,6 +126,11 @@ function layoutOf(own: readonly string[], lower: readonly string[]): NameLayout 
   };
 }
 
+/** Whether position `i` is in the output: it has a value and `skip` (the omit mask, when one) does not leave it out. */
+export function isOutput(values: readonly string[], skip: Uint8Array | null, i: number): boolean {
+  return values[i] !== '' && (skip === null || skip[i] !== 1);
+}
+
 /** Past this many output shapes in one layout, its output label sets are built name by name (correct, only larger). */
 export const MAX_OUTPUT_SHAPES = 4096;
 
@@ -148,7 +153,7 @@ export function outputTemplate(layout: NameLayout, values: readonly string[], sk
     layout.outputShapes++;
   }
   for (let i = 0; i < values.length; i++) {
-    if (values[i] === '' || (skip !== null && skip[i] === 1)) continue;
+    if (!isOutput(values, skip, i)) continue;
     let next: OutputShape | undefined = at.next[i];
     if (next === undefined) {
       if (layout.outputShapes >= MAX_OUTPUT_SHAPES) return null;
@@ -165,7 +170,7 @@ function templateOf(layout: NameLayout, values: readonly string[], skip: Uint8Ar
   const names: string[] = [];
   const m = layout.names.length;
   for (let i = 0; i < values.length; i++) {
-    if (values[i] === '' || (skip !== null && skip[i] === 1)) continue;
+    if (!isOutput(values, skip, i)) continue;
     names.push(i < m ? layout.names[i]! : layout.extra[i - m]!);
   }
   if (room !== null && !names.includes(room)) names.push(room);

@@ -16,7 +16,7 @@ import { readList, readMap, readString } from './decode.js';
 import { compareLabelNames, isValidLabelName, type Labels } from './labels.js';
 import { expandTemplate, parseTemplate, Re2Regex, type Template } from './regex.js';
 import { YamlLiteral } from './yaml-plain.js';
-import { NameLayouts, omitMaskOf, outputTemplate, slotOf, type NameLayout } from './relabel-layout.js';
+import { NameLayouts, isOutput, omitMaskOf, outputTemplate, slotOf, type NameLayout } from './relabel-layout.js';
 
 export type RelabelAction =
   | 'replace'
@@ -695,24 +695,12 @@ class Work {
     const extra = layout.extra;
     const mask = omit === null ? null : omitMaskOf(layout, omit);
     const m = names.length;
-    if (over.size === 0) {
-      const template = outputTemplate(layout, values, mask, room);
-      if (template !== null) {
-        const built = { ...template };
-        for (let i = 0; i < m; i++) if (values[i] !== '' && (mask === null || mask[i] !== 1)) built[names[i]!] = values[i]!;
-        for (let i = m; i < values.length; i++) if (values[i] !== '' && (mask === null || mask[i] !== 1)) built[extra[i - m]!] = values[i]!;
-        return built;
-      }
-    }
-    const out: Labels = {};
-    for (let i = 0; i < m; i++) {
-      if (values[i] === '' || (mask !== null && mask[i] === 1)) continue;
-      put(out, names[i]!, values[i]!);
-    }
-    for (let i = m; i < values.length; i++) {
-      if (values[i] === '' || (mask !== null && mask[i] === 1)) continue;
-      put(out, extra[i - m]!, values[i]!);
-    }
+    // A copy of the template of these positions (relabel-layout.ts outputTemplate) when every label is held by
+    // position (none past the layout's bound, in `over`).
+    const template = over.size === 0 ? outputTemplate(layout, values, mask, room) : null;
+    const out: Labels = template === null ? {} : { ...template };
+    for (let i = 0; i < m; i++) if (isOutput(values, mask, i)) put(out, names[i]!, values[i]!);
+    for (let i = m; i < values.length; i++) if (isOutput(values, mask, i)) put(out, extra[i - m]!, values[i]!);
     if (over.size > 0) {
       for (const [name, v] of over) if (v !== null && (omit === null || !name.startsWith(omit))) put(out, name, v);
     }

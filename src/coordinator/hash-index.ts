@@ -46,6 +46,19 @@ export class HashIndex {
     return this.count + this.other.size;
   }
 
+  /**
+   * Room for `keys` keys without growing: a caller about to insert many (a first plan, a restart's) makes the table
+   * once instead of doubling it twenty times from its minimum, each doubling inserting every key again.
+   */
+  reserve(keys: number): void {
+    let buckets = this.mask + 1;
+    while ((keys + 1) * 5 > buckets * 3) buckets *= 2;
+    if (buckets > this.mask + 1) {
+      this.missed = null;
+      this.resize(buckets);
+    }
+  }
+
   get(hash: string): number | undefined {
     if (!this.readKey(hash)) return this.other.get(hash);
     const b = this.find(this.keyHi, this.keyLo);

@@ -47,7 +47,7 @@ export class ResolvedCopies {
   incoming = new Int32Array(0);
   lostFrom = new Int32Array(0);
   /** The series the slot's contribution was made with (to undo it). */
-  private counted: number[] = [];
+  private counted = new Float64Array(0);
   private readonly freeSlots: number[] = [];
 
   /** Per shard: as PlanState.load / count, transfers in flight touching it, and findDrainingShard's counters. */
@@ -92,11 +92,24 @@ export class ResolvedCopies {
       if (i >= this.normal.length) this.grow(Math.max(1024, i * 2));
       this.hashes.push(hash);
       this.series.push(0);
-      this.counted.push(0);
     } else this.hashes[i] = hash;
     this.hashKeys[i] = orderKey(hash);
     this.slotOf.set(hash, i);
     return i;
+  }
+
+  /**
+   * Room for `keys` slots without growing, before a call that gives most of them (a first plan, a restart's): the
+   * arrays and the index are made once at their size, not doubled from 1,024 with every key copied at each step.
+   */
+  reserve(keys: number): void {
+    if (keys <= this.normal.length) return;
+    // A power of two, and at least doubled, as slot() grows: a count a little larger each call must not copy every
+    // array each call, and a list of a million must leave room for the few new targets of the next cycles (sized to
+    // the key, the arrays were doubled in the first 1% cycle, and the collector then marked the whole heap: a plan
+    // step of about 3 s at a million).
+    this.grow(Math.max(2 ** Math.ceil(Math.log2(keys)), this.normal.length * 2));
+    this.slotOf.reserve(keys);
   }
 
   private grow(size: number): void {
@@ -115,6 +128,9 @@ export class ResolvedCopies {
     const k = new Float64Array(size);
     k.set(this.hashKeys);
     this.hashKeys = k;
+    const c = new Float64Array(size);
+    c.set(this.counted);
+    this.counted = c;
   }
 
   /** Frees the slot of a key neither discovered nor on any record (its contribution must be undone). */

@@ -121,6 +121,7 @@ export class IncrementalPlanner {
     const dirty = this.dirty;
     dirty.clear(); // after a call that threw
     c.resizeShards(Math.max(n, prevShards.length));
+    c.reserve(Math.max(input.targets.length, keysOnShards(shards)));
     for (let s = 0; s < Math.max(n, prevShards.length); s++) {
       const before = prevShards[s]?.targets ?? NO_TARGETS;
       const now = shards[s]?.targets ?? NO_TARGETS;
@@ -301,6 +302,7 @@ export class IncrementalPlanner {
     const hashes = new Array<string>(list.length);
     const slots = new Int32Array(list.length);
     let p = 0;
+    if (this.seenGen.length < list.length) this.growSeen(list.length);
     for (let k = 0; k < list.length; k++) {
       const t = list[k]!;
       const size = sanitizeSeries(t.series);
@@ -398,6 +400,13 @@ export class IncrementalPlanner {
       unplaced: st.unplaced.sort(),
     };
   }
+}
+
+/** The keys of the shards' records, counted with repeats: at most the slots they take. */
+function keysOnShards(shards: readonly PlannerShard[]): number {
+  let keys = 0;
+  for (const sh of shards) keys += sh.targets.size;
+  return keys;
 }
 
 function isEmpty(record: AssignmentRecord | undefined): boolean {

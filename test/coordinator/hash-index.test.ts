@@ -1,7 +1,7 @@
 /**
- * HashIndex against a Map<string, number> over random sets (after a look-up or not), deletes, look-ups and clears,
- * with keys that are target hashes (16 lower-case hex digits) and keys that are not (upper case, shorter, longer,
- * other characters), through growth past its first table and shrinking back.
+ * HashIndex against a Map<string, number> over random sets (after a look-up or not), deletes, look-ups, room made
+ * for more keys (reserve) and clears, with keys that are target hashes (16 lower-case hex digits) and keys that are
+ * not (upper case, shorter, longer, other characters), through growth past its first table and shrinking back.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,7 +21,7 @@ function keyOf(n: number): string {
   }
 }
 
-type Op = { getSet: [number, number, number] } | { set: [number, number] } | { del: number } | { get: number } | { setRun: [number, number] } | { delRun: [number, number] } | { clear: true };
+type Op = { getSet: [number, number, number] } | { set: [number, number] } | { del: number } | { get: number } | { setRun: [number, number] } | { delRun: [number, number] } | { reserve: number } | { clear: true };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
   // The planner's way: a look-up, then (when it missed) a set, maybe with another key deleted or set in between.
@@ -32,10 +32,11 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   // Runs: past the first table's 1024 buckets, and most of it taken out again (the table shrinks).
   { arbitrary: fc.tuple(fc.nat(3000), fc.integer({ min: 1, max: 1500 })).map((setRun) => ({ setRun })), weight: 1 },
   { arbitrary: fc.tuple(fc.nat(3000), fc.integer({ min: 1, max: 1500 })).map((delRun) => ({ delRun })), weight: 1 },
+  { arbitrary: fc.nat(4000).map((reserve) => ({ reserve })), weight: 1 },
   { arbitrary: fc.constant({ clear: true as const }), weight: 1 },
 );
 
-test('HashIndex holds what a Map<string, number> holds, for hash keys and any others, through growth and shrinking', () => {
+test('HashIndex holds what a Map<string, number> holds, for hash keys and any others, through growth, room made ahead and shrinking', () => {
   // Draws that grew past 1,000 keys (12–25 of the 300 in 20 trials of the generator alone): at least 5 asked, as a
   // count of steps (31–85 in the same trials) failed a run at 50.
   let bigRuns = 0;
@@ -47,8 +48,10 @@ test('HashIndex holds what a Map<string, number> holds, for hash keys and any ot
       if ('getSet' in o) {
         const [n, m, v] = o.getSet;
         assert.equal(ix.get(keyOf(n)), model.get(keyOf(n)));
-        if (m % 3 === 0) assert.equal(ix.delete(keyOf(m)), model.delete(keyOf(m)));
-        else if (m % 3 === 1) (ix.set(keyOf(m), v), model.set(keyOf(m), v));
+        if (m % 4 === 0) assert.equal(ix.delete(keyOf(m)), model.delete(keyOf(m)));
+        else if (m % 4 === 1) (ix.set(keyOf(m), v), model.set(keyOf(m), v));
+        // Room made for up to 3,000 keys between the miss and its set: the table may be made anew in between.
+        else if (m % 4 === 3) ix.reserve(m);
         ix.set(keyOf(n), v);
         model.set(keyOf(n), v);
       } else if ('set' in o) {
@@ -60,7 +63,8 @@ test('HashIndex holds what a Map<string, number> holds, for hash keys and any ot
         for (let n = o.setRun[0]; n < o.setRun[0] + o.setRun[1]; n++) (ix.set(keyOf(n), n), model.set(keyOf(n), n));
       } else if ('delRun' in o) {
         for (let n = o.delRun[0]; n < o.delRun[0] + o.delRun[1]; n++) assert.equal(ix.delete(keyOf(n)), model.delete(keyOf(n)));
-      } else {
+      } else if ('reserve' in o) ix.reserve(o.reserve);
+      else {
         ix.clear();
         model.clear();
       }

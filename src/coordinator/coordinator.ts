@@ -456,7 +456,7 @@ export class Coordinator {
       this.explorer.retain(targets);
     } else {
       for (const h of populated) if (!targets.has(h)) this.explorer.forget(h);
-      if (populated.size > 0 || measuredChanged.size > 0 || probed.size > 0) this.sizes.update([...populated, ...measuredChanged, ...probed], src, viewsChanged);
+      if (populated.size > 0 || measuredChanged.size > 0 || probed.length > 0) this.sizes.update([...populated, ...measuredChanged, ...probed], src, viewsChanged);
       else if (viewsChanged) this.sizes.update([], src, true);
     }
     this.sizes.forEachProbe((t) => {

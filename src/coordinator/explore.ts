@@ -10,6 +10,7 @@ import { ConfiguredHttpClient } from '../config/http-client.js';
 import { publicLabels } from '../prom/labels.js';
 import { SeriesCounter, isOpenMetrics } from '../prom/exposition.js';
 import type { ScrapeConfig } from '../config/config.js';
+import { HashIndex } from './hash-index.js';
 
 /** What Prometheus 2.42 sends as Accept when scraping. */
 export const SCRAPE_ACCEPT = 'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
@@ -81,9 +82,7 @@ export async function probeTarget(client: ConfiguredHttpClient, probed: ProbeTar
 
 /**
  * A target's last probe result, changed in place by the next attempt, and whether another attempt is queued or
- * running. Why one map of these, with a shared marker for a target whose first probe has not ended: a map of
- * results beside a set of the queued hashes took three operations on million-entry maps to ask for a probe (a first
- * cycle asks for a million) and four more when it ended; this takes two, then four, and asking allocates nothing.
+ * running.
  */
 class Probe implements ProbeResult {
   /** Queued or running again. */
@@ -104,18 +103,41 @@ const FIRST = Symbol('first probe');
 /**
  * Probes targets in the background, at most `concurrency` at a time. Results are read by the coordinator's
  * loop; a target whose probe failed is retried after a back-off (5 s doubling to 5 min).
+ *
+ * Why targets have slots. A first cycle asks for a million probes, and a million answers follow: with a map of
+ * results by hash and a set of the changed hashes, each ask cost two operations on million-entry maps and each answer
+ * three (about 2.5 s of a profiled first cycle at a million). Here a target's hash gets a slot once (HashIndex: a
+ * look-up that misses, then an insert into the bucket it found), the queue and each running probe carry the slot,
+ * and an answer is written by slot, with no look-up at all. A slot's generation, raised when its target is
+ * forgotten, tells a queued or running probe that its target went away meanwhile.
  */
 export class Explorer {
-  private readonly probes = new Map<string, Probe | typeof FIRST>();
-  /** Hashes whose result changed since the last takeChanged(): the coordinator re-sizes only those. */
-  private changed = new Set<string>();
+  /** Each known target's slot: with a result, or a first probe queued or running. */
+  private readonly slots = new HashIndex();
+  /** By slot: the hash, its last result (FIRST before the first one ends), the slot's generation; free slots. */
+  private hashes: string[] = [];
+  private states: Array<Probe | typeof FIRST | null> = [];
+  private generation = new Int32Array(1024);
+  private readonly free: number[] = [];
   /**
-   * Waiting probes from `head` on (an index, not shift(): shift moves the whole array, and it can hold 1M), and
-   * their jobs' configs at the same places (two arrays: asking for a million probes, a first cycle, makes no
-   * object per target).
+   * Hashes whose result changed since the last takeChanged() (the coordinator re-sizes only those), their slots, and
+   * by slot whether the slot's hash is listed. A forgotten hash stays listed after its slot is freed; if it is asked
+   * for and answered again before the next take, it is listed twice: `forgotten` counts forgets, and a take after
+   * any removes repeats.
+   */
+  private changed: string[] = [];
+  private changedSlots: number[] = [];
+  private listed = new Uint8Array(1024);
+  private forgotten = 0;
+  /**
+   * Waiting probes from `head` on (an index, not shift(): shift moves the whole array, and it can hold 1M), with their
+   * jobs' configs, slots and the slots' generations at the same places (parallel arrays: asking for a million probes,
+   * a first cycle, makes no object per target).
    */
   private queue: Probed[] = [];
   private queueSc: ScrapeConfig[] = [];
+  private queueSlot: number[] = [];
+  private queueGen: number[] = [];
   private head = 0;
   private running = 0;
   private readonly clients = new Map<ScrapeConfig, ConfiguredHttpClient>();
@@ -130,49 +152,101 @@ export class Explorer {
 
   /** The last result of the target's probes; undefined before the first one ends. */
   result(hash: string): ProbeResult | undefined {
-    const p = this.probes.get(hash);
+    const i = this.slots.get(hash);
+    if (i === undefined) return undefined;
+    const p = this.states[i]!;
     return p === FIRST ? undefined : p;
   }
 
   /** The targets known: with a result, or a first probe queued or running. */
   get size(): number {
-    return this.probes.size;
+    return this.slots.size;
   }
 
   /** Asks for a probe unless one is done, running, queued, or waiting for its retry time. */
   want(t: Probed, sc: ScrapeConfig): void {
     const hash = t.hash;
-    const p = this.probes.get(hash);
-    if (p === undefined) this.probes.set(hash, FIRST);
-    else if (p === FIRST || p.busy || p.ok || this.now() < p.retryAtMs) return;
-    else p.busy = true;
+    let i = this.slots.get(hash);
+    if (i === undefined) {
+      i = this.slotFor(hash);
+      this.states[i] = FIRST;
+    } else {
+      const p = this.states[i]!;
+      if (p === FIRST || p.busy || p.ok || this.now() < p.retryAtMs) return;
+      p.busy = true;
+    }
     this.queue.push(t);
     this.queueSc.push(sc);
+    this.queueSlot.push(i);
+    this.queueGen.push(this.generation[i]!);
     this.pump();
   }
 
   /** Forgets every target not in `hashes`. */
   retain(hashes: ReadonlySet<string> | ReadonlyMap<string, unknown>): void {
-    for (const h of this.probes.keys()) if (!hashes.has(h)) this.forget(h);
+    for (let i = 0; i < this.hashes.length; i++) {
+      const h = this.hashes[i]!;
+      if (this.states[i] !== null && !hashes.has(h)) this.forget(h);
+    }
   }
 
   /** Forgets a target that is gone: a probe of it that is queued does not run, one that is running is answered to nobody. */
   forget(hash: string): void {
-    const p = this.probes.get(hash);
-    if (p === undefined) return;
-    this.probes.delete(hash);
-    if (p !== FIRST) this.changed.add(hash);
+    const i = this.slots.get(hash);
+    if (i === undefined) return;
+    const p = this.states[i]!;
+    this.slots.delete(hash);
+    if (p !== FIRST) this.list(i);
+    this.hashes[i] = '';
+    this.states[i] = null;
+    this.generation[i]!++;
+    this.listed[i] = 0;
+    this.free.push(i);
+    this.forgotten++;
   }
 
-  /** The hashes whose result changed (new, another attempt, forgotten) since the last call. */
-  takeChanged(): Set<string> {
-    const c = this.changed;
-    if (c.size > 0) this.changed = new Set();
+  /** The distinct hashes whose result changed (new, another attempt, forgotten) since the last call. */
+  takeChanged(): readonly string[] {
+    let c = this.changed;
+    if (c.length === 0) return c;
+    for (const i of this.changedSlots) this.listed[i] = 0;
+    this.changed = [];
+    this.changedSlots = [];
+    if (this.forgotten > 0) c = [...new Set(c)];
+    this.forgotten = 0;
     return c;
   }
 
   get pending(): number {
     return this.queue.length - this.head + this.running;
+  }
+
+  /** A slot for a hash that has none. */
+  private slotFor(hash: string): number {
+    let i = this.free.pop();
+    if (i === undefined) {
+      i = this.hashes.length;
+      this.hashes.push(hash);
+      this.states.push(null);
+      if (i >= this.generation.length) {
+        const g = new Int32Array(this.generation.length * 2);
+        g.set(this.generation);
+        this.generation = g;
+        const l = new Uint8Array(this.listed.length * 2);
+        l.set(this.listed);
+        this.listed = l;
+      }
+    } else this.hashes[i] = hash;
+    this.slots.set(hash, i);
+    return i;
+  }
+
+  /** Lists the slot's hash as changed, once. */
+  private list(i: number): void {
+    if (this.listed[i]) return;
+    this.listed[i] = 1;
+    this.changed.push(this.hashes[i]!);
+    this.changedSlots.push(i);
   }
 
   private clientFor(sc: ScrapeConfig): ConfiguredHttpClient {
@@ -186,38 +260,44 @@ export class Explorer {
 
   private pump(): void {
     while (this.running < this.concurrency && this.head < this.queue.length) {
-      const t = this.queue[this.head]!;
-      const sc = this.queueSc[this.head++]!;
+      const k = this.head++;
+      const t = this.queue[k]!;
+      const sc = this.queueSc[k]!;
+      const i = this.queueSlot[k]!;
+      const gen = this.queueGen[k]!;
       if (this.head === this.queue.length) {
         this.queue = [];
         this.queueSc = [];
+        this.queueSlot = [];
+        this.queueGen = [];
         this.head = 0;
       } else if (this.head >= 1024 && this.head * 2 >= this.queue.length) {
         this.queue = this.queue.slice(this.head);
         this.queueSc = this.queueSc.slice(this.head);
+        this.queueSlot = this.queueSlot.slice(this.head);
+        this.queueGen = this.queueGen.slice(this.head);
         this.head = 0;
       }
-      const hash = t.hash;
       // Gone before its turn: not probed.
-      if (!this.probes.has(hash)) continue;
+      if (this.generation[i] !== gen) continue;
       this.running++;
       void this.probe(this.clientFor(sc), { target: t, sc }).then((r) => {
         this.running--;
-        this.answered(hash, t, r);
+        this.answered(i, gen, t, r);
         this.pump();
       });
     }
   }
 
   /** A probe's answer: the target's result now (none: it was forgotten meanwhile, and the answer is dropped). */
-  private answered(hash: string, t: Probed, r: { series: number; error: string }): void {
-    const p = this.probes.get(hash);
-    if (p === undefined) return;
+  private answered(i: number, gen: number, t: Probed, r: { series: number; error: string }): void {
+    if (this.generation[i] !== gen) return;
+    const p = this.states[i]!;
     const ok = r.error === '';
     const atMs = this.now();
     const attempts = p === FIRST ? 1 : p.attempts + 1;
     const retryAtMs = ok ? 0 : atMs + Math.min(300_000, 5000 * 2 ** (attempts - 1));
-    if (p === FIRST) this.probes.set(hash, new Probe(ok, r.series, r.error, atMs, attempts, retryAtMs));
+    if (p === FIRST) this.states[i] = new Probe(ok, r.series, r.error, atMs, attempts, retryAtMs);
     else {
       p.ok = ok;
       p.series = r.series;
@@ -227,13 +307,15 @@ export class Explorer {
       p.retryAtMs = retryAtMs;
       p.busy = false;
     }
-    this.changed.add(hash);
+    this.list(i);
     if (!ok) this.log.warn({ target: t.scrapeUrl, err: r.error, attempts }, 'explore: probe failed; will retry');
   }
 
   async close(): Promise<void> {
     this.queue = [];
     this.queueSc = [];
+    this.queueSlot = [];
+    this.queueGen = [];
     this.head = 0;
     await Promise.all([...this.clients.values()].map((c) => c.close()));
   }

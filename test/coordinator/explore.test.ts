@@ -1,6 +1,7 @@
 /** The explorer's queue (src/coordinator/explore.ts): every wanted target probed once, at most `concurrency` at a time. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { Explorer, type Probed } from '../../src/coordinator/explore.js';
 import { parseConfig, type ScrapeConfig } from '../../src/config/config.js';
 import { silentLogger } from '../../src/logger.js';
@@ -32,15 +33,15 @@ test('explorer: 5,000 wanted targets are each probed once, with the config asked
   assert.equal(wrongConfig, 0, 'each probed with its own job\'s config');
   assert.ok(most <= 4 && most >= 2, `in flight at most 4 (saw ${most})`);
   assert.equal(explorer.result('h12')!.series, 12 % 7);
-  assert.equal(explorer.takeChanged().size, 5000, 'every result is a change');
+  assert.equal(explorer.takeChanged().length, 5000, 'every result is a change');
   explorer.want(target(12), sc); // done and ok: not again
   assert.equal(explorer.pending, 0);
-  assert.equal(explorer.takeChanged().size, 0, 'nothing new since');
+  assert.equal(explorer.takeChanged().length, 0, 'nothing new since');
   explorer.retain(new Set(['h1']));
   assert.equal(explorer.size, 1);
   const forgotten = explorer.takeChanged();
-  assert.equal(forgotten.size, 4999);
-  assert.ok(!forgotten.has('h1') && forgotten.has('h2'), 'the forgotten ones are the changes');
+  assert.equal(forgotten.length, 4999);
+  assert.ok(!forgotten.includes('h1') && forgotten.includes('h2'), 'the forgotten ones are the changes');
   await explorer.close();
 });
 
@@ -88,5 +89,176 @@ test('explorer: a failed probe is retried after its back-off; a target forgotten
   assert.equal(explorer.result('b'), undefined, "b's answer came to nobody");
   assert.deepEqual([...explorer.takeChanged()], ['a'], 'forgetting targets without a result changes nothing');
   assert.equal(explorer.size, 1);
+  await explorer.close();
+});
+
+/** What a model explorer holds per target: its first probe pending, or its last result. */
+type ModelState = 'first' | { ok: boolean; series: number; error: string; attempts: number; atMs: number; retryAtMs: number; busy: boolean };
+
+type Op = { want: number } | { forget: number } | { again: number } | { retain: number[] } | { answer: [number, boolean] } | { tick: number } | { take: true };
+
+/** Hashes as the coordinator's (16 hex digits) and others (tests' short names): both kinds of the explorer's slots. */
+const POOL = ['0123456789abcdef', 'fedcba9876543210', '00000000000000ff', 'a', 'b', 'c'];
+
+const exploreOp: fc.Arbitrary<Op> = fc.oneof(
+  { arbitrary: fc.nat(POOL.length - 1).map((want) => ({ want })), weight: 6 },
+  { arbitrary: fc.nat(POOL.length - 1).map((forget) => ({ forget })), weight: 2 },
+  // A target gone and back at once (forgotten, then asked for): its queued or running probe is of the old one.
+  { arbitrary: fc.nat(POOL.length - 1).map((again) => ({ again })), weight: 2 },
+  { arbitrary: fc.subarray(POOL.map((_, k) => k)).map((retain) => ({ retain })), weight: 1 },
+  { arbitrary: fc.tuple(fc.nat(5), fc.boolean()).map((answer) => ({ answer })), weight: 5 },
+  { arbitrary: fc.constantFrom(1000, 5000, 20_000).map((tick) => ({ tick })), weight: 1 },
+  { arbitrary: fc.constant({ take: true as const }), weight: 1 },
+);
+
+test('explorer: results, pending probes, changes and the probes run follow a model through asks, answers, forgets and retains in any order', async () => {
+  const sc = parseConfig('scrape_configs: [{job_name: j}]\n', 'p.yml').scrapeConfigs[0]!;
+  // Cases the model must meet, counted over all runs: an answer for a target forgotten while its probe ran (dropped),
+  // a queued probe of a forgotten target (skipped), and a hash forgotten and answered again between two takes.
+  let dropped = 0;
+  let skipped = 0;
+  let relisted = 0;
+  await fc.assert(fc.asyncProperty(fc.array(exploreOp, { maxLength: 80 }), fc.integer({ min: 1, max: 2 }), async (ops, concurrency) => {
+    let now = 1_000_000;
+    const running: Array<{ hash: string; answer: (r: { series: number; error: string }) => void }> = [];
+    const probed: string[] = [];
+    const explorer = new Explorer(concurrency, silentLogger(), () => now, (_client, t) => new Promise((answer) => {
+      probed.push(t.target.hash);
+      running.push({ hash: t.target.hash, answer });
+    }));
+    const target = (hash: string): Probed => ({ hash, scrapeUrl: `http://${hash}:9100/metrics`, labels: {}, timeout: 1000 });
+
+    // The model: a map of states, a generation per hash raised when it is forgotten, a queue and the running probes.
+    const state = new Map<string, ModelState>();
+    const generation = new Map<string, number>();
+    const queue: Array<{ hash: string; gen: number }> = [];
+    const mRunning: Array<{ hash: string; gen: number }> = [];
+    const mProbed: string[] = [];
+    const changed = new Set<string>();
+    const forgottenSinceTake = new Set<string>();
+    const current = (hash: string, gen: number): boolean => state.has(hash) && (generation.get(hash) ?? 0) === gen;
+    const pump = (): void => {
+      while (mRunning.length < concurrency && queue.length > 0) {
+        const q = queue.shift()!;
+        if (!current(q.hash, q.gen)) {
+          skipped++;
+          continue;
+        }
+        mRunning.push(q);
+        mProbed.push(q.hash);
+      }
+    };
+    const forget = (hash: string): void => {
+      const st = state.get(hash);
+      if (st === undefined) return;
+      if (st !== 'first') changed.add(hash);
+      state.delete(hash);
+      generation.set(hash, (generation.get(hash) ?? 0) + 1);
+      forgottenSinceTake.add(hash);
+    };
+
+    const want = (hash: string): void => {
+      const st = state.get(hash);
+      let ask = false;
+      if (st === undefined) {
+        state.set(hash, 'first');
+        ask = true;
+      } else if (st !== 'first' && !st.busy && !st.ok && now >= st.retryAtMs) {
+        st.busy = true;
+        ask = true;
+      }
+      if (ask) queue.push({ hash, gen: generation.get(hash) ?? 0 });
+      pump();
+      explorer.want(target(hash), sc);
+    };
+
+    for (const o of ops) {
+      if ('want' in o) want(POOL[o.want]!);
+      else if ('forget' in o) {
+        forget(POOL[o.forget]!);
+        explorer.forget(POOL[o.forget]!);
+      } else if ('again' in o) {
+        forget(POOL[o.again]!);
+        explorer.forget(POOL[o.again]!);
+        want(POOL[o.again]!);
+      } else if ('retain' in o) {
+        const keep = new Set(o.retain.map((k) => POOL[k]!));
+        for (const hash of [...state.keys()]) if (!keep.has(hash)) forget(hash);
+        explorer.retain(keep);
+      } else if ('answer' in o) {
+        if (running.length === 0) continue;
+        const k = o.answer[0] % running.length;
+        const [ran] = running.splice(k, 1);
+        const [m] = mRunning.splice(k, 1);
+        assert.equal(ran!.hash, m!.hash, 'the same probe runs at the same place');
+        const r = o.answer[1] ? { series: m!.hash.length, error: '' } : { series: 0, error: 'refused' };
+        if (current(m!.hash, m!.gen)) {
+          const st = state.get(m!.hash)!;
+          const attempts = st === 'first' ? 1 : st.attempts + 1;
+          const ok = r.error === '';
+          if (forgottenSinceTake.has(m!.hash) && changed.has(m!.hash)) relisted++;
+          state.set(m!.hash, { ok, series: r.series, error: r.error, attempts, atMs: now, retryAtMs: ok ? 0 : now + Math.min(300_000, 5000 * 2 ** (attempts - 1)), busy: false });
+          changed.add(m!.hash);
+        } else dropped++;
+        pump();
+        ran!.answer(r);
+        await new Promise((resolve) => setImmediate(resolve));
+      } else if ('tick' in o) now += o.tick;
+      else {
+        const took = explorer.takeChanged();
+        assert.equal(new Set(took).size, took.length, 'each hash once');
+        assert.deepEqual([...took].sort(), [...changed].sort());
+        changed.clear();
+        forgottenSinceTake.clear();
+      }
+      assert.equal(explorer.size, state.size);
+      assert.equal(explorer.pending, queue.length + mRunning.length);
+      for (const hash of POOL) {
+        const st = state.get(hash);
+        const got = explorer.result(hash);
+        if (st === undefined || st === 'first') assert.equal(got, undefined, hash);
+        else {
+          const { ok, series, error, attempts, atMs, retryAtMs } = got!;
+          assert.deepEqual({ ok, series, error, attempts, atMs, retryAtMs }, { ok: st.ok, series: st.series, error: st.error, attempts: st.attempts, atMs: st.atMs, retryAtMs: st.retryAtMs }, hash);
+        }
+      }
+    }
+    assert.deepEqual(probed, mProbed);
+    await explorer.close();
+  }), { numRuns: 2000 });
+  assert.ok(dropped >= 50 && skipped >= 15 && relisted >= 4, `the edge cases were drawn (dropped ${dropped}, skipped ${skipped}, relisted ${relisted})`);
+});
+
+test("explorer: a forgotten target's slot taken by another: the other's answer is a change, the old one's queued probe does not run", async () => {
+  const sc = parseConfig('scrape_configs: [{job_name: j}]\n', 'p.yml').scrapeConfigs[0]!;
+  const running: Array<{ hash: string; answer: (r: { series: number; error: string }) => void }> = [];
+  const explorer = new Explorer(1, silentLogger(), () => 0, (_client, t) => new Promise((answer) => running.push({ hash: t.target.hash, answer })));
+  const target = (hash: string): Probed => ({ hash, scrapeUrl: `http://${hash}:9100/metrics`, labels: {}, timeout: 1000 });
+  const answerNext = async (): Promise<string> => {
+    const r = running.shift()!;
+    r.answer({ series: 1, error: '' });
+    await new Promise((resolve) => setImmediate(resolve));
+    return r.hash;
+  };
+  // a answered, then forgotten (a change), and b takes its slot: b's answer is a change too.
+  explorer.want(target('0000000000000001'), sc);
+  await answerNext();
+  explorer.forget('0000000000000001');
+  explorer.want(target('0000000000000002'), sc);
+  assert.equal(await answerNext(), '0000000000000002');
+  assert.deepEqual([...explorer.takeChanged()].sort(), ['0000000000000001', '0000000000000002']);
+  // c runs; d waits in the queue, is forgotten, and e takes its slot: d is not probed, e is, once.
+  explorer.want(target('0000000000000003'), sc);
+  explorer.want(target('0000000000000004'), sc);
+  explorer.forget('0000000000000004');
+  explorer.want(target('0000000000000005'), sc);
+  assert.equal(explorer.pending, 3, 'c running, the queued d (not run) and e');
+  assert.equal(await answerNext(), '0000000000000003');
+  assert.equal(await answerNext(), '0000000000000005');
+  assert.equal(running.length, 0, 'nothing else probed');
+  assert.equal(explorer.pending, 0);
+  assert.deepEqual([...explorer.takeChanged()].sort(), ['0000000000000003', '0000000000000005']);
+  assert.equal(explorer.result('0000000000000004'), undefined);
+  assert.equal(explorer.size, 3);
   await explorer.close();
 });

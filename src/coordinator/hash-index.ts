@@ -48,7 +48,7 @@ export class HashIndex {
 
   /**
    * Room for `keys` keys without growing: a caller about to insert many (a first plan, a restart's) makes the table
-   * once instead of doubling it twenty times from its minimum, each doubling inserting every key again.
+   * once instead of doubling it about ten times from its minimum, each doubling inserting every key again.
    */
   reserve(keys: number): void {
     let buckets = this.mask + 1;

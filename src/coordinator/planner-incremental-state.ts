@@ -106,8 +106,7 @@ export class ResolvedCopies {
     if (keys <= this.normal.length) return;
     // A power of two, and at least doubled, as slot() grows: a count a little larger each call must not copy every
     // array each call, and a list of a million must leave room for the few new targets of the next cycles (sized to
-    // the key, the arrays were doubled in the first 1% cycle, and the collector then marked the whole heap: a plan
-    // step of about 3 s at a million).
+    // the count, the arrays were full after the first plan, and the first 1% cycle doubled them all).
     this.grow(Math.max(2 ** Math.ceil(Math.log2(keys)), this.normal.length * 2));
     this.slotOf.reserve(keys);
   }

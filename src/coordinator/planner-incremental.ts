@@ -402,7 +402,10 @@ export class IncrementalPlanner {
   }
 }
 
-/** The keys of the shards' records, counted with repeats: at most the slots they take. */
+/**
+ * The keys of the shards' records, counted with repeats (a target on two records counts twice): no fewer than the
+ * slots they take.
+ */
 function keysOnShards(shards: readonly PlannerShard[]): number {
   let keys = 0;
   for (const sh of shards) keys += sh.targets.size;

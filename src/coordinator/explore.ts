@@ -100,6 +100,8 @@ class Probe implements ProbeResult {
 /** A target whose first probe is queued or running. */
 const FIRST = Symbol('first probe');
 
+const NO_CHANGES: readonly string[] = Object.freeze([]);
+
 /**
  * Probes targets in the background, at most `concurrency` at a time. Results are read by the coordinator's
  * loop; a target whose probe failed is retried after a back-off (5 s doubling to 5 min).
@@ -208,7 +210,7 @@ export class Explorer {
   /** The distinct hashes whose result changed (new, another attempt, forgotten) since the last call. */
   takeChanged(): readonly string[] {
     let c = this.changed;
-    if (c.length === 0) return c;
+    if (c.length === 0) return NO_CHANGES; // not the live list, which later answers fill
     for (const i of this.changedSlots) this.listed[i] = 0;
     this.changed = [];
     this.changedSlots = [];

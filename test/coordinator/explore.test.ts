@@ -240,6 +240,7 @@ test("explorer: a forgotten target's slot taken by another: the other's answer i
     await new Promise((resolve) => setImmediate(resolve));
     return r.hash;
   };
+  const none = explorer.takeChanged();
   // a answered, then forgotten (a change), and b takes its slot: b's answer is a change too.
   explorer.want(target('0000000000000001'), sc);
   await answerNext();
@@ -260,5 +261,6 @@ test("explorer: a forgotten target's slot taken by another: the other's answer i
   assert.deepEqual([...explorer.takeChanged()].sort(), ['0000000000000003', '0000000000000005']);
   assert.equal(explorer.result('0000000000000004'), undefined);
   assert.equal(explorer.size, 3);
+  assert.equal(none.length, 0, 'a take with nothing changed is not filled by the answers after it');
   await explorer.close();
 });

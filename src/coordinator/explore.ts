@@ -11,6 +11,7 @@ import { publicLabels } from '../prom/labels.js';
 import { SeriesCounter, isOpenMetrics } from '../prom/exposition.js';
 import type { ScrapeConfig } from '../config/config.js';
 import { HashIndex } from './hash-index.js';
+import { SlotFlags } from './slot-set.js';
 
 /** What Prometheus 2.42 sends as Accept when scraping. */
 export const SCRAPE_ACCEPT = 'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
@@ -100,8 +101,6 @@ class Probe implements ProbeResult {
 /** A target whose first probe is queued or running. */
 const FIRST = Symbol('first probe');
 
-const NO_CHANGES: readonly string[] = Object.freeze([]);
-
 /**
  * Probes targets in the background, at most `concurrency` at a time. Results are read by the coordinator's
  * loop; a target whose probe failed is retried after a back-off (5 s doubling to 5 min).
@@ -117,20 +116,17 @@ export class Explorer {
   /** Each known target's slot: with a result, or a first probe queued or running. */
   private readonly slots = new HashIndex();
   /** By slot: the hash, its last result (FIRST before the first one ends), the slot's generation; free slots. */
-  private hashes: string[] = [];
-  private states: Array<Probe | typeof FIRST | null> = [];
-  private generation = new Int32Array(1024);
+  private readonly hashes: string[] = [];
+  private readonly states: Array<Probe | typeof FIRST | null> = [];
+  private readonly generation: number[] = [];
   private readonly free: number[] = [];
   /**
-   * Hashes whose result changed since the last takeChanged() (the coordinator re-sizes only those), their slots, and
-   * by slot whether the slot's hash is listed. A forgotten hash stays listed after its slot is freed; if it is asked
-   * for and answered again before the next take, it is listed twice: `forgotten` counts forgets, and a take after
-   * any removes repeats.
+   * What changed since the last takeChanged() (the coordinator re-sizes only those): the slots whose target's result
+   * changed, and the hashes forgotten with a result (apart: a forgotten slot may be given to another hash before the
+   * take).
    */
-  private changed: string[] = [];
-  private changedSlots: number[] = [];
-  private listed = new Uint8Array(1024);
-  private forgotten = 0;
+  private readonly changedSlots = new SlotFlags();
+  private readonly gone = new Set<string>();
   /**
    * Waiting probes from `head` on (an index, not shift(): shift moves the whole array, and it can hold 1M), with their
    * jobs' configs, slots and the slots' generations at the same places (parallel arrays: asking for a million probes,
@@ -169,10 +165,8 @@ export class Explorer {
   want(t: Probed, sc: ScrapeConfig): void {
     const hash = t.hash;
     let i = this.slots.get(hash);
-    if (i === undefined) {
-      i = this.slotFor(hash);
-      this.states[i] = FIRST;
-    } else {
+    if (i === undefined) i = this.slotFor(hash);
+    else {
       const p = this.states[i]!;
       if (p === FIRST || p.busy || p.ok || this.now() < p.retryAtMs) return;
       p.busy = true;
@@ -196,59 +190,51 @@ export class Explorer {
   forget(hash: string): void {
     const i = this.slots.get(hash);
     if (i === undefined) return;
-    const p = this.states[i]!;
+    if (this.states[i] !== FIRST) this.gone.add(hash);
     this.slots.delete(hash);
-    if (p !== FIRST) this.list(i);
+    this.changedSlots.delete(i);
     this.hashes[i] = '';
     this.states[i] = null;
     this.generation[i]!++;
-    this.listed[i] = 0;
     this.free.push(i);
-    this.forgotten++;
   }
 
   /** The distinct hashes whose result changed (new, another attempt, forgotten) since the last call. */
   takeChanged(): readonly string[] {
-    let c = this.changed;
-    if (c.length === 0) return NO_CHANGES; // not the live list, which later answers fill
-    for (const i of this.changedSlots) this.listed[i] = 0;
-    this.changed = [];
-    this.changedSlots = [];
-    if (this.forgotten > 0) c = [...new Set(c)];
-    this.forgotten = 0;
-    return c;
+    if (this.changedSlots.size === 0 && this.gone.size === 0) return [];
+    const slots = this.changedSlots.toArray();
+    const out = new Array<string>(slots.length + this.gone.size);
+    let n = 0;
+    // A hash forgotten, asked for again and answered is in both: told once, from `gone`.
+    for (let k = 0; k < slots.length; k++) {
+      const h = this.hashes[slots[k]!]!;
+      if (this.gone.size === 0 || !this.gone.has(h)) out[n++] = h;
+    }
+    for (const h of this.gone) out[n++] = h;
+    out.length = n;
+    this.changedSlots.clear();
+    this.gone.clear();
+    return out;
   }
 
   get pending(): number {
     return this.queue.length - this.head + this.running;
   }
 
-  /** A slot for a hash that has none. */
+  /** A slot for a hash that has none, its first probe to come. */
   private slotFor(hash: string): number {
     let i = this.free.pop();
     if (i === undefined) {
       i = this.hashes.length;
       this.hashes.push(hash);
-      this.states.push(null);
-      if (i >= this.generation.length) {
-        const g = new Int32Array(this.generation.length * 2);
-        g.set(this.generation);
-        this.generation = g;
-        const l = new Uint8Array(this.listed.length * 2);
-        l.set(this.listed);
-        this.listed = l;
-      }
-    } else this.hashes[i] = hash;
+      this.states.push(FIRST);
+      this.generation.push(0);
+    } else {
+      this.hashes[i] = hash;
+      this.states[i] = FIRST;
+    }
     this.slots.set(hash, i);
     return i;
-  }
-
-  /** Lists the slot's hash as changed, once. */
-  private list(i: number): void {
-    if (this.listed[i]) return;
-    this.listed[i] = 1;
-    this.changed.push(this.hashes[i]!);
-    this.changedSlots.push(i);
   }
 
   private clientFor(sc: ScrapeConfig): ConfiguredHttpClient {
@@ -309,7 +295,7 @@ export class Explorer {
       p.retryAtMs = retryAtMs;
       p.busy = false;
     }
-    this.list(i);
+    this.changedSlots.add(i);
     if (!ok) this.log.warn({ target: t.scrapeUrl, err: r.error, attempts }, 'explore: probe failed; will retry');
   }
 

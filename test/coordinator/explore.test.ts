@@ -172,6 +172,14 @@ test('explorer: results, pending probes, changes and the probes run follow a mod
       explorer.want(target(hash), sc);
     };
 
+    const take = (): void => {
+      const took = explorer.takeChanged();
+      assert.equal(new Set(took).size, took.length, 'each hash once');
+      assert.deepEqual([...took].sort(), [...changed].sort());
+      changed.clear();
+      forgottenSinceTake.clear();
+    };
+
     for (const o of ops) {
       if ('want' in o) want(POOL[o.want]!);
       else if ('forget' in o) {
@@ -204,13 +212,7 @@ test('explorer: results, pending probes, changes and the probes run follow a mod
         ran!.answer(r);
         await new Promise((resolve) => setImmediate(resolve));
       } else if ('tick' in o) now += o.tick;
-      else {
-        const took = explorer.takeChanged();
-        assert.equal(new Set(took).size, took.length, 'each hash once');
-        assert.deepEqual([...took].sort(), [...changed].sort());
-        changed.clear();
-        forgottenSinceTake.clear();
-      }
+      else take();
       assert.equal(explorer.size, state.size);
       assert.equal(explorer.pending, queue.length + mRunning.length);
       for (const hash of POOL) {
@@ -223,13 +225,14 @@ test('explorer: results, pending probes, changes and the probes run follow a mod
         }
       }
     }
+    take(); // what the last steps changed, told too
     assert.deepEqual(probed, mProbed);
     await explorer.close();
   }), { numRuns: 2000 });
   assert.ok(dropped >= 50 && skipped >= 15 && relisted >= 4, `the edge cases were drawn (dropped ${dropped}, skipped ${skipped}, relisted ${relisted})`);
 });
 
-test("explorer: a forgotten target's slot taken by another: the other's answer is a change, the old one's queued probe does not run", async () => {
+test("explorer: a forgotten target's slot taken by another: the other's answer is a change, the old one's queued probe does not run; a target back and answered again is told once", async () => {
   const sc = parseConfig('scrape_configs: [{job_name: j}]\n', 'p.yml').scrapeConfigs[0]!;
   const running: Array<{ hash: string; answer: (r: { series: number; error: string }) => void }> = [];
   const explorer = new Explorer(1, silentLogger(), () => 0, (_client, t) => new Promise((answer) => running.push({ hash: t.target.hash, answer })));
@@ -248,6 +251,11 @@ test("explorer: a forgotten target's slot taken by another: the other's answer i
   explorer.want(target('0000000000000002'), sc);
   assert.equal(await answerNext(), '0000000000000002');
   assert.deepEqual([...explorer.takeChanged()].sort(), ['0000000000000001', '0000000000000002']);
+  // b answered, forgotten, asked for again and answered before the next take: told once.
+  explorer.forget('0000000000000002');
+  explorer.want(target('0000000000000002'), sc);
+  assert.equal(await answerNext(), '0000000000000002');
+  assert.deepEqual([...explorer.takeChanged()], ['0000000000000002']);
   // c runs; d waits in the queue, is forgotten, and e takes its slot: d is not probed, e is, once.
   explorer.want(target('0000000000000003'), sc);
   explorer.want(target('0000000000000004'), sc);

@@ -132,10 +132,18 @@ export async function fetchShards(api: string): Promise<Array<{ name: string; sh
 /** Runs `kvass up <args>` and waits until it has `shards` ready shards of `perShard` targets each, with series. */
 export async function upWithShards(args: string[], front: string, shards: number, perShard: number): Promise<RunningKvass> {
   const up = runKvass(['up', ...args]);
-  await waitFor(`${shards} shards of ${perShard} targets`, async () => {
-    if (up.proc.exitCode !== null) throw new Error(`kvass up exited: ${up.output()}`);
-    const list = (await fetchShards(front).catch(() => []))[0]?.shards ?? [];
-    return list.length === shards && list.every((s) => s.ready && s.targets === perShard && s.headSeries > 0);
-  }, 120_000, 500);
+  let seen: ShardRow[] = [];
+  try {
+    await waitFor(`${shards} shards of ${perShard} targets`, async () => {
+      if (up.proc.exitCode !== null) throw new Error(`kvass up exited: ${up.output()}`);
+      seen = (await fetchShards(front).catch(() => []))[0]?.shards ?? [];
+      return seen.length === shards && seen.every((s) => s.ready && s.targets === perShard && s.headSeries > 0);
+    }, 120_000, 500);
+  } catch (e) {
+    // What it last saw and what kvass said, so that a failure on a slow machine can be read from the CI log.
+    const rows = seen.map((s) => `${s.id}: ready=${s.ready} targets=${s.targets} head=${s.headSeries} process=${s.processSeries}`);
+    await up.stop();
+    throw new Error(`${(e as Error).message}; last seen [${rows.join('; ')}]; kvass up said:\n${up.output().slice(-6000)}`);
+  }
   return up;
 }

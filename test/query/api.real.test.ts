@@ -66,10 +66,18 @@ scrape_configs:
 `);
   const port = await freePort();
   front = `http://127.0.0.1:${port}`;
-  // Each target is 38 series and Prometheus's 5: a budget of 100 puts 2 on a shard, 3 shards.
+  // Each target is 38 series and Prometheus's 5: a budget of 100 puts 2 on a shard, 3 shards. A target whose two
+  // probes time out (1 s, on a loaded machine) is placed with the default size: at 1000 it would take a shard of its
+  // own, which stays (scale-down is off by default), and the layout this file needs would never come.
   reference = await startPrometheus(join(dir, 'prometheus.yml'));
   up = await upWithShards([`--config.file=${join(dir, 'prometheus.yml')}`, `--data-dir=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`,
-    '--shard.max-series=100', '--coordinator.interval=1s', '--log.level=warn'], front, 3, 2);
+    '--shard.max-series=100', '--explore.default-series=43', '--coordinator.interval=1s', '--log.level=warn'], front, 3, 2);
+  // The layout can settle before a target placed late has its first sample: 12 s of data from when all six have one.
+  await waitFor('every target scraped on its shard', async () => {
+    const res = await fetch(`${front}/api/v1/query?query=${encodeURIComponent('count(up == 1)')}`, { signal: AbortSignal.timeout(5000) });
+    const b = (await res.json()) as { data?: { result?: Array<{ value: [number, string] }> } };
+    return b.data?.result?.[0]?.value[1] === String(targets.length);
+  }, 60_000, 500);
   await new Promise((r) => setTimeout(r, 12_000));
 });
 

@@ -21,7 +21,6 @@ export interface ProbeResult {
   ok: boolean;
   series: number;
   error: string;
-  atMs: number;
   attempts: number;
   /** Failed: when the next attempt may run. */
   retryAtMs: number;
@@ -81,25 +80,11 @@ export async function probeTarget(client: ConfiguredHttpClient, probed: ProbeTar
   }
 }
 
-/**
- * A target's last probe result, changed in place by the next attempt, and whether another attempt is queued or
- * running.
- */
-class Probe implements ProbeResult {
-  /** Queued or running again. */
-  busy = false;
-  constructor(
-    public ok: boolean,
-    public series: number,
-    public error: string,
-    public atMs: number,
-    public attempts: number,
-    public retryAtMs: number,
-  ) {}
-}
-
-/** A target whose first probe is queued or running. */
-const FIRST = Symbol('first probe');
+/** A slot's flags (Explorer.flags): in use; with a result (else its first probe is queued or running); ok; probed again. */
+const KNOWN = 1;
+const RESULT = 2;
+const OK = 4;
+const BUSY = 8;
 
 /**
  * Probes targets in the background, at most `concurrency` at a time. Results are read by the coordinator's
@@ -111,15 +96,25 @@ const FIRST = Symbol('first probe');
  * look-up that misses, then an insert into the bucket it found), the queue and each running probe carry the slot,
  * and an answer is written by slot, with no look-up at all. A slot's generation, raised when its target is
  * forgotten, tells a queued or running probe that its target went away meanwhile.
+ *
+ * Why the results are columns. Every target keeps its last result for as long as it is known, and a result object
+ * and its time boxed as a number was about 100 bytes per target (100 MB held at a million). Typed arrays by slot hold
+ * what every result has (series, attempts, flags) in 13; a failed one's error and next try are kept beside them.
+ * `result` makes an object when asked.
  */
 export class Explorer {
   /** Each known target's slot: with a result, or a first probe queued or running. */
   private readonly slots = new HashIndex();
-  /** By slot: the hash, its last result (FIRST before the first one ends), the slot's generation; free slots. */
+  /** By slot: the hash, the slot's generation; free slots. */
   private readonly hashes: string[] = [];
-  private readonly states: Array<Probe | typeof FIRST | null> = [];
   private readonly generation: number[] = [];
   private readonly free: number[] = [];
+  /** By slot, the last result: flags (KNOWN…BUSY; 0 for a free slot), series, attempts. */
+  private flags = new Uint8Array(1024);
+  private series = new Float64Array(1024);
+  private attempts = new Uint32Array(1024);
+  /** By slot, a failed last result's error and when the next attempt may run. */
+  private readonly failures = new Map<number, { error: string; retryAtMs: number }>();
   /**
    * What changed since the last takeChanged() (the coordinator re-sizes only those): the slots whose target's result
    * changed, and the hashes forgotten with a result (apart: a forgotten slot may be given to another hash before the
@@ -152,8 +147,10 @@ export class Explorer {
   result(hash: string): ProbeResult | undefined {
     const i = this.slots.get(hash);
     if (i === undefined) return undefined;
-    const p = this.states[i]!;
-    return p === FIRST ? undefined : p;
+    const f = this.flags[i]!;
+    if ((f & RESULT) === 0) return undefined;
+    const failure = (f & OK) === 0 ? this.failures.get(i) : undefined;
+    return { ok: (f & OK) !== 0, series: this.series[i]!, error: failure?.error ?? '', attempts: this.attempts[i]!, retryAtMs: failure?.retryAtMs ?? 0 };
   }
 
   /** The targets known: with a result, or a first probe queued or running. */
@@ -167,9 +164,9 @@ export class Explorer {
     let i = this.slots.get(hash);
     if (i === undefined) i = this.slotFor(hash);
     else {
-      const p = this.states[i]!;
-      if (p === FIRST || p.busy || p.ok || this.now() < p.retryAtMs) return;
-      p.busy = true;
+      const f = this.flags[i]!;
+      if ((f & RESULT) === 0 || (f & (BUSY | OK)) !== 0 || this.now() < this.failures.get(i)!.retryAtMs) return;
+      this.flags[i] = f | BUSY;
     }
     this.queue.push(t);
     this.queueSc.push(sc);
@@ -182,7 +179,7 @@ export class Explorer {
   retain(hashes: ReadonlySet<string> | ReadonlyMap<string, unknown>): void {
     for (let i = 0; i < this.hashes.length; i++) {
       const h = this.hashes[i]!;
-      if (this.states[i] !== null && !hashes.has(h)) this.forget(h);
+      if (this.flags[i] !== 0 && !hashes.has(h)) this.forget(h);
     }
   }
 
@@ -190,11 +187,12 @@ export class Explorer {
   forget(hash: string): void {
     const i = this.slots.get(hash);
     if (i === undefined) return;
-    if (this.states[i] !== FIRST) this.gone.add(hash);
+    if ((this.flags[i]! & RESULT) !== 0) this.gone.add(hash);
     this.slots.delete(hash);
     this.changedSlots.delete(i);
     this.hashes[i] = '';
-    this.states[i] = null;
+    this.flags[i] = 0;
+    this.failures.delete(i);
     this.generation[i]!++;
     this.free.push(i);
   }
@@ -227,14 +225,21 @@ export class Explorer {
     if (i === undefined) {
       i = this.hashes.length;
       this.hashes.push(hash);
-      this.states.push(FIRST);
       this.generation.push(0);
-    } else {
-      this.hashes[i] = hash;
-      this.states[i] = FIRST;
-    }
+      if (i === this.flags.length) this.growColumns();
+    } else this.hashes[i] = hash;
+    this.flags[i] = KNOWN;
     this.slots.set(hash, i);
     return i;
+  }
+
+  /** The result columns twice as long. */
+  private growColumns(): void {
+    const n = this.flags.length * 2;
+    const grow = <T extends Uint8Array | Uint32Array | Float64Array>(a: T, b: T): T => (b.set(a), b);
+    this.flags = grow(this.flags, new Uint8Array(n));
+    this.series = grow(this.series, new Float64Array(n));
+    this.attempts = grow(this.attempts, new Uint32Array(n));
   }
 
   private clientFor(sc: ScrapeConfig): ConfiguredHttpClient {
@@ -280,21 +285,14 @@ export class Explorer {
   /** A probe's answer: the target's result now (none: it was forgotten meanwhile, and the answer is dropped). */
   private answered(i: number, gen: number, t: Probed, r: { series: number; error: string }): void {
     if (this.generation[i] !== gen) return;
-    const p = this.states[i]!;
+    const f = this.flags[i]!;
     const ok = r.error === '';
-    const atMs = this.now();
-    const attempts = p === FIRST ? 1 : p.attempts + 1;
-    const retryAtMs = ok ? 0 : atMs + Math.min(300_000, 5000 * 2 ** (attempts - 1));
-    if (p === FIRST) this.states[i] = new Probe(ok, r.series, r.error, atMs, attempts, retryAtMs);
-    else {
-      p.ok = ok;
-      p.series = r.series;
-      p.error = r.error;
-      p.atMs = atMs;
-      p.attempts = attempts;
-      p.retryAtMs = retryAtMs;
-      p.busy = false;
-    }
+    const attempts = (f & RESULT) === 0 ? 1 : this.attempts[i]! + 1;
+    this.flags[i] = KNOWN | RESULT | (ok ? OK : 0);
+    this.series[i] = r.series;
+    this.attempts[i] = attempts;
+    if (ok) this.failures.delete(i);
+    else this.failures.set(i, { error: r.error, retryAtMs: this.now() + Math.min(300_000, 5000 * 2 ** (attempts - 1)) });
     this.changedSlots.add(i);
     if (!ok) this.log.warn({ target: t.scrapeUrl, err: r.error, attempts }, 'explore: probe failed; will retry');
   }

@@ -45,6 +45,32 @@ test('explorer: 5,000 wanted targets are each probed once, with the config asked
   await explorer.close();
 });
 
+test('explorer: results are kept as later targets take new slots (the columns grow), failed ones with their error and next try', async () => {
+  const sc = parseConfig('scrape_configs: [{job_name: j}]\n', 'p.yml').scrapeConfigs[0]!;
+  const now = 5_000_000;
+  const explorer = new Explorer(8, silentLogger(), () => now, async (_client, t) => {
+    const i = Number(t.target.hash.slice(1));
+    return i % 5 === 0 ? { series: 0, error: `refused ${i}` } : { series: i * 3, error: '' };
+  });
+  const target = (i: number): Probed => ({ hash: `h${i}`, scrapeUrl: `http://t${i}:9100/metrics`, labels: {}, timeout: 1000 });
+  const settle = async (): Promise<void> => {
+    for (let k = 0; k < 10_000 && explorer.pending > 0; k++) await new Promise((r) => setImmediate(r));
+  };
+  // Answered in three waves, each past the columns' length so far: each wave's answers are written before the next
+  // wave's asks make the columns grow.
+  for (const [from, to] of [[0, 700], [700, 2500], [2500, 9000]] as const) {
+    for (let i = from; i < to; i++) explorer.want(target(i), sc);
+    await settle();
+  }
+  for (let i = 0; i < 9000; i++) {
+    const r = explorer.result(`h${i}`)!;
+    const failed = i % 5 === 0;
+    assert.deepEqual({ ok: r.ok, series: r.series, error: r.error, attempts: r.attempts, retryAtMs: r.retryAtMs },
+      { ok: !failed, series: failed ? 0 : i * 3, error: failed ? `refused ${i}` : '', attempts: 1, retryAtMs: failed ? now + 5000 : 0 }, `h${i}`);
+  }
+  await explorer.close();
+});
+
 test('explorer: a failed probe is retried after its back-off; a target forgotten while queued is not probed, while running its answer is dropped', async () => {
   const sc = parseConfig('scrape_configs: [{job_name: j}]\n', 'p.yml').scrapeConfigs[0]!;
   let now = 1_000_000;
@@ -66,8 +92,8 @@ test('explorer: a failed probe is retried after its back-off; a target forgotten
   explorer.want(target('a'), sc);
   assert.equal(explorer.result('a'), undefined, 'no result before the first probe ends');
   await settle();
-  const { ok, series, error, atMs, attempts, retryAtMs } = explorer.result('a')!;
-  assert.deepEqual({ ok, series, error, atMs, attempts, retryAtMs }, { ok: false, series: 0, error: 'refused', atMs: now, attempts: 1, retryAtMs: now + 5000 });
+  const { ok, series, error, attempts, retryAtMs } = explorer.result('a')!;
+  assert.deepEqual({ ok, series, error, attempts, retryAtMs }, { ok: false, series: 0, error: 'refused', attempts: 1, retryAtMs: now + 5000 });
   assert.deepEqual([...explorer.takeChanged()], ['a']);
   explorer.want(target('a'), sc);
   assert.equal(explorer.pending, 0, 'not again before its retry time');
@@ -93,7 +119,7 @@ test('explorer: a failed probe is retried after its back-off; a target forgotten
 });
 
 /** What a model explorer holds per target: its first probe pending, or its last result. */
-type ModelState = 'first' | { ok: boolean; series: number; error: string; attempts: number; atMs: number; retryAtMs: number; busy: boolean };
+type ModelState = 'first' | { ok: boolean; series: number; error: string; attempts: number; retryAtMs: number; busy: boolean };
 
 type Op = { want: number } | { forget: number } | { again: number } | { retain: number[] } | { answer: [number, boolean] } | { tick: number } | { take: true };
 
@@ -205,7 +231,7 @@ test('explorer: results, pending probes, changes and the probes run follow a mod
           const attempts = st === 'first' ? 1 : st.attempts + 1;
           const ok = r.error === '';
           if (forgottenSinceTake.has(m!.hash) && changed.has(m!.hash)) relisted++;
-          state.set(m!.hash, { ok, series: r.series, error: r.error, attempts, atMs: now, retryAtMs: ok ? 0 : now + Math.min(300_000, 5000 * 2 ** (attempts - 1)), busy: false });
+          state.set(m!.hash, { ok, series: r.series, error: r.error, attempts, retryAtMs: ok ? 0 : now + Math.min(300_000, 5000 * 2 ** (attempts - 1)), busy: false });
           changed.add(m!.hash);
         } else dropped++;
         pump();
@@ -220,8 +246,8 @@ test('explorer: results, pending probes, changes and the probes run follow a mod
         const got = explorer.result(hash);
         if (st === undefined || st === 'first') assert.equal(got, undefined, hash);
         else {
-          const { ok, series, error, attempts, atMs, retryAtMs } = got!;
-          assert.deepEqual({ ok, series, error, attempts, atMs, retryAtMs }, { ok: st.ok, series: st.series, error: st.error, attempts: st.attempts, atMs: st.atMs, retryAtMs: st.retryAtMs }, hash);
+          const { ok, series, error, attempts, retryAtMs } = got!;
+          assert.deepEqual({ ok, series, error, attempts, retryAtMs }, { ok: st.ok, series: st.series, error: st.error, attempts: st.attempts, retryAtMs: st.retryAtMs }, hash);
         }
       }
     }

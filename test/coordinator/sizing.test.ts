@@ -98,7 +98,7 @@ function sizedAgainstAfresh(thresholds: BulkSizing, numRuns: number, onBulk?: ()
           } else targets.delete(o.hash);
           dirty.add(o.hash);
         } else if (o.kind === 'probe') {
-          probes.set(o.hash, { ok: o.ok, series: o.series, error: o.ok ? '' : 'refused', atMs: 0, attempts: o.attempts, retryAtMs: 0 });
+          probes.set(o.hash, { ok: o.ok, series: o.series, error: o.ok ? '' : 'refused', attempts: o.attempts, retryAtMs: 0 });
           dirty.add(o.hash);
         } else if (o.kind === 'rebuild') {
           built = false;

@@ -99,7 +99,7 @@ const BUSY = 8;
  *
  * Why the results are columns. Every target keeps its last result for as long as it is known, and a result object
  * and its time boxed as a number was about 100 bytes per target (100 MB held at a million). Typed arrays by slot hold
- * what every result has (series, attempts, flags) in 13; a failed one's error and next try are kept beside them.
+ * what every result has (series, attempts, flags) in 9; a failed one's error and next try are kept beside them.
  * `result` makes an object when asked.
  */
 export class Explorer {
@@ -111,7 +111,7 @@ export class Explorer {
   private readonly free: number[] = [];
   /** By slot, the last result: flags (KNOWN…BUSY; 0 for a free slot), series, attempts. */
   private flags = new Uint8Array(1024);
-  private series = new Float64Array(1024);
+  private series = new Int32Array(1024);
   private attempts = new Uint32Array(1024);
   /** By slot, a failed last result's error and when the next attempt may run. */
   private readonly failures = new Map<number, { error: string; retryAtMs: number }>();
@@ -236,9 +236,9 @@ export class Explorer {
   /** The result columns twice as long. */
   private growColumns(): void {
     const n = this.flags.length * 2;
-    const grow = <T extends Uint8Array | Uint32Array | Float64Array>(a: T, b: T): T => (b.set(a), b);
+    const grow = <T extends Uint8Array | Uint32Array | Int32Array>(a: T, b: T): T => (b.set(a), b);
     this.flags = grow(this.flags, new Uint8Array(n));
-    this.series = grow(this.series, new Float64Array(n));
+    this.series = grow(this.series, new Int32Array(n));
     this.attempts = grow(this.attempts, new Uint32Array(n));
   }
 
@@ -289,7 +289,10 @@ export class Explorer {
     const ok = r.error === '';
     const attempts = (f & RESULT) === 0 ? 1 : this.attempts[i]! + 1;
     this.flags[i] = KNOWN | RESULT | (ok ? OK : 0);
-    this.series[i] = r.series;
+    // An Int32Array, not a Float64Array: a number read from the latter is a double, and the planner's list entries
+    // made from it held their series boxed from then on, in every coordinator of the process (16 bytes per target).
+    // No target has two billion series.
+    this.series[i] = Math.min(r.series, 0x7fffffff);
     this.attempts[i] = attempts;
     if (ok) this.failures.delete(i);
     else this.failures.set(i, { error: r.error, retryAtMs: this.now() + Math.min(300_000, 5000 * 2 ** (attempts - 1)) });

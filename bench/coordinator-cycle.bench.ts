@@ -270,9 +270,8 @@ async function scenario(n: number, dir: string): Promise<Row[]> {
 
   // (4) A restarted coordinator: its first cycle reads everything back, populates from nothing, plans. What the
   // coordinator that placed the targets held is measured first: it has what a restarted one does not (each target's
-  // probe result, the move log of its placements), and it is the one that runs for days.
-  // After a cycle: the bench's own reads of `active` above built the API's views of every target, which a coordinator
-  // keeps until its next cycle.
+  // probe result, the move log of its placements), and it is the one that runs for days. It is measured after a
+  // cycle: the bench's reads of `active` above built the API's views of every target, kept until the next cycle.
   await timedCycle(a);
   const hRunning = heap();
   const aRunning = arrayBuffers();

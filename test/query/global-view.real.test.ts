@@ -95,8 +95,9 @@ scrape_configs:
 `);
   const port = await freePort();
   front = `http://127.0.0.1:${port}`;
-  // Each target is about 300-500 series: a budget of 1000 puts 2 on a shard, 3 shards. A target whose two probes
-  // fail on a loaded machine is placed with the default size: 400, not 1000, so that it still shares a shard.
+  // Target i is 316 + 40·i series with Prometheus's 5: any two fit a budget of 1000 (at most 992), no three do, so 3
+  // shards of 2. A target whose two probes fail on a loaded machine is placed with the default size: 400 keeps both
+  // true (at the default 1000 it would take a shard of its own, which stays: scale-down is off by default).
   reference = await startPrometheus(join(dir, 'prometheus.yml'));
   up = await upWithShards([`--config.file=${join(dir, 'prometheus.yml')}`, `--data-dir=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`,
     '--shard.max-series=1000', '--explore.default-series=400', '--coordinator.interval=2s', '--query.shard-timeout=5s'], front, 3, 2);

@@ -71,13 +71,23 @@ scrape_configs:
   const start = Date.now() / 1000;
 
   // The first target grows: its shard is over budget, kvass moves the other target of that shard to a new shard.
+  // The transfer looked at is the first one begun after the growth (an earlier one, while the layout settled, is
+  // not this case), and it must have completed.
+  type Logged = { msg: string; time: string; target: string; from: string; to: string; reason: string };
+  const transfers = (): Logged[] => up!.output().split('\n').filter((l) => l.includes('"transfer ')).flatMap((l) => {
+    try {
+      return [JSON.parse(l) as Logged];
+    } catch {
+      return [];
+    }
+  });
+  const grownAt = Date.now();
   sizes[0] = 15000;
-  const moveLine = await waitFor('a transfer to complete', async () => {
-    const out = up!.output();
-    const begun = out.split('\n').find((l) => l.includes('"transfer begun"'));
-    return begun && out.includes('"transfer completed"') ? begun : undefined;
+  const move = await waitFor('a transfer begun after the growth, and completed', async () => {
+    const since = transfers().filter((e) => Date.parse(e.time) >= grownAt);
+    const begun = since.find((e) => e.msg === 'transfer begun');
+    return begun && since.some((e) => e.msg === 'transfer completed' && e.target === begun.target) ? begun : undefined;
   }, 120_000, 500);
-  const move = JSON.parse(moveLine) as { target: string; from: string; to: string; reason: string };
   assert.equal(move.reason, 'overload');
   const instance = new URL(move.target).host;
   assert.notEqual(instance, targets[0]!.address, 'the other target of the grown one\'s shard moves');
@@ -95,7 +105,7 @@ scrape_configs:
   const raw = async (base: string) => ((await query<Matrix>(base, `up{instance="${instance}"}[${window}]`, at))[0]?.values ?? []).map(([t]) => t);
   const [oldCopy, newCopy] = await Promise.all([raw(from.url), raw(to.url)]);
   const overlap = oldCopy.filter((t) => newCopy.some((u) => Math.abs(u - t) <= INTERVAL_S / 2));
-  assert.ok(overlap.length >= 1, `the two shards scraped the moved target in the same slots: old ${oldCopy}, new ${newCopy}`);
+  assert.ok(overlap.length >= 1, `the two shards scraped the moved target in the same slots: old ${oldCopy}, new ${newCopy}; transfers logged: ${JSON.stringify(transfers())}`);
   assert.ok(oldCopy.at(-1)! < at - 2 * INTERVAL_S, `the old shard stopped scraping it (its last sample ${oldCopy.at(-1)}, now ${at})`);
   assert.ok(newCopy.at(-1)! > oldCopy.at(-1)! + 2 * INTERVAL_S, 'the new shard scrapes on');
 

@@ -80,7 +80,7 @@ export async function probeTarget(client: ConfiguredHttpClient, probed: ProbeTar
   }
 }
 
-/** A slot's flags (Explorer.flags): in use; with a result (else its first probe is queued or running); ok; probed again. */
+/** Explorer.flags: in use; with a result (else its first probe is queued or running); ok; asked again. */
 const KNOWN = 1;
 const RESULT = 2;
 const OK = 4;
@@ -105,11 +105,11 @@ const BUSY = 8;
 export class Explorer {
   /** Each known target's slot: with a result, or a first probe queued or running. */
   private readonly slots = new HashIndex();
-  /** By slot: the hash, the slot's generation; free slots. */
+  /** By slot: the hash; free slots. */
   private readonly hashes: string[] = [];
-  private readonly generation: number[] = [];
   private readonly free: number[] = [];
-  /** By slot, the last result: flags (KNOWN…BUSY; 0 for a free slot), series, attempts. */
+  /** By slot, columns: the slot's generation; the last result's flags (KNOWN…BUSY; 0: free), series, attempts. */
+  private generation = new Uint32Array(1024);
   private flags = new Uint8Array(1024);
   private series = new Int32Array(1024);
   private attempts = new Uint32Array(1024);
@@ -225,7 +225,6 @@ export class Explorer {
     if (i === undefined) {
       i = this.hashes.length;
       this.hashes.push(hash);
-      this.generation.push(0);
       if (i === this.flags.length) this.growColumns();
     } else this.hashes[i] = hash;
     this.flags[i] = KNOWN;
@@ -233,10 +232,11 @@ export class Explorer {
     return i;
   }
 
-  /** The result columns twice as long. */
+  /** The columns twice as long. */
   private growColumns(): void {
     const n = this.flags.length * 2;
     const grow = <T extends Uint8Array | Uint32Array | Int32Array>(a: T, b: T): T => (b.set(a), b);
+    this.generation = grow(this.generation, new Uint32Array(n));
     this.flags = grow(this.flags, new Uint8Array(n));
     this.series = grow(this.series, new Int32Array(n));
     this.attempts = grow(this.attempts, new Uint32Array(n));

@@ -45,7 +45,7 @@ test('explorer: 5,000 wanted targets are each probed once, with the config asked
   await explorer.close();
 });
 
-test('explorer: results are kept as later targets take new slots (the columns grow), failed ones with their error and next try', async () => {
+test('explorer: results are kept as later targets take new slots (the columns grow), failed ones with their error and next try; probes of targets asked for again wait across the growth', async () => {
   const sc = parseConfig('scrape_configs: [{job_name: j}]\n', 'p.yml').scrapeConfigs[0]!;
   const now = 5_000_000;
   const explorer = new Explorer(8, silentLogger(), () => now, async (_client, t) => {
@@ -57,8 +57,10 @@ test('explorer: results are kept as later targets take new slots (the columns gr
     for (let k = 0; k < 10_000 && explorer.pending > 0; k++) await new Promise((r) => setImmediate(r));
   };
   // Answered in three waves, each past the columns' length so far: each wave's answers are written before the next
-  // wave's asks make the columns grow.
+  // wave's asks make the columns grow. Before each later wave, the first 100 targets are forgotten and asked for
+  // again: their slots' generations were raised, and their probes wait while the columns grow.
   for (const [from, to] of [[0, 700], [700, 2500], [2500, 9000]] as const) {
+    if (from > 0) for (let i = 0; i < 100; i++) (explorer.forget(`h${i}`), explorer.want(target(i), sc));
     for (let i = from; i < to; i++) explorer.want(target(i), sc);
     await settle();
   }

@@ -84,9 +84,11 @@ scrape_configs: *i
 `;
   for (const [what, text] of [['alias bomb', bomb], ['oversized config', `${good}#${'x'.repeat(17 << 20)}\n`]] as const) {
     await writeFile(configFile, text);
-    // The best of three tries: the refusal is the same each time, only the shared machine's noise differs.
+    // The best of three tries: the refusal is the same each time, only the shared machine's noise differs. The bound
+    // tells a refusal from an expansion (this bomb expands to 9^9 nodes: seconds at least, if the process survives),
+    // not how fast the machine is: 100 ms was missed on a loaded 2-core run (121.8 ms at best of three).
     let ms = Infinity;
-    for (let attempt = 0; attempt < 3 && ms >= 100; attempt++) {
+    for (let attempt = 0; attempt < 3 && ms >= 1000; attempt++) {
       const t0 = performance.now();
       const r = await reload(`Bearer ${token}`);
       ms = Math.min(ms, performance.now() - t0);
@@ -94,7 +96,7 @@ scrape_configs: *i
       assert.equal(r.status, 500, `${what}: ${body}`);
       assert.match(body, what === 'alias bomb' ? /excessive aliasing/ : /larger than/);
     }
-    assert.ok(ms < 100, `${what} refused in ${ms.toFixed(1)} ms`);
+    assert.ok(ms < 1000, `${what} refused in ${ms.toFixed(1)} ms`);
   }
   await new Promise((r) => setTimeout(r, 3000)); // the sidecars' own re-reads of --config.file see the bomb too
   await writeFile(configFile, good);

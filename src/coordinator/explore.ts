@@ -12,6 +12,7 @@ import { SeriesCounter, isOpenMetrics } from '../prom/exposition.js';
 import type { ScrapeConfig } from '../config/config.js';
 import { HashIndex } from './hash-index.js';
 import { SlotFlags } from './slot-set.js';
+import { grown } from './columns.js';
 
 /** What Prometheus 2.42 sends as Accept when scraping. */
 export const SCRAPE_ACCEPT = 'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
@@ -235,11 +236,10 @@ export class Explorer {
   /** The columns twice as long. */
   private growColumns(): void {
     const n = this.flags.length * 2;
-    const grow = <T extends Uint8Array | Uint32Array | Int32Array>(a: T, b: T): T => (b.set(a), b);
-    this.generation = grow(this.generation, new Uint32Array(n));
-    this.flags = grow(this.flags, new Uint8Array(n));
-    this.series = grow(this.series, new Int32Array(n));
-    this.attempts = grow(this.attempts, new Uint32Array(n));
+    this.generation = grown(this.generation, n);
+    this.flags = grown(this.flags, n);
+    this.series = grown(this.series, n);
+    this.attempts = grown(this.attempts, n);
   }
 
   private clientFor(sc: ScrapeConfig): ConfiguredHttpClient {

@@ -11,6 +11,8 @@
  * no rounding happens. So the index is for safe integers only (every load, size and the budget, and their sums below
  * 2^53; series are counts), and the caller checks that first (`exactFor`).
  */
+import { grown } from './columns.js';
+
 export class FitIndex {
   /** The shards, by load ascending, then id descending: the first `n` entries. */
   private order: Int32Array;
@@ -32,16 +34,8 @@ export class FitIndex {
 
   /** Shard `r` (not a candidate yet: a shard just opened) becomes one, at its load. */
   add(r: number): void {
-    if (r >= this.at.length) {
-      const at = new Int32Array(Math.max(r + 1, 2 * this.at.length)).fill(-1);
-      at.set(this.at);
-      this.at = at;
-    }
-    if (this.n === this.order.length) {
-      const order = new Int32Array(Math.max(16, 2 * this.n));
-      order.set(this.order);
-      this.order = order;
-    }
+    if (r >= this.at.length) this.at = grown(this.at, Math.max(r + 1, 2 * this.at.length), -1);
+    if (this.n === this.order.length) this.order = grown(this.order, Math.max(16, 2 * this.n));
     const { order, at, load } = this;
     const l = load[r]!;
     // Its place: after every shard with less load, and after those with the same load and a higher id.

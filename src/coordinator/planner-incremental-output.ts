@@ -15,6 +15,7 @@ import { AssignmentRecord, stateCode } from './assignment-record.js';
 import type { TargetState } from './planner.js';
 import type { ShardTargets } from './shard-targets.js';
 import type { SlotSet } from './slot-set.js';
+import { grown } from './columns.js';
 
 /** What a shard's record lost (`removed`) and got or kept in another state (`set`, applied after the removals). */
 export interface ShardChanges {
@@ -157,12 +158,8 @@ export class AssignmentRecords {
 
   private grow(min: number): void {
     const size = Math.max(1024, min * 2);
-    const n = new Int32Array(size).fill(-1);
-    n.set(this.normal);
-    const t = new Int32Array(size).fill(-1);
-    t.set(this.incoming);
-    this.normal = n;
-    this.incoming = t;
+    this.normal = grown(this.normal, size, -1);
+    this.incoming = grown(this.incoming, size, -1);
   }
 }
 

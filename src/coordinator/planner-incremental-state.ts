@@ -14,6 +14,7 @@ import type { PlannerShard } from './planner.js';
 import { orderKey } from './sorted-keys.js';
 import { SlotFlags } from './slot-set.js';
 import { HashIndex } from './hash-index.js';
+import { grown } from './columns.js';
 
 /** Largest series for which the incremental planner keeps sums exact (with fewer than 2^21 keys: < 2^52). */
 const MAX_EXACT_SERIES = 2 ** 31;
@@ -112,24 +113,13 @@ export class ResolvedCopies {
   }
 
   private grow(size: number): void {
-    const widen = (a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> => {
-      const b = new Int32Array(size).fill(-1);
-      b.set(a);
-      return b;
-    };
-    this.holder = widen(this.holder);
-    this.normal = widen(this.normal);
-    this.incoming = widen(this.incoming);
-    this.lostFrom = widen(this.lostFrom);
-    const d = new Uint8Array(size);
-    d.set(this.discovered);
-    this.discovered = d;
-    const k = new Float64Array(size);
-    k.set(this.hashKeys);
-    this.hashKeys = k;
-    const c = new Float64Array(size);
-    c.set(this.counted);
-    this.counted = c;
+    this.holder = grown(this.holder, size, -1);
+    this.normal = grown(this.normal, size, -1);
+    this.incoming = grown(this.incoming, size, -1);
+    this.lostFrom = grown(this.lostFrom, size, -1);
+    this.discovered = grown(this.discovered, size);
+    this.hashKeys = grown(this.hashKeys, size);
+    this.counted = grown(this.counted, size);
   }
 
   /** Frees the slot of a key neither discovered nor on any record (its contribution must be undone). */

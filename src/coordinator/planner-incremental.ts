@@ -36,6 +36,7 @@ import { relieveOverloadedShards, scaleDown } from './planner-relief.js';
 import { AssignmentRecords, type BuildChanges, type SlottedView } from './planner-incremental-output.js';
 import { ResolvedCopies, MAX_EXACT_KEYS, sanitizeSeries } from './planner-incremental-state.js';
 import { SlotSet } from './slot-set.js';
+import { grown } from './columns.js';
 
 const NO_TARGETS = ShardTargets.EMPTY;
 
@@ -340,15 +341,9 @@ export class IncrementalPlanner {
 
   private growSeen(min: number): void {
     const size = Math.max(1024, min * 2);
-    const g = new Int32Array(size);
-    g.set(this.seenGen);
-    const s = new Float64Array(size);
-    s.set(this.seenSeries);
-    const at = new Int32Array(size).fill(-1);
-    at.set(this.prevPosition);
-    this.seenGen = g;
-    this.seenSeries = s;
-    this.prevPosition = at;
+    this.seenGen = grown(this.seenGen, size);
+    this.seenSeries = grown(this.seenSeries, size);
+    this.prevPosition = grown(this.prevPosition, size, -1);
   }
 
   /** Phases 2-5 of planAssignments on a copy of the resolved phase 1, then the output. */

@@ -5,6 +5,7 @@
  * half a second per cycle) where this costs two array writes. Iterate by position (`size`, `at`): a slot added
  * while iterating is visited too, as with a Set.
  */
+import { grown } from './columns.js';
 export class SlotSet {
   private marks = new Uint8Array(0);
   private list = new Int32Array(64);
@@ -24,10 +25,10 @@ export class SlotSet {
   }
 
   add(i: number): void {
-    if (i >= this.marks.length) this.marks = withRoomFor(this.marks, i);
+    if (i >= this.marks.length) this.marks = grown(this.marks, Math.max(1024, i * 2));
     else if (this.marks[i] === 1) return;
     this.marks[i] = 1;
-    if (this.count === this.list.length) this.list = doubled(this.list);
+    if (this.count === this.list.length) this.list = grown(this.list, this.list.length * 2);
     this.list[this.count++] = i;
   }
 
@@ -85,13 +86,13 @@ export class SlotFlags {
       }
       this.markAll(i);
     }
-    if (i >= this.marks.length) this.marks = withRoomFor(this.marks, i);
+    if (i >= this.marks.length) this.marks = grown(this.marks, Math.max(1024, i * 2));
     const m = this.marks[i]!;
     if (m === 1) return;
     this.marks[i] = 1;
     this.members++;
     if (m === 2) return;
-    if (this.listed === this.list.length) this.list = doubled(this.list);
+    if (this.listed === this.list.length) this.list = grown(this.list, this.list.length * 2);
     this.list[this.listed++] = i;
   }
 
@@ -165,18 +166,4 @@ export class SlotFlags {
     }
     this.listed = n;
   }
-}
-
-/** `marks` grown to hold slot `i` (twice that, at least 1,024), its marks kept. */
-function withRoomFor(marks: Uint8Array, i: number): Uint8Array<ArrayBuffer> {
-  const grown = new Uint8Array(Math.max(1024, i * 2));
-  grown.set(marks);
-  return grown;
-}
-
-/** `list` in an array twice as long. */
-function doubled(list: Int32Array): Int32Array<ArrayBuffer> {
-  const grown = new Int32Array(list.length * 2);
-  grown.set(list);
-  return grown;
 }

@@ -1,11 +1,12 @@
 /**
- * Growing a per-slot column: the planner, the explorer and their sets keep what they know of each target in typed
- * arrays indexed by slot (a number per target in a typed array is 4–8 bytes; in a plain array or an object field,
- * a boxed double or a tagged value the collector walks). A typed array cannot grow in place, so each grows by
- * making a longer one and copying the old one in: one helper, so that no column forgets its contents or its fill.
+ * Growing a column: the planner, the explorer and the slot sets keep what they know of each target in typed arrays
+ * indexed by slot, and the fit index its shards in typed arrays indexed by shard (a number per target in a typed
+ * array is 4–8 bytes; in a plain array or an object field, a boxed double or a tagged value the collector walks). A
+ * typed array cannot grow in place, so each grows by making a longer one and copying the old one in: one helper, so
+ * that no column forgets its contents or its fill.
  */
 
-/** A typed array that holds a per-slot column. */
+/** A typed array that holds a column, one number per slot or per shard. */
 export type Column = Int32Array | Uint32Array | Uint8Array | Float64Array;
 
 /**

@@ -154,7 +154,7 @@ function newShardIndexFor(st: PlanState): FitIndex | null {
  */
 export function drainExcessShards(st: PlanState): void {
   for (let s = Math.max(0, st.maxShards); s < st.existing; s++) {
-    const members = membersOf(st, s).filter((i) => st.incoming[i]! < 0).sort(bySizeDesc(st));
+    const members = Array.from(membersOf(st, s)).filter((i) => st.incoming[i]! < 0).sort(bySizeDesc(st));
     for (const i of members) {
       const size = st.series[i]!;
       const r = size > st.budget ? emptyReceiver(st) : bestFit(st, size, withinBudget);

@@ -37,9 +37,9 @@ const INDEX_BITS = 2 ** 20;
 /**
  * `members` by series ascending, then hash: the order of compareAsc. Exported for tests.
  */
-export function ascending(members: readonly number[], series: number[], hashes: string[]): number[] {
+export function ascending(members: ArrayLike<number>, series: number[], hashes: string[]): number[] {
   const asc = bySeries(members, series);
-  if (asc === null) return members.slice().sort(compareAsc(series, hashes));
+  if (asc === null) return Array.from(members).sort(compareAsc(series, hashes));
   orderRunsByHash(asc, series, hashes);
   return asc;
 }
@@ -51,7 +51,7 @@ export function ascending(members: readonly number[], series: number[], hashes: 
  * an integer in [0, 2^32) and fewer than 2^20 members; null otherwise. A change touching most shards sorts each
  * relieved shard's targets.
  */
-function bySeries(members: readonly number[], series: number[]): number[] | null {
+function bySeries(members: ArrayLike<number>, series: number[]): number[] | null {
   const L = members.length;
   const span = countableSpan(members, series);
   if (span !== null) {
@@ -142,7 +142,7 @@ function lowerBound(asc: number[], series: number[], need: number, from = 0, to 
  * each chosen target for the smallest one that still suffices). A shard holding an oversized target keeps its
  * largest oversized target and sends everything else away. Exported for tests.
  */
-export function chooseReliefSet(members: readonly number[], series: number[], hashes: string[], excess: number, budget: number, hashKeys?: Float64Array): number[] {
+export function chooseReliefSet(members: ArrayLike<number>, series: number[], hashes: string[], excess: number, budget: number, hashKeys?: Float64Array): number[] {
   if (members.length === 0 || excess <= 0) return [];
   const one = singleReliefTarget(members, series, hashes, excess, budget, hashKeys);
   if (one >= 0) return [one];
@@ -172,9 +172,12 @@ export function chooseReliefSet(members: readonly number[], series: number[], ha
   if (k === 2) {
     let best: [number, number] | null = null;
     let bestSum = Infinity;
+    // The partner's bound only falls as p rises (asc is ascending): walked down from the last one, not searched.
+    let bound = lowerBound(asc, series, excess - series[asc[0]!]!);
     for (let p = 0; p < L; p++) {
       const a = series[asc[p]!]!;
-      let q = lowerBound(asc, series, excess - a);
+      while (bound > 0 && series[asc[bound - 1]!]! >= excess - a) bound--;
+      let q = bound;
       if (q === p) q++;
       if (q >= L) continue;
       const sum = a + series[asc[q]!]!;
@@ -222,7 +225,7 @@ export function chooseReliefSet(members: readonly number[], series: number[], ha
  * An indexed loop, as in bySeries: relief is rare, so it often runs before V8 optimises it, and there each step of
  * for…of allocates a result object (10 MB in the first 1% cycle of one profiled run at a million targets).
  */
-function singleReliefTarget(members: readonly number[], series: number[], hashes: string[], excess: number, budget: number, hashKeys?: Float64Array): number {
+function singleReliefTarget(members: ArrayLike<number>, series: number[], hashes: string[], excess: number, budget: number, hashKeys?: Float64Array): number {
   let largest = Number.NEGATIVE_INFINITY;
   let pick = -1;
   for (let j = 0; j < members.length; j++) {
@@ -270,7 +273,7 @@ export function scaleDown(st: PlanState): number {
   if (st.count[h] === 0) return d;
 
   // Try the whole move on a scratch copy of the loads first: all or nothing.
-  const members = membersOf(st, h).slice().sort(bySizeDesc(st));
+  const members = Array.from(membersOf(st, h)).sort(bySizeDesc(st));
   const savedLoad = st.load.slice();
   const savedCount = st.count.slice();
   const plan: Array<[number, number]> = [];

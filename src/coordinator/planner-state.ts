@@ -68,7 +68,7 @@ export interface PlanState {
   /** New shards opened by this step (ids existing, existing+1, …). */
   opened: number;
   /** Per shard, the targets whose normal copy is on it: built by the second `membersOf`, then kept up to date. */
-  membersByShard: number[][] | null;
+  membersByShard: ShardMembers | null;
   /** Calls of `membersOf` in this step. */
   memberQueries: number;
 
@@ -234,7 +234,7 @@ export function resolveCopies(input: PlannerInput): PlanState {
 function holdNormal(st: PlanState, i: number, s: number): void {
   st.normal[i] = s;
   st.touched?.push(i);
-  if (st.membersByShard) (st.membersByShard[s] ??= []).push(i);
+  st.membersByShard?.add(s, i);
   st.load[s]! += st.series[i]!;
   st.count[s]!++;
 }
@@ -258,38 +258,67 @@ function findDrainingShard(st: PlanState): number {
  * Per shard, the targets whose normal copy is on it, in no set order: every reader orders them by series and hash
  * (bySizeDesc) or picks among them by series, then hash (chooseReliefSet), so no decision depends on it (a test
  * checks relief's). One scan of every target for the first call; from the second (relief may ask for many shards),
- * an index built once per step, whose list is handed over as it is: read only, and copied by a reader that sorts
- * it (a copy per relieved shard was 13 MB of a profiled 1% round's allocation at 1M).
+ * an index built once per step (ShardMembers), whose list is handed over as it is: read only, and copied by a reader
+ * that sorts it (a copy per relieved shard was 13 MB of a profiled 1% round's allocation at 1M).
  */
-export function membersOf(st: PlanState, shard: number): readonly number[] {
+export function membersOf(st: PlanState, shard: number): Int32Array {
   if (st.memberQueries++ === 0) {
     const out: number[] = [];
     for (let i = 0; i < st.normal.length; i++) if (st.normal[i] === shard) out.push(i);
-    return out;
+    // A typed array as the index's lists are: relief's loops then see one kind of array.
+    return Int32Array.from(out);
   }
-  if (!st.membersByShard) st.membersByShard = indexMembers(st.normal);
-  return st.membersByShard[shard] ?? [];
+  if (!st.membersByShard) st.membersByShard = ShardMembers.of(st.normal);
+  return st.membersByShard.of(shard);
 }
 
-/** Per shard, its targets' numbers in ascending order: counted first, so that each list is filled, not grown. */
-function indexMembers(normal: ArrayLike<number>): number[][] {
-  const counts: number[] = [];
-  for (let i = 0; i < normal.length; i++) {
-    const s = normal[i]!;
-    if (s >= 0) counts[s] = (counts[s] ?? 0) + 1;
+/**
+ * Every shard's targets in one array, shard after shard, each shard's in ascending order, and where each shard's
+ * targets begin; targets a phase puts on a shard afterwards (holdNormal) in a list of that shard's own.
+ *
+ * Why one array: relief asks for nearly every shard's targets when a change grows most shards (1% of targets grown
+ * by half, at 1M on 784 shards). An array per shard, filled target by target, was 69 ms of a profiled round of 1%
+ * cycles, most of it in writes to 784 arrays apart in the heap; here they go to one typed array, at 784 cursors.
+ */
+export class ShardMembers {
+  private readonly later = new Map<number, number[]>();
+  private constructor(private readonly begin: Int32Array, private readonly all: Int32Array) {}
+
+  static of(normal: Int32Array): ShardMembers {
+    let shards = 0;
+    for (let i = 0; i < normal.length; i++) if (normal[i]! >= shards) shards = normal[i]! + 1;
+    // begin[s + 1] counts shard s's targets first; summed, begin[s] is where shard s's targets begin.
+    const begin = new Int32Array(shards + 1);
+    for (let i = 0; i < normal.length; i++) if (normal[i]! >= 0) begin[normal[i]! + 1]!++;
+    for (let s = 0; s < shards; s++) begin[s + 1]! += begin[s]!;
+    const all = new Int32Array(begin[shards]!);
+    const cursor = begin.slice(0, shards);
+    for (let i = 0; i < normal.length; i++) {
+      const s = normal[i]!;
+      if (s >= 0) all[cursor[s]!++] = i;
+    }
+    return new ShardMembers(begin, all);
   }
-  const index: number[][] = [];
-  const fill: number[] = [];
-  for (let s = 0; s < counts.length; s++) {
-    index.push(new Array<number>(counts[s] ?? 0));
-    fill.push(0);
+
+  /** The shard's targets: those indexed, then those added since. */
+  of(shard: number): Int32Array {
+    const indexed = shard + 1 < this.begin.length ? this.all.subarray(this.begin[shard]!, this.begin[shard + 1]!) : EMPTY;
+    const added = this.later.get(shard);
+    if (added === undefined) return indexed;
+    const out = new Int32Array(indexed.length + added.length);
+    out.set(indexed);
+    out.set(added, indexed.length);
+    return out;
   }
-  for (let i = 0; i < normal.length; i++) {
-    const s = normal[i]!;
-    if (s >= 0) index[s]![fill[s]!++] = i;
+
+  add(shard: number, i: number): void {
+    const added = this.later.get(shard);
+    if (added === undefined) this.later.set(shard, [i]);
+    else added.push(i);
   }
-  return index;
 }
+
+const EMPTY = new Int32Array(0);
 
 /**
  * Sort order of placement: series descending, then hash ascending. With the hashes' order keys (sorted-keys.ts

@@ -12,7 +12,7 @@
  */
 
 /** The span of `list`'s series, or null unless every one is a safe integer (a count) spanning less than 4 × its length. */
-export function countableSpan(list: readonly number[], series: readonly number[]): { min: number; max: number } | null {
+export function countableSpan(list: ArrayLike<number>, series: readonly number[]): { min: number; max: number } | null {
   let min = Infinity;
   let max = -Infinity;
   for (let j = 0; j < list.length; j++) {
@@ -28,7 +28,7 @@ export function countableSpan(list: readonly number[], series: readonly number[]
  * Where each run of equal series starts, for a counting sort of `list` over its span (countableSpan): run b holds
  * the series min + b (ascending) or max − b (descending); `starts[b]` is its first position, `starts[b + 1]` its end.
  */
-export function seriesRunStarts(list: readonly number[], series: readonly number[], span: { min: number; max: number }, descending: boolean): Int32Array {
+export function seriesRunStarts(list: ArrayLike<number>, series: readonly number[], span: { min: number; max: number }, descending: boolean): Int32Array {
   const { min, max } = span;
   const starts = new Int32Array(max - min + 2);
   for (let j = 0; j < list.length; j++) starts[(descending ? max - series[list[j]!]! : series[list[j]!]! - min) + 1]!++;

@@ -6,6 +6,7 @@
  * while iterating is visited too, as with a Set.
  */
 import { grown } from './columns.js';
+
 export class SlotSet {
   private marks = new Uint8Array(0);
   private list = new Int32Array(64);

@@ -10,6 +10,7 @@ import {
 } from '../../src/coordinator/planner.js';
 import { ascending, chooseReliefSet } from '../../src/coordinator/planner-relief.js';
 import { orderKey } from '../../src/coordinator/sorted-keys.js';
+import { ShardMembers } from '../../src/coordinator/planner-state.js';
 
 /** The records of a plan as objects keyed by hash, to compare with literals. */
 function objects(records: PlannerOutput['assignments']): Array<Record<string, TargetState>> {
@@ -261,6 +262,17 @@ test('relief: the margin sends a move to a new shard rather than fill a receiver
   // b (500) would bring shard 1 to 950 > 900: a new shard.
   assert.deepEqual(out.moves, [{ hash: 'b', from: 0, to: 2, reason: 'overload' }]);
   assert.equal(out.desiredShards, 3);
+});
+
+test('relief: the member index lists each shard\'s targets in ascending order, then those a phase put there after it', () => {
+  fc.assert(fc.property(fc.array(fc.integer({ min: -1, max: 6 }), { maxLength: 60 }), fc.array(fc.tuple(fc.integer({ min: 0, max: 8 }), fc.nat(100)), { maxLength: 5 }), (normal, added) => {
+    const index = ShardMembers.of(Int32Array.from(normal));
+    for (const [s, i] of added) index.add(s, i);
+    for (let s = 0; s <= 8; s++) {
+      const want = [...normal.flatMap((t, i) => (t === s ? [i] : [])), ...added.filter(([t]) => t === s).map(([, i]) => i)];
+      assert.deepEqual(Array.from(index.of(s)), want, `shard ${s}`);
+    }
+  }), { numRuns: 500 });
 });
 
 test('relief: the set selection (fewest targets, then fewest series)', () => {

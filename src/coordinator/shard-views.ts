@@ -27,16 +27,20 @@ export class StatusViews {
     const stamp = versions.every((v) => v !== undefined) ? versions.join(' ') : undefined;
     const cached = this.cache.get(i);
     if (stamp !== undefined && cached?.stamp === stamp) return { view: cached.view };
-    // What changed on the sidecars since the cached view was made: the keys at which the new view can differ.
+    const sameSidecars = cached !== undefined && cached.mirrors.length === mirrors.length && cached.mirrors.every((m, k) => m === mirrors[k]);
+    // What changed on the sidecars since the cached view was made: the keys at which the new view can differ. Taken
+    // from every sidecar; gathered only for the cached view (another is built whole).
     const changed = new Set<string>();
-    for (const m of mirrors) for (const h of m.takeChanged(MirrorReader.View)) changed.add(h);
+    for (const m of mirrors) {
+      const taken = m.takeChanged(MirrorReader.View);
+      if (sameSidecars) for (const h of taken) changed.add(h);
+    }
     const [first, ...others] = mirrors.map((m) => m.statuses);
     const entry = (st: StatusSummary): ShardTargetView => {
       let scrapes = st.scrapesSinceAssigned;
       for (const o of others) scrapes = Math.min(scrapes, o.get(st.hash)?.scrapesSinceAssigned ?? 0);
       return targetView(st.state, Math.min(scrapes, REPORTED_SCRAPES));
     };
-    const sameSidecars = cached !== undefined && cached.mirrors.length === mirrors.length && cached.mirrors.every((m, k) => m === mirrors[k]);
     let view: ShardTargets;
     let changedFrom: PlannerShard['changedFrom'];
     if (sameSidecars) {

@@ -36,6 +36,8 @@ function held(t: TargetStatus, hash: string, from: SidecarMirror): HeldStatus {
  * Who reads a mirror's changes, each with its own account of them: the measured statuses (measured.ts) and the
  * planner's view of the shard (the coordinator's statusView).
  */
+const NOTHING: ReadonlySet<string> = new Set();
+
 export const MirrorReader = { Measured: 0, View: 1 } as const;
 export type MirrorReader = (typeof MirrorReader)[keyof typeof MirrorReader];
 
@@ -45,34 +47,43 @@ export class SidecarMirror {
   /** The sidecar's applied assignment, as of `version`. */
   assignmentVersion: string | undefined;
   readonly statuses = new Map<string, HeldStatus>();
-  /** Per reader (MirrorReader), the hashes whose status was added, replaced or removed since it last took them. */
-  private changed: [Set<string>, Set<string>] = [new Set(), new Set()];
+  /**
+   * Per reader (MirrorReader), the hashes whose status was added, replaced or removed since it last took them; null
+   * until it first takes them. Why: a reader that never took them has never read this mirror, and reads it whole when
+   * it first does (measured.ts: a sidecar new in the read; shard-views.ts: new sidecars). A restarted coordinator's
+   * first answers hold every target: gathered for both readers, they were two million set insertions at a million
+   * targets, for sets nobody read.
+   */
+  private changed: [Set<string> | null, Set<string> | null] = [null, null];
 
   /** Takes an answer in. */
   apply(d: TargetStatusDelta): void {
     const [a, b] = this.changed;
+    const told = a !== null || b !== null;
     if (d.full) {
-      for (const h of this.statuses.keys()) a.add(h), b.add(h);
+      if (told) for (const h of this.statuses.keys()) a?.add(h), b?.add(h);
       this.statuses.clear();
     }
-    for (const h of d.removed) if (this.statuses.delete(h)) a.add(h), b.add(h);
+    for (const h of d.removed) if (this.statuses.delete(h) && told) a?.add(h), b?.add(h);
     for (const t of d.targets) {
       // The map keeps its first key string for a hash: the status names the same one (not a second copy per update).
       const before = this.statuses.get(t.hash);
       const hash = before !== undefined ? before.hash : t.hash;
       this.statuses.set(hash, held(t, hash, this));
-      a.add(hash);
-      b.add(hash);
+      if (told) a?.add(hash), b?.add(hash);
     }
     this.version = d.version;
     this.assignmentVersion = d.assignmentVersion;
   }
 
-  /** The hashes changed since `reader` last took them, and forgets them for that reader. */
-  takeChanged(reader: MirrorReader): Set<string> {
+  /**
+   * The hashes changed since `reader` last took them, and forgets them for that reader. Its first take answers
+   * nothing: from then on, changes are kept for it (see `changed`).
+   */
+  takeChanged(reader: MirrorReader): ReadonlySet<string> {
     const c = this.changed[reader];
-    if (c.size > 0) this.changed[reader] = new Set();
-    return c;
+    if (c === null || c.size > 0) this.changed[reader] = new Set();
+    return c ?? NOTHING;
   }
 }
 

@@ -55,7 +55,7 @@ export class StatusViews {
       view = edits.length === 0 ? cached.view : cached.view.edited(edits);
       if (view !== cached.view) changedFrom = { from: cached.view, keys: edits.map(([h]) => h) };
     } else {
-      view = ShardTargets.of([...first!.values()].map((st) => [st.hash, entry(st)] as const));
+      view = ShardTargets.ofMap(first!, entry);
     }
     if (stamp !== undefined) this.cache.set(i, { stamp, view, mirrors });
     else this.cache.delete(i);
@@ -74,7 +74,7 @@ export class StatusViews {
 
 /** A sidecar's applied assignment, as the planner sees one. */
 export function viewOf(statuses: ReadonlyMap<string, StatusSummary>): ShardTargets {
-  return ShardTargets.of([...statuses.values()].map((st) => [st.hash, targetView(st.state, st.scrapesSinceAssigned)] as const));
+  return ShardTargets.ofMap(statuses, (st) => targetView(st.state, st.scrapesSinceAssigned));
 }
 
 /** A shard's view, worked out on first use and kept. */

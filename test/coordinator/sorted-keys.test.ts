@@ -133,3 +133,18 @@ test('orderKey orders strings as < does wherever two keys differ; 16-hex hashes 
     if (a.slice(0, 6) !== b.slice(0, 6)) assert.notEqual(orderKey(a), orderKey(b));
   }), { numRuns: 5000 });
 });
+
+test("a view made from a map's values holds its keys ascending, each with its value's entry, as one made from pairs", () => {
+  const states: TargetState[] = ['normal', 'in_transfer', 'assigned'];
+  fc.assert(
+    fc.property(fc.array(fc.tuple(keyArb, fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 3 })), { maxLength: 40 }), (entries) => {
+      const map = new Map(entries.map(([k, s, scrapes]) => [k, { state: states[s]!, scrapes }]));
+      const view = ShardTargets.ofMap(map, (v) => targetView(v.state, v.scrapes));
+      const keys = [...map.keys()];
+      assert.deepEqual([...view.hashes], [...keys].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+      for (const k of keys) assert.deepEqual(view.get(k), targetView(map.get(k)!.state, map.get(k)!.scrapes), k);
+      assert.deepEqual(view.toObject(), ShardTargets.of(keys.map((k) => [k, targetView(map.get(k)!.state, map.get(k)!.scrapes)])).toObject());
+    }),
+    { numRuns: 300 },
+  );
+});

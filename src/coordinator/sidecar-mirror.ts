@@ -36,10 +36,11 @@ function held(t: TargetStatus, hash: string, from: SidecarMirror): HeldStatus {
  * Who reads a mirror's changes, each with its own account of them: the measured statuses (measured.ts) and the
  * planner's view of the shard (the coordinator's statusView).
  */
-const NOTHING: ReadonlySet<string> = new Set();
-
 export const MirrorReader = { Measured: 0, View: 1 } as const;
 export type MirrorReader = (typeof MirrorReader)[keyof typeof MirrorReader];
+
+/** What a reader's first take answers (SidecarMirror.takeChanged). */
+const NOTHING: ReadonlySet<string> = new Set();
 
 export class SidecarMirror {
   /** Where the next read continues from; undefined until a sidecar with versions answered. */

@@ -135,9 +135,9 @@ test('orderKey orders strings as < does wherever two keys differ; 16-hex hashes 
 });
 
 test("a view made from a map's values holds its keys ascending, each with its value's entry, as one made from pairs", () => {
-  const states: TargetState[] = ['normal', 'in_transfer', 'assigned'];
+  const states: TargetState[] = ['normal', 'in_transfer'];
   fc.assert(
-    fc.property(fc.array(fc.tuple(keyArb, fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 3 })), { maxLength: 40 }), (entries) => {
+    fc.property(fc.array(fc.tuple(keyArb, fc.integer({ min: 0, max: 1 }), fc.integer({ min: 0, max: 3 })), { maxLength: 40 }), (entries) => {
       const map = new Map(entries.map(([k, s, scrapes]) => [k, { state: states[s]!, scrapes }]));
       const view = ShardTargets.ofMap(map, (v) => targetView(v.state, v.scrapes));
       const keys = [...map.keys()];

@@ -36,13 +36,12 @@ export class ShardTargets {
   /** The view of these entries (any order; a hash given twice keeps its last entry). */
   static of(entries: Iterable<readonly [string, ShardTargetView]> | Readonly<Record<string, ShardTargetView>>): ShardTargets {
     const map = new Map<string, ShardTargetView>(Symbol.iterator in entries ? (entries as Iterable<readonly [string, ShardTargetView]>) : Object.entries(entries));
-    const hashes = [...map.keys()].sort();
-    return new ShardTargets(hashes, hashes.map((h) => map.get(h)!));
+    return ShardTargets.ofMap(map, (v) => v);
   }
 
   /**
-   * The view of a map's values, `view` making each entry. A map's keys are distinct already: only sorted, without the
-   * pairs and the second map `of` builds (a restart builds a view of every shard's statuses, a million at 1M targets).
+   * The view of a map's values, `view` making each entry. A map's keys are distinct already: only sorted, without
+   * pairs made for `of` and its map of them (a restart builds a view of every shard's statuses, a million at 1M).
    */
   static ofMap<V>(map: ReadonlyMap<string, V>, view: (v: V) => ShardTargetView): ShardTargets {
     const hashes = [...map.keys()].sort();

@@ -28,6 +28,7 @@ import { SidecarMirrors, assignmentChange, isApplied, type StatusSummary, type S
 import { MeasuredStatuses } from './measured.js';
 import { StatusViews, lazyView, meantView, plannedChange, recordChanges, recordEdits, viewOf, type LazyView, type RecordChanges } from './shard-views.js';
 import { BULK_MIN_CHANGES, TargetSizes, type SizingSources } from './sizing.js';
+import type { SeatRelease } from './seats.js';
 
 export { PROMETHEUS_ADDED_SERIES } from './sizing.js';
 
@@ -246,13 +247,23 @@ export class Coordinator {
     // Kept until the sizes take them: a cycle that fails before sizing (a shard list that could not be read) must
     // not lose the changes of its update (the map is changed in place).
     const changed = this.population.changed;
+    const released = this.population.seats.takeReleased();
     if (changed === null) this.populationChanges = 'all';
-    else if (this.populationChanges !== 'all') for (const h of changed) this.populationChanges.add(h);
+    else if (this.populationChanges !== 'all') {
+      for (const h of changed) this.populationChanges.add(h);
+      // Cycles that fail before sizing add up their releases: past as many as there are targets, sizing every
+      // target afresh costs less than taking them out one by one, and the list stays bounded.
+      if (this.populationReleased.length + released.length > res.targets.size + BULK_MIN_CHANGES) this.populationChanges = 'all';
+      else for (const r of released) this.populationReleased.push(r);
+    }
+    if (this.populationChanges === 'all') this.populationReleased = [];
     return res.targets;
   }
 
   /** The hashes population changed since the sizes last took them; 'all': size every target afresh. */
   private populationChanges: Set<string> | 'all' = 'all';
+  /** The targets population unseated since the sizes last took them (seats.ts); none when they are sized afresh. */
+  private populationReleased: SeatRelease[] = [];
 
   private async poll(info: ShardInfo, acting: boolean): Promise<Polled> {
     if (!info.ready) return { info, ok: false, error: 'not ready' };
@@ -437,7 +448,9 @@ export class Coordinator {
    */
   private sizeTargets(targets: Map<string, Target>, polled: Polled[][], shards: PlannerShard[]): void {
     const populated = this.populationChanges;
+    const released = this.populationReleased;
     this.populationChanges = new Set();
+    this.populationReleased = [];
     // Every target is sized below when the population is new or the sizes are not built: the statuses that changed
     // are then not needed (after a restart, a million).
     const rebuild = populated === 'all' || !this.sizesBuilt;
@@ -456,8 +469,8 @@ export class Coordinator {
       this.explorer.retain(targets);
     } else {
       for (const h of populated) if (!targets.has(h)) this.explorer.forget(h);
-      if (populated.size > 0 || measuredChanged.size > 0 || probed.length > 0) this.sizes.update([...populated, ...measuredChanged, ...probed], src, viewsChanged);
-      else if (viewsChanged) this.sizes.update([], src, true);
+      if (populated.size > 0 || measuredChanged.size > 0 || probed.length > 0) this.sizes.update([...populated, ...measuredChanged, ...probed], src, viewsChanged, released);
+      else if (viewsChanged) this.sizes.update([], src, true, released);
     }
     this.sizes.forEachProbe((t) => {
       const sc = this.population.scOf(t.job);
@@ -584,6 +597,7 @@ export class Coordinator {
     this.sizes = new TargetSizes();
     this.sizesBuilt = false;
     this.populationChanges = 'all';
+    this.populationReleased = [];
     this.notReadySince.clear();
     this.lastView.clear();
     const measured = new Map<string, StatusSummary>();

@@ -9,6 +9,7 @@ import type { TargetGroup } from '../discovery/types.js';
 import type { GroupChanges } from '../discovery/change-log.js';
 import type { DroppedTarget, JobDefaults, Target } from '../target/populate.js';
 import { targetLabelProblem } from '../shard/contract.js';
+import type { Seats } from './seats.js';
 
 /**
  * One group's populated targets. Its active targets are held as they are (no object pairing each with its job's
@@ -135,11 +136,12 @@ export function patchJob(st: JobState, changes: GroupChanges, version: number, p
 }
 
 /**
- * Takes `removed` parts' targets out of `result` and puts `added` ones' in, naming each hash in `touched`. False,
- * with `result` half-changed, when a hash is held twice (a target to take out is not the one held, or one to put in
- * is held already): then only a rebuild knows which target wins.
+ * Takes `removed` parts' targets out of `result` and puts `added` ones' in, naming each hash in `touched`, and
+ * unseating and seating them. False, with `result` half-changed (each target in it seated, each taken out
+ * unseated), when a hash is held twice (a target to take out is not the one held, or one to put in is held
+ * already): then only a rebuild knows which target wins.
  */
-export function applyParts(result: { targets: Map<string, Target>; problems: Map<string, string> }, removed: readonly Part[], added: readonly Part[], touched: string[]): boolean {
+export function applyParts(result: { targets: Map<string, Target>; problems: Map<string, string> }, removed: readonly Part[], added: readonly Part[], touched: string[], seats: Seats): boolean {
   const { targets, problems } = result;
   for (const p of removed) {
     for (let k = 0, n = activeCount(p); k < n; k++) {
@@ -147,6 +149,7 @@ export function applyParts(result: { targets: Map<string, Target>; problems: Map
       const h = e.hash;
       if (targets.get(h) !== e) return false;
       targets.delete(h);
+      seats.release(e);
       touched.push(h);
     }
     if (p.problems !== null) for (const h of p.problems.keys()) problems.delete(h);
@@ -157,6 +160,7 @@ export function applyParts(result: { targets: Map<string, Target>; problems: Map
       const h = e.hash;
       if (targets.has(h)) return false;
       targets.set(h, e);
+      seats.take(e);
       touched.push(h);
     }
     if (p.problems !== null) for (const [h, problem] of p.problems) problems.set(h, problem);

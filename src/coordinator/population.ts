@@ -19,6 +19,7 @@ import type { ScrapeConfig } from '../config/config.js';
 import type { TargetGroup } from '../discovery/types.js';
 import type { GroupChanges } from '../discovery/change-log.js';
 import { jobDefaults, targetsFromGroup, type DroppedTarget, type GroupTargets, type JobDefaults, type Target } from '../target/populate.js';
+import { Seats } from './seats.js';
 import { NONE, activeAt, activeCount, applyParts, byGroupOf, indexBySource, partOf, patchJob, resc, withRoomToGrow, type JobState, type Part } from './population-state.js';
 
 /** Where the groups come from (DiscoveryManager satisfies it). */
@@ -94,6 +95,13 @@ export class Population {
   changed: string[] | null = null;
   stats: PopulationStats = { jobsWalked: 0, jobsPatched: 0, groupsRelabeled: 0, groupsReused: 0, result: 'rebuilt' };
 
+  /** The seats of the result's targets (seats.ts): each target in it holds one; those that left are told. */
+  get seats(): Seats {
+    return this.seated;
+  }
+
+  private seated = new Seats();
+
   constructor(private readonly populateGroup: PopulateGroup = targetsFromGroup) {}
 
   /**
@@ -114,6 +122,8 @@ export class Population {
       this.order = [];
       this.last = null;
       this.shadowed = 0;
+      // The next result is a first one (`changed` null): every target is seated afresh, and readers start over.
+      this.seated = new Seats();
       throw e;
     }
   }
@@ -149,7 +159,7 @@ export class Population {
         stats.jobsPatched++;
         stats.groupsRelabeled += added.length;
         if (removed.some((p) => p.dropped.length > 0) || added.some((p) => p.dropped.length > 0)) droppedMoved = true;
-        if (!applyParts(this.last!, removed, added, touched)) mustRebuild = true;
+        if (!applyParts(this.last!, removed, added, touched, this.seated)) mustRebuild = true;
       } else st = this.walk(sc, key, same, version, source, stats);
       if (st.sc !== sc) st = resc(st, sc);
       if (st !== this.order[i]) rebuild = true;
@@ -213,7 +223,7 @@ export class Population {
       }
       const removed = was.parts.filter((p) => p.mark === gone);
       if (removed.some((p) => p.dropped.length > 0) || added.some((p) => p.dropped.length > 0)) droppedMoved = true;
-      if (!applyParts(last, removed, added, touched)) return false;
+      if (!applyParts(last, removed, added, touched, this.seated)) return false;
     }
     if (droppedMoved) this.last = withLazyDropped(last, order);
     return true;
@@ -228,8 +238,13 @@ export class Population {
     for (const st of order) for (const part of st.parts) for (const d of part.dropped) dropped.push(d);
     if (changed) {
       for (const [h, e] of targets) if (old!.get(h) !== e) changed.push(h);
-      for (const h of old!.keys()) if (!targets.has(h)) changed.push(h);
+      for (const [h, e] of old!) {
+        if (targets.get(h) === e) continue;
+        this.seated.release(e);
+        if (!targets.has(h)) changed.push(h);
+      }
     }
+    for (const e of targets.values()) if (e.seat < 0) this.seated.take(e);
     this.shadowed = shadowed;
     this.changed = changed;
     this.last = { targets, problems, dropped };

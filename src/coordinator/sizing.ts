@@ -21,11 +21,13 @@ import type { StatusSummary } from './sidecar-mirror.js';
 import { PROBE_ATTEMPTS_BEFORE_DEFAULT, type ProbeResult } from './explore.js';
 import type { PlannerTarget, TargetListChanges } from './planner.js';
 import type { Target } from '../target/populate.js';
+import { SeatIndex, SeatedSet, type SeatRelease } from './seats.js';
 
 /** Series Prometheus adds per target (up, scrape_duration_seconds, scrape_samples_scraped, scrape_samples_post_metric_relabeling, scrape_series_added). */
 export const PROMETHEUS_ADDED_SERIES = 5;
 
 export interface SizingSources {
+  /** The population's targets, each seated (seats.ts): sizing keeps each one's place in the list by its seat. */
   targets: ReadonlyMap<string, Target>;
   /** Why a sidecar would refuse a target as it is, for the few it would (population.ts `problems`). */
   problems: ReadonlyMap<string, string>;
@@ -58,9 +60,18 @@ export const BULK_SIZING: BulkSizing = { min: BULK_MIN_CHANGES, fraction: 0.25 }
 export class TargetSizes {
   constructor(private readonly bulk: BulkSizing = BULK_SIZING) {}
 
-  /** The planner's list, changed in place (see the header), and each hash's position in it. */
+  /** The planner's list, changed in place (see the header). */
   private list = new Array<PlannerTarget>();
-  private readonly at = new Map<string, number>();
+  /**
+   * Per seat (seats.ts), the position in the list of the target that held it when it was listed: by seat, where a Map
+   * by hash cost 1.2–1.4 s of a profiled cycle at a million to fill. An entry counts only for the hash listed there
+   * (a seat may have changed hands since: see `positionOf`).
+   */
+  private readonly at = new SeatIndex();
+  /** Per position in the list, the seat its entry was listed with (a removal moves the last entry: its seat is needed). */
+  private listSeat: number[] = [];
+  /** The targets sized last (to find a hash's seat for `entryOf`). */
+  private targets: ReadonlyMap<string, Target> = new Map();
   /** Hashes whose entry was set or removed since the list was last taken; null: the list is new since. */
   private changed: Set<string> | null = null;
   /**
@@ -81,15 +92,16 @@ export class TargetSizes {
   /** Targets kept out of plans, and why. */
   readonly unassignable = new Map<string, string>();
   /**
-   * Targets whose size depends on whether some shard holds them (neither measured up nor probed), each with itself
-   * to probe (again) until it has a good size, or null when it needs no probe (up on a shard, not yet scraped there).
-   * One map for both: in a first cycle every target is in both, and a second map of a million was half a second.
+   * Targets whose size depends on whether some shard holds them (neither measured up nor probed), each marked when
+   * it is to be probed (again) until it has a good size, unmarked when it needs no probe (up on a shard, not yet
+   * scraped there). One set for both: in a first cycle every target is in both, and a second map of a million was
+   * half a second. By seat (seats.ts): in a first cycle, filling a Map of a million was about a second.
    */
-  private readonly unsettled = new Map<string, Target | null>();
+  private readonly unsettled = new SeatedSet();
 
-  /** Calls `f` with each target that is to be probed (again), in the order they were sized. */
+  /** Calls `f` with each target that is to be probed (again), in the order they were sized (but for removals). */
   forEachProbe(f: (t: Target) => void): void {
-    for (const t of this.unsettled.values()) if (t !== null) f(t);
+    this.unsettled.forEach((t, probe) => probe && f(t));
   }
 
   /**
@@ -109,8 +121,15 @@ export class TargetSizes {
   }
 
   entryOf(hash: string): PlannerTarget | undefined {
-    const k = this.at.get(hash);
+    const t = this.targets.get(hash);
+    const k = t === undefined ? undefined : this.positionOf(hash, t.seat);
     return k === undefined ? undefined : this.list[k];
+  }
+
+  /** Where `hash`, seated at `seat`, is listed; undefined when it is not (the seat is another hash's, or none). */
+  private positionOf(hash: string, seat: number): number | undefined {
+    const k = this.at.get(seat);
+    return k >= 0 && this.list[k]!.hash === hash ? k : undefined;
   }
 
   /** The planned series of the targets a shard's record holds. */
@@ -125,7 +144,9 @@ export class TargetSizes {
     // A new array: the planner may hold the old one. New entries too: the planner reads a new list by hash and
     // series, and a map of the old entries to keep them was a third of a rebuild's time at a million.
     this.list = new Array<PlannerTarget>();
-    this.at.clear();
+    this.at.reset();
+    this.listSeat = [];
+    this.targets = src.targets;
     this.changed = null;
     this.listCounted = [];
     this.unlistedCounted.clear();
@@ -133,31 +154,41 @@ export class TargetSizes {
     this.plannedSeries = 0;
     this.unassignable.clear();
     this.unsettled.clear();
-    for (const [hash, t] of src.targets) this.size(hash, t, src, true);
+    for (const [hash, t] of src.targets) this.size(hash, t, src, true, undefined, t.seat);
   }
 
   /**
    * Sizes again the targets in `dirty` (hashes whose inputs may have changed) and, with `viewsChanged` (some
    * shard's record is another object), the unsettled ones; all of them when those are most (BulkSizing).
+   * `released`: every target the population unseated since the sizes last ran (a gone target, or one replaced by
+   * another object with its hash); their hashes must be in `dirty` too.
    */
-  update(dirty: readonly string[], src: SizingSources, viewsChanged: boolean): void {
+  update(dirty: readonly string[], src: SizingSources, viewsChanged: boolean, released: readonly SeatRelease[]): void {
     const work = dirty.length + (viewsChanged ? this.unsettled.size : 0);
     if (work >= this.bulk.min && work >= this.bulk.fraction * src.targets.size) {
       this.rebuild(src);
       return;
     }
-    for (const hash of dirty) this.size(hash, src.targets.get(hash), src, false);
-    if (viewsChanged) for (const hash of [...this.unsettled.keys()]) this.size(hash, src.targets.get(hash), src, false);
+    this.targets = src.targets;
+    // Out first, by the seat each held: a seat given to another target since cannot be read for them afterwards.
+    for (const r of released) this.size(r.hash, undefined, src, false, this.positionOf(r.hash, r.seat), r.seat);
+    for (const hash of dirty) this.sizeByHash(hash, src);
+    if (viewsChanged) for (const hash of this.unsettled.hashes()) this.sizeByHash(hash, src);
+  }
+
+  /** Sizes `hash` again, found where its seat says (a gone target holds nothing here any more: `update` took it out). */
+  private sizeByHash(hash: string, src: SizingSources): void {
+    const t = src.targets.get(hash);
+    if (t === undefined) this.size(hash, undefined, src, false, undefined, -1);
+    else this.size(hash, t, src, false, this.positionOf(hash, t.seat), t.seat);
   }
 
   /**
-   * Sizes the target `hash` (`t`: its population entry, undefined when gone). `fresh`: the per-target sets and
-   * maps were just cleared (a rebuild), so there is nothing of it to take out first: at a million targets, five
-   * lookups in million-entry maps per target were a second of a first cycle.
+   * Sizes the target `hash` (`t`: its population entry, undefined when gone), listed at `k` (undefined: not
+   * listed), seated at `seat` (-1: it holds nothing kept by seat here: a gone target whose release was handled). `fresh`: the per-target sets and maps were just cleared (a rebuild), so there is nothing of it to take
+   * out first: at a million targets, five lookups in million-entry maps per target were a second of a first cycle.
    */
-  private size(hash: string, t: Target | undefined, src: SizingSources, fresh: boolean): void {
-    // The hash's place in the list, found once for all of this (none in a rebuild, which sizes each hash once).
-    const k = fresh ? undefined : this.at.get(hash);
+  private size(hash: string, t: Target | undefined, src: SizingSources, fresh: boolean, k: number | undefined, seat: number): void {
     if (!fresh) {
       if (k !== undefined) this.series -= this.listCounted[k]!;
       else if (this.unlistedCounted.size > 0) {
@@ -167,7 +198,7 @@ export class TargetSizes {
           this.unlistedCounted.delete(hash);
         }
       }
-      this.unsettled.delete(hash);
+      if (seat >= 0) this.unsettled.delete(hash, seat);
       this.unassignable.delete(hash);
     }
     const problem = t === undefined || src.problems.size === 0 ? undefined : src.problems.get(hash);
@@ -187,7 +218,7 @@ export class TargetSizes {
     } else {
       if (probe?.ok) size = probe.series;
       else {
-        this.unsettled.set(hash, up ? null : t);
+        this.unsettled.set(t, !up);
         if (src.isOnShard(hash)) size = m?.series ?? probe?.series ?? 0;
         else if (probe && probe.attempts >= PROBE_ATTEMPTS_BEFORE_DEFAULT) size = src.defaultSeries;
       }
@@ -199,15 +230,16 @@ export class TargetSizes {
     }
     const series2 = size + PROMETHEUS_ADDED_SERIES;
     const before = k === undefined ? undefined : this.list[k]!;
-    this.set(before !== undefined && before.series === series2 ? before : { hash, series: series2 }, k, counted);
+    this.set(before !== undefined && before.series === series2 ? before : { hash, series: series2 }, k, counted, t!.seat);
   }
 
-  /** Puts `entry` in the list at `k` (undefined: at the end), with the series counted for it. */
-  private set(entry: PlannerTarget, k: number | undefined, counted: number): void {
+  /** Puts `entry` in the list at `k` (undefined: at the end, for the target seated at `seat`), with the series counted for it. */
+  private set(entry: PlannerTarget, k: number | undefined, counted: number, seat: number): void {
     if (k === undefined) {
-      this.at.set(entry.hash, this.list.length);
+      this.at.set(seat, this.list.length);
       this.list.push(entry);
       this.listCounted.push(counted);
+      this.listSeat.push(seat);
     } else {
       this.listCounted[k] = counted;
       if (this.list[k] === entry) return;
@@ -220,14 +252,17 @@ export class TargetSizes {
 
   /** Takes the entry at `k` (of `hash`) out: the last entry takes its place. */
   private remove(hash: string, k: number): void {
-    this.at.delete(hash);
+    const seat = this.listSeat[k]!;
+    if (this.at.get(seat) === k) this.at.unset(seat);
     this.plannedSeries -= this.list[k]!.series;
     const last = this.list.pop()!;
     const lastCounted = this.listCounted.pop()!;
+    const lastSeat = this.listSeat.pop()!;
     if (k < this.list.length) {
       this.list[k] = last;
       this.listCounted[k] = lastCounted;
-      this.at.set(last.hash, k);
+      this.listSeat[k] = lastSeat;
+      this.at.set(lastSeat, k);
     }
     this.changed?.add(hash);
   }

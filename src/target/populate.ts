@@ -27,6 +27,11 @@ export interface Target {
   /** From `__scrape_interval__` / `__scrape_timeout__`, in ms. */
   interval: number;
   timeout: number;
+  /**
+   * A small number, dense over the targets of one set, given by the one that holds that set (the coordinator's
+   * population: coordinator/seats.ts); -1 while none does. Not part of the target's identity or of its JSON.
+   */
+  seat: number;
 }
 
 export interface DroppedTarget {
@@ -120,6 +125,8 @@ function discoveredArraysOf(own: Labels, group: Labels | null, jd: JobDefaults, 
 }
 
 class ActiveTarget extends Discovered implements Target {
+  seat = -1;
+
   constructor(
     own: Labels,
     group: Labels | null,
@@ -151,8 +158,11 @@ class ActiveTarget extends Discovered implements Target {
     return scrapeUrlOf(this.labels, this.jd.cfg.params);
   }
 
-  /** Plain data for JSON.stringify, which reads own fields only: the job, URL, interval and timeout are getters. */
-  toJSON(): Omit<Target, never> {
+  /**
+   * Plain data for JSON.stringify, which reads own fields only: the job, URL, interval and timeout are getters. The
+   * seat is the holder's bookkeeping, not the target's.
+   */
+  toJSON(): Omit<Target, 'seat'> {
     const { hash, job, labels, discoveredLabels, scrapeUrl, interval, timeout } = this;
     return { hash, job, labels, discoveredLabels, scrapeUrl, interval, timeout };
   }

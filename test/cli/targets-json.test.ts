@@ -70,7 +70,7 @@ test('writeTargetsJson with no targets at all', async () => {
 });
 
 test('writeTargetsJson takes plain target objects too (not only those population built)', async () => {
-  const t = { hash: 'h', job: 'j', labels: { __address__: 'a:1', __scrape_interval__: '1m', __scrape_timeout__: '10s', job: 'j', instance: 'a:1' }, discoveredLabels: { b: '1', a: '"2"' }, scrapeUrl: 'http://a:1/metrics', interval: 60000, timeout: 10000 };
+  const t = { hash: 'h', job: 'j', labels: { __address__: 'a:1', __scrape_interval__: '1m', __scrape_timeout__: '10s', job: 'j', instance: 'a:1' }, discoveredLabels: { b: '1', a: '"2"' }, scrapeUrl: 'http://a:1/metrics', interval: 60000, timeout: 10000, seat: -1 };
   const jobs: JobResult[] = [{ job: 'j', targets: { active: [t], dropped: [{ job: 'j', discoveredLabels: { z: '', y: 'x' } }], failed: [] } }];
   assert.equal(await written(jobs), JSON.stringify(targetsApiData(jobs), null, 2) + '\n');
 });

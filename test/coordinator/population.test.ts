@@ -163,14 +163,30 @@ for (const [withVersions, withChanges] of [[true, true], [true, false], [false, 
         const pop = new Population();
         let before = new Map(pop.update(scs, src).targets);
         assertSame(pop.update(scs, src), full(scs, src));
-        // `changed` names every hash whose entry is another one (added, replaced, removed) since the last update.
+        let seatsBefore = seatsOf(before);
+        pop.seats.takeReleased();
+        // `changed` names every hash whose entry is another one (added, replaced, removed) since the last update;
+        // every target held is seated, no two alike; each that left is released with the seat it held.
         const check = (res: PopulationResult): void => {
           assert.ok(pop.changed !== null, 'after the first update, changes are known');
           const named = new Set(pop.changed);
+          const released = pop.seats.takeReleased();
+          // A hash may be released twice in one update (taken out, put in again, then shadowed by a rebuild).
+          const releasedSeats = new Map<string, number[]>();
+          for (const r of released) releasedSeats.set(r.hash, [...(releasedSeats.get(r.hash) ?? []), r.seat]);
           for (const h of new Set([...before.keys(), ...res.targets.keys()])) {
             if (before.get(h) !== res.targets.get(h)) assert.ok(named.has(h), `${h} changed but is not in changed`);
+            if (before.has(h) && before.get(h) !== res.targets.get(h)) assert.ok(releasedSeats.get(h)?.includes(seatsBefore.get(h)!), `${h} left: released with its seat`);
+            else if (before.has(h)) assert.ok(!releasedSeats.has(h), `${h} stayed: not released`);
           }
+          const seats = seatsOf(res.targets);
+          for (const [h, seat] of seats) {
+            assert.ok(seat >= 0 && seat < pop.seats.capacity, `${h} is seated within the capacity`);
+            if (before.get(h) === res.targets.get(h)) assert.equal(seat, seatsBefore.get(h), `${h} stayed: same seat`);
+          }
+          assert.equal(new Set(seats.values()).size, seats.size, 'no two targets share a seat');
           before = new Map(res.targets);
+          seatsBefore = seats;
         };
         for (const op of ops) {
           if (op.kind === 'emit') {
@@ -200,6 +216,11 @@ for (const [withVersions, withChanges] of [[true, true], [true, false], [false, 
     assert.ok(results['in place'] > 100 && results.rebuilt > 100, `both ways of updating are exercised: ${JSON.stringify(results)}`);
     if (withChanges) assert.ok(patched > 300, `jobs are brought up to date from the changes: ${patched}`);
   });
+}
+
+/** Each target's seat, by hash. */
+function seatsOf(targets: ReadonlyMap<string, Target>): Map<string, number> {
+  return new Map([...targets].map(([h, t]) => [h, t.seat]));
 }
 
 /** A population whose relabeling is counted (groups handed to targetsFromGroup). */

@@ -13,6 +13,7 @@ import { BULK_SIZING, TargetSizes, type BulkSizing, type SizingSources } from '.
 import type { ProbeResult } from '../../src/coordinator/explore.js';
 import { targetLabelProblem, type TargetStatus } from '../../src/shard/contract.js';
 import type { Target } from '../../src/target/populate.js';
+import { Seats } from '../../src/coordinator/seats.js';
 
 const HASHES = ['h0', 'h1', 'h2', 'h3', 'h4', 'h5'];
 
@@ -25,7 +26,31 @@ function status(hash: string, health: TargetStatus['health'], series: number, sc
 
 function target(hash: string, bad: boolean): Target {
   const labels: Record<string, string> = { __address__: bad ? '' : `${hash}:80`, job: 'j' };
-  return { hash, job: 'j', labels, discoveredLabels: labels, scrapeUrl: `http://${hash}:80/metrics`, interval: 10_000, timeout: 10_000 } as unknown as Target;
+  return { hash, job: 'j', labels, discoveredLabels: labels, scrapeUrl: `http://${hash}:80/metrics`, interval: 10_000, timeout: 10_000, seat: -1 } as unknown as Target;
+}
+
+/** Targets by hash, seated as the population seats them (seats.ts): a target replaced or gone gives its seat back. */
+class SeatedTargets extends Map<string, Target> {
+  readonly seats = new Seats();
+
+  constructor(targets: Target[] = []) {
+    super();
+    for (const t of targets) this.set(t.hash, t);
+  }
+
+  override set(hash: string, t: Target): this {
+    const old = this.get(hash);
+    if (old === t) return this;
+    if (old !== undefined) this.seats.release(old);
+    this.seats.take(t);
+    return super.set(hash, t);
+  }
+
+  override delete(hash: string): boolean {
+    const old = this.get(hash);
+    if (old !== undefined) this.seats.release(old);
+    return super.delete(hash);
+  }
 }
 
 /** The best status per hash as the coordinator defined it before measured.ts: up before down, then the largest. */
@@ -46,6 +71,9 @@ const op = fc.oneof(
   fc.record({ kind: fc.constant('restart' as const), mirror: fc.nat(2) }),
   fc.record({ kind: fc.constant('read' as const), which: fc.shuffledSubarray([0, 1, 2]) }),
   fc.record({ kind: fc.constant('target' as const), hash: fc.constantFrom(...HASHES), present: fc.boolean(), bad: fc.boolean() }),
+  // Several targets coming, going and replaced before the sizes see any (cycles that failed before sizing): seats
+  // given back and taken again by others in between.
+  fc.record({ kind: fc.constant('churn' as const), changes: fc.array(fc.record({ hash: fc.constantFrom(...HASHES), present: fc.boolean(), bad: fc.boolean() }), { minLength: 2, maxLength: 6 }) }),
   fc.record({ kind: fc.constant('probe' as const), hash: fc.constantFrom(...HASHES), ok: fc.boolean(), series: fc.constantFrom(7, 70), attempts: fc.integer({ min: 1, max: 3 }) }),
   fc.record({ kind: fc.constant('hold' as const), hash: fc.constantFrom(...HASHES), held: fc.boolean() }),
   fc.record({ kind: fc.constant('rebuild' as const) }),
@@ -70,7 +98,7 @@ function sizedAgainstAfresh(thresholds: BulkSizing, numRuns: number, onBulk?: ()
     fc.property(fc.array(op, { minLength: 1, maxLength: 40 }), (ops) => {
       const mirrors = [new SidecarMirror(), new SidecarMirror(), new SidecarMirror()];
       let read: SidecarMirror[] = [];
-      const targets = new Map<string, Target>();
+      const targets = new SeatedTargets();
       // As population keeps them: why a sidecar would refuse a target, for those it would.
       const problems = new Map<string, string>();
       const probes = new Map<string, ProbeResult>();
@@ -88,15 +116,17 @@ function sizedAgainstAfresh(thresholds: BulkSizing, numRuns: number, onBulk?: ()
         else if (o.kind === 'unreport') mirrors[o.mirror]!.apply({ full: false, targets: [], removed: [o.hash] });
         else if (o.kind === 'restart') mirrors[o.mirror]!.apply({ full: true, targets: [...mirrors[o.mirror]!.statuses.values()].slice(1).map((s) => ({ ...status(s.hash, s.health, s.series, s.scrapesSinceAssigned), ...s })), removed: [] });
         else if (o.kind === 'read') read = o.which.map((k) => mirrors[k]!);
-        else if (o.kind === 'target') {
-          problems.delete(o.hash);
-          if (o.present) {
-            const t = target(o.hash, o.bad);
-            targets.set(o.hash, t);
-            const problem = targetLabelProblem(t.labels);
-            if (problem !== undefined) problems.set(o.hash, problem);
-          } else targets.delete(o.hash);
-          dirty.add(o.hash);
+        else if (o.kind === 'target' || o.kind === 'churn') {
+          for (const c of o.kind === 'target' ? [o] : o.changes) {
+            problems.delete(c.hash);
+            if (c.present) {
+              const t = target(c.hash, c.bad);
+              targets.set(c.hash, t);
+              const problem = targetLabelProblem(t.labels);
+              if (problem !== undefined) problems.set(c.hash, problem);
+            } else targets.delete(c.hash);
+            dirty.add(c.hash);
+          }
         } else if (o.kind === 'probe') {
           probes.set(o.hash, { ok: o.ok, series: o.series, error: o.ok ? '' : 'refused', attempts: o.attempts, retryAtMs: 0 });
           dirty.add(o.hash);
@@ -115,10 +145,11 @@ function sizedAgainstAfresh(thresholds: BulkSizing, numRuns: number, onBulk?: ()
         const src = (m: (h: string) => StatusSummary | undefined): SizingSources => ({
           targets, problems, measured: m, probe: (h) => probes.get(h), isOnShard: (h) => held.has(h), defaultSeries: 100,
         });
+        const released = targets.seats.takeReleased();
         if (!built) sizes.rebuild(src((h) => measured.get(h)));
         else {
           const before = sizes.entries;
-          sizes.update([...dirty], src((h) => measured.get(h)), heldChanged);
+          sizes.update([...dirty], src((h) => measured.get(h)), heldChanged, released);
           if (sizes.entries !== before) onBulk?.();
         }
         built = true;
@@ -162,7 +193,7 @@ function sizedAgainstAfresh(thresholds: BulkSizing, numRuns: number, onBulk?: ()
 
 test('the list is changed in place and tells what changed; an unchanged entry keeps its object; a rebuild makes a new array', () => {
   const sizes = new TargetSizes();
-  const targets = new Map([['a', target('a', false)], ['b', target('b', false)]]);
+  const targets = new SeatedTargets([target('a', false), target('b', false)]);
   const m = new Map([['a', status('a', 'up', 10, 3)], ['b', status('b', 'up', 20, 3)]]);
   const src: SizingSources = { targets, problems: new Map(), measured: (h) => m.get(h), probe: () => undefined, isOnShard: () => true, defaultSeries: 100 };
   sizes.rebuild(src);
@@ -170,26 +201,46 @@ test('the list is changed in place and tells what changed; an unchanged entry ke
   assert.equal(first.changes, undefined, 'a rebuilt list is handed over whole');
   const [a, b] = first.list;
   m.set('b', status('b', 'up', 25, 3));
-  sizes.update(['a', 'b'], src, false);
+  sizes.update(['a', 'b'], src, false, targets.seats.takeReleased());
   const second = sizes.take();
   assert.equal(second.list, first.list, 'changed in place');
   assert.equal(second.list[0], a, 'a did not change: the same object');
   assert.notEqual(second.list[1], b);
   assert.deepEqual(second.list[1], { hash: 'b', series: 30 });
   assert.deepEqual([...second.changes!.hashes], ['b'], 'only b is told as changed');
-  sizes.update([], src, false);
+  sizes.update([], src, false, targets.seats.takeReleased());
   assert.deepEqual([...sizes.take().changes!.hashes], [], 'nothing changed');
   sizes.rebuild(src);
   assert.notEqual(sizes.take().list, first.list, 'a rebuild makes a new array (the planner may hold the old one)');
 });
 
+test('a seat taken by another target before the sizes ran tells nothing of the target that held it; the next update lists each once', () => {
+  const sizes = new TargetSizes();
+  const a = target('a', false);
+  const targets = new SeatedTargets([a, target('b', false)]);
+  const m = new Map([['a', status('a', 'up', 10, 3)], ['b', status('b', 'up', 20, 3)], ['c', status('c', 'up', 30, 3)]]);
+  const src: SizingSources = { targets, problems: new Map(), measured: (h) => m.get(h), probe: () => undefined, isOnShard: () => true, defaultSeries: 100 };
+  sizes.rebuild(src);
+  targets.seats.takeReleased();
+  const seat = a.seat;
+  targets.delete('a');
+  const c = target('c', false);
+  targets.set('c', c);
+  assert.equal(c.seat, seat, 'c has the seat a gave back');
+  assert.equal(sizes.entryOf('c'), undefined, 'c is not listed yet: the seat\'s entry is a\'s');
+  assert.equal(sizes.entryOf('a'), undefined, 'a is gone');
+  sizes.update(['a', 'c'], src, false, targets.seats.takeReleased());
+  assert.deepEqual(sizes.entries.map((e) => [e.hash, e.series]).sort(), [['b', 25], ['c', 35]]);
+  assert.deepEqual(sizes.entryOf('c'), { hash: 'c', series: 35 });
+});
+
 test('a target a sidecar would refuse (its problem, as population found it) is kept out of the list and listed with the reason, by update and rebuild', () => {
   const sizes = new TargetSizes();
-  const targets = new Map([['a', target('a', false)], ['x', target('x', true)]]);
+  const targets = new SeatedTargets([target('a', false), target('x', true)]);
   const m = new Map([['a', status('a', 'up', 10, 3)], ['x', status('x', 'up', 20, 3)]]);
   const problems = new Map([['x', targetLabelProblem(targets.get('x')!.labels)!]]);
   const src: SizingSources = { targets, problems, measured: (h) => m.get(h), probe: () => undefined, isOnShard: () => true, defaultSeries: 100 };
-  for (const size of [() => sizes.rebuild(src), () => sizes.update(['a', 'x'], src, false)]) {
+  for (const size of [() => sizes.rebuild(src), () => sizes.update(['a', 'x'], src, false, targets.seats.takeReleased())]) {
     size();
     assert.deepEqual(sizes.take().list.map((e) => e.hash), ['a']);
     assert.deepEqual([...sizes.unassignable], [['x', '__address__ must be host:port with no path, userinfo or spaces, not ""']]);
@@ -198,7 +249,7 @@ test('a target a sidecar would refuse (its problem, as population found it) is k
 
 test('the series counted follow each target: after a removal moves the last entry, and for one counted but not listed, sized again', () => {
   const sizes = new TargetSizes();
-  const targets = new Map([['a', target('a', false)], ['b', target('b', false)], ['c', target('c', false)], ['x', target('x', true)]]);
+  const targets = new SeatedTargets([target('a', false), target('b', false), target('c', false), target('x', true)]);
   const problems = new Map([['x', targetLabelProblem(targets.get('x')!.labels)!]]);
   const m = new Map([['a', status('a', 'up', 10, 3)], ['b', status('b', 'up', 200, 3)], ['c', status('c', 'up', 3000, 3)], ['x', status('x', 'up', 40_000, 3)]]);
   const src: SizingSources = { targets, problems, measured: (h) => m.get(h), probe: () => undefined, isOnShard: () => true, defaultSeries: 100 };
@@ -207,18 +258,18 @@ test('the series counted follow each target: after a removal moves the last entr
   assert.deepEqual(sizes.entries.map((e) => e.hash), ['a', 'b', 'c']);
   // a goes: c (the last entry) takes its place, with its own count.
   targets.delete('a');
-  sizes.update(['a'], src, false);
+  sizes.update(['a'], src, false, targets.seats.takeReleased());
   assert.deepEqual(sizes.entries.map((e) => e.hash), ['c', 'b']);
   assert.equal(sizes.series, 43_200);
   m.set('c', status('c', 'up', 5000, 4));
-  sizes.update(['c'], src, false);
+  sizes.update(['c'], src, false, targets.seats.takeReleased());
   assert.equal(sizes.series, 45_200, 'c counted 5000 instead of 3000');
   // x goes, then is sized again (still gone): counted once, taken out once.
   targets.delete('x');
   problems.delete('x');
-  sizes.update(['x'], src, false);
+  sizes.update(['x'], src, false, targets.seats.takeReleased());
   assert.equal(sizes.series, 5200);
-  sizes.update(['x'], src, false);
+  sizes.update(['x'], src, false, targets.seats.takeReleased());
   assert.equal(sizes.series, 5200, 'x is not taken out twice');
 });
 

@@ -68,7 +68,7 @@ export class TargetSizes {
    * (a seat may have changed hands since: see `positionOf`).
    */
   private readonly at = new SeatIndex();
-  /** Per position in the list, the seat its entry was listed with (a removal moves the last entry: its seat is needed). */
+  /** Per position in the list, the seat its entry was listed with (a removal moves the last entry, and its seat). */
   private listSeat: number[] = [];
   /** The targets sized last (to find a hash's seat for `entryOf`). */
   private targets: ReadonlyMap<string, Target> = new Map();
@@ -176,7 +176,7 @@ export class TargetSizes {
     if (viewsChanged) for (const hash of this.unsettled.hashes()) this.sizeByHash(hash, src);
   }
 
-  /** Sizes `hash` again, found where its seat says (a gone target holds nothing here any more: `update` took it out). */
+  /** Sizes `hash` again, found by its seat (a gone target holds nothing here any more: `update` took it out). */
   private sizeByHash(hash: string, src: SizingSources): void {
     const t = src.targets.get(hash);
     if (t === undefined) this.size(hash, undefined, src, false, undefined, -1);
@@ -185,8 +185,9 @@ export class TargetSizes {
 
   /**
    * Sizes the target `hash` (`t`: its population entry, undefined when gone), listed at `k` (undefined: not
-   * listed), seated at `seat` (-1: it holds nothing kept by seat here: a gone target whose release was handled). `fresh`: the per-target sets and maps were just cleared (a rebuild), so there is nothing of it to take
-   * out first: at a million targets, five lookups in million-entry maps per target were a second of a first cycle.
+   * listed), seated at `seat` (-1: it holds nothing kept by seat here: a gone target whose release was handled).
+   * `fresh`: the per-target sets and maps were just cleared (a rebuild), so there is nothing of it to take out first:
+   * at a million targets, five lookups in million-entry maps per target were a second of a first cycle.
    */
   private size(hash: string, t: Target | undefined, src: SizingSources, fresh: boolean, k: number | undefined, seat: number): void {
     if (!fresh) {
@@ -230,10 +231,10 @@ export class TargetSizes {
     }
     const series2 = size + PROMETHEUS_ADDED_SERIES;
     const before = k === undefined ? undefined : this.list[k]!;
-    this.set(before !== undefined && before.series === series2 ? before : { hash, series: series2 }, k, counted, t!.seat);
+    this.set(before !== undefined && before.series === series2 ? before : { hash, series: series2 }, k, counted, seat);
   }
 
-  /** Puts `entry` in the list at `k` (undefined: at the end, for the target seated at `seat`), with the series counted for it. */
+  /** Puts `entry` in the list at `k` (undefined: at the end, for the target at `seat`), with the series counted. */
   private set(entry: PlannerTarget, k: number | undefined, counted: number, seat: number): void {
     if (k === undefined) {
       this.at.set(seat, this.list.length);

@@ -236,15 +236,20 @@ export class Population {
     const { targets, problems, shadowed } = firstOfEachHash(order, false) ?? firstOfEachHash(order, true)!;
     const dropped: DroppedTarget[] = [];
     for (const st of order) for (const part of st.parts) for (const d of part.dropped) dropped.push(d);
+    // Seats given back first, so that the new targets take them. A target of the new result without a seat was not in
+    // the last one under its hash (a target is seated exactly while a result holds it): it is new there, or changed.
     if (changed) {
-      for (const [h, e] of targets) if (old!.get(h) !== e) changed.push(h);
       for (const [h, e] of old!) {
         if (targets.get(h) === e) continue;
         this.seated.release(e);
         if (!targets.has(h)) changed.push(h);
       }
     }
-    for (const e of targets.values()) if (e.seat < 0) this.seated.take(e);
+    for (const [h, e] of targets) {
+      if (e.seat >= 0) continue;
+      this.seated.take(e);
+      changed?.push(h);
+    }
     this.shadowed = shadowed;
     this.changed = changed;
     this.last = { targets, problems, dropped };

@@ -176,16 +176,18 @@ export class TargetSizes {
     if (viewsChanged) for (const hash of this.unsettled.hashes()) this.sizeByHash(hash, src);
   }
 
-  /** Sizes `hash` again, found by its seat (a gone target holds nothing here any more: `update` took it out). */
+  /**
+   * Sizes `hash` again, found by its seat. A gone target holds nothing here any more: `update` took it out by its
+   * release (and a hash never populated never held anything).
+   */
   private sizeByHash(hash: string, src: SizingSources): void {
     const t = src.targets.get(hash);
-    if (t === undefined) this.size(hash, undefined, src, false, undefined, -1);
-    else this.size(hash, t, src, false, this.positionOf(hash, t.seat), t.seat);
+    if (t !== undefined) this.size(hash, t, src, false, this.positionOf(hash, t.seat), t.seat);
   }
 
   /**
    * Sizes the target `hash` (`t`: its population entry, undefined when gone), listed at `k` (undefined: not
-   * listed), seated at `seat` (-1: it holds nothing kept by seat here: a gone target whose release was handled).
+   * listed), at `seat` (the seat it holds, or held when released).
    * `fresh`: the per-target sets and maps were just cleared (a rebuild), so there is nothing of it to take out first:
    * at a million targets, five lookups in million-entry maps per target were a second of a first cycle.
    */
@@ -199,7 +201,7 @@ export class TargetSizes {
           this.unlistedCounted.delete(hash);
         }
       }
-      if (seat >= 0) this.unsettled.delete(hash, seat);
+      this.unsettled.delete(hash, seat);
       this.unassignable.delete(hash);
     }
     const problem = t === undefined || src.problems.size === 0 ? undefined : src.problems.get(hash);

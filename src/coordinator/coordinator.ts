@@ -262,7 +262,7 @@ export class Coordinator {
 
   /** The hashes population changed since the sizes last took them; 'all': size every target afresh. */
   private populationChanges: Set<string> | 'all' = 'all';
-  /** The targets population unseated since the sizes last took them (seats.ts); none when they are sized afresh. */
+  /** The hashes population released since the sizes last took them (seats.ts); none when they are sized afresh. */
   private populationReleased: SeatRelease[] = [];
 
   private async poll(info: ShardInfo, acting: boolean): Promise<Polled> {
@@ -460,7 +460,7 @@ export class Coordinator {
     const viewsChanged = views.length !== this.sizedViews.length || views.some((v, i) => v !== this.sizedViews[i]);
     this.sizedViews = views;
     const src: SizingSources = {
-      targets, problems: this.populated?.problems ?? new Map(), measured: (h) => this.measuredStatuses.get(h), probe: (h) => this.explorer.result(h),
+      targets, problems: this.populated?.problems ?? new Map(), measured: (h) => this.measuredStatuses.get(h), probe: (t) => this.explorer.result(t),
       isOnShard: this.onSomeShard(shards), defaultSeries: this.opts.defaultSeries,
     };
     if (populated === 'all' || !this.sizesBuilt) {
@@ -468,7 +468,7 @@ export class Coordinator {
       this.sizesBuilt = true;
       this.explorer.retain(targets);
     } else {
-      for (const h of populated) if (!targets.has(h)) this.explorer.forget(h);
+      for (const r of released) this.explorer.forget(r);
       if (populated.size > 0 || measuredChanged.size > 0 || probed.length > 0) this.sizes.update([...populated, ...measuredChanged, ...probed], src, viewsChanged, released);
       else if (viewsChanged) this.sizes.update([], src, true, released);
     }
@@ -642,7 +642,7 @@ export class Coordinator {
     });
     return [...targets.values()].map((target) => {
       const m = measured(target.hash);
-      const probe = this.explorer.result(target.hash);
+      const probe = this.explorer.result(target);
       return {
         target,
         series: m && m.health === 'up' ? m.series : probe?.ok ? probe.series : 0,

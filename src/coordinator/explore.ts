@@ -10,7 +10,6 @@ import { ConfiguredHttpClient } from '../config/http-client.js';
 import { publicLabels } from '../prom/labels.js';
 import { SeriesCounter, isOpenMetrics } from '../prom/exposition.js';
 import type { ScrapeConfig } from '../config/config.js';
-import { HashIndex } from './hash-index.js';
 import { SlotFlags } from './slot-set.js';
 import { grown } from './columns.js';
 
@@ -27,9 +26,14 @@ export interface ProbeResult {
   retryAtMs: number;
 }
 
-/** What a probe reads of a target (population's targets are such). */
-export interface Probed {
+/** A target as the explorer keeps it: by its seat (seats.ts), for its hash. */
+export interface Seated {
   hash: string;
+  seat: number;
+}
+
+/** What a probe reads of a target (population's targets are such). */
+export interface Probed extends Seated {
   scrapeUrl: string;
   labels: Record<string, string>;
   timeout: number;
@@ -91,41 +95,42 @@ const BUSY = 8;
  * Probes targets in the background, at most `concurrency` at a time. Results are read by the coordinator's
  * loop; a target whose probe failed is retried after a back-off (5 s doubling to 5 min).
  *
- * Why targets have slots. A first cycle asks for a million probes, and a million answers follow: with a map of
- * results by hash and a set of the changed hashes, each ask cost two operations on million-entry maps and each answer
- * three (about 2.5 s of a profiled first cycle at a million). Here a target's hash gets a slot once (HashIndex: a
- * look-up that misses, then an insert into the bucket it found), the queue and each running probe carry the slot,
- * and an answer is written by slot, with no look-up at all. A slot's generation, raised when its target is
- * forgotten, tells a queued or running probe that its target went away meanwhile.
+ * Why kept by seat. A first cycle asks for a million probes, and a million answers follow: with a map of results by
+ * hash, each ask and each answer cost operations on million-entry maps (about 2.5 s of a profiled first cycle at a
+ * million). A table of slots by hash (a look-up that misses, then an insert) still took about 0.8 s of it. Each target
+ * carries its seat (seats.ts): its state is at that place in typed arrays, the queue and each running probe carry the
+ * seat, and an answer is written by seat, with no look-up at all. A seat's state counts only for the hash kept with it;
+ * its generation, raised when its target is forgotten, tells a queued or running probe that the target went away
+ * meanwhile. A population that seats every target afresh (after a failed update) is followed by `retain`, which moves
+ * each state to its target's seat.
  *
  * Why the results are columns. Every target keeps its last result for as long as it is known, and a result object
- * and its time boxed as a number was about 100 bytes per target (100 MB held at a million). Typed arrays by slot hold
+ * and its time boxed as a number was about 100 bytes per target (100 MB held at a million). Typed arrays by seat hold
  * what every result has (series, attempts, flags) in 9; a failed one's error and next try are kept beside them.
  * `result` makes an object when asked.
  */
 export class Explorer {
-  /** Each known target's slot: with a result, or a first probe queued or running. */
-  private readonly slots = new HashIndex();
-  /** By slot: the hash; free slots. */
-  private readonly hashes: string[] = [];
-  private readonly free: number[] = [];
-  /** By slot, columns: the slot's generation; the last result's flags (KNOWN…BUSY; 0: free), series, attempts. */
-  private generation = new Uint32Array(1024);
-  private flags = new Uint8Array(1024);
-  private series = new Int32Array(1024);
-  private attempts = new Uint32Array(1024);
-  /** By slot, a failed last result's error and when the next attempt may run. */
+  /** The targets known: with a result, or a first probe queued or running. */
+  private known = 0;
+  /** By seat: the hash whose state is kept there ('' for none). */
+  private hashes: string[] = [];
+  /** By seat, columns: the generation; the last result's flags (KNOWN…BUSY; 0: none kept), series, attempts. */
+  private generation = new Uint32Array(0);
+  private flags = new Uint8Array(0);
+  private series = new Int32Array(0);
+  private attempts = new Uint32Array(0);
+  /** By seat, a failed last result's error and when the next attempt may run. */
   private readonly failures = new Map<number, { error: string; retryAtMs: number }>();
   /**
-   * What changed since the last takeChanged() (the coordinator re-sizes only those): the slots whose target's result
-   * changed, and the hashes forgotten with a result (apart: a forgotten slot may be given to another hash before the
+   * What changed since the last takeChanged() (the coordinator re-sizes only those): the seats whose target's result
+   * changed, and the hashes forgotten with a result (apart: a forgotten seat may be given to another hash before the
    * take).
    */
   private readonly changedSlots = new SlotFlags();
   private readonly gone = new Set<string>();
   /**
    * Waiting probes from `head` on (an index, not shift(): shift moves the whole array, and it can hold 1M), with their
-   * jobs' configs, slots and the slots' generations at the same places (parallel arrays: asking for a million probes,
+   * jobs' configs, seats and the seats' generations at the same places (parallel arrays: asking for a million probes,
    * a first cycle, makes no object per target).
    */
   private queue: Probed[] = [];
@@ -145,9 +150,9 @@ export class Explorer {
   ) {}
 
   /** The last result of the target's probes; undefined before the first one ends. */
-  result(hash: string): ProbeResult | undefined {
-    const i = this.slots.get(hash);
-    if (i === undefined) return undefined;
+  result(t: Seated): ProbeResult | undefined {
+    const i = t.seat;
+    if (!this.holds(i, t.hash)) return undefined;
     const f = this.flags[i]!;
     if ((f & RESULT) === 0) return undefined;
     const failure = (f & OK) === 0 ? this.failures.get(i) : undefined;
@@ -156,15 +161,18 @@ export class Explorer {
 
   /** The targets known: with a result, or a first probe queued or running. */
   get size(): number {
-    return this.slots.size;
+    return this.known;
   }
 
   /** Asks for a probe unless one is done, running, queued, or waiting for its retry time. */
   want(t: Probed, sc: ScrapeConfig): void {
-    const hash = t.hash;
-    let i = this.slots.get(hash);
-    if (i === undefined) i = this.slotFor(hash);
-    else {
+    const i = t.seat;
+    if (i < 0) return;
+    if (!this.holds(i, t.hash)) {
+      // The seat's last target was not forgotten (a caller out of contract): it is now.
+      if (i < this.flags.length && this.flags[i] !== 0) this.forgetSeat(i);
+      this.keep(i, t.hash, KNOWN);
+    } else {
       const f = this.flags[i]!;
       if ((f & RESULT) === 0 || (f & (BUSY | OK)) !== 0 || this.now() < this.failures.get(i)!.retryAtMs) return;
       this.flags[i] = f | BUSY;
@@ -176,26 +184,25 @@ export class Explorer {
     this.pump();
   }
 
-  /** Forgets every target not in `hashes`. */
-  retain(hashes: ReadonlySet<string> | ReadonlyMap<string, unknown>): void {
+  /**
+   * Forgets every target not in `targets`, and moves the state of each target that has another seat now to that seat
+   * (a population seated afresh). A moved target's result stays; a probe of it queued or running is answered to nobody
+   * (a first probe is asked for again by the next `want`).
+   */
+  retain(targets: ReadonlyMap<string, Seated>): void {
+    const moved: number[] = [];
     for (let i = 0; i < this.hashes.length; i++) {
-      const h = this.hashes[i]!;
-      if (this.flags[i] !== 0 && !hashes.has(h)) this.forget(h);
+      if (this.flags[i] === 0) continue;
+      const t = targets.get(this.hashes[i]!);
+      if (t === undefined || t.seat < 0) this.forgetSeat(i);
+      else if (t.seat !== i) moved.push(i);
     }
+    if (moved.length > 0) this.move(moved, targets);
   }
 
   /** Forgets a target that is gone: a probe of it that is queued does not run, one that is running is answered to nobody. */
-  forget(hash: string): void {
-    const i = this.slots.get(hash);
-    if (i === undefined) return;
-    if ((this.flags[i]! & RESULT) !== 0) this.gone.add(hash);
-    this.slots.delete(hash);
-    this.changedSlots.delete(i);
-    this.hashes[i] = '';
-    this.flags[i] = 0;
-    this.failures.delete(i);
-    this.generation[i]!++;
-    this.free.push(i);
+  forget(t: Seated): void {
+    if (this.holds(t.seat, t.hash)) this.forgetSeat(t.seat);
   }
 
   /** The distinct hashes whose result changed (new, another attempt, forgotten) since the last call. */
@@ -220,26 +227,64 @@ export class Explorer {
     return this.queue.length - this.head + this.running;
   }
 
-  /** A slot for a hash that has none, its first probe to come. */
-  private slotFor(hash: string): number {
-    let i = this.free.pop();
-    if (i === undefined) {
-      i = this.hashes.length;
-      this.hashes.push(hash);
-      if (i === this.flags.length) this.growColumns();
-    } else this.hashes[i] = hash;
-    this.flags[i] = KNOWN;
-    this.slots.set(hash, i);
-    return i;
+  /** Whether the state at `seat` is kept for `hash`. */
+  private holds(seat: number, hash: string): boolean {
+    return seat >= 0 && seat < this.flags.length && this.flags[seat] !== 0 && this.hashes[seat] === hash;
   }
 
-  /** The columns twice as long. */
-  private growColumns(): void {
-    const n = this.flags.length * 2;
-    this.generation = grown(this.generation, n);
-    this.flags = grown(this.flags, n);
-    this.series = grown(this.series, n);
-    this.attempts = grown(this.attempts, n);
+  /** Keeps state for `hash` at `seat` (none kept there), with `flags`. */
+  private keep(seat: number, hash: string, flags: number): void {
+    if (seat >= this.flags.length) this.growColumns(seat + 1);
+    this.hashes[seat] = hash;
+    this.flags[seat] = flags;
+    this.known++;
+  }
+
+  /** Forgets the state at `seat`: a hash with a result is told as changed. */
+  private forgetSeat(i: number): void {
+    if ((this.flags[i]! & RESULT) !== 0) this.gone.add(this.hashes[i]!);
+    this.drop(i);
+  }
+
+  /** Empties `seat`; its queued or running probe is answered to nobody. */
+  private drop(i: number): void {
+    this.changedSlots.delete(i);
+    this.hashes[i] = '';
+    this.flags[i] = 0;
+    this.failures.delete(i);
+    this.generation[i]!++;
+    this.known--;
+  }
+
+  /** Moves the states at `seats` to their targets' seats now (see retain). */
+  private move(seats: readonly number[], targets: ReadonlyMap<string, Seated>): void {
+    const states = seats.map((i) => {
+      const hash = this.hashes[i]!;
+      const state = { hash, flags: this.flags[i]! & ~BUSY, series: this.series[i]!, attempts: this.attempts[i]!, failure: this.failures.get(i), changed: this.changedSlots.has(i) };
+      this.drop(i);
+      return state;
+    });
+    for (const st of states) {
+      const to = targets.get(st.hash)!.seat;
+      // Without a result, its first probe is asked for again; a hash kept at its own seat already keeps that state.
+      if ((st.flags & RESULT) === 0 || this.holds(to, st.hash)) continue;
+      if (to < this.flags.length && this.flags[to] !== 0) this.forgetSeat(to);
+      this.keep(to, st.hash, st.flags);
+      this.series[to] = st.series;
+      this.attempts[to] = st.attempts;
+      if (st.failure) this.failures.set(to, st.failure);
+      if (st.changed) this.changedSlots.add(to);
+    }
+  }
+
+  /** The columns long enough for `n` seats, at least twice as long as they were. */
+  private growColumns(n: number): void {
+    const length = Math.max(n, this.flags.length * 2, 1024);
+    this.generation = grown(this.generation, length);
+    this.flags = grown(this.flags, length);
+    this.series = grown(this.series, length);
+    this.attempts = grown(this.attempts, length);
+    while (this.hashes.length < length) this.hashes.push('');
   }
 
   private clientFor(sc: ScrapeConfig): ConfiguredHttpClient {

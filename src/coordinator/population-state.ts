@@ -137,9 +137,9 @@ export function patchJob(st: JobState, changes: GroupChanges, version: number, p
 
 /**
  * Takes `removed` parts' targets out of `result` and puts `added` ones' in, naming each hash in `touched`, and
- * unseating and seating them. False, with `result` half-changed (each target in it seated, each taken out
- * unseated), when a hash is held twice (a target to take out is not the one held, or one to put in is held
- * already): then only a rebuild knows which target wins.
+ * unseating and seating them (a hash taken out and put in keeps its seat). False, with `result` half-changed (each
+ * target in it seated, each taken out unseated, their seats kept for the rebuild), when a hash is held twice (a target
+ * to take out is not the one held, or one to put in is held already): then only a rebuild knows which target wins.
  */
 export function applyParts(result: { targets: Map<string, Target>; problems: Map<string, string> }, removed: readonly Part[], added: readonly Part[], touched: string[], seats: Seats): boolean {
   const { targets, problems } = result;
@@ -154,17 +154,25 @@ export function applyParts(result: { targets: Map<string, Target>; problems: Map
     }
     if (p.problems !== null) for (const h of p.problems.keys()) problems.delete(h);
   }
+  // A target that replaces one with its hash takes that one's seat back; the seats of the hashes gone are then given
+  // back, so that the new hashes take them instead of seats beyond the range (seats.ts).
+  const fresh: Target[] = [];
   for (const p of added) {
     for (let k = 0, n = activeCount(p); k < n; k++) {
       const e = activeAt(p, k);
       const h = e.hash;
-      if (targets.has(h)) return false;
+      if (targets.has(h)) {
+        for (const f of fresh) seats.take(f);
+        return false;
+      }
       targets.set(h, e);
-      seats.take(e);
+      if (!seats.reclaim(e)) fresh.push(e);
       touched.push(h);
     }
     if (p.problems !== null) for (const [h, problem] of p.problems) problems.set(h, problem);
   }
+  seats.settle();
+  for (const e of fresh) seats.take(e);
   return true;
 }
 

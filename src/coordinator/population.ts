@@ -95,7 +95,7 @@ export class Population {
   changed: string[] | null = null;
   stats: PopulationStats = { jobsWalked: 0, jobsPatched: 0, groupsRelabeled: 0, groupsReused: 0, result: 'rebuilt' };
 
-  /** The seats of the result's targets (seats.ts): each target in it holds one; those that left are told. */
+  /** The seats of the result's targets (seats.ts): each hash in it holds one; those that left are told. */
   get seats(): Seats {
     return this.seated;
   }
@@ -236,14 +236,17 @@ export class Population {
     const { targets, problems, shadowed } = firstOfEachHash(order, false) ?? firstOfEachHash(order, true)!;
     const dropped: DroppedTarget[] = [];
     for (const st of order) for (const part of st.parts) for (const d of part.dropped) dropped.push(d);
-    // Seats given back first, so that the new targets take them. A target of the new result without a seat was not in
-    // the last one under its hash (a target is seated exactly while a result holds it): it is new there, or changed.
+    // A target of the new result without a seat was not in the last one under its hash (a target is seated exactly
+    // while a result holds it): it is new there, or changed. One that replaces another with its hash takes that one's
+    // seat back; the seats of the hashes gone are then given back, so that the new hashes take them.
     if (changed) {
       for (const [h, e] of old!) {
         if (targets.get(h) === e) continue;
         this.seated.release(e);
         if (!targets.has(h)) changed.push(h);
       }
+      for (const [h, e] of targets) if (e.seat < 0 && this.seated.reclaim(e)) changed.push(h);
+      this.seated.settle();
     }
     for (const [h, e] of targets) {
       if (e.seat >= 0) continue;

@@ -8,16 +8,23 @@
  * array by a number the target carries takes milliseconds.
  *
  * The contract, for the population that seats and for a stage that reads seats:
- * - a target holds one seat from when it enters the population's result until it leaves it (its `seat`, else -1),
- *   and no two targets held at once share one;
- * - a target that leaves is named, with the seat it held, in `released` (`takeReleased`); its seat may be handed
- *   to another target from then on, even in the same update. A stage that keeps state by seat takes out what it
- *   holds for the released targets before it takes in the new ones, and checks a seat's state by the hash it was
- *   kept for (a seat released and taken again before the stage saw either still holds the old target's state).
+ * - a hash holds one seat from when it enters the population's result until it leaves it: the target held under it
+ *   has that seat (its `seat`, else -1), and no two targets held at once share one. A target replaced by another with
+ *   the same hash in one change of the result (a job's changed groups relabeled again, a rebuild in which another
+ *   job's target wins the hash) passes its seat on: a stage's state for the hash stays where it is;
+ * - a hash that leaves is named, with the seat it held, in `released` (`takeReleased`) when the change ends
+ *   (`settle`); its seat may be handed to another target from then on, in the same update too. A stage that keeps
+ *   state by seat takes out what it holds for the released hashes before it takes in the new ones, and checks a seat's
+ *   state by the hash it was kept for (a seat released and taken again before the stage saw either still holds the
+ *   old hash's state).
+ *
+ * Why a replaced target keeps its seat: relabeling a group again (one pod of an endpoints object changed) replaces
+ * each of its targets with an equal one. A new seat for each would make every stage move their state, or lose it: the
+ * explorer, whose probe results are kept by seat, would probe them all again.
  */
 import type { Target } from '../target/populate.js';
 
-/** A target that left the population's result, with the seat it held. */
+/** A hash that left the population's result, with the seat it held. */
 export interface SeatRelease {
   hash: string;
   seat: number;
@@ -27,6 +34,8 @@ export class Seats {
   /** Seats handed out so far: every seat is below it. */
   private count = 0;
   private readonly free: number[] = [];
+  /** The seats of the hashes unseated in this change, by hash: a target taken in with one of them gets it back. */
+  private readonly parked = new Map<string, number>();
   private released: SeatRelease[] = [];
 
   /** One more than the highest seat ever handed out: an array by seat of this length holds every target. */
@@ -34,19 +43,38 @@ export class Seats {
     return this.count;
   }
 
-  /** Seats `t` (not seated). */
+  /** Seats `t` (not seated): with the seat its hash held in this change, else a free one. */
   take(t: Target): void {
+    if (this.reclaim(t)) return;
     t.seat = this.free.length > 0 ? this.free.pop()! : this.count++;
   }
 
-  /** Unseats `t` (seated), keeping its hash and seat in `released`. */
+  /** Seats `t` (not seated) with the seat its hash held in this change; false when it held none. */
+  reclaim(t: Target): boolean {
+    // No look-up while nothing is parked: a first population takes a million seats.
+    const seat = this.parked.size > 0 ? this.parked.get(t.hash) : undefined;
+    if (seat === undefined) return false;
+    this.parked.delete(t.hash);
+    t.seat = seat;
+    return true;
+  }
+
+  /** Unseats `t` (seated). Its seat is kept for its hash until the change ends (`settle`). */
   release(t: Target): void {
-    this.released.push({ hash: t.hash, seat: t.seat });
-    this.free.push(t.seat);
+    this.parked.set(t.hash, t.seat);
     t.seat = -1;
   }
 
-  /** The targets released since the last call, in the order they left. */
+  /** Ends a change: the seats of hashes unseated and not taken again are free, and told in `released`. */
+  settle(): void {
+    for (const [hash, seat] of this.parked) {
+      this.released.push({ hash, seat });
+      this.free.push(seat);
+    }
+    this.parked.clear();
+  }
+
+  /** The hashes released since the last call, with their seats, in the order they were unseated. */
   takeReleased(): SeatRelease[] {
     const out = this.released;
     this.released = [];

@@ -32,7 +32,8 @@ export interface SizingSources {
   /** Why a sidecar would refuse a target as it is, for the few it would (population.ts `problems`). */
   problems: ReadonlyMap<string, string>;
   measured(hash: string): StatusSummary | undefined;
-  probe(hash: string): ProbeResult | undefined;
+  /** The target's probe result (the explorer keeps them by seat). */
+  probe(t: Target): ProbeResult | undefined;
   isOnShard(hash: string): boolean;
   defaultSeries: number;
 }
@@ -160,8 +161,8 @@ export class TargetSizes {
   /**
    * Sizes again the targets in `dirty` (hashes whose inputs may have changed) and, with `viewsChanged` (some
    * shard's record is another object), the unsettled ones; all of them when those are most (BulkSizing).
-   * `released`: every target the population unseated since the sizes last ran (a gone target, or one replaced by
-   * another object with its hash); their hashes must be in `dirty` too.
+   * `released`: every hash the population released since the sizes last ran, with the seat it held (gone, or seated
+   * again elsewhere); their hashes must be in `dirty` too.
    */
   update(dirty: readonly string[], src: SizingSources, viewsChanged: boolean, released: readonly SeatRelease[]): void {
     const work = dirty.length + (viewsChanged ? this.unsettled.size : 0);
@@ -206,7 +207,7 @@ export class TargetSizes {
     }
     const problem = t === undefined || src.problems.size === 0 ? undefined : src.problems.get(hash);
     const m = t && src.measured(hash);
-    const probe = t && src.probe(hash);
+    const probe = t && src.probe(t);
     const up = m !== undefined && m.health === 'up';
     const counted = up ? m.series : probe?.ok ? probe.series : 0;
     this.series += counted;

@@ -1,7 +1,8 @@
 /**
  * A coordinator cycle that fails part-way (the shard list could not be read) loses none of what discovery changed:
  * population changes its target map in place, so the changes of that cycle's update must still reach the sizes and
- * the plan of the next cycle.
+ * the plan of the next cycle. And what the population releases reaches the explorer: a target gone before its probe
+ * ran is not probed.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -91,5 +92,38 @@ test('a cycle that fails after population still hands its target changes to the 
   assert.notEqual(now[0], first, 'the gone target left the plan, the new one entered it');
   assert.equal(c.active.length, 1);
   assert.equal(c.active[0]!.target.labels.instance, 'b:9100');
+  await c.stop();
+});
+
+test("a target gone while its probe waits in the explorer's queue is not probed", async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'kvass-cycle-gone-'));
+  const configFile = join(dir, 'prometheus.yml');
+  await writeFile(configFile, 'scrape_configs:\n  - job_name: node\n');
+  const discovery = new MemoryDiscovery();
+  const probed: string[] = [];
+  const gates: Array<() => void> = [];
+  // One probe at a time, each held until the test lets it answer: the second target's waits in the queue.
+  const c = new Coordinator({
+    configFile, intervalMs: 10_000, maxSeries: 10_000, minShards: 1, maxShards: 10, maxIdleTimeMs: 0, notReadyGraceMs: 60_000,
+    exploreConcurrency: 1, sdInitTimeoutMs: 0, defaultSeries: 100, hysteresis: 0.1, manager: new NoShards(),
+    client: { data: async () => { throw new Error('no sidecar'); } }, log: silentLogger(), discovery,
+    probe: async (_client, t) => {
+      probed.push(String(t.target.labels.instance));
+      await new Promise<void>((r) => gates.push(r));
+      return { series: 10, error: '' };
+    },
+  });
+  await c.start(false);
+  discovery.emit('a', ['a:9100']);
+  discovery.emit('b', ['b:9100']);
+  await c.runOnce();
+  assert.deepEqual(probed, ['a:9100'], "a's probe runs, b's waits");
+  discovery.emit('b', []);
+  await c.runOnce();
+  for (let k = 0; k < 10; k++) {
+    gates.splice(0).forEach((open) => open());
+    await new Promise((r) => setImmediate(r));
+  }
+  assert.deepEqual(probed, ['a:9100'], 'b, gone before its turn, was not probed');
   await c.stop();
 });

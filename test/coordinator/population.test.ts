@@ -20,7 +20,8 @@ import { jobDefaults, jobTargets, targetsFromGroup, type DroppedTarget, type Tar
 import type { Labels } from '../../src/prom/labels.js';
 import { DiscoveryManager } from '../../src/discovery/manager.js';
 import { GroupChangeLog, type GroupChanges } from '../../src/discovery/change-log.js';
-import { withRoomToGrow } from '../../src/coordinator/population-state.js';
+import { applyParts, partOf, withRoomToGrow } from '../../src/coordinator/population-state.js';
+import { Seats } from '../../src/coordinator/seats.js';
 import { silentLogger } from '../../src/logger.js';
 
 /** Relabel variants a job may get: plain, a keep rule (drops), a shared `job` label (hashes shared across jobs). */
@@ -155,6 +156,7 @@ for (const [withVersions, withChanges] of [[true, true], [true, false], [false, 
   test(`incremental population equals full re-population over random changes (${withChanges ? 'with versions and changes by source' : withVersions ? 'with versions' : 'without versions'}), in place and rebuilt`, () => {
     const results = { reused: 0, 'in place': 0, rebuilt: 0 };
     let patched = 0;
+    let replacedInJob = 0;
     fc.assert(
       fc.property(fc.array(opArb, { minLength: 1, maxLength: 25 }), fc.nat(2), (ops, initialRelabel) => {
         const src = new FakeSource(withVersions, withChanges);
@@ -166,23 +168,39 @@ for (const [withVersions, withChanges] of [[true, true], [true, false], [false, 
         let seatsBefore = seatsOf(before);
         pop.seats.takeReleased();
         // `changed` names every hash whose entry is another one (added, replaced, removed) since the last update;
-        // every target held is seated, no two alike; each that left is released with the seat it held.
+        // every target held is seated, no two alike; a hash that stays keeps its seat, also when its target is
+        // replaced by one of the same job (the one change that replaces it hands the seat on); a hash that leaves
+        // its seat is released with it.
         const check = (res: PopulationResult): void => {
           assert.ok(pop.changed !== null, 'after the first update, changes are known');
           const named = new Set(pop.changed);
           const released = pop.seats.takeReleased();
-          // A hash may be released twice in one update (taken out, put in again, then shadowed by a rebuild).
+          // A hash may be released twice in one update (taken out by one job's change, put in by another's, then
+          // shadowed by a rebuild); one not held before or after may be released too.
           const releasedSeats = new Map<string, number[]>();
           for (const r of released) releasedSeats.set(r.hash, [...(releasedSeats.get(r.hash) ?? []), r.seat]);
           for (const h of new Set([...before.keys(), ...res.targets.keys()])) {
-            if (before.get(h) !== res.targets.get(h)) assert.ok(named.has(h), `${h} changed but is not in changed`);
-            if (before.has(h) && before.get(h) !== res.targets.get(h)) assert.ok(releasedSeats.get(h)?.includes(seatsBefore.get(h)!), `${h} left: released with its seat`);
-            else if (before.has(h)) assert.ok(!releasedSeats.has(h), `${h} stayed: not released`);
+            const [was, is] = [before.get(h), res.targets.get(h)];
+            if (was !== is) assert.ok(named.has(h), `${h} changed but is not in changed`);
+            const kept = was !== undefined && is?.seat === seatsBefore.get(h);
+            if (was !== undefined && !kept) assert.ok(releasedSeats.get(h)?.includes(seatsBefore.get(h)!), `${h} left its seat: released with it`);
+            if (kept) assert.ok(!releasedSeats.has(h), `${h} kept its seat: not released`);
+            if (was !== undefined && is !== undefined && was.job === is.job) {
+              assert.ok(kept, `${h} stayed in its job: same seat${was === is ? '' : ' (replaced)'}`);
+              if (was !== is) replacedInJob++;
+            }
           }
           const seats = seatsOf(res.targets);
+          for (const [h, seat] of seats) assert.ok(seat >= 0 && seat < pop.seats.capacity, `${h} is seated within the capacity`);
+          // A released seat may go to a new hash in the same update (stages take releases out first), never to one that stayed.
+          const holderOf = new Map([...seats].map(([h, seat]) => [seat, h]));
+          for (const r of released) {
+            const holder = holderOf.get(r.seat);
+            assert.ok(holder === undefined || !before.has(holder), `${r.hash}'s seat ${r.seat}, released, is held by ${holder}, which stayed`);
+          }
           for (const [h, seat] of seats) {
             assert.ok(seat >= 0 && seat < pop.seats.capacity, `${h} is seated within the capacity`);
-            if (before.get(h) === res.targets.get(h)) assert.equal(seat, seatsBefore.get(h), `${h} stayed: same seat`);
+            if (before.has(h)) assert.equal(seat, seatsBefore.get(h), `${h} stayed: same seat${before.get(h) === res.targets.get(h) ? '' : ' (replaced)'}`);
           }
           assert.equal(new Set(seats.values()).size, seats.size, 'no two targets share a seat');
           before = new Map(res.targets);
@@ -215,6 +233,7 @@ for (const [withVersions, withChanges] of [[true, true], [true, false], [false, 
     );
     assert.ok(results['in place'] > 100 && results.rebuilt > 100, `both ways of updating are exercised: ${JSON.stringify(results)}`);
     if (withChanges) assert.ok(patched > 300, `jobs are brought up to date from the changes: ${patched}`);
+    assert.ok(replacedInJob > 30, `targets replaced in their job, keeping their seats: ${replacedInJob}`);
   });
 }
 
@@ -322,6 +341,41 @@ test('a config reload re-populates only the jobs whose population-relevant confi
   res = pop.update(scs, src);
   assert.equal(calls(), 25);
   assertSame(res, full(scs, src));
+});
+
+test("a reload that gives every target of a job another hash hands the gone hashes' seats to the new ones", () => {
+  const src = new FakeSource(true);
+  seed(src, 'a', 40);
+  const pop = new Population();
+  const first = pop.update(configOf([{ name: 'a', relabel: 0, sampleLimit: 0, interval: 10 }]), src);
+  assert.equal(pop.seats.capacity, 40);
+  // Copied: the result may be changed in place.
+  const hashesBefore = new Set(first.targets.keys());
+  const before = new Set([...first.targets.values()].map((t) => t.seat));
+  // Relabeled with another `job`: every hash changes.
+  const res = pop.update(configOf([{ name: 'a', relabel: 2, sampleLimit: 0, interval: 10 }]), src);
+  assert.ok([...res.targets.keys()].every((h) => !hashesBefore.has(h)), 'every hash is new');
+  const released = pop.seats.takeReleased();
+  assert.equal(released.length, 40, 'every old hash released');
+  assert.deepEqual(new Set([...res.targets.values()].map((t) => t.seat)), before, 'the new targets sit in the seats given back');
+  assert.equal(pop.seats.capacity, 40, 'no seat beyond them');
+});
+
+test('a change that finds a hash held twice stops with every target in the result seated, a replaced one in its seat', () => {
+  const target = (hash: string): Target => ({ hash, seat: -1, labels: { __address__: `${hash}:80` } }) as unknown as Target;
+  const seats = new Seats();
+  const [x, r] = [target('x'), target('r')];
+  seats.take(x);
+  seats.take(r);
+  const result = { targets: new Map([['x', x], ['r', r]]), problems: new Map<string, string>() };
+  // r replaced, y new, then a second target for x (held already): only a rebuild can tell which x wins.
+  const [r2, y, x2] = [target('r'), target('y'), target('x')];
+  assert.equal(applyParts(result, [partOf([r], [])], [partOf([r2, y, x2], [])], [], seats), false);
+  assert.deepEqual([...result.targets.values()], [x, r2, y]);
+  assert.equal(r2.seat, 1, "r's replacement in r's seat");
+  assert.ok([...result.targets.values()].every((t) => t.seat >= 0), 'every target in the result seated');
+  assert.equal(new Set([...result.targets.values()].map((t) => t.seat)).size, 3, 'no two alike');
+  assert.equal(x2.seat, -1, 'the one not put in has no seat');
 });
 
 test('with DiscoveryManager: its versions let unchanged jobs go unwalked, a restarted discoverer re-walks its job', async () => {

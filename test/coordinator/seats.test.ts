@@ -1,6 +1,6 @@
 /**
- * Seats (src/coordinator/seats.ts): each target held has one, no two alike, a released one is told with the seat it
- * held and handed out again; a set kept by seat holds what a list by hash would, in the same order, while seats
+ * Seats (src/coordinator/seats.ts): each target held has one, no two alike, a replaced one passes it to the one with
+ * its hash, a released one is told with the seat it held when its update ends and handed out again; a set kept by seat holds what a list by hash would, in the same order, while seats
  * change hands between targets.
  */
 import { test } from 'node:test';
@@ -22,12 +22,27 @@ test('seats: dense over the targets held, none shared, a released one told with 
   assert.deepEqual([a.seat, b.seat, c.seat], [0, 1, 2]);
   seats.release(b);
   assert.equal(b.seat, -1, 'a released target holds no seat');
+  assert.deepEqual(seats.takeReleased(), [], 'told when the update ends');
+  seats.settle();
   assert.deepEqual(seats.takeReleased(), [{ hash: 'b', seat: 1 }]);
   assert.deepEqual(seats.takeReleased(), [], 'told once');
   const d = target('d');
   seats.take(d);
   assert.equal(d.seat, 1, 'the seat given back is handed out again');
   assert.equal(seats.capacity, 3, 'no seat beyond the targets ever held at once');
+  // In one update: c replaced by another target with its hash, a gone, e new.
+  const [c2, e] = [target('c'), target('e')];
+  seats.release(c);
+  seats.release(a);
+  seats.take(e);
+  seats.take(c2);
+  assert.equal(c2.seat, 2, "a replaced target's seat passes to the one with its hash");
+  assert.equal(e.seat, 3, "a seat given back in an update is not handed out before it ends");
+  seats.settle();
+  assert.deepEqual(seats.takeReleased(), [{ hash: 'a', seat: 0 }], 'only the hash that left is told');
+  const f = target('f');
+  seats.take(f);
+  assert.equal(f.seat, 0, 'then it is');
 });
 
 type Op =
@@ -73,15 +88,17 @@ test('a set kept by seat holds what a list by hash holds, in its order, while se
             seats.take(t);
             held.set(o.hash, t);
           }
+          seats.settle();
           continue; // seats change hands, and the set is not told yet
         }
         takeOutReleased();
         const t = held.get(o.hash);
         if (!t) continue;
-        const j = model.findIndex((m) => m.t === t);
+        // A target replaced by another with its hash has its seat: the same member.
+        const j = model.findIndex((m) => m.t.hash === t.hash && m.seat === t.seat);
         if (o.kind === 'set') {
           set.set(t, o.mark);
-          if (j >= 0) model[j]!.mark = o.mark;
+          if (j >= 0) model[j] = { t, seat: t.seat, mark: o.mark };
           else model.push({ t, seat: t.seat, mark: o.mark });
         } else {
           assert.equal(set.delete(t.hash, t.seat), j >= 0, `delete of ${t.hash} found it iff it was in`);
@@ -108,6 +125,7 @@ test('a set kept by seat: a seat handed to another target before the old one was
   seats.take(a);
   set.set(a, true);
   seats.release(a);
+  seats.settle();
   const b = target('b');
   seats.take(b);
   assert.equal(b.seat, 0, 'b has the seat a held');

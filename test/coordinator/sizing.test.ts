@@ -29,7 +29,10 @@ function target(hash: string, bad: boolean): Target {
   return { hash, job: 'j', labels, discoveredLabels: labels, scrapeUrl: `http://${hash}:80/metrics`, interval: 10_000, timeout: 10_000, seat: -1 } as unknown as Target;
 }
 
-/** Targets by hash, seated as the population seats them (seats.ts): a target replaced or gone gives its seat back. */
+/**
+ * Targets by hash, seated as the population seats them (seats.ts), each set or delete an update of its own: a target
+ * replaced passes its seat on, one gone gives it back.
+ */
 class SeatedTargets extends Map<string, Target> {
   readonly seats = new Seats();
 
@@ -43,12 +46,14 @@ class SeatedTargets extends Map<string, Target> {
     if (old === t) return this;
     if (old !== undefined) this.seats.release(old);
     this.seats.take(t);
+    this.seats.settle();
     return super.set(hash, t);
   }
 
   override delete(hash: string): boolean {
     const old = this.get(hash);
     if (old !== undefined) this.seats.release(old);
+    this.seats.settle();
     return super.delete(hash);
   }
 }
@@ -143,7 +148,7 @@ function sizedAgainstAfresh(thresholds: BulkSizing, numRuns: number, onBulk?: ()
         for (const h of HASHES) assert.equal(measured.get(h), fresh.get(h), `measured ${h}`);
 
         const src = (m: (h: string) => StatusSummary | undefined): SizingSources => ({
-          targets, problems, measured: m, probe: (h) => probes.get(h), isOnShard: (h) => held.has(h), defaultSeries: 100,
+          targets, problems, measured: m, probe: (t) => probes.get(t.hash), isOnShard: (h) => held.has(h), defaultSeries: 100,
         });
         const released = targets.seats.takeReleased();
         if (!built) sizes.rebuild(src((h) => measured.get(h)));

@@ -464,9 +464,11 @@ export class Coordinator {
       isOnShard: this.onSomeShard(shards), defaultSeries: this.opts.defaultSeries,
     };
     if (populated === 'all' || !this.sizesBuilt) {
+      // First: a population seated afresh (after an update that failed) has its probe results moved to the new seats
+      // before sizing reads them.
+      this.explorer.retain(targets);
       this.sizes.rebuild(src);
       this.sizesBuilt = true;
-      this.explorer.retain(targets);
     } else {
       for (const r of released) this.explorer.forget(r);
       if (populated.size > 0 || measuredChanged.size > 0 || probed.length > 0) this.sizes.update([...populated, ...measuredChanged, ...probed], src, viewsChanged, released);

@@ -127,3 +127,48 @@ test("a target gone while its probe waits in the explorer's queue is not probed"
   assert.deepEqual(probed, ['a:9100'], 'b, gone before its turn, was not probed');
   await c.stop();
 });
+
+test('after a population update fails half-way, targets seated afresh keep their probe results, and the plan keeps them', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'kvass-cycle-reseat-'));
+  const configFile = join(dir, 'prometheus.yml');
+  await writeFile(configFile, 'scrape_configs:\n  - job_name: node\n');
+  const discovery = new MemoryDiscovery();
+  let failGroups = false;
+  const groups = discovery.groups.bind(discovery);
+  discovery.groups = (job: string): TargetGroup[] => {
+    if (failGroups) {
+      failGroups = false;
+      throw new Error('groups unavailable');
+    }
+    return groups(job);
+  };
+  let probes = 0;
+  const c = new Coordinator({
+    configFile, intervalMs: 10_000, maxSeries: 10_000, minShards: 1, maxShards: 10, maxIdleTimeMs: 0, notReadyGraceMs: 60_000,
+    exploreConcurrency: 4, sdInitTimeoutMs: 0, defaultSeries: 100, hysteresis: 0.1, manager: new NoShards(),
+    client: { data: async () => { throw new Error('no sidecar'); } }, log: silentLogger(), discovery,
+    probe: async () => (probes++, { series: 10, error: '' }),
+  });
+  const cycle = async (): Promise<void> => {
+    await c.runOnce();
+    await new Promise((r) => setImmediate(r)); // probes answer
+  };
+  const planned = (): number => (c.lastPlan?.assignments ?? []).reduce((n, a) => n + a.keys.length, 0);
+  await c.start(false);
+  for (const s of ['a', 'b', 'c']) discovery.emit(s, [`${s}:9100`]);
+  await cycle();
+  await cycle();
+  assert.equal(planned(), 3, 'each target probed and placed');
+  assert.equal(probes, 3);
+  // a goes and comes back (now last in discovery's order), then population fails half-way: its next update seats
+  // every target afresh, in another order.
+  discovery.emit('a', []);
+  discovery.emit('a', ['a:9100']);
+  failGroups = true;
+  await assert.rejects(c.runOnce(), /groups unavailable/);
+  await cycle();
+  await cycle();
+  assert.equal(planned(), 3, 'every target still placed, sized by the probe it had');
+  assert.equal(probes, 3, 'none probed again');
+  await c.stop();
+});

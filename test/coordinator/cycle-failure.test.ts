@@ -54,18 +54,25 @@ class NoShards implements ShardManager {
   async close(): Promise<void> {}
 }
 
-test('a cycle that fails after population still hands its target changes to the next cycle', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'kvass-cycle-failure-'));
+type Probe = NonNullable<ConstructorParameters<typeof Coordinator>[0]['probe']>;
+
+/** A coordinator of one job, `node`, over `discovery`, with no sidecar to read and `probe` for new targets. */
+async function coordinatorOf(discovery: MemoryDiscovery, probe: Probe, opts: { manager?: ShardManager; exploreConcurrency?: number } = {}): Promise<Coordinator> {
+  const dir = await mkdtemp(join(tmpdir(), 'kvass-cycle-'));
   const configFile = join(dir, 'prometheus.yml');
   await writeFile(configFile, 'scrape_configs:\n  - job_name: node\n');
+  return new Coordinator({
+    configFile, intervalMs: 10_000, maxSeries: 10_000, minShards: 1, maxShards: 10, maxIdleTimeMs: 0, notReadyGraceMs: 60_000,
+    exploreConcurrency: opts.exploreConcurrency ?? 4, sdInitTimeoutMs: 0, defaultSeries: 100, hysteresis: 0.1,
+    manager: opts.manager ?? new NoShards(), client: { data: async () => { throw new Error('no sidecar'); } }, log: silentLogger(),
+    discovery, probe,
+  });
+}
+
+test('a cycle that fails after population still hands its target changes to the next cycle', async () => {
   const discovery = new MemoryDiscovery();
   const manager = new NoShards();
-  const c = new Coordinator({
-    configFile, intervalMs: 10_000, maxSeries: 10_000, minShards: 1, maxShards: 10, maxIdleTimeMs: 0, notReadyGraceMs: 60_000,
-    exploreConcurrency: 4, sdInitTimeoutMs: 0, defaultSeries: 100, hysteresis: 0.1, manager,
-    client: { data: async () => { throw new Error('no sidecar'); } }, log: silentLogger(), discovery,
-    probe: async () => ({ series: 10, error: '' }),
-  });
+  const c = await coordinatorOf(discovery, async () => ({ series: 10, error: '' }), { manager });
   const cycle = async (): Promise<void> => {
     await c.runOnce();
     await new Promise((r) => setImmediate(r)); // probes answer
@@ -96,23 +103,15 @@ test('a cycle that fails after population still hands its target changes to the 
 });
 
 test("a target gone while its probe waits in the explorer's queue is not probed", async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'kvass-cycle-gone-'));
-  const configFile = join(dir, 'prometheus.yml');
-  await writeFile(configFile, 'scrape_configs:\n  - job_name: node\n');
   const discovery = new MemoryDiscovery();
   const probed: string[] = [];
   const gates: Array<() => void> = [];
   // One probe at a time, each held until the test lets it answer: the second target's waits in the queue.
-  const c = new Coordinator({
-    configFile, intervalMs: 10_000, maxSeries: 10_000, minShards: 1, maxShards: 10, maxIdleTimeMs: 0, notReadyGraceMs: 60_000,
-    exploreConcurrency: 1, sdInitTimeoutMs: 0, defaultSeries: 100, hysteresis: 0.1, manager: new NoShards(),
-    client: { data: async () => { throw new Error('no sidecar'); } }, log: silentLogger(), discovery,
-    probe: async (_client, t) => {
-      probed.push(String(t.target.labels.instance));
-      await new Promise<void>((r) => gates.push(r));
-      return { series: 10, error: '' };
-    },
-  });
+  const c = await coordinatorOf(discovery, async (_client, t) => {
+    probed.push(String(t.target.labels.instance));
+    await new Promise<void>((r) => gates.push(r));
+    return { series: 10, error: '' };
+  }, { exploreConcurrency: 1 });
   await c.start(false);
   discovery.emit('a', ['a:9100']);
   discovery.emit('b', ['b:9100']);
@@ -129,9 +128,6 @@ test("a target gone while its probe waits in the explorer's queue is not probed"
 });
 
 test('after a population update fails half-way, targets seated afresh keep their probe results, and the plan keeps them', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'kvass-cycle-reseat-'));
-  const configFile = join(dir, 'prometheus.yml');
-  await writeFile(configFile, 'scrape_configs:\n  - job_name: node\n');
   const discovery = new MemoryDiscovery();
   let failGroups = false;
   const groups = discovery.groups.bind(discovery);
@@ -143,12 +139,7 @@ test('after a population update fails half-way, targets seated afresh keep their
     return groups(job);
   };
   let probes = 0;
-  const c = new Coordinator({
-    configFile, intervalMs: 10_000, maxSeries: 10_000, minShards: 1, maxShards: 10, maxIdleTimeMs: 0, notReadyGraceMs: 60_000,
-    exploreConcurrency: 4, sdInitTimeoutMs: 0, defaultSeries: 100, hysteresis: 0.1, manager: new NoShards(),
-    client: { data: async () => { throw new Error('no sidecar'); } }, log: silentLogger(), discovery,
-    probe: async () => (probes++, { series: 10, error: '' }),
-  });
+  const c = await coordinatorOf(discovery, async () => (probes++, { series: 10, error: '' }));
   const cycle = async (): Promise<void> => {
     await c.runOnce();
     await new Promise((r) => setImmediate(r)); // probes answer

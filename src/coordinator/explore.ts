@@ -126,7 +126,7 @@ export class Explorer {
    * changed, and the hashes forgotten with a result (apart: a forgotten seat may be given to another hash before the
    * take).
    */
-  private readonly changedSlots = new SlotFlags();
+  private readonly changedSeats = new SlotFlags();
   private readonly gone = new Set<string>();
   /**
    * Waiting probes from `head` on (an index, not shift(): shift moves the whole array, and it can hold 1M), with their
@@ -135,7 +135,7 @@ export class Explorer {
    */
   private queue: Probed[] = [];
   private queueSc: ScrapeConfig[] = [];
-  private queueSlot: number[] = [];
+  private queueSeat: number[] = [];
   private queueGen: number[] = [];
   private head = 0;
   private running = 0;
@@ -168,18 +168,15 @@ export class Explorer {
   want(t: Probed, sc: ScrapeConfig): void {
     const i = t.seat;
     if (i < 0) return;
-    if (!this.holds(i, t.hash)) {
-      // The seat's last target was not forgotten (a caller out of contract): it is now.
-      if (i < this.flags.length && this.flags[i] !== 0) this.forgetSeat(i);
-      this.keep(i, t.hash, KNOWN);
-    } else {
+    if (!this.holds(i, t.hash)) this.keep(i, t.hash, KNOWN);
+    else {
       const f = this.flags[i]!;
       if ((f & RESULT) === 0 || (f & (BUSY | OK)) !== 0 || this.now() < this.failures.get(i)!.retryAtMs) return;
       this.flags[i] = f | BUSY;
     }
     this.queue.push(t);
     this.queueSc.push(sc);
-    this.queueSlot.push(i);
+    this.queueSeat.push(i);
     this.queueGen.push(this.generation[i]!);
     this.pump();
   }
@@ -207,18 +204,18 @@ export class Explorer {
 
   /** The distinct hashes whose result changed (new, another attempt, forgotten) since the last call. */
   takeChanged(): readonly string[] {
-    if (this.changedSlots.size === 0 && this.gone.size === 0) return [];
-    const slots = this.changedSlots.toArray();
-    const out = new Array<string>(slots.length + this.gone.size);
+    if (this.changedSeats.size === 0 && this.gone.size === 0) return [];
+    const seats = this.changedSeats.toArray();
+    const out = new Array<string>(seats.length + this.gone.size);
     let n = 0;
     // A hash forgotten, asked for again and answered is in both: told once, from `gone`.
-    for (let k = 0; k < slots.length; k++) {
-      const h = this.hashes[slots[k]!]!;
+    for (let k = 0; k < seats.length; k++) {
+      const h = this.hashes[seats[k]!]!;
       if (this.gone.size === 0 || !this.gone.has(h)) out[n++] = h;
     }
     for (const h of this.gone) out[n++] = h;
     out.length = n;
-    this.changedSlots.clear();
+    this.changedSeats.clear();
     this.gone.clear();
     return out;
   }
@@ -232,9 +229,13 @@ export class Explorer {
     return seat >= 0 && seat < this.flags.length && this.flags[seat] !== 0 && this.hashes[seat] === hash;
   }
 
-  /** Keeps state for `hash` at `seat` (none kept there), with `flags`. */
+  /**
+   * Keeps state for `hash` at `seat` (none kept for it there), with `flags`. What another hash kept there is forgotten
+   * first: its target was released and not forgotten (a caller out of contract).
+   */
   private keep(seat: number, hash: string, flags: number): void {
     if (seat >= this.flags.length) this.growColumns(seat + 1);
+    else if (this.flags[seat] !== 0) this.forgetSeat(seat);
     this.hashes[seat] = hash;
     this.flags[seat] = flags;
     this.known++;
@@ -248,7 +249,7 @@ export class Explorer {
 
   /** Empties `seat`; its queued or running probe is answered to nobody. */
   private drop(i: number): void {
-    this.changedSlots.delete(i);
+    this.changedSeats.delete(i);
     this.hashes[i] = '';
     this.flags[i] = 0;
     this.failures.delete(i);
@@ -260,7 +261,7 @@ export class Explorer {
   private move(seats: readonly number[], targets: ReadonlyMap<string, Seated>): void {
     const states = seats.map((i) => {
       const hash = this.hashes[i]!;
-      const state = { hash, flags: this.flags[i]! & ~BUSY, series: this.series[i]!, attempts: this.attempts[i]!, failure: this.failures.get(i), changed: this.changedSlots.has(i) };
+      const state = { hash, flags: this.flags[i]! & ~BUSY, series: this.series[i]!, attempts: this.attempts[i]!, failure: this.failures.get(i), changed: this.changedSeats.has(i) };
       this.drop(i);
       return state;
     });
@@ -268,12 +269,11 @@ export class Explorer {
       const to = targets.get(st.hash)!.seat;
       // Without a result, its first probe is asked for again; a hash kept at its own seat already keeps that state.
       if ((st.flags & RESULT) === 0 || this.holds(to, st.hash)) continue;
-      if (to < this.flags.length && this.flags[to] !== 0) this.forgetSeat(to);
       this.keep(to, st.hash, st.flags);
       this.series[to] = st.series;
       this.attempts[to] = st.attempts;
       if (st.failure) this.failures.set(to, st.failure);
-      if (st.changed) this.changedSlots.add(to);
+      if (st.changed) this.changedSeats.add(to);
     }
   }
 
@@ -301,18 +301,18 @@ export class Explorer {
       const k = this.head++;
       const t = this.queue[k]!;
       const sc = this.queueSc[k]!;
-      const i = this.queueSlot[k]!;
+      const i = this.queueSeat[k]!;
       const gen = this.queueGen[k]!;
       if (this.head === this.queue.length) {
         this.queue = [];
         this.queueSc = [];
-        this.queueSlot = [];
+        this.queueSeat = [];
         this.queueGen = [];
         this.head = 0;
       } else if (this.head >= 1024 && this.head * 2 >= this.queue.length) {
         this.queue = this.queue.slice(this.head);
         this.queueSc = this.queueSc.slice(this.head);
-        this.queueSlot = this.queueSlot.slice(this.head);
+        this.queueSeat = this.queueSeat.slice(this.head);
         this.queueGen = this.queueGen.slice(this.head);
         this.head = 0;
       }
@@ -341,14 +341,14 @@ export class Explorer {
     this.attempts[i] = attempts;
     if (ok) this.failures.delete(i);
     else this.failures.set(i, { error: r.error, retryAtMs: this.now() + Math.min(300_000, 5000 * 2 ** (attempts - 1)) });
-    this.changedSlots.add(i);
+    this.changedSeats.add(i);
     if (!ok) this.log.warn({ target: t.scrapeUrl, err: r.error, attempts }, 'explore: probe failed; will retry');
   }
 
   async close(): Promise<void> {
     this.queue = [];
     this.queueSc = [];
-    this.queueSlot = [];
+    this.queueSeat = [];
     this.queueGen = [];
     this.head = 0;
     await Promise.all([...this.clients.values()].map((c) => c.close()));

@@ -23,6 +23,7 @@
  * explorer, whose probe results are kept by seat, would probe them all again.
  */
 import type { Target } from '../target/populate.js';
+import { grown } from './columns.js';
 
 /** A hash that left the population's result, with the seat it held. */
 export interface SeatRelease {
@@ -96,11 +97,7 @@ export class SeatIndex {
   }
 
   set(seat: number, value: number): void {
-    if (seat >= this.values.length) {
-      const grown = new Int32Array(Math.max(seat + 1, this.values.length * 2, 1024));
-      grown.set(this.values);
-      this.values = grown;
-    }
+    if (seat >= this.values.length) this.values = grown(this.values, Math.max(seat + 1, this.values.length * 2, 1024));
     this.values[seat] = value + 1;
   }
 

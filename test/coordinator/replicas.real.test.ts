@@ -139,26 +139,32 @@ test('through the global view, replicas count once and a replica\'s outage loses
   const window = Math.ceil(Date.now() / 1000 - outageStart) + 5;
 
   // The hung-then-killed replica's own data has the hole (and may have lost more: unflushed WAL at the kill) …
-  const own = (await query<Matrix>(victim.url, `up{instance="${instance}"}[${window}s]`)).data.result[0]?.values ?? [];
+  // Every read at one evaluation time, so the view and each replica are judged on the same window.
+  const at = Date.now() / 1000;
+  const own = (await query<Matrix>(victim.url, `up{instance="${instance}"}[${window}s]`, at)).data.result[0]?.values ?? [];
   const inHole = own.filter(([t]) => t > outageStart + 1 && t < outageStart + 5);
   assert.deepEqual(inHole, [], 'replica 0 has no sample while it was stopped');
   // … and the global view has every scrape interval: the other replica's samples from the next scrape slot on, so
   // no spacing above 1.5 intervals (plus 50 ms: a scrape's own scheduling noise).
   // The querier's lookback (5 m) would hide a hole in query_range; a range selector shows the raw samples.
-  const merged = (await query<Matrix>(api, `up{instance="${instance}"}[${window}s]`)).data.result;
+  const merged = (await query<Matrix>(api, `up{instance="${instance}"}[${window}s]`, at)).data.result;
   assert.equal(merged.length, 1, 'one series, the replica label dropped');
   assert.equal(merged[0]!.metric.replica, undefined);
   const values = merged[0]!.values;
   assert.ok(maxGap(values) <= 1.5 + 0.05, `largest gap between samples through the global view: ${maxGap(values)} s`);
   // Two samples closer than half an interval only where one replica itself scraped twice (a late tick under load).
-  const twin = (await query<Matrix>(replicas[1]!.shards[0]!.url, `up{instance="${instance}"}[${window}s]`)).data.result[0]?.values ?? [];
+  const twin = (await query<Matrix>(replicas[1]!.shards[0]!.url, `up{instance="${instance}"}[${window}s]`, at)).data.result[0]?.values ?? [];
   const ownTimes = [own, twin].map((vs) => new Set(vs.map(([t]) => t)));
   for (let i = 1; i < values.length; i++) {
     const [a, b] = [values[i - 1]![0], values[i]![0]];
     if (b - a > 0.5 - 0.05) continue;
     assert.ok(ownTimes.some((ts) => ts.has(a) && ts.has(b)), `two samples of different replicas in one scrape slot: ${a} and ${b}`);
   }
-  assert.ok(values.length >= window * 0.9, `${values.length} samples over ${window} s`);
+  // As many samples as the replica that never stopped scraped in that window: bounded by what the replicas hold, not
+  // by the clock (a loaded machine scrapes late). A switch between the replicas, at the outage's start and end, may
+  // leave out one slot each.
+  assert.ok(twin.length >= window * 0.5, `the replica that kept running scraped ${twin.length} samples over ${window} s`);
+  assert.ok(values.length >= twin.length - 2, `${values.length} samples through the view, ${twin.length} on the replica that kept running`);
 });
 
 test('both replicas down for 3 s: the view\'s hole is the real outage plus at most one interval', { timeout: 120_000 }, async () => {

@@ -15,6 +15,7 @@ import { orderKey } from './sorted-keys.js';
 import { SlotFlags } from './slot-set.js';
 import { HashIndex } from './hash-index.js';
 import { grown } from './columns.js';
+import { ReliefOrder } from './relief-order.js';
 
 /** Largest series for which the incremental planner keeps sums exact (with fewer than 2^21 keys: < 2^52). */
 const MAX_EXACT_SERIES = 2 ** 31;
@@ -47,8 +48,8 @@ export class ResolvedCopies {
   normal = new Int32Array(0);
   incoming = new Int32Array(0);
   lostFrom = new Int32Array(0);
-  /** The series the slot's contribution was made with (to undo it). */
-  private counted = new Float64Array(0);
+  /** The series the slot's contribution was made with (to undo it; the key of its place in relief's order). */
+  counted = new Float64Array(0);
   private readonly freeSlots: number[] = [];
 
   /** Per shard: as PlanState.load / count, transfers in flight touching it, and findDrainingShard's counters. */
@@ -83,6 +84,9 @@ export class ResolvedCopies {
 
   /** Per slot, its hash's order key (sorted-keys.ts): relief compares these before the strings. */
   hashKeys = new Float64Array(0);
+
+  /** Per shard, its normal copies in relief's order, for the shards relief ordered (relief-order.ts). */
+  readonly reliefOrder = new ReliefOrder();
 
   slot(hash: string): number {
     let i = this.slotOf.get(hash);
@@ -165,8 +169,23 @@ export class ResolvedCopies {
     else this.inexactSeries.delete(i);
   }
 
-  /** Phase 1 anew for one slot: undo what it counted, decide again from the current records and flags. */
+  /**
+   * Phase 1 anew for one slot: undo what it counted, decide again from the current records and flags. The shards'
+   * kept orders are told when its normal copy moved or is counted with another series.
+   */
   resolve(i: number): void {
+    const wasOn = this.normal[i]!;
+    const wasCounted = this.counted[i]!;
+    this.decide(i);
+    const order = this.reliefOrder;
+    if (!order.any) return;
+    const on = this.normal[i]!;
+    if (on === wasOn && this.counted[i] === wasCounted) return;
+    if (wasOn >= 0) order.remove(wasOn, i, wasCounted, this);
+    if (on >= 0) order.insert(on, i, this.counted[i]!, this);
+  }
+
+  private decide(i: number): void {
     this.undo(i);
     if (!this.discovered[i]) return;
     const copies = this.copiesOf(i);

@@ -66,6 +66,11 @@ export interface IncrementalPlannerStats {
   lastResolved: number;
   /** Milliseconds of the last call: change detection, phase 1 for the changed targets, phases 2-5, records. */
   lastMs: { detect: number; resolve: number; phases: number; records: number };
+  /**
+   * Relief's kept orders (relief-order.ts): shards relieved from one (read), and orders forgotten because a change
+   * was not told to them (lost: none while the state follows every change).
+   */
+  reliefOrders: { read: number; lost: number };
 }
 
 export class IncrementalPlanner {
@@ -91,6 +96,7 @@ export class IncrementalPlanner {
   private readonly dirty = new SlotSet();
   readonly stats: IncrementalPlannerStats = {
     reused: 0, incremental: 0, full: 0, listByChanges: 0, lastResolved: 0, lastMs: { detect: 0, resolve: 0, phases: 0, records: 0 },
+    reliefOrders: { read: 0, lost: 0 },
   };
 
   plan(input: PlannerInput): PlannerOutput {
@@ -156,7 +162,11 @@ export class IncrementalPlanner {
     c.live = live;
     c.ready = ready;
     c.beginResolution();
+    const { reads, lost } = c.reliefOrder;
     if (dirty.size > 0) for (const i of c.leftovers) dirty.add(i);
+    // A change of more than one target in eight (and thousands): ordering the relieved shards again costs less than
+    // following it.
+    if (dirty.size > 4096 && dirty.size * 8 > c.capacity) c.reliefOrder.clear();
     for (let k = 0; k < dirty.size; k++) c.resolve(dirty.at(k));
     for (let k = 0; k < dirty.size; k++) c.release(dirty.at(k));
     c.resizeShards(n);
@@ -166,6 +176,8 @@ export class IncrementalPlanner {
     const reuse = prev !== null && dirty.size === 0 && !flagsChanged
       && sameFlags(expiredLongEnough, prev.expiredLongEnough) && sameFlags(idleLongEnough, prev.idleLongEnough);
     const output = reuse ? copyOutput(prev!.output) : this.runPhases(input, live, ready, dirty);
+    this.stats.reliefOrders.read += c.reliefOrder.reads - reads;
+    this.stats.reliefOrders.lost += c.reliefOrder.lost - lost;
     if (reuse) this.changes = { from: prev!.output.assignments, byTarget: new Map(), byShard: new Map() };
     else this.changes = this.records.takeChanges();
     this.loadsKept = true;
@@ -361,6 +373,7 @@ export class IncrementalPlanner {
       normal: c.normal.slice(0, cap), incoming: c.incoming.slice(0, cap), lostFrom: c.lostFrom,
       load: c.load.slice(), count: c.count.slice(), receiver, ready, live,
       busy: c.busyCount.map((b) => b > 0), drainingShard: -1, opened: 0, membersByShard: null, memberQueries: 0, touched: [],
+      reliefOrder: c.reliefOrder, placedOn: new Map(),
       toPlace: c.toPlace.toArray(), overflow: [], reliefOverflow: [],
       moves: [], reassigned: [], completed: c.completed.toArray().map((i) => c.hashes[i]!), unplaced: [],
     };

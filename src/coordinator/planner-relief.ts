@@ -16,9 +16,18 @@ export function relieveOverloadedShards(st: PlanState): void {
   const limit = Math.min(st.existing, st.maxShards);
   for (let s = 0; s < limit; s++) {
     if (!st.receiver[s] || st.busy[s] || s === st.drainingShard || st.load[s]! <= st.budget) continue;
-    const members = membersOf(st, s);
-    if (members.length < 2) continue; // a lone oversized target: nothing to gain
-    const chosen = chooseReliefSet(members, st.series, st.hashes, st.load[s]! - st.budget, st.budget, st.hashKeys).sort(bySizeDesc(st));
+    const excess = st.load[s]! - st.budget;
+    let chosen: number[];
+    if (st.reliefOrder) {
+      const asc = membersInOrder(st, s);
+      if (asc.length < 2) continue;
+      chosen = chooseReliefSetInOrder(asc, st.series, excess, st.budget);
+    } else {
+      const members = membersOf(st, s);
+      if (members.length < 2) continue; // a lone oversized target: nothing to gain
+      chosen = chooseReliefSet(members, st.series, st.hashes, excess, st.budget, st.hashKeys);
+    }
+    chosen.sort(bySizeDesc(st));
     for (const i of chosen) {
       const size = st.series[i]!;
       const r = size > st.budget ? emptyReceiver(st, s) : bestFit(st, size, withinMargin, s);
@@ -37,10 +46,26 @@ const INDEX_BITS = 2 ** 20;
 /**
  * `members` by series ascending, then hash: the order of compareAsc. Exported for tests.
  */
-export function ascending(members: ArrayLike<number>, series: number[], hashes: string[]): number[] {
+export function ascending(members: ArrayLike<number>, series: number[], hashes: string[], hashKeys?: Float64Array): number[] {
   const asc = bySeries(members, series);
   if (asc === null) return Array.from(members).sort(compareAsc(series, hashes));
-  orderRunsByHash(asc, series, hashes);
+  orderRunsByHash(asc, series, hashes, hashKeys);
+  return asc;
+}
+
+/**
+ * Shard s's targets in relief's order (series ascending, then hash), from the order the incremental planner keeps
+ * (relief-order.ts), which is made here the first time. A shard this step placed targets on is ordered afresh and not
+ * kept (the kept orders are phase 1's): placement keeps a shard within budget, so relief meets one only where an
+ * oversized target went to an empty shard, alone.
+ */
+function membersInOrder(st: PlanState, s: number): ArrayLike<number> {
+  if (st.placedOn!.has(s)) return ascending(membersOf(st, s), st.series, st.hashes, st.hashKeys);
+  const order = st.reliefOrder!;
+  const kept = order.of(s);
+  if (kept !== null) return kept;
+  const asc = ascending(membersOf(st, s), st.series, st.hashes, st.hashKeys);
+  order.keep(s, asc);
   return asc;
 }
 
@@ -76,19 +101,33 @@ function bySeries(members: ArrayLike<number>, series: number[]): number[] | null
   return asc;
 }
 
-/** Orders each run of equal series in `asc` by hash, in place. */
+/**
+ * Orders each run of equal series in `asc` by hash, in place, in one pair of scratch arrays: the incremental planner
+ * orders every shard it first relieves (relief-order.ts), and two new typed arrays per run of each of 654 shards is
+ * memory outside the heap, which V8 counts towards starting a collection of the whole heap (1–2 s at 1M).
+ */
 function orderRunsByHash(asc: number[], series: number[], hashes: string[], hashKeys?: Float64Array): void {
   for (let a = 0; a < asc.length; ) {
     let b = a + 1;
     while (b < asc.length && series[asc[b]!] === series[asc[a]!]) b++;
-    if (b - a > 1) {
-      const run = runOf(asc.slice(a, b), hashes, hashKeys);
-      sortByHash(run.idx, run.keys, 0, b - a - 1, hashes);
-      for (let j = a; j < b; j++) asc[j] = run.idx[j - a]!;
+    const n = b - a;
+    if (n > 1) {
+      if (scratch.idx.length < n) scratch = { idx: new Int32Array(n * 2), keys: new Float64Array(n * 2) };
+      const { idx, keys } = scratch;
+      for (let j = 0; j < n; j++) {
+        const i = asc[a + j]!;
+        idx[j] = i;
+        keys[j] = hashKeys ? hashKeys[i]! : orderKey(hashes[i]!);
+      }
+      sortByHash(idx, keys, 0, n - 1, hashes);
+      for (let j = 0; j < n; j++) asc[a + j] = idx[j]!;
     }
     a = b;
   }
 }
+
+/** orderRunsByHash's working arrays (one plan at a time runs in a process's thread). */
+let scratch: Run = { idx: new Int32Array(1024), keys: new Float64Array(1024) };
 
 /**
  * The target at position `pos` of the fully ordered list (compareAsc), from `asc` ordered by series only: the same
@@ -124,8 +163,20 @@ function runOf(members: readonly number[], hashes: string[], hashKeys?: Float64A
   return { idx: Int32Array.from(members), keys };
 }
 
+/** First position in `asc` (sorted by series ascending) from `from` whose series is above `value`. */
+function firstAbove(asc: ArrayLike<number>, series: number[], value: number, from: number): number {
+  let lo = from;
+  let hi = asc.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (series[asc[mid]!]! > value) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
 /** First position in `asc` (sorted by series ascending) whose series is >= need, from `from`. */
-function lowerBound(asc: number[], series: number[], need: number, from = 0, to = asc.length): number {
+function lowerBound(asc: ArrayLike<number>, series: number[], need: number, from = 0, to = asc.length): number {
   let lo = from;
   let hi = to;
   while (lo < hi) {
@@ -146,52 +197,85 @@ export function chooseReliefSet(members: ArrayLike<number>, series: number[], ha
   if (members.length === 0 || excess <= 0) return [];
   const one = singleReliefTarget(members, series, hashes, excess, budget, hashKeys);
   if (one >= 0) return [one];
-  // Ordered by series only at first: which positions are chosen depends on series alone (and the runs of equal
-  // series are at the same places), so with a few targets chosen only their runs are ordered by hash (atOrdered).
   const fast = bySeries(members, series);
-  const asc = fast ?? ascending(members, series, hashes);
+  if (fast === null) return chooseAmongAscending(ascending(members, series, hashes), series, excess, budget, null);
+  return chooseAmongSeriesOrder(fast, series, hashes, excess, budget, hashKeys);
+}
+
+/** chooseReliefSet of targets already in relief's order (series ascending, then hash), which it leaves as they are. */
+export function chooseReliefSetInOrder(asc: ArrayLike<number>, series: number[], excess: number, budget: number): number[] {
+  const L = asc.length;
+  if (L === 0 || excess <= 0) return [];
+  // singleReliefTarget's pick: the first (smallest series, then first hash) that covers the excess, if the largest is
+  // within budget.
+  if (series[asc[L - 1]!]! <= budget) {
+    const p = lowerBound(asc, series, excess);
+    if (p < L) return [asc[p]!];
+  }
+  return chooseAmongAscending(asc, series, excess, budget, null);
+}
+
+/**
+ * chooseAmongAscending of targets by series only. Which positions are chosen depends on series alone (and the runs of
+ * equal series are at the same places), so with a few targets chosen only their runs are ordered by hash (atOrdered).
+ */
+function chooseAmongSeriesOrder(asc: number[], series: number[], hashes: string[], excess: number, budget: number, hashKeys?: Float64Array): number[] {
   const runs = new Map<number, Run>();
-  const at = (pos: number): number => (fast ? atOrdered(asc, series, hashes, pos, runs, hashKeys) : asc[pos]!);
+  return chooseAmongAscending(asc, series, excess, budget, {
+    at: (pos) => atOrdered(asc, series, hashes, pos, runs, hashKeys),
+    orderAll: () => orderRunsByHash(asc, series, hashes, hashKeys),
+  });
+}
+
+/**
+ * The relief set (see chooseReliefSet) from `asc`, ascending by series. `byHash` null: `asc` is in relief's order
+ * (series, then hash). Else runs of equal series are in no set order: `at(pos)` is the target at position `pos` of
+ * the full order, and `orderAll` puts `asc` in it.
+ */
+function chooseAmongAscending(asc: ArrayLike<number>, series: number[], excess: number, budget: number, byHash: { at: (pos: number) => number; orderAll: () => void } | null): number[] {
+  const at = (pos: number): number => (byHash ? byHash.at(pos) : asc[pos]!);
   const L = asc.length;
   const biggest = asc[L - 1]!;
   if (series[biggest]! > budget) {
-    if (fast) orderRunsByHash(asc, series, hashes, hashKeys);
+    byHash?.orderAll();
     // The largest oversized target is the last one with the largest series and, among equals, the first hash.
     const keep = asc[lowerBound(asc, series, series[biggest]!)]!;
-    return asc.filter((i) => i !== keep);
+    return Array.from(asc).filter((i) => i !== keep);
   }
   let k = 0;
   let top = 0;
   while (k < L && top < excess) top += series[asc[L - 1 - k++]!]!;
   if (top < excess) {
     // cannot happen with every target within budget; move all as a fallback
-    if (fast) orderRunsByHash(asc, series, hashes, hashKeys);
-    return asc.slice();
+    byHash?.orderAll();
+    return Array.from(asc);
   }
   // k = 1 (the largest target, within budget, covers the excess) was answered by singleReliefTarget above.
   if (k === 2) {
     let best: [number, number] | null = null;
     let bestSum = Infinity;
-    // The partner's bound only falls as p rises (asc is ascending): walked down from the last one, not searched.
-    let bound = lowerBound(asc, series, excess - series[asc[0]!]!);
-    for (let p = 0; p < L; p++) {
+    // Each p pairs with the first target that covers the rest (its bound, or the next if that is p itself); the first
+    // p with the smallest sum wins. The rest of p's run of equal series pairs with the same bound (a bound starts a
+    // run, so it is p only at a run's start) for the same sum: one p per run is looked at, and the bound, which only
+    // falls as p rises, is searched below the last one. A walk of every p read the series of every target of each
+    // relieved shard, scattered in memory.
+    let bound = L;
+    for (let p = 0; p < L; ) {
       const a = series[asc[p]!]!;
-      while (bound > 0 && series[asc[bound - 1]!]! >= excess - a) bound--;
-      let q = bound;
-      if (q === p) q++;
-      if (q >= L) continue;
-      const sum = a + series[asc[q]!]!;
-      if (sum < bestSum) {
-        bestSum = sum;
+      bound = lowerBound(asc, series, excess - a, 0, bound);
+      const q = bound === p ? p + 1 : bound;
+      if (q < L && a + series[asc[q]!]! < bestSum) {
+        bestSum = a + series[asc[q]!]!;
         best = [p, q];
       }
+      p = firstAbove(asc, series, a, p + 1);
     }
     return [at(best![0]), at(best![1])];
   }
   // k >= 3: the k-1 largest, completed by the smallest target that reaches the excess, then swapped down. (The
   // swaps, too, depend on series and positions only; with many targets chosen every run is ordered instead.)
-  const ordered = !fast || k > 8;
-  if (fast && k > 8) orderRunsByHash(asc, series, hashes, hashKeys);
+  const ordered = byHash === null || k > 8;
+  if (byHash && k > 8) byHash.orderAll();
   const chosen = new Uint8Array(L);
   let sum = 0;
   for (let j = L - k + 1; j < L; j++) {

@@ -5,6 +5,7 @@
  * shards opened by this step are appended). See planner.ts for the rules.
  */
 import type { PlannerInput, PlannerMove, PlannerOptions, PlannerShard, TargetState } from './planner.js';
+import type { ReliefOrder } from './relief-order.js';
 
 /**
  * The planner's rules of time for one shard, in one place for the full plan and the incremental planner (which
@@ -69,6 +70,12 @@ export interface PlanState {
   opened: number;
   /** Per shard, the targets whose normal copy is on it: built by the second `membersOf`, then kept up to date. */
   membersByShard: ShardMembers | null;
+  /**
+   * The incremental planner's kept orders of the shards' targets for relief (relief-order.ts): phase 1's, so with
+   * `placedOn`, per shard, the targets this step's phases gave a normal copy on it (holdNormal). Null in the full plan.
+   */
+  readonly reliefOrder: Pick<ReliefOrder, 'of' | 'keep'> | null;
+  readonly placedOn: Map<number, number[]> | null;
   /** Calls of `membersOf` in this step. */
   memberQueries: number;
 
@@ -171,7 +178,7 @@ export function resolveCopies(input: PlannerInput): PlanState {
     hashes, series,
     normal: new Int32Array(T).fill(-1), incoming: new Int32Array(T).fill(-1), lostFrom,
     load: new Array<number>(n).fill(0), count: new Array<number>(n).fill(0), receiver, ready, live,
-    busy: new Array<boolean>(n).fill(false), drainingShard: -1, opened: 0, membersByShard: null, memberQueries: 0, touched: null,
+    busy: new Array<boolean>(n).fill(false), drainingShard: -1, opened: 0, membersByShard: null, memberQueries: 0, touched: null, reliefOrder: null, placedOn: null,
     toPlace: [], overflow: [], reliefOverflow: [],
     moves: [], reassigned: [], completed: [], unplaced: [],
   };
@@ -235,6 +242,11 @@ function holdNormal(st: PlanState, i: number, s: number): void {
   st.normal[i] = s;
   st.touched?.push(i);
   st.membersByShard?.add(s, i);
+  if (st.placedOn) {
+    const placed = st.placedOn.get(s);
+    if (placed === undefined) st.placedOn.set(s, [i]);
+    else placed.push(i);
+  }
   st.load[s]! += st.series[i]!;
   st.count[s]!++;
 }

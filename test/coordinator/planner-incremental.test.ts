@@ -255,6 +255,7 @@ function sortedChanges(m: ReadonlyMap<string, { added: readonly number[]; remove
 
 test('IncrementalPlanner equals planAssignments at every step of random change sequences, and reports its record changes', () => {
   const calls = { reused: 0, incremental: 0, full: 0, listByChanges: 0 };
+  const reliefOrders = { read: 0, lost: 0 };
   let changesTold = 0;
   fc.assert(
     fc.property(
@@ -300,6 +301,8 @@ test('IncrementalPlanner equals planAssignments at every step of random change s
           sim.nowMs += step.waitMs;
         }
         for (const k of ['reused', 'incremental', 'full', 'listByChanges'] as const) calls[k] += planner.stats[k];
+        reliefOrders.read += planner.stats.reliefOrders.read;
+        reliefOrders.lost += planner.stats.reliefOrders.lost;
       },
     ),
     { numRuns: 4000 },
@@ -309,6 +312,9 @@ test('IncrementalPlanner equals planAssignments at every step of random change s
   assert.ok(calls.reused > 100, JSON.stringify(calls));
   assert.ok(calls.listByChanges > 3000, `the list read by its changes in ${calls.listByChanges} calls`);
   assert.ok(changesTold > 10_000, `record changes reported in ${changesTold} calls`);
+  // Relief read shards from the orders the planner keeps (relief-order.ts), which followed every change.
+  assert.ok(reliefOrders.read > 1000, `shards relieved from a kept order: ${reliefOrders.read}`);
+  assert.equal(reliefOrders.lost, 0, 'kept orders forgotten because a change was not told');
 });
 
 test('an unchanged input returns the previous output, until a grace or idle threshold is crossed', () => {

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import {
   planAssignments, ShardTargets, type PlannerInput, type PlannerOptions, type PlannerOutput, type PlannerShard, type TargetState,
 } from '../../src/coordinator/planner.js';
-import { ascending, chooseReliefSet } from '../../src/coordinator/planner-relief.js';
+import { ascending, chooseReliefSet, chooseReliefSetInOrder } from '../../src/coordinator/planner-relief.js';
 import { orderKey } from '../../src/coordinator/sorted-keys.js';
 import { ShardMembers } from '../../src/coordinator/planner-state.js';
 
@@ -332,6 +332,66 @@ test('relief: the set chosen does not depend on the order of the shard\'s target
       const members = sizes.map((_, i) => i);
       const shuffled = members.slice().sort((a, b) => ((a * 31 + seed) % 17) - ((b * 31 + seed) % 17) || b - a);
       assert.deepEqual(chooseReliefSet(shuffled, sizes, hashes, excess, budget, keys), chooseReliefSet(members, sizes, hashes, excess, budget, keys));
+    },
+  ), { numRuns: 3000 });
+});
+
+test('relief: from the targets already in its order (as the incremental planner keeps them), the set chosen from them in any order', () => {
+  // As above: few sizes (long runs of equal series), any budget and excess; hashes whose order keys tie half the time.
+  let single = 0;
+  let several = 0;
+  fc.assert(fc.property(
+    fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 40 }), fc.integer({ min: 1, max: 80 }), fc.integer({ min: 3, max: 60 }),
+    fc.integer({ min: 0, max: 1000 }),
+    (sizes, excess, budget, seed) => {
+      const hashes = sizes.map((_, i) => `${seed % 2 ? 'h' : 'shared'}${String((i * 7919 + seed) % 1009).padStart(4, '0')}-${i}`);
+      const keys = Float64Array.from(hashes, orderKey);
+      const members = sizes.map((_, i) => i).sort((a, b) => ((a * 31 + seed) % 17) - ((b * 31 + seed) % 17) || b - a);
+      const asc = Int32Array.from(ascending(members, sizes, hashes, keys));
+      const before = asc.slice();
+      const got = chooseReliefSetInOrder(asc, sizes, excess, budget);
+      assert.deepEqual(got, chooseReliefSet(members, sizes, hashes, excess, budget, keys));
+      assert.deepEqual(asc, before, 'the kept order is left as it was');
+      if (got.length === 1) single++;
+      else if (got.length > 1) several++;
+    },
+  ), { numRuns: 3000 });
+  assert.ok(single > 300 && several > 300, `one target chosen ${single} times, several ${several}`);
+});
+
+test('relief: two targets are the pair a walk of every target finds (the least sum, then the first in order), whatever the runs of equal series', () => {
+  // The reference: for every p of the order, its partner the first target that covers the rest (not p itself); the
+  // first p with the least sum wins. Relief looks at one p per run of equal series.
+  const walk = (asc: number[], series: number[], excess: number): number[] => {
+    let best: number[] = [];
+    let bestSum = Infinity;
+    for (let p = 0; p < asc.length; p++) {
+      let q = asc.findIndex((i) => series[i]! >= excess - series[asc[p]!]!);
+      if (q === p) q++;
+      if (q < 0 || q >= asc.length) continue;
+      const sum = series[asc[p]!]! + series[asc[q]!]!;
+      if (sum < bestSum) [best, bestSum] = [[asc[p]!, asc[q]!], sum];
+    }
+    return best;
+  };
+  fc.assert(fc.property(
+    fc.array(fc.integer({ min: 1, max: 8 }), { minLength: 2, maxLength: 40 }), fc.integer({ min: 1, max: 16 }), fc.integer({ min: 0, max: 1000 }),
+    (sizes, extra, seed) => {
+      const sorted = [...sizes].sort((a, b) => b - a);
+      // More than the largest covers, no more than the two largest do: two targets are chosen.
+      const excess = sorted[0]! + 1 + ((extra - 1) % sorted[1]!);
+      const hashes = sizes.map((_, i) => `${seed % 2 ? 'h' : 'shared'}${String((i * 7919 + seed) % 1009).padStart(4, '0')}-${i}`);
+      const keys = Float64Array.from(hashes, orderKey);
+      const members = sizes.map((_, i) => i).sort((a, b) => ((a * 31 + seed) % 17) - ((b * 31 + seed) % 17) || b - a);
+      const asc = ascending(members, sizes, hashes, keys);
+      const want = walk(asc, sizes, excess);
+      assert.equal(want.length, 2);
+      assert.deepEqual(chooseReliefSetInOrder(asc, sizes, excess, 100), want);
+      assert.deepEqual(chooseReliefSet(members, sizes, hashes, excess, 100, keys), want);
+      // And no pair covers the excess with fewer series.
+      let least = Infinity;
+      for (let a = 0; a < sizes.length; a++) for (let b = a + 1; b < sizes.length; b++) if (sizes[a]! + sizes[b]! >= excess) least = Math.min(least, sizes[a]! + sizes[b]!);
+      assert.equal(sizes[want[0]!]! + sizes[want[1]!]!, least);
     },
   ), { numRuns: 3000 });
 });

@@ -164,8 +164,8 @@ export class IncrementalPlanner {
     c.beginResolution();
     const { reads, lost } = c.reliefOrder;
     if (dirty.size > 0) for (const i of c.leftovers) dirty.add(i);
-    // A change of more than one target in eight (and thousands): ordering the relieved shards again costs less than
-    // following it.
+    // A change of more than one target in eight (and of over 4,096): ordering the relieved shards again costs less
+    // than following it.
     if (dirty.size > 4096 && dirty.size * 8 > c.capacity) c.reliefOrder.clear();
     for (let k = 0; k < dirty.size; k++) c.resolve(dirty.at(k));
     for (let k = 0; k < dirty.size; k++) c.release(dirty.at(k));
@@ -373,7 +373,7 @@ export class IncrementalPlanner {
       normal: c.normal.slice(0, cap), incoming: c.incoming.slice(0, cap), lostFrom: c.lostFrom,
       load: c.load.slice(), count: c.count.slice(), receiver, ready, live,
       busy: c.busyCount.map((b) => b > 0), drainingShard: -1, opened: 0, membersByShard: null, memberQueries: 0, touched: [],
-      reliefOrder: c.reliefOrder, placedOn: new Map(),
+      reliefOrder: c.reliefOrder, placedOn: [],
       toPlace: c.toPlace.toArray(), overflow: [], reliefOverflow: [],
       moves: [], reassigned: [], completed: c.completed.toArray().map((i) => c.hashes[i]!), unplaced: [],
     };

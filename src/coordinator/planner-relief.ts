@@ -60,7 +60,7 @@ export function ascending(members: ArrayLike<number>, series: number[], hashes: 
  * oversized target went to an empty shard, alone.
  */
 function membersInOrder(st: PlanState, s: number): ArrayLike<number> {
-  if (st.placedOn!.has(s)) return ascending(membersOf(st, s), st.series, st.hashes, st.hashKeys);
+  if (st.placedOn![s] === true) return ascending(membersOf(st, s), st.series, st.hashes, st.hashKeys);
   const order = st.reliefOrder!;
   const kept = order.of(s);
   if (kept !== null) return kept;

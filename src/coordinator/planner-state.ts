@@ -72,10 +72,11 @@ export interface PlanState {
   membersByShard: ShardMembers | null;
   /**
    * The incremental planner's kept orders of the shards' targets for relief (relief-order.ts): phase 1's, so with
-   * `placedOn`, per shard, the targets this step's phases gave a normal copy on it (holdNormal). Null in the full plan.
+   * `placedOn`, per shard, whether this step's phases gave a target a normal copy on it (holdNormal; a flag, not a
+   * list: the plan that places a million targets sets it a million times). Null in the full plan.
    */
   readonly reliefOrder: Pick<ReliefOrder, 'of' | 'keep'> | null;
-  readonly placedOn: Map<number, number[]> | null;
+  readonly placedOn: boolean[] | null;
   /** Calls of `membersOf` in this step. */
   memberQueries: number;
 
@@ -242,11 +243,7 @@ function holdNormal(st: PlanState, i: number, s: number): void {
   st.normal[i] = s;
   st.touched?.push(i);
   st.membersByShard?.add(s, i);
-  if (st.placedOn) {
-    const placed = st.placedOn.get(s);
-    if (placed === undefined) st.placedOn.set(s, [i]);
-    else placed.push(i);
-  }
+  if (st.placedOn) st.placedOn[s] = true;
   st.load[s]! += st.series[i]!;
   st.count[s]!++;
 }

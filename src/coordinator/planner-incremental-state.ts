@@ -15,7 +15,7 @@ import { orderKey } from './sorted-keys.js';
 import { SlotFlags } from './slot-set.js';
 import { HashIndex } from './hash-index.js';
 import { grown } from './columns.js';
-import { ReliefOrder } from './relief-order.js';
+import { ReliefOrder, type OrderKeys } from './relief-order.js';
 
 /** Largest series for which the incremental planner keeps sums exact (with fewer than 2^21 keys: < 2^52). */
 const MAX_EXACT_SERIES = 2 ** 31;
@@ -49,7 +49,7 @@ export class ResolvedCopies {
   incoming = new Int32Array(0);
   lostFrom = new Int32Array(0);
   /** The series the slot's contribution was made with (to undo it; the key of its place in relief's order). */
-  counted = new Float64Array(0);
+  private counted = new Float64Array(0);
   private readonly freeSlots: number[] = [];
 
   /** Per shard: as PlanState.load / count, transfers in flight touching it, and findDrainingShard's counters. */
@@ -87,6 +87,21 @@ export class ResolvedCopies {
 
   /** Per shard, its normal copies in relief's order, for the shards relief ordered (relief-order.ts). */
   readonly reliefOrder = new ReliefOrder();
+  /** What the kept orders compare: this state's columns as they are now (they are replaced as they grow). */
+  private readonly orderKeys: OrderKeys = (() => {
+    const self = this;
+    return {
+      get counted() {
+        return self.counted;
+      },
+      get hashKeys() {
+        return self.hashKeys;
+      },
+      get hashes() {
+        return self.hashes;
+      },
+    };
+  })();
 
   slot(hash: string): number {
     let i = this.slotOf.get(hash);
@@ -181,8 +196,8 @@ export class ResolvedCopies {
     if (!order.any) return;
     const on = this.normal[i]!;
     if (on === wasOn && this.counted[i] === wasCounted) return;
-    if (wasOn >= 0) order.remove(wasOn, i, wasCounted, this);
-    if (on >= 0) order.insert(on, i, this.counted[i]!, this);
+    if (wasOn >= 0) order.remove(wasOn, i, wasCounted, this.orderKeys);
+    if (on >= 0) order.insert(on, i, this.counted[i]!, this.orderKeys);
   }
 
   private decide(i: number): void {

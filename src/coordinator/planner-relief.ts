@@ -60,12 +60,11 @@ export function ascending(members: ArrayLike<number>, series: number[], hashes: 
  * oversized target went to an empty shard, alone.
  */
 function membersInOrder(st: PlanState, s: number): ArrayLike<number> {
-  if (st.placedOn![s] === true) return ascending(membersOf(st, s), st.series, st.hashes, st.hashKeys);
-  const order = st.reliefOrder!;
-  const kept = order.of(s);
+  const placed = st.placedOn![s] === true;
+  const kept = placed ? null : st.reliefOrder!.of(s);
   if (kept !== null) return kept;
   const asc = ascending(membersOf(st, s), st.series, st.hashes, st.hashKeys);
-  order.keep(s, asc);
+  if (!placed) st.reliefOrder!.keep(s, asc);
   return asc;
 }
 

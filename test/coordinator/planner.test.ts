@@ -275,6 +275,16 @@ test('relief: the member index lists each shard\'s targets in ascending order, t
   }), { numRuns: 500 });
 });
 
+/** Relief tests' hashes: distinct, in an order unlike the targets', with `prefix` (a long one makes the order keys tie). */
+function reliefHashes(count: number, seed: number, prefix: string): string[] {
+  return Array.from({ length: count }, (_, i) => `${prefix}${String((i * 7919 + seed) % 1009).padStart(4, '0')}-${i}`);
+}
+
+/** Targets 0..count-1 in an order from `seed`; equal keys descending with `reverseTies`, else ascending. */
+function mixedOrder(count: number, seed: number, reverseTies: boolean): number[] {
+  return Array.from({ length: count }, (_, i) => i).sort((a, b) => ((a * 31 + seed) % 17) - ((b * 31 + seed) % 17) || (reverseTies ? b - a : 0));
+}
+
 test('relief: the set selection (fewest targets, then fewest series)', () => {
   const series = [10, 9, 6, 5, 40, 40, 40, 1];
   const hashes = series.map((_, i) => `h${i}`);
@@ -293,8 +303,8 @@ test('relief: targets ordered by series then hash, integer series or not, whatev
     fc.array(fc.oneof(fc.integer({ min: 0, max: 6 }), fc.integer({ min: 0, max: 2 ** 34 }), fc.double({ min: 0, max: 10, noNaN: true })), { minLength: 0, maxLength: 40 }),
     fc.integer({ min: 0, max: 1000 }),
     (series, seed) => {
-      const hashes = series.map((_, i) => `h${String((i * 7919 + seed) % 1009).padStart(4, '0')}-${i}`);
-      const members = series.map((_, i) => i).sort((a, b) => ((a * 31 + seed) % 17) - ((b * 31 + seed) % 17));
+      const hashes = reliefHashes(series.length, seed, 'h');
+      const members = mixedOrder(series.length, seed, false);
       const want = members.slice().sort((a, b) => series[a]! - series[b]! || (hashes[a]! < hashes[b]! ? -1 : 1));
       assert.deepEqual(ascending(members, series, hashes), want);
     },
@@ -310,8 +320,8 @@ test('relief: integer series (ordered as numbers, runs by hash where chosen) cho
     (sizes, excess, budget, seed) => {
       const series = [...sizes, 1];
       // Half the time the hashes share their first 6 characters: the order keys tie, the strings decide.
-      const hashes = series.map((_, i) => `${seed % 2 ? 'h' : 'shared'}${String((i * 7919 + seed) % 1009).padStart(4, '0')}-${i}`);
-      const members = series.map((_, i) => i).sort((a, b) => ((a * 31 + seed) % 17) - ((b * 31 + seed) % 17));
+      const hashes = reliefHashes(series.length, seed, seed % 2 ? 'h' : 'shared');
+      const members = mixedOrder(series.length, seed, false);
       const halves = series.map((v) => v / 2);
       // One side with the hashes' order keys given, as the incremental planner gives them, in a third of the runs.
       const keys = seed % 3 === 0 ? Float64Array.from(hashes, orderKey) : undefined;
@@ -327,10 +337,10 @@ test('relief: the set chosen does not depend on the order of the shard\'s target
     fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 40 }), fc.integer({ min: 1, max: 80 }), fc.integer({ min: 3, max: 60 }),
     fc.integer({ min: 0, max: 1000 }), fc.boolean(),
     (sizes, excess, budget, seed, keyed) => {
-      const hashes = sizes.map((_, i) => `${seed % 2 ? 'h' : 'shared'}${String((i * 7919 + seed) % 1009).padStart(4, '0')}-${i}`);
+      const hashes = reliefHashes(sizes.length, seed, seed % 2 ? 'h' : 'shared');
       const keys = keyed ? Float64Array.from(hashes, orderKey) : undefined;
       const members = sizes.map((_, i) => i);
-      const shuffled = members.slice().sort((a, b) => ((a * 31 + seed) % 17) - ((b * 31 + seed) % 17) || b - a);
+      const shuffled = mixedOrder(members.length, seed, true);
       assert.deepEqual(chooseReliefSet(shuffled, sizes, hashes, excess, budget, keys), chooseReliefSet(members, sizes, hashes, excess, budget, keys));
     },
   ), { numRuns: 3000 });
@@ -344,9 +354,9 @@ test('relief: from the targets already in its order (as the incremental planner 
     fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 40 }), fc.integer({ min: 1, max: 80 }), fc.integer({ min: 3, max: 60 }),
     fc.integer({ min: 0, max: 1000 }),
     (sizes, excess, budget, seed) => {
-      const hashes = sizes.map((_, i) => `${seed % 2 ? 'h' : 'shared'}${String((i * 7919 + seed) % 1009).padStart(4, '0')}-${i}`);
+      const hashes = reliefHashes(sizes.length, seed, seed % 2 ? 'h' : 'shared');
       const keys = Float64Array.from(hashes, orderKey);
-      const members = sizes.map((_, i) => i).sort((a, b) => ((a * 31 + seed) % 17) - ((b * 31 + seed) % 17) || b - a);
+      const members = mixedOrder(sizes.length, seed, true);
       const asc = Int32Array.from(ascending(members, sizes, hashes, keys));
       const before = asc.slice();
       const got = chooseReliefSetInOrder(asc, sizes, excess, budget);
@@ -380,9 +390,9 @@ test('relief: two targets are the pair a walk of every target finds (the least s
       const sorted = [...sizes].sort((a, b) => b - a);
       // More than the largest covers, no more than the two largest do: two targets are chosen.
       const excess = sorted[0]! + 1 + ((extra - 1) % sorted[1]!);
-      const hashes = sizes.map((_, i) => `${seed % 2 ? 'h' : 'shared'}${String((i * 7919 + seed) % 1009).padStart(4, '0')}-${i}`);
+      const hashes = reliefHashes(sizes.length, seed, seed % 2 ? 'h' : 'shared');
       const keys = Float64Array.from(hashes, orderKey);
-      const members = sizes.map((_, i) => i).sort((a, b) => ((a * 31 + seed) % 17) - ((b * 31 + seed) % 17) || b - a);
+      const members = mixedOrder(sizes.length, seed, true);
       const asc = ascending(members, sizes, hashes, keys);
       const want = walk(asc, sizes, excess);
       assert.equal(want.length, 2);
@@ -400,8 +410,8 @@ test('relief: when one target within budget covers the excess, it is the smalles
   fc.assert(fc.property(
     fc.array(fc.integer({ min: 1, max: 12 }), { minLength: 1, maxLength: 30 }), fc.integer({ min: 1, max: 14 }), fc.integer({ min: 0, max: 1000 }),
     (sizes, excess, seed) => {
-      const hashes = sizes.map((_, i) => `h${String((i * 7919 + seed) % 1009).padStart(4, '0')}-${i}`);
-      const members = sizes.map((_, i) => i).sort((a, b) => ((a * 31 + seed) % 17) - ((b * 31 + seed) % 17));
+      const hashes = reliefHashes(sizes.length, seed, 'h');
+      const members = mixedOrder(sizes.length, seed, false);
       const got = chooseReliefSet(members, sizes, hashes, excess, 12, seed % 2 ? Float64Array.from(hashes, orderKey) : undefined);
       const covering = members.filter((i) => sizes[i]! >= excess);
       if (covering.length === 0) {

@@ -104,7 +104,8 @@ export interface WatchedProcessOptions {
   /** For logs: "replica-0/shard-1 prometheus". */
   label: string;
   command: string;
-  args: readonly string[];
+  /** Read at every spawn when a function (a local shard's ports may change between starts). */
+  args: readonly string[] | (() => readonly string[]);
   cwd: string;
   logFile: string;
   log: Logger;
@@ -122,6 +123,9 @@ export class WatchedProcess {
   private adoptedPid: number | null = null;
   private poll: NodeJS.Timeout | null = null;
   private restartTimer: NodeJS.Timeout | null = null;
+  /** stop() and detach() calls so far: a restart() yields to one that comes while it stops the process. */
+  private stopsAsked = 0;
+  private startAttempts = 0;
   private startedAt = 0;
   private backoffMs = 0;
   /** Unexpected exits so far (tests and logs). */
@@ -143,15 +147,18 @@ export class WatchedProcess {
     // Already started (or starting), or told to stop: nothing to do.
     if (this.state === 'running' || this.state === 'stopping' || this.state === 'stopped' || this.state === 'detached') return;
     this.state = 'running';
+    const attempt = ++this.startAttempts;
     try {
       await this.opts.beforeStart?.();
     } catch (e) {
+      if (attempt !== this.startAttempts) return;
       this.opts.log.error({ process: this.opts.label, err: (e as Error).message }, 'cannot start');
       this.startedAt = Date.now();
       this.exited(null, null, (e as Error).message);
       return;
     }
-    if (!this.is('running')) return; // stopped meanwhile
+    // Stopped meanwhile, or stopped and started again by restart(): that start spawns.
+    if (!this.is('running') || attempt !== this.startAttempts) return;
     this.spawnNow();
   }
 
@@ -161,10 +168,11 @@ export class WatchedProcess {
 
   private spawnNow(): void {
     const { opts } = this;
+    const args = typeof opts.args === 'function' ? opts.args() : opts.args;
     let fd: number;
     try {
       fd = openSync(opts.logFile, 'a');
-      writeSync(fd, `\n=== kvass: starting ${opts.command} ${opts.args.join(' ')} at ${new Date().toISOString()}\n`);
+      writeSync(fd, `\n=== kvass: starting ${opts.command} ${args.join(' ')} at ${new Date().toISOString()}\n`);
     } catch (e) {
       opts.log.error({ process: opts.label, err: (e as Error).message }, 'cannot open the log file');
       this.startedAt = Date.now();
@@ -173,7 +181,7 @@ export class WatchedProcess {
     }
     let child: ChildProcess;
     try {
-      child = spawn(opts.command, opts.args as string[], { cwd: opts.cwd, detached: true, stdio: ['ignore', fd, fd] });
+      child = spawn(opts.command, args as string[], { cwd: opts.cwd, detached: true, stdio: ['ignore', fd, fd] });
     } catch (e) {
       closeSync(fd);
       this.startedAt = Date.now();
@@ -240,8 +248,22 @@ export class WatchedProcess {
     this.restartTimer = null;
   }
 
+  /**
+   * Stops the process and starts it again (with its arguments as they are now). Nothing when it was never started,
+   * or is stopped or detached, also when that is asked while this restart stops it.
+   */
+  async restart(): Promise<void> {
+    if (this.state !== 'running' && this.state !== 'waiting') return;
+    const asked = this.stopsAsked;
+    await this.stop();
+    if (this.stopsAsked !== asked + 1 || !this.is('stopped')) return;
+    this.state = 'idle';
+    await this.start();
+  }
+
   /** Stops the process (SIGTERM to its group, SIGKILL after `graceMs`) and waits until it is gone. */
   async stop(graceMs = STOP_GRACE_MS): Promise<void> {
+    this.stopsAsked++;
     this.state = 'stopping';
     this.clearTimers();
     const child = this.child;
@@ -267,6 +289,7 @@ export class WatchedProcess {
 
   /** Stops watching and leaves the process running (a later manager adopts it). */
   detach(): void {
+    this.stopsAsked++;
     this.state = 'detached';
     this.clearTimers();
   }

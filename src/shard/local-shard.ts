@@ -2,7 +2,8 @@
  * One local shard: a kvass sidecar and a Prometheus, in the folder `<dataDir>/replica-<r>/shard-<i>/`:
  *
  *   ports.json      {"proxy":P,"api":A,"prometheus":Q}: chosen once, reused on every (re)start (the injected
- *                   config names the proxy port, and the coordinator knows the shard by its URLs)
+ *                   config names the proxy port, and the coordinator knows the shard by its URLs); a port that
+ *                   another process holds when the shard's process starts is chosen anew (see freePorts)
  *   pids.json       {"sidecar":pid,"prometheus":pid}: rewritten after every start, so a later coordinator adopts them
  *   prometheus.yml  the injected config (the sidecar's --config.output-file, Prometheus's --config.file)
  *   store/          the sidecar's --store.path (its assignment)
@@ -77,8 +78,8 @@ export class PortAllocator {
     for (const p of [ports.proxy, ports.api, ports.prometheus]) this.reserved.add(p);
   }
 
-  release(ports: ShardPorts): void {
-    for (const p of [ports.proxy, ports.api, ports.prometheus]) this.reserved.delete(p);
+  release(ports: Partial<ShardPorts>): void {
+    for (const p of [ports.proxy, ports.api, ports.prometheus]) if (p !== undefined) this.reserved.delete(p);
   }
 
   async one(): Promise<number> {
@@ -156,7 +157,7 @@ export class LocalShard {
   private pids: ShardPids = { sidecar: null, prometheus: null };
   private readonly log: Logger;
 
-  private constructor(readonly opts: LocalShardOptions, readonly ports: ShardPorts) {
+  private constructor(readonly opts: LocalShardOptions, private current: ShardPorts, private readonly allocator: PortAllocator) {
     this.name = `replica-${opts.replica}/shard-${opts.ordinal}`;
     this.dir = shardDir(opts.dataDir, opts.replica, opts.ordinal);
     this.log = opts.log.child({ shard: this.name });
@@ -165,22 +166,53 @@ export class LocalShard {
     this.sidecar = new WatchedProcess({
       label: `${this.name} sidecar`,
       command: kvass!,
-      args: [...kvassArgs, ...this.sidecarArgs()],
+      args: () => [...kvassArgs, ...this.sidecarArgs()],
       cwd: this.dir,
       logFile: join(this.dir, 'sidecar.log'),
       log: this.log,
       onPid: (pid) => this.savePid('sidecar', pid),
+      beforeStart: async () => void (await this.freePorts(['proxy', 'api'])),
     });
     this.prometheus = new WatchedProcess({
       label: `${this.name} prometheus`,
       command: opts.prometheusBinary,
-      args: this.prometheusArgs(),
+      args: () => this.prometheusArgs(),
       cwd: this.dir,
       logFile: join(this.dir, 'prometheus.log'),
       log: this.log,
       onPid: (pid) => this.savePid('prometheus', pid),
-      beforeStart: () => this.waitForInjectedConfig(),
+      beforeStart: async () => {
+        // The sidecar reads its Prometheus at the URL it was started with.
+        if (await this.freePorts(['prometheus'])) await this.sidecar.restart();
+        await this.waitForInjectedConfig();
+      },
     });
+  }
+
+  /** The shard's ports now (they change only when another process holds one as the shard's process starts). */
+  get ports(): ShardPorts {
+    return this.current;
+  }
+
+  /**
+   * Chooses anew each of `which` that another process holds, just before the process that listens on it starts:
+   * ports.json keeps the ports for every restart, so a port another process took meanwhile (a port chosen at the
+   * same moment by a second kvass, or a service started while kvass was down) would keep the shard down for good.
+   * The coordinator and the view read the new URLs from list(); the sidecar writes the new proxy port into the
+   * injected config and has Prometheus reload it. Returns whether a port changed.
+   */
+  private async freePorts(which: ReadonlyArray<keyof ShardPorts>): Promise<boolean> {
+    const taken: Partial<ShardPorts> = {};
+    for (const k of which) if (!(await canBind(this.current[k]))) taken[k] = this.current[k];
+    const keys = Object.keys(taken) as Array<keyof ShardPorts>;
+    if (keys.length === 0) return false;
+    const next = { ...this.current };
+    for (const k of keys) next[k] = await this.allocator.one();
+    this.allocator.release(taken);
+    this.current = next;
+    writeJsonAtomicSync(join(this.dir, PORTS_FILE), next);
+    this.log.warn({ taken, ports: next }, 'a port of this shard is held by another process: the shard moves to a new one');
+    return true;
   }
 
   /** Opens the shard's folder (creating it), reading ports.json or choosing the ports once. */
@@ -199,7 +231,7 @@ export class LocalShard {
       p = await ports.shard();
       writeJsonAtomicSync(portsFile, p);
     }
-    return new LocalShard(opts, p);
+    return new LocalShard(opts, p, ports);
   }
 
   get configOut(): string {

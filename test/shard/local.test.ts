@@ -3,13 +3,15 @@
  * comes back on the same port, scale 2→1 removes the highest ordinal and its folder, a coordinator killed with
  * SIGKILL leaves its shards running and a new manager adopts them without restarting them (same pids), adopted
  * processes are watched too, close() stops everything; replicas get their replica label; without deleteData a
- * removed shard's folder stays and is not brought back.
+ * removed shard's folder stays and is not brought back; a port another process holds as a shard's process starts is
+ * chosen anew (and restart() takes the arguments as they are now).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -25,6 +27,7 @@ let dataDir: string;
 let configFile: string;
 const managers: LocalShardManager[] = [];
 const children: ChildProcess[] = [];
+const heldPorts: Array<() => Promise<void>> = [];
 
 function manager(opts: Partial<ConstructorParameters<typeof LocalShardManager>[0]> = {}): LocalShardManager {
   const m = new LocalShardManager({ dataDir, configFile, log: silentLogger(), scrapeReloadDebounce: '200ms', ...opts });
@@ -76,6 +79,7 @@ scrape_configs:
 });
 
 after(async () => {
+  await Promise.all(heldPorts.map((close) => close()));
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   await Promise.all(managers.map((m) => m.close().catch(() => undefined)));
   // Whatever a failed test left behind.
@@ -114,6 +118,33 @@ test('a process that keeps dying is restarted with back-off (1 s, 2 s, …); one
 });
 
 let m1: LocalShardManager;
+
+test('restart() spawns the process again with its arguments as they are now; a stop() asked meanwhile wins', async () => {
+  let seconds = 30;
+  const pids: Array<number | null> = [];
+  const sleeper = new WatchedProcess({
+    label: 'sleeper', command: 'sleep', args: () => [String(seconds)], cwd: root, logFile: join(root, 'sleeper.log'), log: silentLogger(),
+    onPid: (pid) => pids.push(pid),
+  });
+  await sleeper.restart(); // never started: nothing
+  assert.deepEqual(pids, []);
+  await sleeper.start();
+  const first = sleeper.pid!;
+  seconds = 31;
+  await sleeper.restart();
+  const second = sleeper.pid!;
+  assert.ok(!pidAlive(first) && pidAlive(second) && second !== first);
+  assert.match(readFileSync(`/proc/${second}/cmdline`, 'utf8'), /^sleep\x0031\x00$/);
+  assert.equal(sleeper.restarts, 0, 'a restart asked for is not an unexpected exit');
+  const restarting = sleeper.restart();
+  await sleeper.stop();
+  await restarting;
+  assert.equal(sleeper.pid, null);
+  assert.ok(!pidAlive(second));
+  assert.equal(pids.at(-1), null);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(sleeper.pid, null, 'nothing started after the stop');
+});
 
 test('scale 0→2: both shards ready, their sidecars answer runtimeinfo', async () => {
   m1 = manager({ leaveRunningOnClose: true });
@@ -278,4 +309,74 @@ test('replicas: one replica label each; fewer replicas after a restart; without 
   assert.ok(!existsSync(join(shardPath(0, 0, dir), 'removed')));
   await again.close();
   assert.deepEqual(processesUnder(dir), []);
+});
+
+/** A server of this test holding a loopback port (0: one the kernel chooses), closed at the latest after the tests. */
+async function holdPort(port = 0): Promise<{ port: number; close: () => Promise<void> }> {
+  const s = createServer();
+  await new Promise<void>((resolve, reject) => {
+    s.once('error', reject);
+    s.listen(port, '127.0.0.1', resolve);
+  });
+  const close = (): Promise<void> => new Promise<void>((r) => (s.listening ? s.close(() => r()) : r()));
+  heldPorts.push(close);
+  return { port: (s.address() as { port: number }).port, close };
+}
+
+test('ports another process holds are chosen anew as a shard\'s process starts: ports.json, the URLs, the injected config and the sidecar follow', async () => {
+  const dir = join(root, 'taken');
+  const heldProxy = await holdPort();
+  const heldProm = await holdPort();
+  const freeApi = await holdPort();
+  await freeApi.close();
+  await mkdir(shardPath(0, 0, dir), { recursive: true });
+  await writeFile(join(shardPath(0, 0, dir), 'ports.json'), JSON.stringify({ proxy: heldProxy.port, api: freeApi.port, prometheus: heldProm.port }));
+  const m = manager({ dataDir: dir });
+  await allReady(m, 1);
+
+  // Taken before the start: the proxy's and Prometheus's ports move, the free one stays.
+  const moved = portsOf(0, 0, dir);
+  assert.equal(moved.api, freeApi.port);
+  assert.notEqual(moved.proxy, heldProxy.port);
+  assert.notEqual(moved.prometheus, heldProm.port);
+  const followsPorts = async (p: ShardPorts): Promise<void> => {
+    const [s] = (await m.list())[0]!;
+    assert.equal(s!.apiUrl, `http://127.0.0.1:${p.api}`);
+    assert.equal(s!.prometheusUrl, `http://127.0.0.1:${p.prometheus}`);
+    assert.match(readFileSync(join(shardPath(0, 0, dir), 'prometheus.yml'), 'utf8'), new RegExp(`proxy_url: "http://127\\.0\\.0\\.1:${p.proxy}"`));
+    // Prometheus loaded the injected config that names the new proxy port.
+    await waitFor('Prometheus to scrape through the new proxy port', async () => {
+      const res = await fetch(`${s!.prometheusUrl}/api/v1/status/config`, { signal: AbortSignal.timeout(2000) }).catch(() => null);
+      return res?.ok && ((await res.json()) as { data: { yaml: string } }).data.yaml.includes(`proxy_url: http://127.0.0.1:${p.proxy}`);
+    }, 20_000, 200);
+    // The sidecar reads its Prometheus at the new port.
+    const sidecar = pidsOf(0, 0, dir).sidecar!;
+    assert.ok(readFileSync(`/proc/${sidecar}/cmdline`, 'utf8').split('\0').includes(`--prometheus.url=http://127.0.0.1:${p.prometheus}`));
+    await waitFor('the sidecar to see its Prometheus ready', async () => {
+      const res = await fetch(`${s!.apiUrl}/api/v1/shard/runtimeinfo`, { signal: AbortSignal.timeout(2000) }).catch(() => null);
+      return res?.ok && ((await res.json()) as { data: { prometheusReady: boolean } }).data.prometheusReady;
+    }, 20_000, 200);
+  };
+  await followsPorts(moved);
+
+  // Taken while the shard runs (a Prometheus killed, its port taken before its restart): it moves too. Until the
+  // killed Prometheus's connections are closed the port cannot be bound (FIN_WAIT); the restart comes 1 s after the
+  // exit (BACKOFF_START_MS), then 2 s, 4 s: should a restart bind the port first, kill it again.
+  let held = false;
+  for (let attempt = 0; attempt < 4 && !held; attempt++) {
+    const killed = pidsOf(0, 0, dir).prometheus!;
+    process.kill(killed, 'SIGKILL');
+    await waitFor('the killed Prometheus to be gone', async () => !pidAlive(killed), 10_000, 20);
+    held = await waitFor('the port held by this test', () => holdPort(moved.prometheus).then(() => true, () => false), 800, 10).catch(() => false);
+    if (!held) await waitFor('the restarted Prometheus', async () => pidsOf(0, 0, dir).prometheus !== killed && pidsOf(0, 0, dir).prometheus, 10_000, 50);
+  }
+  assert.ok(held, 'the killed Prometheus\'s port could not be taken before its restart');
+  await waitFor('a Prometheus on a new port', async () => {
+    const p = portsOf(0, 0, dir);
+    return p.prometheus !== moved.prometheus && (await answers(`http://127.0.0.1:${p.prometheus}/-/ready`));
+  }, 30_000, 100);
+  await allReady(m, 1);
+  const again = portsOf(0, 0, dir);
+  assert.deepEqual({ ...again, prometheus: 0 }, { ...moved, prometheus: 0 });
+  await followsPorts(again);
 });

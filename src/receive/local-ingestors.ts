@@ -9,7 +9,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../logger.js';
 import { WatchedProcess } from '../shard/local-process.js';
-import { PortAllocator } from '../shard/local-shard.js';
+import { canBind, PortAllocator } from '../shard/local-shard.js';
 
 export const RECEIVE_REPLICA_LABEL = 'receive_replica';
 
@@ -23,7 +23,8 @@ export interface IngestorShard {
 
 interface Ingestor {
   name: string;
-  port: number;
+  /** Chosen at start; another one when a process took it before a (re)start. */
+  readonly port: number;
   process: WatchedProcess;
 }
 
@@ -42,14 +43,25 @@ export class LocalIngestors {
       await mkdir(join(dir, 'tsdb'), { recursive: true, mode: 0o700 });
       const config = join(dir, 'prometheus.yml');
       await writeFile(config, `# Written by kvass up: a remote-write ingestor.\nglobal:\n  external_labels: {${RECEIVE_REPLICA_LABEL}: ${name}}\nstorage:\n  tsdb: {out_of_order_time_window: 30m}\n`, { mode: 0o600 });
-      const port = await ports.one();
-      await writeFile(join(dir, 'ports.json'), `${JSON.stringify({ prometheus: port })}\n`); // for people and tests
+      let port = await ports.one();
+      const portsFile = join(dir, 'ports.json');
+      await writeFile(portsFile, `${JSON.stringify({ prometheus: port })}\n`); // for people and tests
       const process = new WatchedProcess({
         label: `${name} prometheus`, command: o.prometheusBinary ?? 'prometheus', cwd: dir, logFile: join(dir, 'prometheus.log'), log: o.log,
-        args: [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'tsdb')}`, `--web.listen-address=127.0.0.1:${port}`, '--web.enable-remote-write-receiver', '--storage.tsdb.retention.time=1d', `--web.page-title=kvass ${name}`],
+        args: () => [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'tsdb')}`, `--web.listen-address=127.0.0.1:${port}`, '--web.enable-remote-write-receiver', '--storage.tsdb.retention.time=1d', `--web.page-title=kvass ${name}`],
         onPid: () => undefined,
+        // A port another process took since it was chosen (or since the last start) would keep the ingestor down:
+        // it moves, and the router and the view read its URLs anew (writeUrl, readShards).
+        beforeStart: async () => {
+          if (await canBind(port)) return;
+          const taken = port;
+          port = await ports.one();
+          ports.release({ prometheus: taken });
+          await writeFile(portsFile, `${JSON.stringify({ prometheus: port })}\n`);
+          o.log.warn({ ingestor: name, taken, port }, 'the ingestor\'s port is held by another process: it moves to a new one');
+        },
       });
-      list.push({ name, port, process });
+      list.push({ name, process, get port() { return port; } });
     }
     await Promise.all(list.map((g) => g.process.start()));
     o.log.info({ ingestors: list.map((g) => `${g.name}=127.0.0.1:${g.port}`) }, 'ingestors started');

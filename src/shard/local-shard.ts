@@ -43,7 +43,8 @@ const ADOPT_ANSWER_TIMEOUT_MS = 10_000;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function canBind(port: number): Promise<boolean> {
+/** Whether nothing listens on loopback `port` now (a process about to listen there would get it). */
+export async function canBind(port: number): Promise<boolean> {
   const s = createServer();
   return new Promise<boolean>((resolve) => {
     s.once('error', () => resolve(false));

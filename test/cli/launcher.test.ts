@@ -1,17 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../helpers/kvass.js';
+import { tempDirSync } from '../helpers/tmp.js';
 
 /**
  * Runs bin/kvass with a stand-in `node` first on PATH that prints the arguments and environment the launcher gives
  * it, so what the launcher passes to node is seen exactly as it is passed.
  */
 function launch(args: string[], extraEnv: NodeJS.ProcessEnv = {}): { nodeArgs: string[]; arenaMax: string; mmapThreshold: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'kvass-launcher-'));
+  const dir = tempDirSync('kvass-launcher-');
   try {
     const fakeNode = join(dir, 'node');
     writeFileSync(fakeNode, '#!/bin/sh\necho "MALLOC_ARENA_MAX=$MALLOC_ARENA_MAX"\necho "MALLOC_MMAP_THRESHOLD_=${MALLOC_MMAP_THRESHOLD_-unset}"\nfor a in "$@"; do echo "ARG=$a"; done\n');

@@ -2,11 +2,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:net';
+import { tempDirSync } from '../helpers/tmp.js';
 
 function repoRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -24,7 +24,7 @@ function kvass(args: string[], maxBuffer = 1024 * 1024): Promise<{ code: number;
 }
 
 function configFile(text: string, extra: Record<string, string> = {}): string {
-  const dir = mkdtempSync(join(tmpdir(), 'kvass-cli-'));
+  const dir = tempDirSync('kvass-cli-');
   writeFileSync(join(dir, 'prometheus.yml'), text);
   for (const [name, body] of Object.entries(extra)) writeFileSync(join(dir, name), body);
   return join(dir, 'prometheus.yml');

@@ -8,14 +8,14 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cp, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { cp, readdir, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfigFile } from '../../src/config/config.js';
 import { statusConfigYaml } from '../../src/config/status-config.js';
 import { freePort } from '../helpers/prometheus.js';
+import { tempDir } from '../helpers/tmp.js';
 
 function repoRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -48,7 +48,7 @@ function killHard(p: ChildProcess): Promise<void> {
 
 /** Starts prometheus on `configFile`, returns `data.yaml` of /api/v1/status/config, and kills it. */
 async function servedConfig(configFile: string): Promise<string> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'kvass-status-config-'));
+  const dataDir = await tempDir('kvass-status-config-');
   const port = await freePort();
   const proc = spawn('prometheus', [
     `--config.file=${configFile}`, `--storage.tsdb.path=${join(dataDir, 'tsdb')}`, `--web.listen-address=127.0.0.1:${port}`,
@@ -116,7 +116,7 @@ const results = new Map<string, Promise<string>>();
 
 before(async () => {
   if (!HAVE_PROMETHEUS) return;
-  fixtureCopy = await mkdtemp(join(tmpdir(), 'kvass-status-config-fixtures-'));
+  fixtureCopy = await tempDir('kvass-status-config-fixtures-');
   await cp(FIXTURES, fixtureCopy, { recursive: true });
   const corpus = (await readdir(CORPUS, { withFileTypes: true })).filter((d) => d.isDirectory() && existsSync(join(CORPUS, d.name, 'prometheus.yml')));
   cases = [

@@ -2,12 +2,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, request, type Server } from 'node:http';
-import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { CONSOLE_DIST_DIR, consoleHandler, serveConsole } from '../../src/console/serve.js';
 import { parseTarget } from '../../src/http/request.js';
+import { tempDir } from '../helpers/tmp.js';
 
 let server: Server;
 let port = 0;
@@ -35,7 +35,7 @@ function get(path: string, method = 'GET'): Promise<Answer> {
 
 before(async () => {
   // A folder of "compiled" files with a secret beside it: traversal must never reach the secret.
-  tmp = await mkdtemp(join(tmpdir(), 'kvass-console-'));
+  tmp = await tempDir('kvass-console-');
   dir = join(tmp, 'console');
   await mkdir(dir);
   await mkdir(join(dir, 'sub.js'));

@@ -6,13 +6,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { silentLogger } from '../../src/logger.js';
 import { Coordinator, type CoordinatorDiscovery } from '../../src/coordinator/coordinator.js';
 import type { TargetGroup } from '../../src/discovery/types.js';
 import type { ShardInfo, ShardManager } from '../../src/shard/types.js';
+import { tempDir } from '../helpers/tmp.js';
 
 class MemoryDiscovery implements CoordinatorDiscovery {
   readonly bySource = new Map<string, TargetGroup>();
@@ -58,7 +58,7 @@ type Probe = NonNullable<ConstructorParameters<typeof Coordinator>[0]['probe']>;
 
 /** A coordinator of one job, `node`, over `discovery`, with no sidecar to read and `probe` for new targets. */
 async function coordinatorOf(discovery: MemoryDiscovery, probe: Probe, opts: { manager?: ShardManager; exploreConcurrency?: number } = {}): Promise<Coordinator> {
-  const dir = await mkdtemp(join(tmpdir(), 'kvass-cycle-'));
+  const dir = await tempDir('kvass-cycle-');
   const configFile = join(dir, 'prometheus.yml');
   await writeFile(configFile, 'scrape_configs:\n  - job_name: node\n');
   return new Coordinator({

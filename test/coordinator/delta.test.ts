@@ -5,9 +5,8 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { createServer, request, type IncomingMessage } from 'node:http';
@@ -21,6 +20,7 @@ import { Coordinator } from '../../src/coordinator/coordinator.js';
 import { CoordinatorMetrics } from '../../src/coordinator/api.js';
 import type { AssignmentChange, TargetStatusDelta } from '../../src/shard/contract.js';
 import { metricsBody, startTarget, type TestTarget } from '../helpers/targets.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 after(async () => {
@@ -108,7 +108,7 @@ const clear = (c: Calls): void => {
 };
 
 test('delta protocol: a quiet cycle reads nothing, one new target is one change, a stale base or a restart falls back to whole', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'kvass-delta-'));
+  const dir = await tempDir('kvass-delta-');
   const targets: TestTarget[] = await Promise.all(Array.from({ length: 7 }, () => startTarget(metricsBody(20))));
   cleanups.push(() => Promise.all(targets.map((t) => t.close())));
   const sidecars = [await startSidecar(join(dir, 's0')), await startSidecar(join(dir, 's1'))];
@@ -191,7 +191,7 @@ test('delta protocol: a quiet cycle reads nothing, one new target is one change,
 });
 
 test('delta protocol: a sidecar that answers the statuses without the runtime info is asked for it apart', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'kvass-delta-old-'));
+  const dir = await tempDir('kvass-delta-old-');
   const targets: TestTarget[] = await Promise.all(Array.from({ length: 3 }, () => startTarget(metricsBody(20))));
   cleanups.push(() => Promise.all(targets.map((t) => t.close())));
   const s = await startSidecar(join(dir, 's0'));

@@ -6,11 +6,11 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fetchShards, repoRoot, runKvass, type RunningKvass } from '../helpers/kvass.js';
 import { freePort, waitFor } from '../helpers/prometheus.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const procs: RunningKvass[] = [];
 
@@ -25,7 +25,7 @@ after(async () => {
 });
 
 test('the seeds\' demo: 6 × 10045 series with a 30000 budget end as 3 shards of 2 targets, never over budget', { timeout: 180_000 }, async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'kvass-demo-'));
+  const dir = await tempDir('kvass-demo-');
   // Port 0: a free port each (six consecutive ports from a free one may not all be free).
   const fake = run(['fake-targets', '--targets=6', '--series=10045', '--listen=127.0.0.1:0']);
   const addresses = await waitFor('fake targets', async () => {

@@ -6,12 +6,12 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fetchShards, runKvass, type RunningKvass, type ShardRow } from '../helpers/kvass.js';
 import { freePort, waitFor } from '../helpers/prometheus.js';
 import { metricsBody, startTarget, type TestTarget } from '../helpers/targets.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const SCRAPE_S = 1;
 const COORDINATOR_S = 2;
@@ -45,7 +45,7 @@ test('kill -9 of a shard\'s Prometheus, of its sidecar and of the coordinator du
   const bodies = new Map<number, string>();
   const body = (n: number) => bodies.get(n) ?? (bodies.set(n, metricsBody(n)), bodies.get(n)!);
   for (let i = 0; i < 4; i++) targets.push(await startTarget((_req, res) => res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(body(sizes[i]!))));
-  dir = await mkdtemp(join(tmpdir(), 'kvass-faults-'));
+  dir = await tempDir('kvass-faults-');
   const configFile = join(dir, 'prometheus.yml');
   await writeFile(configFile, `global: {scrape_interval: ${SCRAPE_S}s, scrape_timeout: ${SCRAPE_S}s}
 scrape_configs:

@@ -22,14 +22,14 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fetchShards, runKvass, type RunningKvass, type ShardRow } from '../helpers/kvass.js';
 import { freePort, startPrometheus, waitFor, type RunningPrometheus } from '../helpers/prometheus.js';
 import { metricsBody, startTarget, type TestTarget } from '../helpers/targets.js';
 import { scrapeSlots } from '../helpers/slots.js';
 import { remoteRead } from '../helpers/remote-read.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const INTERVAL_S = 1;
 let up: RunningKvass | undefined;
@@ -55,7 +55,7 @@ test('no scrape interval without an `up` sample while shards go 2 → 3 → 2, o
   for (let i = 0; i < 4; i++) {
     targets.push(await startTarget((_req, res) => res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(body(sizes[i]!))));
   }
-  const dir = await mkdtemp(join(tmpdir(), 'kvass-gaps-'));
+  const dir = await tempDir('kvass-gaps-');
   const configFile = join(dir, 'prometheus.yml');
   await writeFile(configFile, `global: {scrape_interval: ${INTERVAL_S}s, scrape_timeout: ${INTERVAL_S}s}
 scrape_configs:

@@ -4,13 +4,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MoveLog, movedWithin } from '../../src/coordinator/moves.js';
 import { silentLogger } from '../../src/logger.js';
 import fc from 'fast-check';
 import { holderChanges } from '../helpers/holder-changes.js';
+import { tempDir } from '../helpers/tmp.js';
 
 // A lone holder as the coordinator gives it (a number), for every other target name; as a list for the rest.
 const holders = (entries: Array<[string, number[]]>) => new Map(entries.map(([hash, ordinals]) => [hash, ordinals.length === 1 && hash.charCodeAt(hash.length - 1) % 2 ? ordinals[0]! : ordinals]));
@@ -58,7 +58,7 @@ test('a coordinator that finds targets placed and no file starts its history the
 });
 
 test('the log survives a restart through its file (private), and an unreadable file starts history anew', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'kvass-moves-'));
+  const dir = await tempDir('kvass-moves-');
   const file = join(dir, 'moves.json');
   const first = new MoveLog({ file, marginMs: 0, log: silentLogger() });
   first.observe(1000, holders([['a', [0]]]), jobOf, false);

@@ -8,8 +8,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { parseConfig, type ScrapeConfig } from '../../src/config/config.js';
@@ -23,6 +22,7 @@ import { GroupChangeLog, type GroupChanges } from '../../src/discovery/change-lo
 import { applyParts, partOf, withRoomToGrow } from '../../src/coordinator/population-state.js';
 import { Seats } from '../../src/coordinator/seats.js';
 import { silentLogger } from '../../src/logger.js';
+import { tempDir } from '../helpers/tmp.js';
 
 /** Relabel variants a job may get: plain, a keep rule (drops), a shared `job` label (hashes shared across jobs). */
 const RELABEL = [
@@ -440,7 +440,7 @@ test('changes by source keep discovery\'s order: a group that went away and came
 });
 
 test('with DiscoveryManager: a job of one discoverer is brought up to date from its changed groups; a job of two is walked', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'kvass-pop-'));
+  const dir = await tempDir('kvass-pop-');
   const dm = new DiscoveryManager(silentLogger(), 0);
   const write = (file: string, groups: string[][]) => writeFile(join(dir, file), JSON.stringify(groups.map((targets) => ({ targets }))));
   try {

@@ -10,12 +10,12 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fetchShards, runKvass, type RunningKvass } from '../helpers/kvass.js';
 import { freePort, waitFor } from '../helpers/prometheus.js';
 import { metricsBody, startTarget, type TestTarget } from '../helpers/targets.js';
+import { tempDir } from '../helpers/tmp.js';
 
 let up: RunningKvass | undefined;
 const targets: TestTarget[] = [];
@@ -47,7 +47,7 @@ after(async () => {
 
 test('two replicas share one placement and carry their replica label', { timeout: 180_000 }, async () => {
   for (let i = 0; i < 4; i++) targets.push(await startTarget(metricsBody(3000)));
-  const dir = await mkdtemp(join(tmpdir(), 'kvass-replicas-'));
+  const dir = await tempDir('kvass-replicas-');
   const configFile = join(dir, 'prometheus.yml');
   await writeFile(configFile, `global: {scrape_interval: 1s, scrape_timeout: 1s}
 scrape_configs:

@@ -4,13 +4,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { forEachJsonArrayElement } from '../../src/discovery/json-array.js';
+import { tempDirSync } from '../helpers/tmp.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'kvass-json-array-'));
+const dir = tempDirSync('kvass-json-array-');
 let n = 0;
 
 async function read(text: string | Buffer): Promise<unknown[] | false> {

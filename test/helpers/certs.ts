@@ -4,9 +4,9 @@
  * Every value returned is a file path (PEM), so that servers and clients can be given them as flags or config.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tempDirSync } from './tmp.js';
 
 export interface TestCerts {
   /** The folder holding every file below. */
@@ -27,7 +27,7 @@ export interface TestCerts {
 }
 
 /** Makes the CA and the certificates in a new temporary folder (or `dir`, which must exist). */
-export function makeTestCerts(dir: string = mkdtempSync(join(tmpdir(), 'kvass-certs-'))): TestCerts {
+export function makeTestCerts(dir: string = tempDirSync('kvass-certs-')): TestCerts {
   const ssl = (...args: string[]): void => {
     execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
   };

@@ -8,9 +8,8 @@
  * value wherever the samples were scraped.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { Agent, fetch as undiciFetch } from 'undici';
@@ -18,6 +17,7 @@ import { makeTestCerts, type TestCerts } from './certs.js';
 import { freePort, startPrometheus, waitFor, type RunningPrometheus } from './prometheus.js';
 import { runKvass, type RunningKvass } from './kvass.js';
 import { startTarget, type TestTarget } from './targets.js';
+import { tempDir } from './tmp.js';
 
 export const SERIES = 12;
 export const CLUSTERS = ['a', 'b', 'c'] as const;
@@ -70,7 +70,7 @@ async function startTlsPrometheus(dir: string, name: string, config: string, web
 }
 
 export async function startClusters(): Promise<Clusters> {
-  const dir = await mkdtemp(join(tmpdir(), 'kvass-clusters-'));
+  const dir = await tempDir('kvass-clusters-');
   const certs = makeTestCerts();
   const tls = new Agent({ connect: { ca: readFileSync(certs.caCert), cert: readFileSync(certs.clientCert), key: readFileSync(certs.clientKey) } });
   const targets: TestTarget[] = [];

@@ -1,9 +1,8 @@
 /** Starts the real `prometheus` binary for tests, on a free loopback port with a throw-away TSDB. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { PortAllocator } from '../../src/shard/local-shard.js';
+import { tempDir } from './tmp.js';
 
 /**
  * Test files run two at a time, and each makes many outgoing connections. A port the kernel chose for us (listen on 0,
@@ -54,7 +53,7 @@ export async function startPrometheus(configFile: string, opts: { port?: number;
 }
 
 async function startPrometheusOnce(configFile: string, opts: { port?: number; args?: string[] }): Promise<RunningPrometheus> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'kvass-prom-'));
+  const dataDir = await tempDir('kvass-prom-');
   const port = opts.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
   const proc = spawn('prometheus', [

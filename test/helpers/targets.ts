@@ -2,10 +2,10 @@
 import { execFileSync } from 'node:child_process';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
+import { tempDirSync } from './tmp.js';
 
 /** A body of `series` series of one metric (plus HELP/TYPE), each a distinct label value. */
 export function metricsBody(series: number, name = 'demo_metric'): string {
@@ -48,7 +48,7 @@ export async function startTarget(handler: Handler | string, tls?: { cert: strin
 
 /** A self-signed certificate for 127.0.0.1 / localhost; caFile is the certificate itself. */
 export function selfSignedCert(): { cert: string; key: string; caFile: string; dir: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'kvass-tls-'));
+  const dir = tempDirSync('kvass-tls-');
   execFileSync('openssl', [
     'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=localhost',
     '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',

@@ -20,13 +20,13 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeTestCerts, type TestCerts } from '../helpers/certs.js';
 import { repoRoot, runKvass, type RunningKvass } from '../helpers/kvass.js';
 import { freePort, startPrometheus, waitFor, type RunningPrometheus } from '../helpers/prometheus.js';
 import { metricsBody, startTarget, type TestTarget } from '../helpers/targets.js';
+import { tempDir } from '../helpers/tmp.js';
 
 /* ---------------------------------------------------------------------------------------------------------- */
 /* The table of docs/security.md                                                                             */
@@ -297,7 +297,7 @@ async function startPaths(): Promise<void> {
 }
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'kvass-auth-matrix-'));
+  dir = await tempDir('kvass-auth-matrix-');
   await mkdir(join(dir, 'certs'));
   certs = makeTestCerts(join(dir, 'certs'));
   pem = {

@@ -17,8 +17,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { compressSync } from 'snappy';
 import { encodeReadRequest } from '../../src/query/remote/read-proto.js';
@@ -26,6 +25,7 @@ import { fetchShards, runKvass, type RunningKvass } from '../helpers/kvass.js';
 import { freePort, waitFor } from '../helpers/prometheus.js';
 import { metricsBody, startTarget, type TestTarget } from '../helpers/targets.js';
 import { Rng, pool, rawExchange, startCanary, type Canary, type RawPlan, type RawResult, type Write } from '../helpers/fuzz.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : Math.floor(Math.random() * 2 ** 31);
 const REQUESTS = process.env.FUZZ_REQUESTS ? Number(process.env.FUZZ_REQUESTS) : 20_000;
@@ -155,7 +155,7 @@ async function memory(): Promise<Memory> {
 }
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'kvass-fuzz-'));
+  dir = await tempDir('kvass-fuzz-');
   dataDir = join(dir, 'data');
   canary = await startCanary();
   const a = await startTarget(metricsBody(300));

@@ -9,12 +9,12 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
-import { mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fetchShards, runKvass, type RunningKvass } from '../helpers/kvass.js';
 import { freePort, startPrometheus, waitFor, type RunningPrometheus } from '../helpers/prometheus.js';
 import { metricsBody, startTarget, type TestTarget } from '../helpers/targets.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const SECRETS = {
   basic: 'basic-PASSWORD-7f3a9',
@@ -84,7 +84,7 @@ test('no secret in any API answer, log line or world-readable file; status/confi
     req.resume();
     res.writeHead(204).end();
   }));
-  const dir = await mkdtemp(join(tmpdir(), 'kvass-secrets-'));
+  const dir = await tempDir('kvass-secrets-');
   const configFile = join(dir, 'prometheus.yml');
   await writeFile(configFile, `global: {scrape_interval: 1s, scrape_timeout: 1s, evaluation_interval: 1s}
 alerting:

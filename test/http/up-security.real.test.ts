@@ -10,13 +10,13 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fetchShards, runKvass, type RunningKvass } from '../helpers/kvass.js';
 import { freePort, waitFor } from '../helpers/prometheus.js';
 import { metricsBody, startTarget, type TestTarget } from '../helpers/targets.js';
 import { makeUnwritable } from '../helpers/disk.js';
+import { tempDir } from '../helpers/tmp.js';
 
 let up: RunningKvass | undefined;
 const targets: TestTarget[] = [];
@@ -32,7 +32,7 @@ type Matrix = Array<{ metric: Record<string, string>; values: Array<[number, str
 
 test('kvass up: a token by default, control requests need it; bombs refused fast; a disk failure is survived', { timeout: 240_000 }, async () => {
   for (let i = 0; i < 3; i++) targets.push(await startTarget(metricsBody(200)));
-  const dir = await mkdtemp(join(tmpdir(), 'kvass-upsec-'));
+  const dir = await tempDir('kvass-upsec-');
   const sdFile = join(dir, 'sd.json');
   await writeFile(sdFile, JSON.stringify([{ targets: [targets[0]!.address, targets[1]!.address] }]));
   const configFile = join(dir, 'prometheus.yml');

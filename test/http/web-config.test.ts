@@ -6,10 +6,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest, createServer as createHttpsServer, type RequestOptions } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +25,7 @@ import {
   type ClientAuthType,
   type WebConfig,
 } from '../../src/http/web-config.js';
+import { tempDirSync } from '../helpers/tmp.js';
 
 function repoRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -157,7 +157,7 @@ interface Pki {
 }
 
 function makePki(): Pki {
-  const dir = mkdtempSync(join(tmpdir(), 'kvass-web-config-'));
+  const dir = tempDirSync('kvass-web-config-');
   const ssl = (...args: string[]): void => {
     execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
   };
@@ -371,7 +371,7 @@ test('basic auth: cache makes a repeated check fast; concurrent checks leave the
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 test('WebConfigSource: reload on change, a bad file keeps the last good one', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'kvass-web-config-src-'));
+  const dir = tempDirSync('kvass-web-config-src-');
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'web.yml');
   writeFileSync(file, 'http_server_config:\n  headers:\n    X-Frame-Options: deny\n');

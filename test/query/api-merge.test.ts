@@ -5,8 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   compareBytewise, EMPTY_HEAD_MAX_TIME, EMPTY_HEAD_MIN_TIME, labelNamesToCount, mergeExemplars, mergeTargetMetadata, mergeTsdbStatus,
@@ -14,6 +13,7 @@ import {
 } from '../../src/query/api-merge.js';
 import { startPrometheus, waitFor, type RunningPrometheus } from '../helpers/prometheus.js';
 import { startTarget, type TestTarget } from '../helpers/targets.js';
+import { tempDir } from '../helpers/tmp.js';
 
 /** An empty Prometheus 2.42's status, as JSON.parse reads it (the sentinels become ±2^63). */
 const EMPTY = JSON.parse('{"headStats":{"numSeries":0,"numLabelPairs":0,"chunkCount":0,"minTime":9223372036854775807,"maxTime":-9223372036854775808},"seriesCountByMetricName":[],"labelValueCountByLabelName":[],"memoryInBytesByLabelName":[],"seriesCountByLabelValuePair":[]}') as TsdbStatus;
@@ -255,7 +255,7 @@ test('real Prometheus: two shards (and a replica) merged equal one Prometheus sc
       res.writeHead(200, { 'content-type': OPENMETRICS }).end(body);
     }));
   }
-  const dir = await mkdtemp(join(tmpdir(), 'kvass-api-merge-'));
+  const dir = await tempDir('kvass-api-merge-');
   const layout = { a: targets.slice(0, 2), a2: targets.slice(0, 2), b: targets.slice(2), ref: targets } as const;
   const proms: Partial<Record<keyof typeof layout, RunningPrometheus>> = {};
   t.after(async () => {

@@ -9,14 +9,14 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import protobuf from 'protobufjs';
 import { upWithShards, type RunningKvass } from '../helpers/kvass.js';
 import { freePort, startPrometheus, waitFor, type RunningPrometheus } from '../helpers/prometheus.js';
 import { startTarget, type TestTarget } from '../helpers/targets.js';
 import { resultDifference, type Result } from '../helpers/clusters.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const SERIES = 30;
 
@@ -39,7 +39,7 @@ let dir = '';
 const federators: RunningPrometheus[] = [];
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'kvass-api-'));
+  dir = await tempDir('kvass-api-');
   for (let i = 0; i < 6; i++) {
     const b = body(i);
     targets.push(await startTarget((_req, res) => res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(b)));

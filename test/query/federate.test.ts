@@ -6,8 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { request } from 'node:http';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import protobuf from 'protobufjs';
 import {
@@ -17,6 +16,7 @@ import {
 import { goSort } from '../../src/query/go-sort.js';
 import { startPrometheus, waitFor } from '../helpers/prometheus.js';
 import { startTarget } from '../helpers/targets.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const MetricFamily = federationProto.lookupType('io.prometheus.client.MetricFamily');
 const DELIMITED = FEDERATION_CONTENT_TYPES['protobuf-delimited'];
@@ -355,7 +355,7 @@ const TARGET_BODY = [
 
 test('byte for byte the real Prometheus 2.42\'s /federate, in text and the three protobuf forms, and its negotiation', { timeout: 60_000 }, async () => {
   const target = await startTarget(TARGET_BODY);
-  const dir = await mkdtemp(join(tmpdir(), 'kvass-federate-'));
+  const dir = await tempDir('kvass-federate-');
   await writeFile(join(dir, 'rules.yml'), [
     'groups:',
     '  - name: r',

@@ -12,7 +12,6 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compressSync } from 'snappy';
 import { fetchShards, runKvass, upWithShards, type RunningKvass } from '../helpers/kvass.js';
@@ -26,6 +25,7 @@ import { encodeReadRequest } from '../../src/query/remote/read-proto.js';
 import { StoreGateway } from '../../src/query/gateway.js';
 import { ApiClient } from '../../src/http/client.js';
 import { silentLogger } from '../../src/logger.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const T0 = Date.now() / 1000;
 const BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5];
@@ -60,7 +60,7 @@ const alertsReceived: Array<{ labels: Record<string, string>; generatorURL: stri
 
 before(async () => {
   for (let i = 0; i < 6; i++) targets.push(await startTarget((_req, res) => res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(body(i))));
-  dir = await mkdtemp(join(tmpdir(), 'kvass-global-'));
+  dir = await tempDir('kvass-global-');
   const alertmanager = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));

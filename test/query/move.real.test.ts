@@ -7,13 +7,13 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fetchShards, runKvass, type RunningKvass } from '../helpers/kvass.js';
 import { freePort, startPrometheus, waitFor, type RunningPrometheus } from '../helpers/prometheus.js';
 import { startTarget, type TestTarget } from '../helpers/targets.js';
 import { scrapeSlots } from '../helpers/slots.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const INTERVAL_S = 5;
 const T0 = Date.now() / 1000;
@@ -50,7 +50,7 @@ test('a moved target through the view: every sample either shard holds, once; co
   for (let i = 0; i < 4; i++) {
     targets.push(await startTarget((_req, res) => res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(body(sizes[i]!))));
   }
-  const dir = await mkdtemp(join(tmpdir(), 'kvass-move-'));
+  const dir = await tempDir('kvass-move-');
   const configFile = join(dir, 'prometheus.yml');
   await writeFile(configFile, `global: {scrape_interval: ${INTERVAL_S}s}
 scrape_configs:

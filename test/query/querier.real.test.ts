@@ -7,13 +7,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { querierConfig } from '../../src/query/querier.js';
 import { freePort } from '../helpers/prometheus.js';
 import { runKvass } from '../helpers/kvass.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const ORIGINAL = `# the original
 global:
@@ -34,7 +34,7 @@ scrape_configs:
 `;
 
 test('the querier config keeps rules, alerting, global and remote_write, drops scrape jobs, reads the gateway first', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'kvass-querier-'));
+  const dir = await tempDir('kvass-querier-');
   await mkdir(join(dir, 'rules'));
   await writeFile(join(dir, 'rules', 'a.yml'), 'groups: [{name: a, rules: [{record: x:count, expr: count(up)}]}]\n');
   await writeFile(join(dir, 'prometheus.yml'), ORIGINAL);
@@ -55,7 +55,7 @@ test('the querier config keeps rules, alerting, global and remote_write, drops s
 });
 
 test('kvass up refuses a bad rule file before starting any shard, with promtool\'s reason', { timeout: 60_000 }, async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'kvass-querier-bad-'));
+  const dir = await tempDir('kvass-querier-bad-');
   await writeFile(join(dir, 'bad-rules.yml'), 'groups:\n  - name: bad\n    rules:\n      - record: x:rate\n        expr: rate(up[5m]\n');
   await writeFile(join(dir, 'prometheus.yml'), `global: {scrape_interval: 5s}
 rule_files: [bad-rules.yml]

@@ -8,8 +8,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { compressSync } from 'snappy';
 import { encodeSeries, type Samples } from '../../src/query/remote/samples.js';
@@ -17,6 +16,7 @@ import { WireWriter } from '../../src/query/remote/wire.js';
 import { runKvass, type RunningKvass } from '../helpers/kvass.js';
 import { freePort, startPrometheus, waitFor, type RunningPrometheus } from '../helpers/prometheus.js';
 import { remoteRead } from '../helpers/remote-read.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const LABELS: Array<[string, string]> = [['__name__', 'up'], ['instance', 'moved:80'], ['job', 'j']];
 /** A whole second a minute ago: every time below is T plus seconds. */
@@ -50,7 +50,7 @@ async function write(url: string, seconds: number[], staleAt: number[] = []): Pr
 }
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'kvass-read-end-'));
+  dir = await tempDir('kvass-read-end-');
   const config = join(dir, 'prometheus.yml');
   await writeFile(config, 'scrape_configs: []\n');
   shards.push(...(await Promise.all([0, 1].map(() => startPrometheus(config, { args: ['--web.enable-remote-write-receiver'] })))));

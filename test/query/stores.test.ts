@@ -7,9 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { Registry } from 'prom-client';
@@ -22,6 +21,7 @@ import {
   type Resolver, type StoreSpec,
 } from '../../src/query/stores.js';
 import { makeTestCerts } from '../helpers/certs.js';
+import { tempDirSync } from '../helpers/tmp.js';
 
 // ---- helpers
 
@@ -101,7 +101,7 @@ async function until(cond: () => boolean, what: string, ms = 10_000): Promise<vo
 }
 
 function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'kvass-stores-'));
+  return tempDirSync('kvass-stores-');
 }
 
 /** A resolver with a fixed table; a name mapped to an Error fails. */

@@ -9,8 +9,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import { mkdtemp, rm, writeFile, rename } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { compressSync } from 'snappy';
 import { freePort, startPrometheus, waitFor, type RunningPrometheus } from '../helpers/prometheus.js';
@@ -18,6 +17,7 @@ import { runKvass, type RunningKvass } from '../helpers/kvass.js';
 import { headerHop } from '../helpers/receive.js';
 import { metricsBody, startTarget, type TestTarget } from '../helpers/targets.js';
 import { Rings, parseHashrings } from '../../src/receive/hashring.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const SERIES = 40;
 let dir: string;
@@ -71,7 +71,7 @@ async function writeRings(json: unknown): Promise<void> {
 }
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'kvass-receive-'));
+  dir = await tempDir('kvass-receive-');
   for (let i = 0; i < 4; i++) {
     const cfg = join(dir, `ingestor-${i}.yml`);
     ingestorConfigs.push(cfg);

@@ -9,13 +9,13 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freePort, startPrometheus, waitFor, type RunningPrometheus } from '../helpers/prometheus.js';
 import { runKvass, type RunningKvass } from '../helpers/kvass.js';
 import { headerHop } from '../helpers/receive.js';
 import { metricsBody, startTarget, type TestTarget } from '../helpers/targets.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const SERIES = 30;
 let dir: string;
@@ -56,7 +56,7 @@ async function query(base: string, expr: string): Promise<Array<{ metric: Record
 }
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'kvass-up-receive-'));
+  dir = await tempDir('kvass-up-receive-');
   for (let i = 0; i < 2; i++) targets.push(await startTarget((_req, res) => res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(body())));
   const refCfg = join(dir, 'reference.yml');
   await writeFile(refCfg, `global: {scrape_interval: 1s}\nscrape_configs: [{job_name: app, static_configs: [{targets: ['${targets[0]!.address}', '${targets[1]!.address}']}]}]\n`);

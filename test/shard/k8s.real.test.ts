@@ -11,12 +11,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FakeApiServer, type Obj } from '../helpers/fake-apiserver.js';
 import { freePort, startPrometheus, waitFor, type RunningPrometheus } from '../helpers/prometheus.js';
 import { fetchShards, runKvass, startSidecar, type RunningKvass, type RunningSidecar } from '../helpers/kvass.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const NS = 'kvass';
 const STS = 'prometheus-rep-0';
@@ -93,7 +93,7 @@ function startCoordinator(identity: string, port: number): { run: RunningKvass; 
 }
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'kvass-k8s-real-'));
+  dir = await tempDir('kvass-k8s-real-');
   fake = await FakeApiServer.start();
   fake.upsert('statefulsets', statefulSet(0));
   for (let i = 0; i < 3; i++) fake.upsert('persistentvolumeclaims', { metadata: { name: `data-${STS}-${i}`, namespace: NS } });

@@ -5,8 +5,7 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { silentLogger } from '../../src/logger.js';
@@ -17,6 +16,7 @@ import { Coordinator } from '../../src/coordinator/coordinator.js';
 import { FakeApiServer, type Obj } from '../helpers/fake-apiserver.js';
 import { waitFor } from '../helpers/prometheus.js';
 import { metricsBody, startTarget, type TestTarget } from '../helpers/targets.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const NS = 'kvass';
 const SELECTOR = 'app.kubernetes.io/name=prometheus';
@@ -173,7 +173,7 @@ test('k8s shards: a manager that may not write refuses to scale', async () => {
 });
 
 test('coordinator on k8s shards: --shard.min-shard and --shard.max-shard bound the StatefulSet; a standby writes nothing', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'kvass-k8s-'));
+  const dir = await tempDir('kvass-k8s-');
   const targets: TestTarget[] = await Promise.all([0, 1, 2].map(() => startTarget(metricsBody(100))));
   cleanups.push(async () => Promise.all(targets.map((t) => t.close())));
   const configFile = join(dir, 'prometheus.yml');

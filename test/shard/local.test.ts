@@ -10,9 +10,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { silentLogger } from '../../src/logger.js';
@@ -21,6 +20,7 @@ import { pidAlive, WatchedProcess } from '../../src/shard/local-process.js';
 import type { ShardPids, ShardPorts } from '../../src/shard/local-shard.js';
 import { repoRoot } from '../helpers/kvass.js';
 import { waitFor } from '../helpers/prometheus.js';
+import { tempDir } from '../helpers/tmp.js';
 
 let root: string;
 let dataDir: string;
@@ -66,7 +66,7 @@ function processesUnder(dir: string): number[] {
 }
 
 before(async () => {
-  root = await mkdtemp(join(tmpdir(), 'kvass-local-shards-'));
+  root = await tempDir('kvass-local-shards-');
   dataDir = join(root, 'data');
   configFile = join(root, 'prometheus.yml');
   await writeFile(configFile, `global:

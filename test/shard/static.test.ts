@@ -4,14 +4,14 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { parseStaticShards, StaticShardManager } from '../../src/shard/static.js';
 import { LocatedConfigError } from '../../src/prom/errors.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const dirs: string[] = [];
 const servers: Server[] = [];
@@ -80,7 +80,7 @@ test('errors name the file, line and column', () => {
 });
 
 test('list(): re-read every time, bad file keeps the last good list, ready follows the sidecar', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'kvass-static-'));
+  const dir = await tempDir('kvass-static-');
   dirs.push(dir);
   const a = await fakeSidecar();
   const b = await fakeSidecar();
@@ -146,7 +146,7 @@ test('list(): re-read every time, bad file keeps the last good list, ready follo
 });
 
 test('a bad file at start throws with file and line', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'kvass-static-'));
+  const dir = await tempDir('kvass-static-');
   dirs.push(dir);
   const file = join(dir, 'shards.yml');
   await writeFile(file, 'replicas:\n- shards:\n  - id: a\n');

@@ -1,9 +1,8 @@
 /** The sidecar API in process (no Prometheus needed): token, pushed config, bad configs, file reloads. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { createLogger } from '../../src/logger.js';
@@ -13,6 +12,7 @@ import { createSidecarApi } from '../../src/sidecar/api.js';
 import { LocatedConfigError } from '../../src/prom/errors.js';
 import { statusConfigYaml } from '../../src/config/status-config.js';
 import { readRuntimeInfo, readTargetStatusDelta } from '../../src/shard/contract.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const CONFIG = `global: {scrape_interval: 15s, external_labels: {cluster: eu}}
 scrape_configs:
@@ -21,7 +21,7 @@ scrape_configs:
 `;
 
 async function setup(opts: Partial<SidecarOptions> = {}, token?: string) {
-  const dir = await mkdtemp(join(tmpdir(), 'kvass-api-'));
+  const dir = await tempDir('kvass-api-');
   const sidecar = new Sidecar({
     outputFile: join(dir, 'out.yml'), storePath: join(dir, 'store'), prometheusUrl: 'http://127.0.0.1:1', proxyUrl: 'http://127.0.0.1:8008',
     fetchHeadSeries: false, reloadDebounceMs: 3_600_000, keepRulesAndAlerting: false, externalLabels: {}, log: createLogger('silent'),
@@ -48,7 +48,7 @@ async function setup(opts: Partial<SidecarOptions> = {}, token?: string) {
 }
 
 test('api: with a token, control requests without it get 401; reads, /metrics and health do not need it', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'kvass-api-cfg-'));
+  const dir = await tempDir('kvass-api-cfg-');
   await writeFile(join(dir, 'prometheus.yml'), CONFIG);
   const s = await setup({ configFile: join(dir, 'prometheus.yml') }, 's3cret');
   try {
@@ -103,7 +103,7 @@ test('api: a pushed config is checked, kept across restarts, and a bad one chang
 });
 
 test('api: status/config merges the shard\'s extra external labels into the original config', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'kvass-api-cfg-'));
+  const dir = await tempDir('kvass-api-cfg-');
   await writeFile(join(dir, 'prometheus.yml'), CONFIG);
   const s = await setup({ configFile: join(dir, 'prometheus.yml'), externalLabels: { replica: '1' } });
   try {
@@ -117,7 +117,7 @@ test('api: status/config merges the shard\'s extra external labels into the orig
 });
 
 test('config file: a bad new version is refused with its position and the last good one stays in force', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'kvass-api-cfg-'));
+  const dir = await tempDir('kvass-api-cfg-');
   const file = join(dir, 'prometheus.yml');
   await writeFile(file, CONFIG);
   const s = await setup({ configFile: file });
@@ -165,9 +165,9 @@ test('api: a YAML alias bomb or an oversized config pushed is refused within 100
 
 test('api: when the injected config cannot be written the sidecar is not ready and says why, retries, and is ready once it can', async () => {
   const { makeUnwritable } = await import('../helpers/disk.js');
-  const dir = await mkdtemp(join(tmpdir(), 'kvass-api-cfg-'));
+  const dir = await tempDir('kvass-api-cfg-');
   await writeFile(join(dir, 'prometheus.yml'), CONFIG);
-  const out = await mkdtemp(join(tmpdir(), 'kvass-api-out-'));
+  const out = await tempDir('kvass-api-out-');
   const s = await setup({ configFile: join(dir, 'prometheus.yml'), outputFile: join(out, 'prometheus.yml') });
   const broken = await makeUnwritable(out);
   try {
@@ -191,7 +191,7 @@ test('api: when the injected config cannot be written the sidecar is not ready a
 });
 
 test('api: an assignment travels as a change to the applied version; a stale base is refused with 409 and nothing changes', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'kvass-api-delta-'));
+  const dir = await tempDir('kvass-api-delta-');
   await writeFile(join(dir, 'prometheus.yml'), CONFIG);
   const s = await setup({ configFile: join(dir, 'prometheus.yml') });
   try {

@@ -7,8 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
@@ -19,6 +18,7 @@ import { discoverOnce } from '../../src/cli/targets.js';
 import { jobDefaults, jobTargets } from '../../src/target/populate.js';
 import type { StaticConfig } from '../../src/discovery/static.js';
 import { injectConfig, TARGET_PARAM, type AssignedTarget, type InjectOptions } from '../../src/sidecar/inject.js';
+import { tempDirSync } from '../helpers/tmp.js';
 
 function repoRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -29,7 +29,7 @@ const CORPUS = join(repoRoot(), 'test', 'corpus');
 const PROXY = 'http://127.0.0.1:8008';
 
 function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'kvass-inject-'));
+  return tempDirSync('kvass-inject-');
 }
 
 /** A config file in its own folder, with extra files (relative names) beside it. */

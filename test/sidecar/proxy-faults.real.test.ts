@@ -5,8 +5,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { parseConfig } from '../../src/config/config.js';
@@ -15,6 +14,7 @@ import type { Target } from '../../src/target/populate.js';
 import { freePort, startPrometheus, waitFor, type RunningPrometheus } from '../helpers/prometheus.js';
 import { metricsBody, startTarget, type TestTarget } from '../helpers/targets.js';
 import { startSidecar, type RunningSidecar } from '../helpers/kvass.js';
+import { tempDir } from '../helpers/tmp.js';
 
 let dir: string;
 let prom: RunningPrometheus;
@@ -23,7 +23,7 @@ let targets: Target[];
 const t: Record<string, TestTarget> = {};
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'kvass-faults-'));
+  dir = await tempDir('kvass-faults-');
   t.healthy = await startTarget(metricsBody(20));
   t.gzip = await startTarget((req, res) => {
     const gz = /gzip/.test(req.headers['accept-encoding'] ?? '');

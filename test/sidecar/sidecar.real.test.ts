@@ -5,8 +5,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseConfig } from '../../src/config/config.js';
 import { statusConfigYaml } from '../../src/config/status-config.js';
@@ -18,6 +17,7 @@ import { startSidecar, type RunningSidecar } from '../helpers/kvass.js';
 import { compressSync, uncompressSync } from 'snappy';
 import { encodeReadRequest } from '../../src/query/remote/read-proto.js';
 import { scanReadResponse } from '../../src/query/remote/series-wire.js';
+import { tempDir } from '../helpers/tmp.js';
 
 /** `up`, scrape_duration_seconds, scrape_samples_scraped, scrape_samples_post_metric_relabeling, scrape_series_added. */
 const PROMETHEUS_ADDED_SERIES = 5;
@@ -36,7 +36,7 @@ const SIZES = [10, 200, 3000];
 const spec = (t: Target) => ({ job: t.job, labels: t.labels, hash: t.hash, state: 'normal' });
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'kvass-sidecar-real-'));
+  dir = await tempDir('kvass-sidecar-real-');
   const tls = selfSignedCert();
   plain = await Promise.all(SIZES.map((n) => startTarget(metricsBody(n))));
   spare = await startTarget(metricsBody(50));

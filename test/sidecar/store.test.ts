@@ -1,16 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SidecarStore } from '../../src/sidecar/store.js';
 import { createLogger } from '../../src/logger.js';
 import { readAssignment } from '../../src/shard/contract.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const quiet = createLogger('silent');
 
 test('store: an assignment round-trips and the write leaves no temporary file', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'kvass-store-'));
+  const dir = await tempDir('kvass-store-');
   const store = new SidecarStore(dir, quiet);
   await store.init();
   assert.equal(await store.loadAssignment(), null);
@@ -22,7 +22,7 @@ test('store: an assignment round-trips and the write leaves no temporary file', 
 });
 
 test('store: a corrupt file is moved aside and the sidecar starts empty', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'kvass-store-'));
+  const dir = await tempDir('kvass-store-');
   const store = new SidecarStore(dir, quiet);
   await store.init();
   await writeFile(join(dir, 'assignment.json'), '{"version":1,"targets":[{"job":');

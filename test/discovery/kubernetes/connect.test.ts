@@ -1,11 +1,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FakeApiServer } from '../../helpers/fake-apiserver.js';
 import { FAST, readCfg, run } from './helpers.js';
+import { tempDirSync } from '../../helpers/tmp.js';
 
 const POD = {
   metadata: { name: 'p', namespace: 'monitoring', uid: 'u' },
@@ -51,7 +51,7 @@ function selfSignedCert(dir: string): { key: string; cert: string } | undefined 
 describe('kubernetes_sd connection settings', () => {
   let dir: string;
   before(() => {
-    dir = mkdtempSync(join(tmpdir(), 'kvass-k8s-'));
+    dir = tempDirSync('kvass-k8s-');
   });
   after(() => {
     rmSync(dir, { recursive: true, force: true });

@@ -56,7 +56,7 @@ export class LocalIngestors {
           if (await canBind(port)) return;
           const taken = port;
           port = await ports.one();
-          ports.release({ prometheus: taken });
+          ports.releasePort(taken);
           await writeFile(portsFile, `${JSON.stringify({ prometheus: port })}\n`);
           o.log.warn({ ingestor: name, taken, port }, 'the ingestor\'s port is held by another process: it moves to a new one');
         },

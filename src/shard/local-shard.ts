@@ -79,8 +79,13 @@ export class PortAllocator {
     for (const p of [ports.proxy, ports.api, ports.prometheus]) this.reserved.add(p);
   }
 
-  release(ports: Partial<ShardPorts>): void {
-    for (const p of [ports.proxy, ports.api, ports.prometheus]) if (p !== undefined) this.reserved.delete(p);
+  release(ports: ShardPorts): void {
+    for (const p of [ports.proxy, ports.api, ports.prometheus]) this.releasePort(p);
+  }
+
+  /** A port no longer ours (a removed shard's, or one another process holds): it may be chosen again once free. */
+  releasePort(port: number): void {
+    this.reserved.delete(port);
   }
 
   async one(): Promise<number> {
@@ -203,16 +208,19 @@ export class LocalShard {
    * injected config and has Prometheus reload it. Returns whether a port changed.
    */
   private async freePorts(which: ReadonlyArray<keyof ShardPorts>): Promise<boolean> {
-    const taken: Partial<ShardPorts> = {};
-    for (const k of which) if (!(await canBind(this.current[k]))) taken[k] = this.current[k];
-    const keys = Object.keys(taken) as Array<keyof ShardPorts>;
+    const chosen: Partial<ShardPorts> = {};
+    for (const k of which) if (!(await canBind(this.current[k]))) chosen[k] = await this.allocator.one();
+    const keys = Object.keys(chosen) as Array<keyof ShardPorts>;
     if (keys.length === 0) return false;
-    const next = { ...this.current };
-    for (const k of keys) next[k] = await this.allocator.one();
-    this.allocator.release(taken);
-    this.current = next;
-    writeJsonAtomicSync(join(this.dir, PORTS_FILE), next);
-    this.log.warn({ taken, ports: next }, 'a port of this shard is held by another process: the shard moves to a new one');
+    // From here on without a pause: both processes' starts may be choosing at once, each its own ports.
+    const taken: Partial<ShardPorts> = {};
+    for (const k of keys) {
+      taken[k] = this.current[k];
+      this.allocator.releasePort(this.current[k]);
+    }
+    this.current = { ...this.current, ...chosen };
+    writeJsonAtomicSync(join(this.dir, PORTS_FILE), this.current);
+    this.log.warn({ taken, ports: this.current }, 'a port of this shard is held by another process: the shard moves to a new one');
     return true;
   }
 

@@ -29,6 +29,9 @@ export interface ScrapeProxyDeps {
 }
 
 /** Request headers Prometheus sends that the target should see. Authorization is the job's, set by the client. */
+/** How long after the scrape timeout the proxy ends a scrape whose client has not hung up (see forward). */
+export const DEADLINE_GRACE_MS = 500;
+
 const FORWARDED_REQUEST_HEADERS = ['accept', 'accept-encoding', 'user-agent', 'x-prometheus-scrape-timeout-seconds'];
 /** Response headers Prometheus reads. Content-Length is not passed on: the body streams (chunked). */
 const FORWARDED_RESPONSE_HEADERS = ['content-type', 'content-encoding'];
@@ -87,7 +90,10 @@ async function forward(deps: ScrapeProxyDeps, t: ResolvedTarget, req: IncomingMe
   const headerTimeout = Number(req.headers['x-prometheus-scrape-timeout-seconds']);
   const timeoutMs = Number.isFinite(headerTimeout) && headerTimeout > 0 ? headerTimeout * 1000 : t.timeout;
   const abort = new AbortController();
-  const timer = setTimeout(() => abort.abort(new Error(`context deadline exceeded (scrape_timeout ${formatDuration(timeoutMs)})`)), timeoutMs);
+  // Prometheus's own deadline ends the scrape (it hangs up: onClose records it as a deadline); this one only ends a
+  // scrape whose client waits longer. At the same instant, a 502 of the proxy's could reach a Prometheus slowed by
+  // load before its deadline did, and it would report the proxy's error instead of its own.
+  const timer = setTimeout(() => abort.abort(new Error(`context deadline exceeded (scrape_timeout ${formatDuration(timeoutMs)})`)), timeoutMs + DEADLINE_GRACE_MS);
   let clientGone = false;
   const onClose = (): void => {
     if (res.writableFinished) return;

@@ -345,7 +345,7 @@ test('ports another process holds are chosen anew as a shard\'s process starts: 
     assert.equal(s!.prometheusUrl, `http://127.0.0.1:${p.prometheus}`);
     assert.match(readFileSync(join(shardPath(0, 0, dir), 'prometheus.yml'), 'utf8'), new RegExp(`proxy_url: "http://127\\.0\\.0\\.1:${p.proxy}"`));
     // Prometheus loaded the injected config that names the new proxy port.
-    await waitFor('Prometheus to scrape through the new proxy port', async () => {
+    await waitFor('Prometheus to load the config that names the new proxy port', async () => {
       const res = await fetch(`${s!.prometheusUrl}/api/v1/status/config`, { signal: AbortSignal.timeout(2000) }).catch(() => null);
       return res?.ok && ((await res.json()) as { data: { yaml: string } }).data.yaml.includes(`proxy_url: http://127.0.0.1:${p.proxy}`);
     }, 20_000, 200);

@@ -1,15 +1,19 @@
 /**
  * Faulty targets behind the proxy, with the real `prometheus`: a 500, a truncated body, garbage, a body over
  * body_size_limit and a target slower than the timeout each end with the right error in Prometheus AND in the
- * sidecar's target status, while the healthy targets of the same jobs go on being scraped.
+ * sidecar's target status, while the healthy targets of the same jobs go on being scraped; the proxy leaves the
+ * deadline to Prometheus and ends a slow scrape itself only for a client that waits past it.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { parseConfig } from '../../src/config/config.js';
 import { discoverOnce } from '../../src/cli/targets.js';
+import { DEADLINE_GRACE_MS } from '../../src/sidecar/proxy.js';
+import { TARGET_PARAM } from '../../src/sidecar/inject.js';
 import type { Target } from '../../src/target/populate.js';
 import { freePort, startPrometheus, waitFor, type RunningPrometheus } from '../helpers/prometheus.js';
 import { metricsBody, startTarget, type TestTarget } from '../helpers/targets.js';
@@ -107,4 +111,25 @@ test('each faulty target ends with the right error in Prometheus and in the side
   }
   // gzip stayed gzip on the way: Prometheus stored the 30 series of the compressed target.
   assert.equal((await prom.query('count(zipped)'))[0]!.value[1], '30');
+});
+
+test('the proxy leaves the deadline to Prometheus: a client that waits gets a slow target\'s 502 (context deadline exceeded) only after the scrape timeout and a grace', async () => {
+  const slow = targets.find((x) => x.labels.__address__ === t.slow!.address)!;
+  const started = Date.now();
+  const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = request({
+      host: '127.0.0.1', port: sidecar.proxyPort, path: `http://${t.slow!.address}/metrics?${TARGET_PARAM}=${slow.hash}`,
+      headers: { 'x-prometheus-scrape-timeout-seconds': '0.3' },
+    }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode!, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  const took = Date.now() - started;
+  assert.equal(answer.status, 502, answer.body);
+  assert.match(answer.body, /context deadline exceeded \(scrape_timeout 300ms\)/);
+  assert.ok(took >= 300 + DEADLINE_GRACE_MS - 20 && took < 3000, `answered after ${took} ms`);
 });

@@ -112,12 +112,7 @@ function orderRunsByHash(asc: number[], series: number[], hashes: string[], hash
     const n = b - a;
     if (n > 1) {
       if (scratch.idx.length < n) scratch = { idx: new Int32Array(n * 2), keys: new Float64Array(n * 2) };
-      const { idx, keys } = scratch;
-      for (let j = 0; j < n; j++) {
-        const i = asc[a + j]!;
-        idx[j] = i;
-        keys[j] = hashKeys ? hashKeys[i]! : orderKey(hashes[i]!);
-      }
+      const { idx, keys } = fillRun(scratch, asc, a, n, hashes, hashKeys);
       sortByHash(idx, keys, 0, n - 1, hashes);
       for (let j = 0; j < n; j++) asc[a + j] = idx[j]!;
     }
@@ -142,7 +137,7 @@ function atOrdered(asc: number[], series: number[], hashes: string[], pos: numbe
   while (b < asc.length && series[asc[b]!] === v) b++;
   if (b - a === 1) return asc[pos]!;
   let run = runs.get(a);
-  if (run === undefined) runs.set(a, (run = runOf(asc.slice(a, b), hashes, hashKeys)));
+  if (run === undefined) runs.set(a, (run = fillRun({ idx: new Int32Array(b - a), keys: new Float64Array(b - a) }, asc, a, b - a, hashes, hashKeys)));
   return selectByHash(run.idx, run.keys, pos - a, hashes);
 }
 
@@ -155,11 +150,13 @@ interface Run {
   keys: Float64Array;
 }
 
-function runOf(members: readonly number[], hashes: string[], hashKeys?: Float64Array): Run {
-  const keys = new Float64Array(members.length);
-  if (hashKeys) for (let j = 0; j < members.length; j++) keys[j] = hashKeys[members[j]!]!;
-  else for (let j = 0; j < members.length; j++) keys[j] = orderKey(hashes[members[j]!]!);
-  return { idx: Int32Array.from(members), keys };
+/** Puts asc[a, a + n) in `run` (its arrays at least n long) with their order keys beside them; returns `run`. */
+function fillRun(run: Run, asc: readonly number[], a: number, n: number, hashes: string[], hashKeys?: Float64Array): Run {
+  const { idx, keys } = run;
+  for (let j = 0; j < n; j++) idx[j] = asc[a + j]!;
+  if (hashKeys) for (let j = 0; j < n; j++) keys[j] = hashKeys[idx[j]!]!;
+  else for (let j = 0; j < n; j++) keys[j] = orderKey(hashes[idx[j]!]!);
+  return run;
 }
 
 /** First position in `asc` (sorted by series ascending) from `from` whose series is above `value`. */

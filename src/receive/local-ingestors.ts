@@ -9,7 +9,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../logger.js';
 import { WatchedProcess } from '../shard/local-process.js';
-import { canBind, PortAllocator } from '../shard/local-shard.js';
+import { PortAllocator } from '../shard/local-shard.js';
 
 export const RECEIVE_REPLICA_LABEL = 'receive_replica';
 
@@ -50,13 +50,12 @@ export class LocalIngestors {
         label: `${name} prometheus`, command: o.prometheusBinary ?? 'prometheus', cwd: dir, logFile: join(dir, 'prometheus.log'), log: o.log,
         args: () => [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'tsdb')}`, `--web.listen-address=127.0.0.1:${port}`, '--web.enable-remote-write-receiver', '--storage.tsdb.retention.time=1d', `--web.page-title=kvass ${name}`],
         onPid: () => undefined,
-        // A port another process took since it was chosen (or since the last start) would keep the ingestor down:
-        // it moves, and the router and the view read its URLs anew (writeUrl, readShards).
+        // A port another process took meanwhile: the ingestor moves, and the router and the view read its URLs anew
+        // (writeUrl, readShards).
         beforeStart: async () => {
-          if (await canBind(port)) return;
           const taken = port;
-          port = await ports.one();
-          ports.releasePort(taken);
+          port = await ports.keepOrReplace(port);
+          if (port === taken) return;
           await writeFile(portsFile, `${JSON.stringify({ prometheus: port })}\n`);
           o.log.warn({ ingestor: name, taken, port }, 'the ingestor\'s port is held by another process: it moves to a new one');
         },

@@ -43,8 +43,7 @@ const ADOPT_ANSWER_TIMEOUT_MS = 10_000;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Whether nothing listens on loopback `port` now (a process about to listen there would get it). */
-export async function canBind(port: number): Promise<boolean> {
+async function canBind(port: number): Promise<boolean> {
   const s = createServer();
   return new Promise<boolean>((resolve) => {
     s.once('error', () => resolve(false));
@@ -80,12 +79,20 @@ export class PortAllocator {
   }
 
   release(ports: ShardPorts): void {
-    for (const p of [ports.proxy, ports.api, ports.prometheus]) this.releasePort(p);
+    for (const p of [ports.proxy, ports.api, ports.prometheus]) this.reserved.delete(p);
   }
 
-  /** A port no longer ours (a removed shard's, or one another process holds): it may be chosen again once free. */
-  releasePort(port: number): void {
+  /**
+   * `port` (one of ours) when nothing listens on it now, else a new one: called just before the process that listens
+   * there starts, since a port kept for every restart may have been taken meanwhile (by a second kvass choosing the
+   * same port at the same moment, or a service started while kvass was down), which would keep that process down for
+   * good. The taken port is no longer reserved: it may be chosen again once free.
+   */
+  async keepOrReplace(port: number): Promise<number> {
+    if (await canBind(port)) return port;
+    const next = await this.one();
     this.reserved.delete(port);
+    return next;
   }
 
   async one(): Promise<number> {
@@ -201,23 +208,20 @@ export class LocalShard {
   }
 
   /**
-   * Chooses anew each of `which` that another process holds, just before the process that listens on it starts:
-   * ports.json keeps the ports for every restart, so a port another process took meanwhile (a port chosen at the
-   * same moment by a second kvass, or a service started while kvass was down) would keep the shard down for good.
-   * The coordinator and the view read the new URLs from list(); the sidecar writes the new proxy port into the
-   * injected config and has Prometheus reload it. Returns whether a port changed.
+   * Each of `which` that another process holds, chosen anew (PortAllocator.keepOrReplace) just before the process
+   * that listens on it starts. The coordinator and the view read the new URLs from list(); the sidecar writes the new
+   * proxy port into the injected config and has Prometheus reload it. Returns whether a port changed.
    */
   private async freePorts(which: ReadonlyArray<keyof ShardPorts>): Promise<boolean> {
     const chosen: Partial<ShardPorts> = {};
-    for (const k of which) if (!(await canBind(this.current[k]))) chosen[k] = await this.allocator.one();
-    const keys = Object.keys(chosen) as Array<keyof ShardPorts>;
-    if (keys.length === 0) return false;
+    for (const k of which) {
+      const p = await this.allocator.keepOrReplace(this.current[k]);
+      if (p !== this.current[k]) chosen[k] = p;
+    }
+    if (Object.keys(chosen).length === 0) return false;
     // From here on without a pause: both processes' starts may be choosing at once, each its own ports.
     const taken: Partial<ShardPorts> = {};
-    for (const k of keys) {
-      taken[k] = this.current[k];
-      this.allocator.releasePort(this.current[k]);
-    }
+    for (const k of Object.keys(chosen) as Array<keyof ShardPorts>) taken[k] = this.current[k];
     this.current = { ...this.current, ...chosen };
     writeJsonAtomicSync(join(this.dir, PORTS_FILE), this.current);
     this.log.warn({ taken, ports: this.current }, 'a port of this shard is held by another process: the shard moves to a new one');

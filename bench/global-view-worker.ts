@@ -22,7 +22,7 @@ const log = silentLogger();
 const shards = (): ReadShard[] => shardUrls.map((url, k) => ({ name: `shard-${k}`, url, replica: 0, ordinal: k, readySinceMs: 0 }));
 const client = new ApiClient({ timeoutMs: 60_000, maxResponseBytes: 1 << 30 });
 const gateway = new StoreGateway({ shards, replicaLabels: ['replica'], shardTimeoutMs: 60_000, partialResponse: true, client, log });
-const names = new QuerierNames(querierUrl, log);
+const names = new QuerierNames(() => querierUrl, log);
 
 async function listen(handler: Parameters<typeof createKvassServer>[0]['handler']): Promise<string> {
   const s = await createKvassServer({ name: 'bench', log, access: () => 'read', handler });
@@ -38,7 +38,7 @@ function frontDoor(pushdown: boolean): Promise<string> {
     moves: () => ({ sinceMs: 0, marginMs: 0, moves: [] }), querierNames: () => names.current, log,
   });
   return listen(createFrontDoor({
-    coordinator: (_req, res) => apiError(res, 404, 'not_found', 'no coordinator in the bench'), gateway, shards, querierUrl,
+    coordinator: (_req, res) => apiError(res, 404, 'not_found', 'no coordinator in the bench'), gateway, shards, querierUrl: () => querierUrl,
     replicaLabels: ['replica'], shardTimeoutMs: 60_000, partialResponse: true, client, lookbackDeltaMs: 300_000, config: () => null, flags: () => ({}), log, pushdown: p,
   }));
 }

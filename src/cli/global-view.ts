@@ -113,7 +113,9 @@ export async function createGlobalView(f: FlagValues, o: GlobalViewOptions): Pro
   // The querier reads the config (and checks it) at start and at every reload: the gateway takes its smallest interval.
   const fallbackIntervalMs = (): number => querier.smallestScrapeIntervalMs;
   const gateway = new StoreGateway({ shards, replicaLabels, shardTimeoutMs, partialResponse, client: o.client, log, registry, fallbackIntervalMs });
-  const port = await new PortAllocator().one();
+  // The querier's allocator also gives it a new port should another process take its own before a restart.
+  const ports = new PortAllocator();
+  const port = await ports.one();
   // The querier reads the gateway on a listener of its own on loopback: the front door may have TLS, client
   // certificates or basic auth that the querier's remote_read does not carry; this one serves remote read only.
   const internal = await createKvassServer({
@@ -129,6 +131,7 @@ export async function createGlobalView(f: FlagValues, o: GlobalViewOptions): Pro
     dir: join(o.dataDir, 'querier'),
     gatewayUrl,
     port,
+    ports,
     lookbackDeltaMs: parseDuration(f.get('query.lookback-delta')!),
     readTimeoutMs: shardTimeoutMs + 30_000,
     get externalUrl() {
@@ -136,7 +139,7 @@ export async function createGlobalView(f: FlagValues, o: GlobalViewOptions): Pro
     },
     log,
   });
-  const querierNames = new QuerierNames(querier.url, log);
+  const querierNames = new QuerierNames(() => querier.url, log);
   const pushdown = new QueryPushdown({
     enabled: f.get('query.pushdown') === 'true', shards, client: o.client, timeoutMs: shardTimeoutMs, partialResponse,
     lookbackDeltaMs: parseDuration(f.get('query.lookback-delta')!), moves: o.moves, querierNames: () => querierNames.current, registry, log,
@@ -150,7 +153,7 @@ export async function createGlobalView(f: FlagValues, o: GlobalViewOptions): Pro
     return o.coordinatorHandler(req, res, target);
   };
   const handler = createFrontDoor({
-    coordinator: coordinatorHandler, gateway, shards, querierUrl: querier.url, replicaLabels, shardTimeoutMs, partialResponse, client: o.client, log,
+    coordinator: coordinatorHandler, gateway, shards, querierUrl: () => querier.url, replicaLabels, shardTimeoutMs, partialResponse, client: o.client, log,
     stores: () => stores?.status() ?? [], tenancy: tenancyOf(f), pushdown,
     lookbackDeltaMs: parseDuration(f.get('query.lookback-delta')!), config: () => querier.config, targets: o.targets, console: consoleHandler(),
     flags: () => ({ 'config.file': o.configFile ?? '', 'web.listen-address': f.get('web.listen-address') ?? '', 'web.external-url': o.frontDoorUrl() }),

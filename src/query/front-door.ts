@@ -46,7 +46,8 @@ export interface FrontDoorOptions {
   coordinator: Handler;
   gateway: StoreGateway;
   shards: () => readonly ReadShard[];
-  querierUrl: string;
+  /** The global querier's base URL, read at each request: it moves when another process took its port (querier.ts). */
+  querierUrl: () => string;
   replicaLabels: readonly string[];
   shardTimeoutMs: number;
   partialResponse: boolean;
@@ -93,7 +94,7 @@ export function frontDoorAccess(method: string, path: string): Access {
 export function createFrontDoor(o: FrontDoorOptions): Handler {
   const toQuerier = (req: IncomingMessage, res: ServerResponse, target: RequestTarget, body?: Buffer, onJson?: (status: number, json: Record<string, unknown>) => { status: number; json: unknown }, headers: Record<string, string> = {}) =>
     passThrough(req, res, target, {
-      upstream: o.querierUrl, name: 'global querier', timeoutMs: 5 * 60_000, maxRequestBytes: 8 << 20, maxResponseBytes: 2 ** 31,
+      upstream: o.querierUrl(), name: 'global querier', timeoutMs: 5 * 60_000, maxRequestBytes: 8 << 20, maxResponseBytes: 2 ** 31,
       dropRequestHeaders: ['authorization', 'cookie', ...(o.tenancy ? [o.tenancy.header] : [])], body, onJson, setRequestHeaders: headers,
     });
 
@@ -101,10 +102,10 @@ export function createFrontDoor(o: FrontDoorOptions): Handler {
     if (kind === 'values' && labelName !== undefined && o.replicaLabels.includes(labelName)) return apiSuccess(res, []);
     const query = params.size > 0 ? `?${params}` : '';
     const opts = { timeoutMs: o.shardTimeoutMs, client: o.client, replicaLabels: o.replicaLabels };
-    const r = await fanOutApi(kind, `${target.rawPath}${query}`, o.shards(), o.querierUrl, opts);
+    const r = await fanOutApi(kind, `${target.rawPath}${query}`, o.shards(), o.querierUrl(), opts);
     if (kind === 'metadata' && tenant !== undefined && o.tenancy) {
       // Metadata is per metric name: a tenant sees the names its own series have.
-      const names = await fanOutApi('values', `/api/v1/label/__name__/values?${new URLSearchParams([['match[]', tenantSelector(tenant, o.tenancy)]])}`, o.shards(), o.querierUrl, opts);
+      const names = await fanOutApi('values', `/api/v1/label/__name__/values?${new URLSearchParams([['match[]', tenantSelector(tenant, o.tenancy)]])}`, o.shards(), o.querierUrl(), opts);
       const own = new Set(names.data as string[]);
       r.data = Object.fromEntries(Object.entries(r.data as Record<string, unknown>).filter(([metric]) => own.has(metric)));
       r.warnings.push(...names.warnings);
@@ -121,7 +122,7 @@ export function createFrontDoor(o: FrontDoorOptions): Handler {
   const paramsOf = async (req: IncomingMessage, target: RequestTarget, tenant: string | undefined): Promise<URLSearchParams> =>
     tenant !== undefined ? target.query : requestParams(target.query, req.headers['content-type'], req.method === 'POST' ? await readBody(req, 8 << 20) : undefined, false);
 
-  const mergedApi = (): MergedApiOptions => ({ shards: o.shards, querierUrl: o.querierUrl, timeoutMs: o.shardTimeoutMs, client: o.client, replicaLabels: o.replicaLabels, partialResponse: o.partialResponse });
+  const mergedApi = (): MergedApiOptions => ({ shards: o.shards, querierUrl: o.querierUrl(), timeoutMs: o.shardTimeoutMs, client: o.client, replicaLabels: o.replicaLabels, partialResponse: o.partialResponse });
 
   /** A tenant's request with its parameters rewritten (tenancy.ts): the target and body to send on, or an answer given. */
   async function asTenant(req: IncomingMessage, res: ServerResponse, target: RequestTarget, tenancy: TenancyOptions): Promise<{ tenant?: string; target: RequestTarget; body?: Buffer; headers?: Record<string, string> } | undefined> {
@@ -170,7 +171,7 @@ export function createFrontDoor(o: FrontDoorOptions): Handler {
     if (path === '/api/v1/stores') return apiSuccess(res, o.stores?.() ?? []);
     if (path === '/federate' && method === 'GET') {
       const params = target.query;
-      return serveFederate(res, params, req.headersDistinct.accept?.[0], { gateway: o.gateway, querierUrl: o.querierUrl, lookbackDeltaMs: o.lookbackDeltaMs, externalLabels: () => o.config()?.global.externalLabels ?? {}, partialResponse: o.partialResponse, log: o.log });
+      return serveFederate(res, params, req.headersDistinct.accept?.[0], { gateway: o.gateway, querierUrl: o.querierUrl(), lookbackDeltaMs: o.lookbackDeltaMs, externalLabels: () => o.config()?.global.externalLabels ?? {}, partialResponse: o.partialResponse, log: o.log });
     }
     if (MERGED_PATHS.has(path) && (method === 'GET' || (method === 'POST' && path === '/api/v1/query_exemplars'))) {
       const params = await paramsOf(req, target, tenant);
@@ -178,7 +179,7 @@ export function createFrontDoor(o: FrontDoorOptions): Handler {
     }
     if (CLASSIC_PAGES.has(path) && method === 'GET') {
       return serveClassicPage(path, res, {
-        querierUrl: o.querierUrl,
+        querierUrl: o.querierUrl(),
         tsdbStatus: async () => (await mergedTsdbStatus(10, '', mergedApi())).data,
         targets: async () => ((await o.targets?.()) ?? []) as ViewTarget[],
         configYaml: () => (o.config() ? statusConfigYaml(o.config()!) : undefined),

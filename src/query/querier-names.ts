@@ -14,7 +14,8 @@ export class QuerierNames {
   private timer: NodeJS.Timeout | null = null;
   private readonly soon: NodeJS.Timeout[] = [];
 
-  constructor(private readonly querierUrl: string, private readonly log: Logger) {}
+  /** `querierUrl` is read at each refresh: the querier moves when another process took its port (querier.ts). */
+  constructor(private readonly querierUrl: () => string, private readonly log: Logger) {}
 
   /** The names last read; null before the first read succeeded. */
   get current(): ReadonlySet<string> | null {
@@ -47,9 +48,10 @@ export class QuerierNames {
   async refresh(): Promise<void> {
     try {
       const opts = { timeoutMs: 10_000, maxResponseBytes: 64 << 20 };
+      const base = this.querierUrl();
       const [values, rules] = await Promise.all([
-        QUERIER_CLIENT.data(`${this.querierUrl}/api/v1/label/__name__/values`, opts),
-        QUERIER_CLIENT.data(`${this.querierUrl}/api/v1/rules`, opts),
+        QUERIER_CLIENT.data(`${base}/api/v1/label/__name__/values`, opts),
+        QUERIER_CLIENT.data(`${base}/api/v1/rules`, opts),
       ]);
       const names = new Set<string>(Array.isArray(values.data) ? values.data.filter((n): n is string => typeof n === 'string') : []);
       const groups = (rules.data as { groups?: Array<{ rules?: Array<{ type?: string; name?: string }> }> } | null)?.groups ?? [];

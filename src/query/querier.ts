@@ -27,8 +27,13 @@ export interface QuerierOptions {
   dir: string;
   /** Base URL of the store gateway (…/api/v1/read is appended). */
   gatewayUrl: string;
-  /** Port for the querier's HTTP API (on 127.0.0.1). */
+  /** Port for the querier's HTTP API (on 127.0.0.1), at first: see `ports`. */
   port: number;
+  /**
+   * Where a new port comes from when another process holds the querier's before a (re)start (the shards' allocator,
+   * PortAllocator.keepOrReplace): the querier moves, and its `url` follows. Without it, the port is kept whatever.
+   */
+  ports?: { keepOrReplace(port: number): Promise<number> };
   lookbackDeltaMs: number;
   /** The querier's remote_timeout towards the gateway. */
   readTimeoutMs: number;
@@ -89,11 +94,15 @@ export class GlobalQuerier {
   private process: WatchedProcess | null = null;
   private smallestInterval = 0;
   private checked: PromConfig | null = null;
+  private port: number;
 
-  constructor(private readonly opts: QuerierOptions) {}
+  constructor(private readonly opts: QuerierOptions) {
+    this.port = opts.port;
+  }
 
+  /** Read it at each use: the querier moves to another port when its own was taken before a restart. */
   get url(): string {
-    return `http://127.0.0.1:${this.opts.port}`;
+    return `http://127.0.0.1:${this.port}`;
   }
 
   get configPath(): string {
@@ -161,20 +170,29 @@ export class GlobalQuerier {
     this.process = new WatchedProcess({
       label: 'global querier prometheus',
       command: this.opts.prometheusBinary ?? 'prometheus',
-      args: [
+      args: () => [
         `--config.file=${this.configPath}`,
         this.marker,
-        `--web.listen-address=127.0.0.1:${this.opts.port}`,
+        `--web.listen-address=127.0.0.1:${this.port}`,
         '--web.enable-lifecycle',
         `--query.lookback-delta=${intervalString(this.opts.lookbackDeltaMs)}`,
         ...(this.opts.externalUrl ? [`--web.external-url=${this.opts.externalUrl}`] : []),
       ],
+      beforeStart: () => this.keepPort(),
       cwd: this.opts.dir,
       logFile: join(this.opts.dir, 'prometheus.log'),
       log: this.opts.log,
       onPid: (pid) => void writeFile(join(this.opts.dir, 'pid'), pid === null ? '' : String(pid)).catch(() => undefined),
     });
     await this.process.start();
+  }
+
+  /** Its port, or a new one when another process holds it (opts.ports). */
+  private async keepPort(): Promise<void> {
+    if (!this.opts.ports) return;
+    const taken = this.port;
+    this.port = await this.opts.ports.keepOrReplace(taken);
+    if (this.port !== taken) this.opts.log.warn({ taken, port: this.port }, 'the global querier\'s port is held by another process: it moves to a new one');
   }
 
   async ready(timeoutMs = 1000): Promise<boolean> {

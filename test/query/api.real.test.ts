@@ -10,15 +10,15 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import protobuf from 'protobufjs';
-import { findPidsByCommandLine, pidAlive } from '../../src/shard/local-process.js';
+import { findPidsByCommandLine } from '../../src/shard/local-process.js';
 import { upWithShards, type RunningKvass } from '../helpers/kvass.js';
 import { freePort, startPrometheus, waitFor, type RunningPrometheus } from '../helpers/prometheus.js';
 import { startTarget, type TestTarget } from '../helpers/targets.js';
 import { resultDifference, type Result } from '../helpers/clusters.js';
+import { killAndTakePort } from '../helpers/ports.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const SERIES = 30;
@@ -273,39 +273,13 @@ test('browser: the UI\'s status page shows the head series summed over the shard
   }
 });
 
-/**
- * Listens on `port` on loopback (another process taking a port of kvass's), hanging up on whoever connects: until the
- * querier has moved, kvass's calls to it reach this port, and a connection left open would keep close() waiting.
- */
-function hold(port: number): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const s = createServer((c) => c.destroy());
-    s.once('error', reject);
-    s.listen(port, '127.0.0.1', () => resolve(s));
-  });
-}
-
 test('the global querier, killed with its port taken, comes back on a new port, and the front door follows it (its rules, a recording rule\'s series)', { timeout: 120_000 }, async () => {
   const marker = `--storage.tsdb.path=${join(dir, 'data', 'querier', 'tsdb')}`;
   const portOf = (pid: number): number => Number(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').find((a) => a.startsWith('--web.listen-address='))!.split(':').pop());
-  const held: Server[] = [];
+  const { held, killed } = await killAndTakePort('querier', () => findPidsByCommandLine(marker)[0], portOf);
   try {
-    // Its port taken before the restart (1 s after the exit, then 2 s, 4 s: should a restart win the port first, it
-    // is killed again). Until the killed process's connections are closed, the port cannot be bound.
-    let port = 0;
-    let killed = 0;
-    for (let attempt = 0; attempt < 4 && held.length === 0; attempt++) {
-      killed = await waitFor('the querier\'s process', async () => findPidsByCommandLine(marker)[0], 30_000, 50);
-      port = portOf(killed);
-      process.kill(killed, 'SIGKILL');
-      await waitFor('the killed querier to be gone', async () => !pidAlive(killed), 10_000, 20);
-      const s = await waitFor('the port held by this test', () => hold(port).catch(() => undefined), 800, 10).catch(() => undefined);
-      if (s) held.push(s);
-      else await waitFor('the restarted querier', async () => findPidsByCommandLine(marker).some((p) => p !== killed), 10_000, 50);
-    }
-    assert.equal(held.length, 1, 'the killed querier\'s port could not be taken before its restart');
     const restarted = await waitFor('the querier restarted', async () => findPidsByCommandLine(marker).find((p) => p !== killed), 30_000, 100);
-    assert.notEqual(portOf(restarted), port, 'the restarted querier listens on a new port');
+    assert.notEqual(portOf(restarted), held.port, 'the restarted querier listens on a new port');
 
     // Through the front door: its rules (passed on to the querier) and the series of its recording rule (which only
     // the querier holds, so the query goes to it).
@@ -321,6 +295,6 @@ test('the global querier, killed with its port taken, comes back on a new port, 
     }, 60_000, 250);
     assert.deepEqual(series.map((r) => r.metric.job).sort(), ['app', 'other']);
   } finally {
-    await Promise.all(held.map((s) => new Promise((r) => s.close(r))));
+    await held.close();
   }
 });

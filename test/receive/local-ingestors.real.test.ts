@@ -5,28 +5,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { silentLogger } from '../../src/logger.js';
 import { LocalIngestors } from '../../src/receive/local-ingestors.js';
-import { findPidsByCommandLine, pidAlive } from '../../src/shard/local-process.js';
+import { findPidsByCommandLine } from '../../src/shard/local-process.js';
+import { killAndTakePort, type HeldPort } from '../helpers/ports.js';
 import { waitFor } from '../helpers/prometheus.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const answersReady = async (url: string): Promise<boolean> => (await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(1000) }).catch(() => null))?.ok ?? false;
 
-function hold(port: number): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(port, '127.0.0.1', () => resolve(s));
-  });
-}
-
 test('an ingestor whose port was taken before its restart moves to a new one; writeUrl, readShards and ports.json follow', async () => {
   const dataDir = await tempDir('kvass-ingestors-');
   const ingestors = await LocalIngestors.start({ dataDir, count: 1, log: silentLogger() });
-  const held: Server[] = [];
+  let held: HeldPort | undefined;
   try {
     const first = ingestors.readShards(1)[0]!.url;
     await waitFor('the ingestor ready', () => answersReady(first), 30_000, 100);
@@ -34,18 +26,9 @@ test('an ingestor whose port was taken before its restart moves to a new one; wr
     const port = Number(new URL(first).port);
     assert.deepEqual(JSON.parse(readFileSync(portsFile, 'utf8')), { prometheus: port });
 
-    // Killed, and its port taken before the restart (1 s after the exit, then 2 s, 4 s: should a restart win the
-    // port first, kill it again). Until the killed process's connections are closed, the port cannot be bound.
+    // Killed, and its port taken before the restart.
     const marker = `--storage.tsdb.path=${join(dataDir, 'ingestors', 'ingestor-0', 'tsdb')}`;
-    for (let attempt = 0; attempt < 4 && held.length === 0; attempt++) {
-      const pid = await waitFor('the ingestor\'s process', async () => findPidsByCommandLine(marker)[0], 10_000, 50);
-      process.kill(pid, 'SIGKILL');
-      await waitFor('the killed ingestor to be gone', async () => !pidAlive(pid), 10_000, 20);
-      const s = await waitFor('the port held by this test', () => hold(port).catch(() => undefined), 800, 10).catch(() => undefined);
-      if (s) held.push(s);
-      else await waitFor('the restarted ingestor', async () => findPidsByCommandLine(marker).some((p) => p !== pid), 10_000, 50);
-    }
-    assert.equal(held.length, 1, 'the killed ingestor\'s port could not be taken before its restart');
+    ({ held } = await killAndTakePort('ingestor', () => findPidsByCommandLine(marker)[0], () => port));
 
     const moved = await waitFor('the ingestor on a new port', async () => {
       const url = ingestors.readShards(1)[0]!.url;
@@ -58,6 +41,6 @@ test('an ingestor whose port was taken before its restart moves to a new one; wr
     assert.ok(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(`--web.listen-address=127.0.0.1:${now}`));
   } finally {
     await ingestors.stop();
-    await Promise.all(held.map((s) => new Promise((r) => s.close(r))));
+    await held?.close();
   }
 });

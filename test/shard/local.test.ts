@@ -11,7 +11,6 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { silentLogger } from '../../src/logger.js';
@@ -19,6 +18,7 @@ import { LocalShardManager } from '../../src/shard/local.js';
 import { pidAlive, WatchedProcess } from '../../src/shard/local-process.js';
 import type { ShardPids, ShardPorts } from '../../src/shard/local-shard.js';
 import { repoRoot } from '../helpers/kvass.js';
+import { holdPort as holdAnyPort, killAndTakePort, type HeldPort } from '../helpers/ports.js';
 import { waitFor } from '../helpers/prometheus.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -311,16 +311,11 @@ test('replicas: one replica label each; fewer replicas after a restart; without 
   assert.deepEqual(processesUnder(dir), []);
 });
 
-/** A server of this test holding a loopback port (0: one the kernel chooses), closed at the latest after the tests. */
-async function holdPort(port = 0): Promise<{ port: number; close: () => Promise<void> }> {
-  const s = createServer();
-  await new Promise<void>((resolve, reject) => {
-    s.once('error', reject);
-    s.listen(port, '127.0.0.1', resolve);
-  });
-  const close = (): Promise<void> => new Promise<void>((r) => (s.listening ? s.close(() => r()) : r()));
-  heldPorts.push(close);
-  return { port: (s.address() as { port: number }).port, close };
+/** A port held by this test (helpers/ports.ts), closed at the latest after the tests. */
+async function holdPort(port = 0): Promise<HeldPort> {
+  const held = await holdAnyPort(port);
+  heldPorts.push(held.close);
+  return held;
 }
 
 test('ports another process holds are chosen anew as a shard\'s process starts: ports.json, the URLs, the injected config and the sidecar follow', async () => {
@@ -359,18 +354,9 @@ test('ports another process holds are chosen anew as a shard\'s process starts: 
   };
   await followsPorts(moved);
 
-  // Taken while the shard runs (a Prometheus killed, its port taken before its restart): it moves too. Until the
-  // killed Prometheus's connections are closed the port cannot be bound (FIN_WAIT); the restart comes 1 s after the
-  // exit (BACKOFF_START_MS), then 2 s, 4 s: should a restart bind the port first, kill it again.
-  let held = false;
-  for (let attempt = 0; attempt < 4 && !held; attempt++) {
-    const killed = pidsOf(0, 0, dir).prometheus!;
-    process.kill(killed, 'SIGKILL');
-    await waitFor('the killed Prometheus to be gone', async () => !pidAlive(killed), 10_000, 20);
-    held = await waitFor('the port held by this test', () => holdPort(moved.prometheus).then(() => true, () => false), 800, 10).catch(() => false);
-    if (!held) await waitFor('the restarted Prometheus', async () => pidsOf(0, 0, dir).prometheus !== killed && pidsOf(0, 0, dir).prometheus, 10_000, 50);
-  }
-  assert.ok(held, 'the killed Prometheus\'s port could not be taken before its restart');
+  // Taken while the shard runs (a Prometheus killed, its port taken before its restart): it moves too.
+  const { held } = await killAndTakePort('Prometheus', () => pidsOf(0, 0, dir).prometheus, () => moved.prometheus);
+  heldPorts.push(held.close);
   await waitFor('a Prometheus on a new port', async () => {
     const p = portsOf(0, 0, dir);
     return p.prometheus !== moved.prometheus && (await answers(`http://127.0.0.1:${p.prometheus}/-/ready`));

@@ -30,8 +30,8 @@ export interface QuerierOptions {
   /** Port for the querier's HTTP API (on 127.0.0.1), at first: see `ports`. */
   port: number;
   /**
-   * Where a new port comes from when another process holds the querier's before a (re)start (the shards' allocator,
-   * PortAllocator.keepOrReplace): the querier moves, and its `url` follows. Without it, the port is kept whatever.
+   * Where a new port comes from when another process holds the querier's before a (re)start (a PortAllocator, as
+   * local shards have: keepOrReplace): the querier moves, and its `url` follows. Without it, the port is kept whatever.
    */
   ports?: { keepOrReplace(port: number): Promise<number> };
   lookbackDeltaMs: number;

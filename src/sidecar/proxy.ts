@@ -28,10 +28,10 @@ export interface ScrapeProxyDeps {
   log: Logger;
 }
 
-/** Request headers Prometheus sends that the target should see. Authorization is the job's, set by the client. */
 /** How long after the scrape timeout the proxy ends a scrape whose client has not hung up (see forward). */
 export const DEADLINE_GRACE_MS = 500;
 
+/** Request headers Prometheus sends that the target should see. Authorization is the job's, set by the client. */
 const FORWARDED_REQUEST_HEADERS = ['accept', 'accept-encoding', 'user-agent', 'x-prometheus-scrape-timeout-seconds'];
 /** Response headers Prometheus reads. Content-Length is not passed on: the body streams (chunked). */
 const FORWARDED_RESPONSE_HEADERS = ['content-type', 'content-encoding'];

@@ -248,6 +248,9 @@ export class Coordinator {
     // not lose the changes of its update (the map is changed in place).
     const changed = this.population.changed;
     const released = this.population.seats.takeReleased();
+    // The measured statuses follow the seats at once, not when sizing takes the changes: what they answer between two
+    // cycles (the API's targets) is read at this update's seats.
+    this.measuredStatuses.followSeats(changed, released);
     if (changed === null) this.populationChanges = 'all';
     else if (this.populationChanges !== 'all') {
       for (const h of changed) this.populationChanges.add(h);
@@ -460,7 +463,7 @@ export class Coordinator {
     const viewsChanged = views.length !== this.sizedViews.length || views.some((v, i) => v !== this.sizedViews[i]);
     this.sizedViews = views;
     const src: SizingSources = {
-      targets, problems: this.populated?.problems ?? new Map(), measured: (h) => this.measuredStatuses.get(h), probe: (t) => this.explorer.result(t),
+      targets, problems: this.populated?.problems ?? new Map(), measured: (t) => this.measuredStatuses.at(t), probe: (t) => this.explorer.result(t),
       isOnShard: this.onSomeShard(shards), defaultSeries: this.opts.defaultSeries,
     };
     if (populated === 'all' || !this.sizesBuilt) {
@@ -485,9 +488,13 @@ export class Coordinator {
    * view kept for a shard that could not be read does. Looking in every record instead cost an index of every
    * target as soon as more than a few new ones were asked about.
    */
-  private onSomeShard(shards: readonly PlannerShard[]): (hash: string) => boolean {
+  private onSomeShard(shards: readonly PlannerShard[]): (target: string | Target) => boolean {
     const unread = shards.filter((s) => !s.ready);
-    return (h) => this.measuredStatuses.get(h) !== undefined || unread.some((s) => s.targets.has(h));
+    // A target, not only its hash, when the caller has it (sizing): its status is read at its seat, without a look-up.
+    return (t) => {
+      const h = typeof t === 'string' ? t : t.hash;
+      return (typeof t === 'string' ? this.measuredStatuses.get(h) : this.measuredStatuses.at(t)) !== undefined || unread.some((s) => s.targets.has(h));
+    };
   }
 
   /** The sizes of the targets (sizing.ts), kept from cycle to cycle; rebuilt after a standby term. */
@@ -496,7 +503,7 @@ export class Coordinator {
   /** The shards' views the sizes were last worked out with. */
   private sizedViews: readonly ShardTargets[] = [];
   /** Per target, the status of the sidecars read that tells its size best (measured.ts). */
-  private readonly measuredStatuses = new MeasuredStatuses();
+  private readonly measuredStatuses = new MeasuredStatuses((h) => this.populated?.targets.get(h)?.seat ?? -1);
   /** The assignment records of the last plan (the planner shares unchanged ones from cycle to cycle). */
   private lastAssignments: PlannerOutput['assignments'] = [];
 

@@ -6,26 +6,86 @@
  * second per cycle in which anything changed, although a sidecar reports only the few statuses that moved
  * (sidecar-mirror.ts). Here a cycle costs what its sidecars reported, plus every target of a sidecar that joined
  * or left the set read (a restart, a shard that could not be read) or took another place in the read order.
+ *
+ * Why by seat (seats.ts): sizing reads the status of every target it sizes, and a restart sizes a million. Read
+ * from a map of a million hashes, in the population's order and not the map's, that was about a second of a
+ * restart's first cycle (the profile at 1M: 978 ms in the look-ups alone), and the map 37 bytes per target. A seated
+ * target's status is read at its seat. The population's map tells a hash's seat where a sidecar's report names only
+ * the hash; a hash the population does not hold (a target gone from discovery that a sidecar still scrapes) is kept
+ * in a small map beside, so that its status is there again should it come back while the sidecar reports nothing new.
  */
+import type { SeatRelease } from './seats.js';
 import { MirrorReader, type HeldStatus, type SidecarMirror } from './sidecar-mirror.js';
+
+/** A hash two or more sidecars report (a transfer, replicas), with the status chosen among them. */
+class Several {
+  best: HeldStatus | undefined;
+  constructor(readonly hash: string, readonly mirrors: SidecarMirror[]) {}
+}
+
+/** What the index keeps for a hash: the status of the one sidecar reporting it, or its several holders. */
+type Holder = HeldStatus | Several;
+
+const NOT_SEATED = (): number => -1;
 
 export class MeasuredStatuses {
   /** The sidecars read in the last sync, with their place in the read order. */
   private place = new Map<SidecarMirror, number>();
   /**
-   * Per target: the status of the one sidecar (of the last sync) reporting it, as that sidecar's mirror held it then
-   * (its `from` tells the sidecar), or the sidecars when two or more do (a transfer, replicas). One look-up answers
-   * `get` for nearly every target: a map of statuses beside one of holders was 40 bytes per target more and a
-   * million entries to fill after a restart, and reading the status through the holder's own map a second look-up
-   * (0.7 s in a restart's sizing).
+   * Per seat, the holder of the hash seated there. One holder per target, nearly always the status itself, as its
+   * sidecar's mirror holds it (its `from` tells the sidecar): a map of statuses beside one of holders was 40 bytes per
+   * target more. A holder is read only for its own `hash`: a look-up between a population's update that failed half
+   * way (seats given to other hashes) and the next one (which seats every target afresh: `followSeats(null)`) finds
+   * nothing rather than another target's status.
    */
-  private readonly holders = new Map<string, HeldStatus | SidecarMirror[]>();
-  /** The status chosen for a hash held by two or more sidecars. */
-  private readonly bestOfSeveral = new Map<string, HeldStatus>();
+  private bySeat: Array<Holder | undefined> = [];
+  /** The holders of hashes the population does not seat. */
+  private readonly unseated = new Map<string, Holder>();
+
+  /**
+   * `seatOf`: the seat the population holds a hash at, -1 when it holds none; the index follows the population's
+   * seats through `followSeats`. Without it every hash is kept in the map.
+   */
+  constructor(private readonly seatOf: (hash: string) => number = NOT_SEATED) {}
 
   get(hash: string): HeldStatus | undefined {
-    const held = this.holders.get(hash);
-    return Array.isArray(held) ? this.bestOfSeveral.get(hash) : held;
+    return statusOf(this.holderOf(hash, this.seatOf(hash)));
+  }
+
+  /** The status of a seated target, read at its seat. */
+  at(t: { readonly hash: string; readonly seat: number }): HeldStatus | undefined {
+    return statusOf(this.holderOf(t.hash, t.seat));
+  }
+
+  /**
+   * Follows a change of the population: `released` the hashes it let go, each with the seat it held, `changed` the
+   * hashes it touched (null: every target seated afresh). Called after each of the population's updates, before the
+   * next look-up or sync: a released hash's holder moves to the map (its seat may be another hash's now), and one in
+   * the map whose hash the population seated moves to its seat.
+   */
+  followSeats(changed: readonly string[] | null, released: readonly SeatRelease[]): void {
+    if (changed === null) {
+      const all = [...this.unseated.values()];
+      for (const x of this.bySeat) if (x !== undefined) all.push(x);
+      this.bySeat = [];
+      this.unseated.clear();
+      for (const x of all) this.put(x.hash, this.seatOf(x.hash), x);
+      return;
+    }
+    for (const { hash, seat } of released) {
+      const x = seat < this.bySeat.length ? this.bySeat[seat] : undefined;
+      if (x === undefined || x.hash !== hash) continue;
+      this.bySeat[seat] = undefined;
+      this.unseated.set(hash, x);
+    }
+    if (this.unseated.size === 0) return;
+    for (const h of changed) {
+      const x = this.unseated.get(h);
+      const seat = x === undefined ? -1 : this.seatOf(h);
+      if (seat < 0) continue;
+      this.unseated.delete(h);
+      this.put(h, seat, x);
+    }
   }
 
   /**
@@ -35,7 +95,7 @@ export class MeasuredStatuses {
    */
   sync(mirrors: readonly SidecarMirror[], tell = true): Set<string> {
     const dirty = new Set<string>();
-    // Hashes held by two or more sidecars before or after: only theirs are chosen again (see bestOfSeveral).
+    // Hashes held by two or more sidecars before or after: only theirs are chosen again (see Several).
     const several = new Set<string>();
     const next = new Map<SidecarMirror, number>();
     mirrors.forEach((m, i) => next.set(m, i));
@@ -72,59 +132,87 @@ export class MeasuredStatuses {
   reset(mirrors: Iterable<SidecarMirror>): void {
     for (const m of mirrors) m.takeChanged(MirrorReader.Measured), m.takeChanged(MirrorReader.View);
     this.place = new Map();
-    this.holders.clear();
-    this.bestOfSeveral.clear();
+    this.bySeat = [];
+    this.unseated.clear();
+  }
+
+  /** The hash's holder: at `seat` (its seat, or -1) if it is kept there, else in the map. */
+  private holderOf(hash: string, seat: number): Holder | undefined {
+    // Bounded first: a read past an array's end looks through its prototypes (a million such in a first cycle).
+    if (seat >= 0 && seat < this.bySeat.length) {
+      const x = this.bySeat[seat];
+      if (x !== undefined && x.hash === hash) return x;
+    }
+    return this.unseated.size > 0 ? this.unseated.get(hash) : undefined;
+  }
+
+  /** Keeps `x` (undefined: nothing) as the holder of `hash`, seated at `seat` (or -1). */
+  private put(hash: string, seat: number, x: Holder | undefined): void {
+    if (seat < 0) {
+      if (x !== undefined) this.unseated.set(hash, x);
+      else this.unseated.delete(hash);
+      return;
+    }
+    const slots = this.bySeat;
+    if (seat >= slots.length) {
+      if (x === undefined) return;
+      // Grown by pushes, so that the array stays packed (a length set past its end makes a sparse one).
+      const length = Math.max(seat + 1, slots.length * 2, 1024);
+      while (slots.length < length) slots.push(undefined);
+    }
+    slots[seat] = x;
   }
 
   /** Adds `m`, reporting `st`, to the hash's holders; true when they are (now) several. */
   private hold(h: string, m: SidecarMirror, st: HeldStatus): boolean {
-    const held = this.holders.get(h);
+    const seat = this.seatOf(h);
+    const held = this.holderOf(h, seat);
     if (held === undefined) {
-      this.holders.set(h, st);
+      this.put(h, seat, st);
       return false;
     }
-    if (!Array.isArray(held)) {
+    if (!(held instanceof Several)) {
       if (held.from === m) {
-        if (held !== st) this.holders.set(h, st);
+        if (held !== st) this.put(h, seat, st);
         return false;
       }
-      this.holders.set(h, [held.from, m]);
-    } else if (!held.includes(m)) held.push(m);
+      this.put(h, seat, new Several(h, [held.from, m]));
+    } else if (!held.mirrors.includes(m)) held.mirrors.push(m);
     return true;
   }
 
   /** Takes `m` out of the hash's holders; true when they were several. */
   private unhold(h: string, m: SidecarMirror): boolean {
-    const held = this.holders.get(h);
+    const seat = this.seatOf(h);
+    const held = this.holderOf(h, seat);
     if (held === undefined) return false;
-    if (!Array.isArray(held)) {
-      if (held.from === m) this.holders.delete(h);
+    if (!(held instanceof Several)) {
+      if (held.from === m) this.put(h, seat, undefined);
       return false;
     }
-    const k = held.indexOf(m);
-    if (k >= 0) held.splice(k, 1);
-    if (held.length === 1) {
+    const k = held.mirrors.indexOf(m);
+    if (k >= 0) held.mirrors.splice(k, 1);
+    if (held.mirrors.length === 1) {
       // The one left, as it reports the target now; none: it lets go later in this sync (its change, or it left the read).
-      const st = held[0]!.statuses.get(h);
-      if (st !== undefined) this.holders.set(h, st);
-      else this.holders.delete(h);
+      this.put(h, seat, held.mirrors[0]!.statuses.get(h));
     }
     return true;
   }
 
   /** The status of a hash whose holders were several: chosen among them (none, or one left: nothing to choose). */
   private choose(h: string): void {
-    const held = this.holders.get(h);
-    if (!Array.isArray(held)) {
-      if (this.bestOfSeveral.size > 0) this.bestOfSeveral.delete(h);
-      return;
-    }
-    held.sort((a, b) => this.place.get(a)! - this.place.get(b)!);
+    const held = this.holderOf(h, this.seatOf(h));
+    if (!(held instanceof Several)) return;
+    held.mirrors.sort((a, b) => this.place.get(a)! - this.place.get(b)!);
     let pick: HeldStatus | undefined;
-    for (const m of held) {
+    for (const m of held.mirrors) {
       const st = m.statuses.get(h)!;
       if (!pick || (st.health === 'up' && (pick.health !== 'up' || st.series > pick.series))) pick = st;
     }
-    this.bestOfSeveral.set(h, pick!);
+    held.best = pick;
   }
+}
+
+function statusOf(x: Holder | undefined): HeldStatus | undefined {
+  return x instanceof Several ? x.best : x;
 }

@@ -31,10 +31,11 @@ export interface SizingSources {
   targets: ReadonlyMap<string, Target>;
   /** Why a sidecar would refuse a target as it is, for the few it would (population.ts `problems`). */
   problems: ReadonlyMap<string, string>;
-  measured(hash: string): StatusSummary | undefined;
+  /** What the sidecars measured of the target (measured.ts keeps it by seat). */
+  measured(t: Target): StatusSummary | undefined;
   /** The target's probe result (the explorer keeps them by seat). */
   probe(t: Target): ProbeResult | undefined;
-  isOnShard(hash: string): boolean;
+  isOnShard(t: Target): boolean;
   defaultSeries: number;
 }
 
@@ -206,7 +207,7 @@ export class TargetSizes {
       this.unassignable.delete(hash);
     }
     const problem = t === undefined || src.problems.size === 0 ? undefined : src.problems.get(hash);
-    const m = t && src.measured(hash);
+    const m = t && src.measured(t);
     const probe = t && src.probe(t);
     const up = m !== undefined && m.health === 'up';
     const counted = up ? m.series : probe?.ok ? probe.series : 0;
@@ -223,7 +224,7 @@ export class TargetSizes {
       if (probe?.ok) size = probe.series;
       else {
         this.unsettled.set(t, !up);
-        if (src.isOnShard(hash)) size = m?.series ?? probe?.series ?? 0;
+        if (src.isOnShard(t)) size = m?.series ?? probe?.series ?? 0;
         else if (probe && probe.attempts >= PROBE_ATTEMPTS_BEFORE_DEFAULT) size = src.defaultSeries;
       }
     }

@@ -1,7 +1,8 @@
 /**
  * The coordinator and real sidecars (in process, over HTTP; no Prometheus needed since nothing is scraped here)
  * exchange changes, not whole states: a quiet cycle reads no status, one new target is one change to one sidecar,
- * a stale base falls back to a whole assignment, a restarted sidecar is read whole again.
+ * a stale base falls back to a whole assignment, a restarted sidecar is read whole again. And the statuses read as
+ * changes, kept by the population's seats (measured.ts), follow a target that leaves discovery and comes back.
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -229,4 +230,47 @@ test('delta protocol: a sidecar that answers the statuses without the runtime in
   await coordinator.runOnce();
   assert.deepEqual(s.calls.requests.filter((r) => r !== 'GET /-/ready').map((r) => r.replace(/\?.*/, '')), ['GET /api/v1/shard/targets', 'GET /api/v1/shard/runtimeinfo']);
   assert.deepEqual([coordinator.shardViews[0]?.[0]?.ready, coordinator.shardViews[0]?.[0]?.targets], [true, 3], JSON.stringify(coordinator.shardViews));
+});
+
+test("the statuses the coordinator keeps follow the population's seats: a target back in discovery is sized from its sidecar's unchanged report", async () => {
+  const dir = await tempDir('kvass-seats-');
+  const targets: TestTarget[] = await Promise.all(Array.from({ length: 3 }, () => startTarget(metricsBody(20))));
+  cleanups.push(() => Promise.all(targets.map((t) => t.close())));
+  const s = await startSidecar(join(dir, 's0'));
+  cleanups.push(() => s.close());
+  const { coordinator, writeSd } = await coordinatorOf(dir, [s.port], targets.slice(0, 2));
+  await coordinator.start();
+  cleanups.push(() => coordinator.stop());
+  const viewOf = (t: TestTarget) => coordinator.active.find((v) => v.target.labels.__address__ === t.address);
+  const cycleUntil = async (what: string, done: () => boolean): Promise<void> => {
+    for (let i = 0; i < 100 && !done(); i++) {
+      await coordinator.runOnce();
+      if (!done()) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(done(), what);
+  };
+  await cycleUntil('both targets are placed', () => s.sidecar.assignment.length === 2);
+  // A scrape of the first target, as the sidecar's proxy records it: a size no probe of the test target gives.
+  const first = s.sidecar.assignment.find((a) => a.labels.__address__ === targets[0]!.address)!;
+  const at = new Date();
+  s.sidecar.status.record(first.hash, { ok: true, error: '', series: 777, samples: 777, bytes: 1, durationMs: 3, at });
+  await cycleUntil('the coordinator reads the scrape', () => viewOf(targets[0]!)?.series === 777);
+
+  // The sidecar refuses every assignment from now on: it keeps the first target, and reports nothing new of it.
+  const refuse = async (): Promise<never> => {
+    throw new Error('refused by the test');
+  };
+  s.sidecar.replaceAssignment = refuse;
+  s.sidecar.changeAssignment = refuse;
+  // The first target leaves discovery (its seat is given back), the third comes (and takes that seat), then the first
+  // comes back, on another seat.
+  await writeSd([targets[1]!]);
+  await cycleUntil('the first target left the population', () => viewOf(targets[0]!) === undefined);
+  await writeSd([targets[1]!, targets[2]!]);
+  await cycleUntil('the third target entered it', () => viewOf(targets[2]!) !== undefined);
+  await writeSd(targets);
+  await cycleUntil('the first target is back', () => viewOf(targets[0]!) !== undefined);
+  const back = viewOf(targets[0]!)!;
+  assert.deepEqual([back.health, back.series, back.lastScrape], ['up', 777, at.toISOString()], 'as its sidecar still reports it');
+  assert.equal(s.sidecar.assignment.some((a) => a.hash === first.hash), true, 'the sidecar still holds it');
 });

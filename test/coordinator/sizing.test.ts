@@ -34,7 +34,7 @@ function target(hash: string, bad: boolean): Target {
  * replaced passes its seat on, one gone gives it back.
  */
 class SeatedTargets extends Map<string, Target> {
-  readonly seats = new Seats();
+  seats = new Seats();
 
   constructor(targets: Target[] = []) {
     super();
@@ -55,6 +55,14 @@ class SeatedTargets extends Map<string, Target> {
     if (old !== undefined) this.seats.release(old);
     this.seats.settle();
     return super.delete(hash);
+  }
+
+  /** Every target seated afresh, as a population does after an update that failed. */
+  reseat(): void {
+    this.seats = new Seats();
+    const all = [...this.values()].reverse();
+    for (const t of all) t.seat = -1;
+    for (const t of all) this.seats.take(t);
   }
 }
 
@@ -82,6 +90,7 @@ const op = fc.oneof(
   fc.record({ kind: fc.constant('probe' as const), hash: fc.constantFrom(...HASHES), ok: fc.boolean(), series: fc.constantFrom(7, 70), attempts: fc.integer({ min: 1, max: 3 }) }),
   fc.record({ kind: fc.constant('hold' as const), hash: fc.constantFrom(...HASHES), held: fc.boolean() }),
   fc.record({ kind: fc.constant('rebuild' as const) }),
+  fc.record({ kind: fc.constant('reseat' as const) }),
 );
 
 test('sizes and measured statuses kept by change equal the ones built afresh, over random change sequences', () => {
@@ -108,7 +117,9 @@ function sizedAgainstAfresh(thresholds: BulkSizing, numRuns: number, onBulk?: ()
       const problems = new Map<string, string>();
       const probes = new Map<string, ProbeResult>();
       const held = new Set<string>();
-      const measured = new MeasuredStatuses();
+      // Kept by seat where the targets are seated (measured.ts), following their seats as the coordinator has it follow
+      // the population's.
+      const measured = new MeasuredStatuses((h) => targets.get(h)?.seat ?? -1);
       const sizes = new TargetSizes(thresholds);
       let built = false;
       // What a planner holding the list knows of it: built from the first list taken, then from the changes told.
@@ -117,6 +128,7 @@ function sizedAgainstAfresh(thresholds: BulkSizing, numRuns: number, onBulk?: ()
       for (const o of ops) {
         const dirty = new Set<string>();
         let heldChanged = false;
+        let reseated = false;
         if (o.kind === 'report') mirrors[o.mirror]!.apply({ full: false, targets: [status(o.hash, o.health, o.series, o.scrapes)], removed: [] });
         else if (o.kind === 'unreport') mirrors[o.mirror]!.apply({ full: false, targets: [], removed: [o.hash] });
         else if (o.kind === 'restart') mirrors[o.mirror]!.apply({ full: true, targets: [...mirrors[o.mirror]!.statuses.values()].slice(1).map((s) => ({ ...status(s.hash, s.health, s.series, s.scrapesSinceAssigned), ...s })), removed: [] });
@@ -137,30 +149,37 @@ function sizedAgainstAfresh(thresholds: BulkSizing, numRuns: number, onBulk?: ()
           dirty.add(o.hash);
         } else if (o.kind === 'rebuild') {
           built = false;
+        } else if (o.kind === 'reseat') {
+          // The sizes keep by seat too: the coordinator sizes every target afresh then.
+          targets.reseat();
+          reseated = true;
+          built = false;
         } else {
           if (o.held) held.add(o.hash);
           else held.delete(o.hash);
           heldChanged = true;
         }
-        // The measured index against the map built afresh from the sidecars read.
+        const released = targets.seats.takeReleased();
+        measured.followSeats(reseated ? null : [...dirty], released);
+        // The measured index against the map built afresh from the sidecars read: by hash, and at each target's seat.
         for (const h of measured.sync(read)) dirty.add(h);
         const fresh = measuredAfresh(read);
         for (const h of HASHES) assert.equal(measured.get(h), fresh.get(h), `measured ${h}`);
+        for (const t of targets.values()) assert.equal(measured.at(t), fresh.get(t.hash), `measured ${t.hash} at its seat`);
 
-        const src = (m: (h: string) => StatusSummary | undefined): SizingSources => ({
-          targets, problems, measured: m, probe: (t) => probes.get(t.hash), isOnShard: (h) => held.has(h), defaultSeries: 100,
+        const src = (m: (t: Target) => StatusSummary | undefined): SizingSources => ({
+          targets, problems, measured: m, probe: (t) => probes.get(t.hash), isOnShard: (t) => held.has(t.hash), defaultSeries: 100,
         });
-        const released = targets.seats.takeReleased();
-        if (!built) sizes.rebuild(src((h) => measured.get(h)));
+        if (!built) sizes.rebuild(src((t) => measured.at(t)));
         else {
           const before = sizes.entries;
-          sizes.update([...dirty], src((h) => measured.get(h)), heldChanged, released);
+          sizes.update([...dirty], src((t) => measured.at(t)), heldChanged, released);
           if (sizes.entries !== before) onBulk?.();
         }
         built = true;
         updates++;
         const again = new TargetSizes();
-        again.rebuild(src((h) => fresh.get(h)));
+        again.rebuild(src((t) => fresh.get(t.hash)));
         const byHash = (l: ReadonlyArray<{ hash: string; series: number }>) => [...l].map((t) => [t.hash, t.series]).sort();
         assert.deepEqual(byHash(sizes.entries), byHash(again.entries), 'the planner list');
         assert.equal(new Set(sizes.entries.map((t) => t.hash)).size, sizes.entries.length, 'each hash once');
@@ -200,7 +219,7 @@ test('the list is changed in place and tells what changed; an unchanged entry ke
   const sizes = new TargetSizes();
   const targets = new SeatedTargets([target('a', false), target('b', false)]);
   const m = new Map([['a', status('a', 'up', 10, 3)], ['b', status('b', 'up', 20, 3)]]);
-  const src: SizingSources = { targets, problems: new Map(), measured: (h) => m.get(h), probe: () => undefined, isOnShard: () => true, defaultSeries: 100 };
+  const src: SizingSources = { targets, problems: new Map(), measured: (t) => m.get(t.hash), probe: () => undefined, isOnShard: () => true, defaultSeries: 100 };
   sizes.rebuild(src);
   const first = sizes.take();
   assert.equal(first.changes, undefined, 'a rebuilt list is handed over whole');
@@ -224,7 +243,7 @@ test('a seat taken by another target before the sizes ran tells nothing of the t
   const a = target('a', false);
   const targets = new SeatedTargets([a, target('b', false)]);
   const m = new Map([['a', status('a', 'up', 10, 3)], ['b', status('b', 'up', 20, 3)], ['c', status('c', 'up', 30, 3)]]);
-  const src: SizingSources = { targets, problems: new Map(), measured: (h) => m.get(h), probe: () => undefined, isOnShard: () => true, defaultSeries: 100 };
+  const src: SizingSources = { targets, problems: new Map(), measured: (t) => m.get(t.hash), probe: () => undefined, isOnShard: () => true, defaultSeries: 100 };
   sizes.rebuild(src);
   targets.seats.takeReleased();
   const seat = a.seat;
@@ -244,7 +263,7 @@ test('a target a sidecar would refuse (its problem, as population found it) is k
   const targets = new SeatedTargets([target('a', false), target('x', true)]);
   const m = new Map([['a', status('a', 'up', 10, 3)], ['x', status('x', 'up', 20, 3)]]);
   const problems = new Map([['x', targetLabelProblem(targets.get('x')!.labels)!]]);
-  const src: SizingSources = { targets, problems, measured: (h) => m.get(h), probe: () => undefined, isOnShard: () => true, defaultSeries: 100 };
+  const src: SizingSources = { targets, problems, measured: (t) => m.get(t.hash), probe: () => undefined, isOnShard: () => true, defaultSeries: 100 };
   for (const size of [() => sizes.rebuild(src), () => sizes.update(['a', 'x'], src, false, targets.seats.takeReleased())]) {
     size();
     assert.deepEqual(sizes.take().list.map((e) => e.hash), ['a']);
@@ -257,7 +276,7 @@ test('the series counted follow each target: after a removal moves the last entr
   const targets = new SeatedTargets([target('a', false), target('b', false), target('c', false), target('x', true)]);
   const problems = new Map([['x', targetLabelProblem(targets.get('x')!.labels)!]]);
   const m = new Map([['a', status('a', 'up', 10, 3)], ['b', status('b', 'up', 200, 3)], ['c', status('c', 'up', 3000, 3)], ['x', status('x', 'up', 40_000, 3)]]);
-  const src: SizingSources = { targets, problems, measured: (h) => m.get(h), probe: () => undefined, isOnShard: () => true, defaultSeries: 100 };
+  const src: SizingSources = { targets, problems, measured: (t) => m.get(t.hash), probe: () => undefined, isOnShard: () => true, defaultSeries: 100 };
   sizes.rebuild(src);
   assert.equal(sizes.series, 43_210, 'x is counted, though not listed');
   assert.deepEqual(sizes.entries.map((e) => e.hash), ['a', 'b', 'c']);
@@ -316,6 +335,25 @@ test('measured statuses: when the chosen sidecar stops reporting, the best of th
   a.apply({ full: false, targets: [], removed: ['h'] });
   m.sync([a, b, c]);
   assert.equal(m.get('h'), undefined, 'no sidecar reports it');
+});
+
+test('measured statuses by seat: a seat another hash took before the index followed answers nothing for it', () => {
+  const seats = new Map([['a', 0]]);
+  const m = new MeasuredStatuses((h) => seats.get(h) ?? -1);
+  const s = new SidecarMirror();
+  s.apply({ full: false, targets: [status('a', 'up', 10, 1)], removed: [] });
+  m.sync([s]);
+  assert.equal(m.at({ hash: 'a', seat: 0 }), s.statuses.get('a'));
+  // The population let a go and seated b at its seat, and the index has not followed (an update that failed half way).
+  seats.delete('a');
+  seats.set('b', 0);
+  assert.equal(m.get('b'), undefined, "a's status is not b's");
+  assert.equal(m.at({ hash: 'b', seat: 0 }), undefined, "a's status is not b's, read at the seat");
+  // Seated afresh, as the next update does after a failed one: a, back at another seat, has its status there.
+  seats.set('a', 1);
+  m.followSeats(null, []);
+  assert.equal(m.at({ hash: 'a', seat: 1 }), s.statuses.get('a'));
+  assert.equal(m.get('b'), undefined);
 });
 
 test('measured statuses: a sync told not to list changes (the caller sizes everything) indexes the same, lists none', () => {

@@ -101,6 +101,15 @@ async function coordinatorOf(dir: string, ports: number[], initial: TestTarget[]
   return { coordinator, writeSd };
 }
 
+/** Runs the coordinator's cycles, 100 ms apart, until `done` (at most 100). */
+async function cyclesUntil(coordinator: Coordinator, what: string, done: () => boolean): Promise<void> {
+  for (let i = 0; i < 100 && !done(); i++) {
+    await coordinator.runOnce();
+    if (!done()) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(done(), what);
+}
+
 const clear = (c: Calls): void => {
   c.wholes.length = 0;
   c.changes.length = 0;
@@ -118,14 +127,7 @@ test('delta protocol: a quiet cycle reads nothing, one new target is one change,
   await coordinator.start();
   cleanups.push(() => coordinator.stop());
   const assigned = () => sidecars.reduce((a, s) => a + s.sidecar.assignment.length, 0);
-  const cycleUntil = async (what: string, done: () => boolean): Promise<void> => {
-    for (let i = 0; i < 100 && !done(); i++) {
-      await coordinator.runOnce();
-      if (!done()) await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.ok(done(), what);
-  };
-  await cycleUntil('the 6 targets are placed', () => assigned() === 6);
+  await cyclesUntil(coordinator, 'the 6 targets are placed', () => assigned() === 6);
   await coordinator.runOnce();
 
   const [settled, settledViews] = await targetFigures(coordinator);
@@ -148,7 +150,7 @@ test('delta protocol: a quiet cycle reads nothing, one new target is one change,
 
   // One target more: one sidecar receives a change of one target, nobody a whole assignment.
   await writeSd(targets);
-  await cycleUntil('the 7th target is placed', () => assigned() === 7);
+  await cyclesUntil(coordinator, 'the 7th target is placed', () => assigned() === 7);
   const changes = sidecars.flatMap((s) => s.calls.changes);
   assert.equal(changes.length, 1, JSON.stringify(changes));
   assert.deepEqual([changes[0]!.set.length, changes[0]!.remove.length], [1, 0]);
@@ -173,7 +175,7 @@ test('delta protocol: a quiet cycle reads nothing, one new target is one change,
   };
   await writeSd(targets.filter((t) => !other.sidecar.assignment.some((a) => a.labels.__address__ === t.address)).concat(targets.filter((t) => other.sidecar.assignment.some((a) => a.labels.__address__ === t.address)).slice(1)));
   const before = other.sidecar.assignment.length;
-  await cycleUntil('one target of that sidecar is gone', () => other.sidecar.assignment.length === before - 1);
+  await cyclesUntil(coordinator, 'one target of that sidecar is gone', () => other.sidecar.assignment.length === before - 1);
   assert.equal(other.calls.changes.length, 1);
   assert.deepEqual([other.calls.changes[0]!.set.length, other.calls.changes[0]!.remove.length], [0, 1]);
   assert.deepEqual(other.calls.wholes.slice(-1), [before - 1], 'then the whole assignment');
@@ -242,19 +244,12 @@ test("the statuses the coordinator keeps follow the population's seats: a target
   await coordinator.start();
   cleanups.push(() => coordinator.stop());
   const viewOf = (t: TestTarget) => coordinator.active.find((v) => v.target.labels.__address__ === t.address);
-  const cycleUntil = async (what: string, done: () => boolean): Promise<void> => {
-    for (let i = 0; i < 100 && !done(); i++) {
-      await coordinator.runOnce();
-      if (!done()) await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.ok(done(), what);
-  };
-  await cycleUntil('both targets are placed', () => s.sidecar.assignment.length === 2);
+  await cyclesUntil(coordinator, 'both targets are placed', () => s.sidecar.assignment.length === 2);
   // A scrape of the first target, as the sidecar's proxy records it: a size no probe of the test target gives.
   const first = s.sidecar.assignment.find((a) => a.labels.__address__ === targets[0]!.address)!;
   const at = new Date();
   s.sidecar.status.record(first.hash, { ok: true, error: '', series: 777, samples: 777, bytes: 1, durationMs: 3, at });
-  await cycleUntil('the coordinator reads the scrape', () => viewOf(targets[0]!)?.series === 777);
+  await cyclesUntil(coordinator, 'the coordinator reads the scrape', () => viewOf(targets[0]!)?.series === 777);
 
   // The sidecar refuses every assignment from now on: it keeps the first target, and reports nothing new of it.
   const refuse = async (): Promise<never> => {
@@ -265,11 +260,11 @@ test("the statuses the coordinator keeps follow the population's seats: a target
   // The first target leaves discovery (its seat is given back), the third comes (and takes that seat), then the first
   // comes back, on another seat.
   await writeSd([targets[1]!]);
-  await cycleUntil('the first target left the population', () => viewOf(targets[0]!) === undefined);
+  await cyclesUntil(coordinator, 'the first target left the population', () => viewOf(targets[0]!) === undefined);
   await writeSd([targets[1]!, targets[2]!]);
-  await cycleUntil('the third target entered it', () => viewOf(targets[2]!) !== undefined);
+  await cyclesUntil(coordinator, 'the third target entered it', () => viewOf(targets[2]!) !== undefined);
   await writeSd(targets);
-  await cycleUntil('the first target is back', () => viewOf(targets[0]!) !== undefined);
+  await cyclesUntil(coordinator, 'the first target is back', () => viewOf(targets[0]!) !== undefined);
   const back = viewOf(targets[0]!)!;
   assert.deepEqual([back.health, back.series, back.lastScrape], ['up', 777, at.toISOString()], 'as its sidecar still reports it');
   assert.equal(s.sidecar.assignment.some((a) => a.hash === first.hash), true, 'the sidecar still holds it');

@@ -1,8 +1,9 @@
 /**
  * The coordinator's sizes kept up to date by hash (src/coordinator/sizing.ts) and the measured statuses kept from
  * the sidecars' changes (src/coordinator/measured.ts) must equal what building them afresh gives, over random
- * sequences of changes: targets coming and going, sidecars reporting, leaving and being read in another order,
- * probes answering, shards' records changing.
+ * sequences of changes: targets coming and going (their seats given back and taken again, or every target seated
+ * afresh), sidecars reporting, leaving and being read in another order, probes answering, shards' records changing.
+ * The measured statuses are kept by the targets' seats, and checked by hash and at each target's seat.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -64,7 +64,9 @@ scrape_configs:
     if (up!.proc.exitCode !== null) throw new Error(`kvass up exited: ${up!.output()}`);
     const reps = await fetchShards(api);
     const ok = reps.length === 2 && reps.every((r) => r.shards.length === 2 && r.shards.every((s) => s.ready && s.targets === 2 && s.processSeries === 6000));
-    return ok ? reps : undefined;
+    // Not yet: what was seen, for the message should it never come (each shard's readiness, targets and series).
+    if (!ok) throw new Error(`last seen ${JSON.stringify(reps.map((r) => r.shards.map((s) => [s.ready, s.targets, s.processSeries])))}`);
+    return reps;
   }, 150_000, 500);
 
   // Shard i of both replicas scrapes the same targets; each replica scrapes all of them.

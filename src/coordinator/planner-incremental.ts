@@ -32,7 +32,7 @@
 import { planAssignments, ShardTargets, type AssignmentRecord, type PlannerInput, type PlannerOptions, type PlannerOutput, type PlannerShard, type TargetListChanges } from './planner.js';
 import { isExpiredLongEnough, isIdleLongEnough, isLiveShard, type PlanState } from './planner-state.js';
 import { drainExcessShards, packIntoNewShards, placeNewTargets } from './planner-place.js';
-import { relieveOverloadedShards, scaleDown } from './planner-relief.js';
+import { keepEveryReliefOrder, relieveOverloadedShards, scaleDown } from './planner-relief.js';
 import { AssignmentRecords, type BuildChanges, type SlottedView } from './planner-incremental-output.js';
 import { ResolvedCopies, MAX_EXACT_KEYS, sanitizeSeries } from './planner-incremental-state.js';
 import { SlotSet } from './slot-set.js';
@@ -67,10 +67,11 @@ export interface IncrementalPlannerStats {
   /** Milliseconds of the last call: change detection, phase 1 for the changed targets, phases 2-5, records. */
   lastMs: { detect: number; resolve: number; phases: number; records: number };
   /**
-   * Relief's kept orders (relief-order.ts): shards relieved from one (read), and orders forgotten because a change
-   * was not told to them (lost: none while the state follows every change).
+   * Relief's kept orders (relief-order.ts): shards relieved from one (read), orders forgotten because a change
+   * was not told to them (lost: none while the state follows every change), and orders made (made: a shard ordered
+   * for the first time, or again after a bulk change).
    */
-  reliefOrders: { read: number; lost: number };
+  reliefOrders: { read: number; lost: number; made: number };
 }
 
 export class IncrementalPlanner {
@@ -88,15 +89,16 @@ export class IncrementalPlanner {
   private prevSlots = new Int32Array(0);
   private prevPosition = new Int32Array(0);
   /**
-   * Per shard view this call walked whole from nothing (diffRecord), the slot of each of its hashes, for the records
-   * of the same call (see AssignmentRecords); emptied when the call is done with them.
+   * Per shard view whose every hash this call looked up (diffRecord, diffKeys: a new view, or one whose every entry
+   * changed), the slot of each of its hashes, for the records and relief's orders of the same call (AssignmentRecords,
+   * keepEveryReliefOrder); emptied when the call is done with them.
    */
   private readonly viewSlots = new Map<ShardTargets, Int32Array>();
   /** The slots a call resolves again (its changes); empty between calls. */
   private readonly dirty = new SlotSet();
   readonly stats: IncrementalPlannerStats = {
     reused: 0, incremental: 0, full: 0, listByChanges: 0, lastResolved: 0, lastMs: { detect: 0, resolve: 0, phases: 0, records: 0 },
-    reliefOrders: { read: 0, lost: 0 },
+    reliefOrders: { read: 0, lost: 0, made: 0 },
   };
 
   plan(input: PlannerInput): PlannerOutput {
@@ -162,11 +164,12 @@ export class IncrementalPlanner {
     c.live = live;
     c.ready = ready;
     c.beginResolution();
-    const { reads, lost } = c.reliefOrder;
+    const { reads, lost, made } = c.reliefOrder;
     if (dirty.size > 0) for (const i of c.leftovers) dirty.add(i);
     // A change of more than one target in eight (and of over 4,096): ordering the relieved shards again costs less
-    // than following it.
-    if (dirty.size > 4096 && dirty.size * 8 > c.capacity) c.reliefOrder.clear();
+    // than following it. After such a change, every shard's order is made anew (runPhases).
+    const bulk = dirty.size * 8 > c.capacity;
+    if (bulk && dirty.size > 4096) c.reliefOrder.clear();
     for (let k = 0; k < dirty.size; k++) c.resolve(dirty.at(k));
     for (let k = 0; k < dirty.size; k++) c.release(dirty.at(k));
     c.resizeShards(n);
@@ -175,9 +178,10 @@ export class IncrementalPlanner {
 
     const reuse = prev !== null && dirty.size === 0 && !flagsChanged
       && sameFlags(expiredLongEnough, prev.expiredLongEnough) && sameFlags(idleLongEnough, prev.idleLongEnough);
-    const output = reuse ? copyOutput(prev!.output) : this.runPhases(input, live, ready, dirty);
+    const output = reuse ? copyOutput(prev!.output) : this.runPhases(input, live, ready, dirty, bulk);
     this.stats.reliefOrders.read += c.reliefOrder.reads - reads;
     this.stats.reliefOrders.lost += c.reliefOrder.lost - lost;
+    this.stats.reliefOrders.made += c.reliefOrder.made - made;
     if (reuse) this.changes = { from: prev!.output.assignments, byTarget: new Map(), byShard: new Map() };
     else this.changes = this.records.takeChanges();
     this.loadsKept = true;
@@ -233,13 +237,18 @@ export class IncrementalPlanner {
     this.prevPosition = new Int32Array(0);
   }
 
-  /** A shard's view replaced: keys added, removed, or with another state or scrape count are dirty (a merge walk). */
+  /**
+   * A shard's view replaced: keys added, removed, or with another state or scrape count are dirty (a merge walk).
+   * When the walk looked up the slot of every key of the new view (a new view, or one whose every entry changed), it
+   * keeps them in the view's order (`viewSlots`): the records made from views and relief's orders made after a bulk
+   * change read them (keepEveryReliefOrder).
+   */
   private diffRecord(s: number, before: PlannerShard['targets'], now: PlannerShard['targets'], dirty: SlotSet): void {
     const c = this.copies;
     const a = before.hashes;
     const b = now.hashes;
-    const slots = a.length === 0 && b.length > 0 ? new Int32Array(b.length) : null;
-    if (slots) this.viewSlots.set(now, slots);
+    const slots = b.length > 0 ? new Int32Array(b.length) : null;
+    let filled = 0;
     let x = 0;
     let y = 0;
     while (x < a.length || y < b.length) {
@@ -248,7 +257,12 @@ export class IncrementalPlanner {
       if (ka === kb) {
         const old = before.views[x++]!;
         const v = now.views[y++]!;
-        if (old !== v && (old.state !== v.state || old.scrapes !== v.scrapes)) dirty.add(c.slot(kb!));
+        if (old !== v && (old.state !== v.state || old.scrapes !== v.scrapes)) {
+          const i = c.slot(kb!);
+          dirty.add(i);
+          slots![y - 1] = i;
+          filled++;
+        }
       } else if (kb === undefined || (ka !== undefined && ka < kb)) {
         const i = c.slot(ka!);
         c.removeHolder(i, s);
@@ -258,25 +272,39 @@ export class IncrementalPlanner {
         const i = c.slot(kb);
         c.addHolder(i, s);
         dirty.add(i);
-        if (slots) slots[y] = i;
-        y++;
+        slots![y++] = i;
+        filled++;
       }
     }
+    if (slots && filled === b.length) this.viewSlots.set(now, slots);
   }
 
-  /** A shard's view replaced by one that differs from it at most at `keys` (PlannerShard.changedFrom). */
+  /**
+   * A shard's view replaced by one that differs from it at most at `keys` (PlannerShard.changedFrom). When the keys
+   * cover the new view (every entry changed: a shard's targets first scraped), the slots are kept in the view's order
+   * as diffRecord keeps them.
+   */
   private diffKeys(s: number, before: PlannerShard['targets'], now: PlannerShard['targets'], keys: Iterable<string>, dirty: SlotSet): void {
     const c = this.copies;
-    for (const hash of new Set(keys)) {
+    const distinct = new Set(keys);
+    const slots = now.size > 0 && distinct.size >= now.size ? new Int32Array(now.size) : null;
+    let filled = 0;
+    for (const hash of distinct) {
       const old = before.get(hash);
-      const v = now.get(hash);
+      const p = now.indexOf(hash);
+      const v = p >= 0 ? now.views[p] : undefined;
       if (old === v) continue;
       const i = c.slot(hash);
+      if (slots && p >= 0) {
+        slots[p] = i;
+        filled++;
+      }
       if (old === undefined) c.addHolder(i, s);
       else if (v === undefined) c.removeHolder(i, s);
       else if (old.state === v.state && old.scrapes === v.scrapes) continue;
       dirty.add(i);
     }
+    if (slots && filled === now.size) this.viewSlots.set(now, slots);
   }
 
   /** The target list changed in place at `changes.hashes` (one entry per hash): those are dirty if they differ. */
@@ -358,8 +386,11 @@ export class IncrementalPlanner {
     this.prevPosition = grown(this.prevPosition, size, -1);
   }
 
-  /** Phases 2-5 of planAssignments on a copy of the resolved phase 1, then the output. */
-  private runPhases(input: PlannerInput, live: boolean[], ready: boolean[], resolved: SlotSet): PlannerOutput {
+  /**
+   * Phases 2-5 of planAssignments on a copy of the resolved phase 1, then the output. `bulk`: phase 1 resolved one
+   * target in eight or more, and every shard not kept in relief's order is ordered (keepEveryReliefOrder).
+   */
+  private runPhases(input: PlannerInput, live: boolean[], ready: boolean[], resolved: SlotSet, bulk: boolean): PlannerOutput {
     const c = this.copies;
     const { options } = input;
     const n = input.shards.length;
@@ -386,6 +417,7 @@ export class IncrementalPlanner {
     placeNewTargets(st);
     drainExcessShards(st);
     relieveOverloadedShards(st);
+    if (bulk) keepEveryReliefOrder(st, (s) => this.viewSlots.get(input.shards[s]!.targets));
     packIntoNewShards(st);
     const shardCount = scaleDown(st);
     const desiredShards = Math.min(options.maxShards, Math.max(options.minShards, shardCount));

@@ -75,7 +75,7 @@ export interface PlanState {
    * `placedOn`, per shard, whether this step's phases gave a target a normal copy on it (holdNormal; a flag, not a
    * list: the plan that places a million targets sets it a million times). Null in the full plan.
    */
-  readonly reliefOrder: Pick<ReliefOrder, 'of' | 'keep'> | null;
+  readonly reliefOrder: Pick<ReliefOrder, 'of' | 'keep' | 'isKept'> | null;
   readonly placedOn: boolean[] | null;
   /** Calls of `membersOf` in this step. */
   memberQueries: number;

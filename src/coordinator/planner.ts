@@ -127,7 +127,8 @@ export interface PlannerInput {
 
 /**
  * What changed in a target list that its owner changes in place (sizing.ts): each hash is in the list at most
- * once, and `entry` is its entry now (undefined: gone). A list changed in place must always come with its changes.
+ * once, and `entry`, asked for a hash of `hashes`, is its entry now (undefined: gone). A list changed in place must
+ * always come with its changes.
  */
 export interface TargetListChanges {
   hashes: Iterable<string>;

@@ -98,23 +98,26 @@ export function patchJob(st: JobState, changes: GroupChanges, version: number, p
     parts[pos] = HOLE;
     st.holes++;
   };
-  const touchedSources = new Set<string>();
+  // Each changed source's position after its changes (undefined: gone). Kept here rather than looked up again in
+  // `index`: a look-up in a map of a million sources cost about a microsecond (9 of 19 ms in a profiled 1% cycle).
+  const touched = new Map<string, number | undefined>();
   for (const c of changes.changes) {
-    const pos = index.get(c.source);
+    let pos = index.get(c.source);
     if (c.gone) {
       if (pos !== undefined) {
         hole(pos);
         index.delete(c.source);
+        pos = undefined;
       }
     } else if (pos === undefined) {
-      index.set(c.source, groups.length);
+      pos = groups.length;
+      index.set(c.source, pos);
       groups.push(GONE);
       parts.push(HOLE);
     }
-    touchedSources.add(c.source);
+    touched.set(c.source, pos);
   }
-  for (const source of touchedSources) {
-    const pos = index.get(source);
+  for (const [source, pos] of touched) {
     if (pos === undefined) continue;
     const g = changes.group(source);
     if (g === undefined || g.targets.length === 0) {

@@ -15,8 +15,9 @@
  * order (all three before relief's two-target choice took one step per run). Ordering a shard fully the first time
  * costs more: about 0.1 ms a shard, 0.1 s more in the plan that first relieves 654.
  *
- * A shard is kept once relief first orders it (`keep`): shards never relieved cost nothing. Entries are compared by
- * the series each was counted with (the caller's `counted`, set while the target is on the shard), then by the hash's
+ * A shard is kept once relief first orders it (`keep`), or after a plan that resolved many targets (planner-relief.ts
+ * keepEveryReliefOrder): the change cycles after it relieve shards from kept orders only. Entries are compared by the
+ * series each was counted with (the caller's `counted`, set while the target is on the shard), then by the hash's
  * order key, then by the hash: the order of planner-relief.ts `ascending`. The caller tells a slot's removal with the
  * series it was counted with on the shard it leaves, which may differ from what it holds now.
  */
@@ -38,10 +39,17 @@ export class ReliefOrder {
   lost = 0;
   /** Orders read while kept (`of`): for tests, which must see kept orders followed and used. */
   reads = 0;
+  /** Orders made and kept (`keep`): for tests, which must see a change cycle after a bulk plan make none. */
+  made = 0;
 
   /** Whether any shard's order is kept (else nothing needs telling). */
   get any(): boolean {
     return this.kept > 0;
+  }
+
+  /** Whether shard s's order is kept (not counted as a read). */
+  isKept(s: number): boolean {
+    return (this.lists[s] ?? null) !== null;
   }
 
   /** Shard s's slots in order (read only, until the next change), or null when not kept. */
@@ -59,6 +67,7 @@ export class ReliefOrder {
       this.lengths.push(0);
     }
     if (this.lists[s] === null) this.kept++;
+    this.made++;
     const list = new Int32Array(Math.max(16, asc.length + (asc.length >> 2)));
     for (let j = 0; j < asc.length; j++) list[j] = asc[j]!;
     this.lists[s] = list;

@@ -74,8 +74,13 @@ export class TargetSizes {
   private listSeat: number[] = [];
   /** The targets sized last (to find a hash's seat for `entryOf`). */
   private targets: ReadonlyMap<string, Target> = new Map();
-  /** Hashes whose entry was set or removed since the list was last taken; null: the list is new since. */
-  private changed: Set<string> | null = null;
+  /**
+   * Hashes whose entry was set or removed since the list was last taken, with their entry now (undefined: removed);
+   * null: the list is new since. The entry is kept with the hash so that the planner reads it here, in a map of the
+   * cycle's changes, rather than through the population's map and the seat index (two look-ups in million-entry
+   * structures per changed target).
+   */
+  private changed: Map<string, PlannerTarget | undefined> | null = null;
   /**
    * Per target, the series the active targets' views count for it (measured if up, else probed): for a listed
    * target at its position in the list, for the few counted but not listed (a target a sidecar would refuse, say)
@@ -111,10 +116,10 @@ export class TargetSizes {
    * The array is the same until a rebuild; it is changed in place meanwhile.
    */
   take(): { list: PlannerTarget[]; changes: TargetListChanges | undefined } {
-    const hashes = this.changed;
-    this.changed = new Set();
-    if (hashes === null) return { list: this.list, changes: undefined };
-    return { list: this.list, changes: { hashes, entry: (hash) => this.entryOf(hash) } };
+    const changed = this.changed;
+    this.changed = new Map();
+    if (changed === null) return { list: this.list, changes: undefined };
+    return { list: this.list, changes: { hashes: changed.keys(), entry: (hash) => changed.get(hash) } };
   }
 
   /** The list as it is now (for reading: it is changed in place). */
@@ -252,7 +257,7 @@ export class TargetSizes {
       this.list[k] = entry;
     }
     this.plannedSeries += entry.series;
-    this.changed?.add(entry.hash);
+    this.changed?.set(entry.hash, entry);
   }
 
   /** Takes the entry at `k` (of `hash`) out: the last entry takes its place. */
@@ -269,6 +274,6 @@ export class TargetSizes {
       this.listSeat[k] = lastSeat;
       this.at.set(lastSeat, k);
     }
-    this.changed?.add(hash);
+    this.changed?.set(hash, undefined);
   }
 }

@@ -420,3 +420,28 @@ test('a slot given to another hash gets that hash\'s order key: relief breaks a 
   const out = step([{ hash: 'mm', series: 40 }, { hash: 'nn', series: 40 }, { hash: 'aa', series: 40 }], ['mm', 'nn', 'aa']);
   assert.deepEqual(out.moves.map((m) => m.hash), ['aa']);
 });
+
+test('after a plan that resolved most targets, every shard is kept in relief\'s order: the next change relieves shards from kept orders, making none', () => {
+  const options: PlannerOptions = {
+    maxSeries: 1000, minShards: 1, maxShards: 8, maxIdleTimeMs: 0, notReadyGraceMs: GRACE, transferMinScrapes: 2, hysteresis: 0.1,
+  };
+  const hashesOn = (s: number) => Array.from({ length: 10 }, (_, k) => `s${s}t${k}`);
+  const shards: PlannerShard[] = Array.from({ length: 8 }, (_, s) => ({
+    id: s, ready: true, notReadySinceMs: null, idleSinceMs: null,
+    targets: ShardTargets.of(Object.fromEntries(hashesOn(s).map((h) => [h, { state: 'normal' as const, scrapes: 3 }]))),
+  }));
+  const planner = new IncrementalPlanner();
+  const step = (targets: PlannerTarget[]) => {
+    const input: PlannerInput = { nowMs: 1_000_000, targets, options, shards };
+    const out = planner.plan(input);
+    assert.equal(JSON.stringify(out), JSON.stringify(planAssignments(input)));
+    return out;
+  };
+  // Every shard holds 800 series of a budget of 1000: relief has nothing to do, and orders no shard of its own.
+  step(shards.flatMap((_, s) => hashesOn(s).map((hash) => ({ hash, series: 80 }))));
+  assert.deepEqual(planner.stats.reliefOrders, { read: 0, lost: 0, made: 8 });
+  // One target each on shards 0 to 3 grows to 300: those four shards are over budget, and each sends a target away.
+  const out = step(shards.flatMap((_, s) => hashesOn(s).map((hash, k) => ({ hash, series: s < 4 && k === 0 ? 300 : 80 }))));
+  assert.equal(out.moves.length, 4);
+  assert.deepEqual(planner.stats.reliefOrders, { read: 4, lost: 0, made: 8 });
+});

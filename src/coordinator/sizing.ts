@@ -119,7 +119,8 @@ export class TargetSizes {
     const changed = this.changed;
     this.changed = new Map();
     if (changed === null) return { list: this.list, changes: undefined };
-    return { list: this.list, changes: { hashes: changed.keys(), entry: (hash) => changed.get(hash) } };
+    // `hashes` as an iterable that can be walked more than once, as the set it was.
+    return { list: this.list, changes: { hashes: { [Symbol.iterator]: () => changed.keys() }, entry: (hash) => changed.get(hash) } };
   }
 
   /** The list as it is now (for reading: it is changed in place). */

@@ -201,6 +201,7 @@ function sizedAgainstAfresh(thresholds: BulkSizing, numRuns: number, onBulk?: ()
           assert.ok(taken.changes === undefined && (list === null || taken.list !== list), 'a new array, and only then, comes without changes');
           told = new Map(taken.list.map((t) => [t.hash, t.series]));
         } else {
+          assert.deepEqual([...taken.changes.hashes], [...taken.changes.hashes], 'the changed hashes can be read twice');
           for (const h of taken.changes.hashes) {
             const e = taken.changes.entry(h);
             if (e) told.set(h, e.series);

@@ -79,7 +79,7 @@ function membersInOrder(st: PlanState, s: number): ArrayLike<number> {
  * shard's view, when this plan looked up every one: a new view, or one whose every entry changed). Then the order is
  * a counting sort by series of the view's slots whose normal copy is on s, stable, so hash order within each series,
  * with no comparison of hashes. At 1M, ordering all 784 shards by `ascending` (runs of equal series sorted by hash)
- * took 302–334 ms of the cycle in which the sidecars first report every target scraped, and 126 ms so.
+ * took 302–334 ms of the cycle in which the sidecars first report every target scraped, and 126 ms from the views.
  */
 export function keepEveryReliefOrder(st: PlanState, byHash: (s: number) => ArrayLike<number> | undefined): void {
   const order = st.reliefOrder;

@@ -110,6 +110,22 @@ async function cyclesUntil(coordinator: Coordinator, what: string, done: () => b
   assert.ok(done(), what);
 }
 
+type StartedSidecar = Awaited<ReturnType<typeof startSidecar>>;
+
+/**
+ * A temporary folder, `targetCount` targets and `sidecarCount` sidecars (in folders s0, s1, …, started in turn),
+ * closed after the test; a sidecar the test puts in the returned array in place of another is the one closed.
+ */
+async function setUp(prefix: string, targetCount: number, sidecarCount: number): Promise<{ dir: string; targets: TestTarget[]; sidecars: StartedSidecar[] }> {
+  const dir = await tempDir(prefix);
+  const targets: TestTarget[] = await Promise.all(Array.from({ length: targetCount }, () => startTarget(metricsBody(20))));
+  cleanups.push(() => Promise.all(targets.map((t) => t.close())));
+  const sidecars: StartedSidecar[] = [];
+  cleanups.push(() => Promise.all(sidecars.map((s) => s.close())));
+  for (let i = 0; i < sidecarCount; i++) sidecars.push(await startSidecar(join(dir, `s${i}`)));
+  return { dir, targets, sidecars };
+}
+
 const clear = (c: Calls): void => {
   c.wholes.length = 0;
   c.changes.length = 0;
@@ -118,11 +134,7 @@ const clear = (c: Calls): void => {
 };
 
 test('delta protocol: a quiet cycle reads nothing, one new target is one change, a stale base or a restart falls back to whole', async () => {
-  const dir = await tempDir('kvass-delta-');
-  const targets: TestTarget[] = await Promise.all(Array.from({ length: 7 }, () => startTarget(metricsBody(20))));
-  cleanups.push(() => Promise.all(targets.map((t) => t.close())));
-  const sidecars = [await startSidecar(join(dir, 's0')), await startSidecar(join(dir, 's1'))];
-  cleanups.push(() => Promise.all(sidecars.map((s) => s.close())));
+  const { dir, targets, sidecars } = await setUp('kvass-delta-', 7, 2);
   const { coordinator, writeSd } = await coordinatorOf(dir, sidecars.map((s) => s.port), targets.slice(0, 6));
   await coordinator.start();
   cleanups.push(() => coordinator.stop());
@@ -194,11 +206,7 @@ test('delta protocol: a quiet cycle reads nothing, one new target is one change,
 });
 
 test('delta protocol: a sidecar that answers the statuses without the runtime info is asked for it apart', async () => {
-  const dir = await tempDir('kvass-delta-old-');
-  const targets: TestTarget[] = await Promise.all(Array.from({ length: 3 }, () => startTarget(metricsBody(20))));
-  cleanups.push(() => Promise.all(targets.map((t) => t.close())));
-  const s = await startSidecar(join(dir, 's0'));
-  cleanups.push(() => s.close());
+  const { dir, targets, sidecars: [s] } = await setUp('kvass-delta-old-', 3, 1);
   // An older sidecar's API: the same, but it does not know `runtime` (here: taken out of the query on the way).
   const older = createServer((req, res) => {
     const url = new URL(req.url!, 'http://older');
@@ -235,11 +243,7 @@ test('delta protocol: a sidecar that answers the statuses without the runtime in
 });
 
 test("the statuses the coordinator keeps follow the population's seats: a target back in discovery is sized from its sidecar's unchanged report", async () => {
-  const dir = await tempDir('kvass-seats-');
-  const targets: TestTarget[] = await Promise.all(Array.from({ length: 3 }, () => startTarget(metricsBody(20))));
-  cleanups.push(() => Promise.all(targets.map((t) => t.close())));
-  const s = await startSidecar(join(dir, 's0'));
-  cleanups.push(() => s.close());
+  const { dir, targets, sidecars: [s] } = await setUp('kvass-seats-', 3, 1);
   const { coordinator, writeSd } = await coordinatorOf(dir, [s.port], targets.slice(0, 2));
   await coordinator.start();
   cleanups.push(() => coordinator.stop());

@@ -32,6 +32,7 @@ import type { ShardInfo, ShardManager } from '../src/shard/types.js';
 import { makeGroups, PIPELINE } from './targets.bench.js';
 import { BenchSource } from './coordinator-scale.bench.js';
 import { FakeSidecarHost, sizeOf, type HostAnswer, type HostRequest } from './fake-sidecar.js';
+import { countLargeCalls } from './large-calls.js';
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
@@ -139,6 +140,8 @@ class FakeCluster implements ShardManager {
  * written as <dir>/<phase>.cpuprofile (open in Chrome DevTools), to see where a cycle's time goes, with what it
  * allocates (<dir>/<phase>.heapprofile, sampled, collected objects included: what the collector pays for); and a heap
  * snapshot of the settled restarted coordinator (<dir>/held-<targets>.heapsnapshot, up to 100k targets), to see what it holds.
+ * KVASS_CYCLE_COUNT=1: the calls on maps of over 50,000 entries in the second round's first 1% cycle, by site
+ * (large-calls.ts; that cycle's time is then no figure).
  */
 async function profileIf(phase: string): Promise<(() => Promise<void>) | null> {
   const dir = process.env.KVASS_CYCLE_PROFILE;
@@ -242,6 +245,7 @@ async function scenario(n: number, dir: string): Promise<Row[]> {
   const changes = Math.max(3, Math.round(n / 100));
   const rounds: number[][] = [];
   const roundSteps: string[] = [];
+  let counted = '';
   let grown = 0;
   for (let round = 0; round < 3; round++) {
     for (let k = 0; k < changes / 3; k++) {
@@ -256,7 +260,11 @@ async function scenario(n: number, dir: string): Promise<Row[]> {
     // cycle that sees the change, the one placing the new targets, the one after.
     const profiled = async (k: number): Promise<number> => {
       const profiling = round === 1 ? await profileIf(`changed-${k}`) : null;
-      const ms = await timedCycle(a!);
+      let ms = 0;
+      if (round === 1 && k === 1 && process.env.KVASS_CYCLE_COUNT) {
+        const calls = await countLargeCalls(async () => (ms = await timedCycle(a!)));
+        counted = `${calls.total} calls: ${calls.bySite.slice(0, 12).map(([site, n]) => `${n} ${site}`).join('; ')}`;
+      } else ms = await timedCycle(a!);
       await profiling?.();
       return ms;
     };
@@ -270,6 +278,7 @@ async function scenario(n: number, dir: string): Promise<Row[]> {
     // Settled before the next round: transfers completed, nothing moving.
     for (let q = 0; q < 8 && (a.lastPlan!.moves.length > 0 || a.lastPlan!.completed.length > 0 || (a.targetSummary?.byState.in_transfer ?? 0) > 0); q++) await timedCycle(a);
   }
+  if (counted) rows.push({ bench: `${label}: (3) calls on maps of over 50,000 entries in the second round's first cycle (KVASS_CYCLE_COUNT; that cycle's time is no figure)`, ms: counted });
   const med = [0, 1, 2].map((j) => Math.round(median(rounds.map((r) => r[j]!))));
   rows.push({ bench: `${label}: (3) 1% changed, median of 3 rounds: the cycle that sees it / the next two (new ones placed)`, ms: med.join(' / '), placed: await cluster.assigned(), active: a.active.length, grown });
   rows.push({ bench: `${label}: (3) each round (ms)`, ms: rounds.map((r) => r.map((x) => Math.round(x)).join(' / ')).join(' | ') });

@@ -26,9 +26,15 @@ class Several {
 /** What the index keeps for a hash: the status of the one sidecar reporting it, or its several holders. */
 type Holder = HeldStatus | Several;
 
-const NOT_SEATED = (): number => -1;
+/** A target as the population seats it (population.ts): its hash and its seat. */
+export interface Seated {
+  readonly hash: string;
+  readonly seat: number;
+}
 
-export class MeasuredStatuses {
+const NOT_SEATED = (): undefined => undefined;
+
+export class MeasuredStatuses<T extends Seated = Seated> {
   /** The sidecars read in the last sync, with their place in the read order. */
   private place = new Map<SidecarMirror, number>();
   /**
@@ -43,10 +49,14 @@ export class MeasuredStatuses {
   private readonly unseated = new Map<string, Holder>();
 
   /**
-   * `seatOf`: the seat the population holds a hash at, -1 when it holds none; the index follows the population's
-   * seats through `followSeats`. Without it every hash is kept in the map.
+   * `targetOf`: the population's target of a hash, with its seat (undefined when it holds none); the index follows
+   * the population's seats through `followSeats`. Without it every hash is kept in the map.
    */
-  constructor(private readonly seatOf: (hash: string) => number = NOT_SEATED) {}
+  constructor(private readonly targetOf: (hash: string) => T | undefined = NOT_SEATED) {}
+
+  private seatOf(hash: string): number {
+    return this.targetOf(hash)?.seat ?? -1;
+  }
 
   get(hash: string): HeldStatus | undefined {
     return statusOf(this.holderOf(hash, this.seatOf(hash)));
@@ -59,11 +69,12 @@ export class MeasuredStatuses {
 
   /**
    * Follows a change of the population: `released` the hashes it let go, each with the seat it held, `changed` the
-   * hashes it touched (null: every target seated afresh). Called after each of the population's updates, before the
-   * next look-up or sync: a released hash's holder moves to the map (its seat may be another hash's now), and one in
-   * the map whose hash the population seated moves to its seat.
+   * hashes it touched, each as its hash or as the target the population now seats for it (null: every target seated
+   * afresh). Called after each of the population's updates, before the next look-up or sync: a released hash's
+   * holder moves to the map (its seat may be another hash's now), and one in the map whose hash the population seated
+   * moves to its seat.
    */
-  followSeats(changed: readonly string[] | null, released: readonly SeatRelease[]): void {
+  followSeats(changed: ReadonlyArray<string | Seated> | null, released: readonly SeatRelease[]): void {
     if (changed === null) {
       const all = [...this.unseated.values()];
       for (const x of this.bySeat) if (x !== undefined) all.push(x);
@@ -79,9 +90,10 @@ export class MeasuredStatuses {
       this.unseated.set(hash, x);
     }
     if (this.unseated.size === 0) return;
-    for (const h of changed) {
+    for (const c of changed) {
+      const h = typeof c === 'string' ? c : c.hash;
       const x = this.unseated.get(h);
-      const seat = x === undefined ? -1 : this.seatOf(h);
+      const seat = x === undefined ? -1 : typeof c === 'string' ? this.seatOf(h) : c.seat;
       if (seat < 0) continue;
       this.unseated.delete(h);
       this.put(h, seat, x);
@@ -90,21 +102,29 @@ export class MeasuredStatuses {
 
   /**
    * Brings the index to the sidecars read this cycle, `mirrors` in read order. Returns the hashes whose status
-   * may have changed; every other hash has the same status object as before. `tell` false: the caller sizes every
-   * target anyway (a restart, a new population), and gets an empty set instead of a million hashes.
+   * may have changed, each with the population's target for it (as `targetOf` answered in this sync; undefined: it
+   * holds none), so that the caller need not look it up again; every other hash has the same status object as
+   * before. `tell` false: the caller sizes every target anyway (a restart, a new population), and gets an empty map
+   * instead of a million hashes.
    */
-  sync(mirrors: readonly SidecarMirror[], tell = true): Set<string> {
-    const dirty = new Set<string>();
-    // Hashes held by two or more sidecars before or after: only theirs are chosen again (see Several).
-    const several = new Set<string>();
+  sync(mirrors: readonly SidecarMirror[], tell = true): Map<string, T | undefined> {
+    const dirty = new Map<string, T | undefined>();
+    // Hashes held by two or more sidecars before or after, with their seats: only theirs are chosen again (Several).
+    const several = new Map<string, number>();
     const next = new Map<SidecarMirror, number>();
     mirrors.forEach((m, i) => next.set(m, i));
+    // Each reported hash's target, looked up in the population's map of every target, is handed on with the hash.
+    const targetOf = (h: string): T | undefined => {
+      const t = this.targetOf(h);
+      if (tell) dirty.set(h, t);
+      return t;
+    };
     for (const [m, i] of this.place) {
       if (next.get(m) === i) continue;
       // Left, or read at another place: its targets are taken out here and, if it stays, put back below.
       for (const h of [...m.statuses.keys(), ...m.takeChanged(MirrorReader.Measured)]) {
-        if (this.unhold(h, m)) several.add(h);
-        if (tell) dirty.add(h);
+        const seat = targetOf(h)?.seat ?? -1;
+        if (this.unhold(h, seat, m)) several.set(h, seat);
       }
     }
     for (const [m, i] of next) {
@@ -112,19 +132,19 @@ export class MeasuredStatuses {
       if (this.place.get(m) !== i) {
         // New in the read, or let go above: it holds nothing yet, so every target it reports now is all there is to do.
         for (const [h, st] of m.statuses) {
-          if (this.hold(h, m, st)) several.add(h);
-          if (tell) dirty.add(h);
+          const seat = targetOf(h)?.seat ?? -1;
+          if (this.hold(h, seat, m, st)) several.set(h, seat);
         }
       } else {
         for (const h of changed) {
           const st = m.statuses.get(h);
-          if (st !== undefined ? this.hold(h, m, st) : this.unhold(h, m)) several.add(h);
-          if (tell) dirty.add(h);
+          const seat = targetOf(h)?.seat ?? -1;
+          if (st !== undefined ? this.hold(h, seat, m, st) : this.unhold(h, seat, m)) several.set(h, seat);
         }
       }
     }
     this.place = next;
-    for (const h of several) this.choose(h);
+    for (const [h, seat] of several) this.choose(h, seat);
     return dirty;
   }
 
@@ -163,9 +183,8 @@ export class MeasuredStatuses {
     slots[seat] = x;
   }
 
-  /** Adds `m`, reporting `st`, to the hash's holders; true when they are (now) several. */
-  private hold(h: string, m: SidecarMirror, st: HeldStatus): boolean {
-    const seat = this.seatOf(h);
+  /** Adds `m`, reporting `st`, to the holders of `h` (at `seat`, or -1); true when they are (now) several. */
+  private hold(h: string, seat: number, m: SidecarMirror, st: HeldStatus): boolean {
     const held = this.holderOf(h, seat);
     if (held === undefined) {
       this.put(h, seat, st);
@@ -181,9 +200,8 @@ export class MeasuredStatuses {
     return true;
   }
 
-  /** Takes `m` out of the hash's holders; true when they were several. */
-  private unhold(h: string, m: SidecarMirror): boolean {
-    const seat = this.seatOf(h);
+  /** Takes `m` out of the holders of `h` (at `seat`, or -1); true when they were several. */
+  private unhold(h: string, seat: number, m: SidecarMirror): boolean {
     const held = this.holderOf(h, seat);
     if (held === undefined) return false;
     if (!(held instanceof Several)) {
@@ -200,8 +218,8 @@ export class MeasuredStatuses {
   }
 
   /** The status of a hash whose holders were several: chosen among them (none, or one left: nothing to choose). */
-  private choose(h: string): void {
-    const held = this.holderOf(h, this.seatOf(h));
+  private choose(h: string, seat: number): void {
+    const held = this.holderOf(h, seat);
     if (!(held instanceof Several)) return;
     held.mirrors.sort((a, b) => this.place.get(a)! - this.place.get(b)!);
     let pick: HeldStatus | undefined;

@@ -138,13 +138,20 @@ export function patchJob(st: JobState, changes: GroupChanges, version: number, p
   return { removed, added };
 }
 
+/** A hash an update touched (Population.changed): the target it put in for it, or the hash when it took it out. */
+export type Touched = string | Target;
+
+export function touchedHash(t: Touched): string {
+  return typeof t === 'string' ? t : t.hash;
+}
+
 /**
- * Takes `removed` parts' targets out of `result` and puts `added` ones' in, naming each hash in `touched`, and
+ * Takes `removed` parts' targets out of `result` and puts `added` ones' in, naming each in `touched` (Touched), and
  * unseating and seating them (a hash taken out and put in keeps its seat). False, with `result` half-changed (each
  * target in it seated, each taken out unseated, their seats kept for the rebuild), when a hash is held twice (a target
  * to take out is not the one held, or one to put in is held already): then only a rebuild knows which target wins.
  */
-export function applyParts(result: { targets: Map<string, Target>; problems: Map<string, string> }, removed: readonly Part[], added: readonly Part[], touched: string[], seats: Seats): boolean {
+export function applyParts(result: { targets: Map<string, Target>; problems: Map<string, string> }, removed: readonly Part[], added: readonly Part[], touched: Touched[], seats: Seats): boolean {
   const { targets, problems } = result;
   for (const p of removed) {
     for (let k = 0, n = activeCount(p); k < n; k++) {
@@ -170,7 +177,7 @@ export function applyParts(result: { targets: Map<string, Target>; problems: Map
       }
       targets.set(h, e);
       if (!seats.reclaim(e)) fresh.push(e);
-      touched.push(h);
+      touched.push(e);
     }
     if (p.problems !== null) for (const [h, problem] of p.problems) problems.set(h, problem);
   }

@@ -20,7 +20,7 @@ import type { TargetGroup } from '../discovery/types.js';
 import type { GroupChanges } from '../discovery/change-log.js';
 import { jobDefaults, targetsFromGroup, type DroppedTarget, type GroupTargets, type JobDefaults, type Target } from '../target/populate.js';
 import { Seats } from './seats.js';
-import { NONE, activeAt, activeCount, applyParts, byGroupOf, indexBySource, partOf, patchJob, resc, withRoomToGrow, type JobState, type Part } from './population-state.js';
+import { NONE, activeAt, activeCount, applyParts, byGroupOf, indexBySource, partOf, patchJob, resc, touchedHash, withRoomToGrow, type JobState, type Part, type Touched } from './population-state.js';
 
 /** Where the groups come from (DiscoveryManager satisfies it). */
 export interface GroupSource {
@@ -89,10 +89,12 @@ export class Population {
   private order: JobState[] = [];
   private last: PopulationResult | null = null;
   /**
-   * The hashes whose entry in `targets` the last update added, replaced or removed; null when there was no earlier
-   * result to compare with (the first update).
+   * The hashes whose entry in `targets` the last update added, replaced or removed, in the order it did so: each as
+   * the target it put in (the entry now, unless a later one names the hash again) or as the hash it took out. Null
+   * when there was no earlier result to compare with (the first update). Targets rather than hashes: their readers
+   * (sizing, the measured statuses) then need no look-up in the map of every target for them.
    */
-  changed: string[] | null = null;
+  changed: Touched[] | null = null;
   stats: PopulationStats = { jobsWalked: 0, jobsPatched: 0, groupsRelabeled: 0, groupsReused: 0, result: 'rebuilt' };
 
   /** The seats of the result's targets (seats.ts): each hash in it holds one; those that left are told. */
@@ -136,7 +138,7 @@ export class Population {
     let rebuild = this.last === null || scs.length !== this.order.length;
     // Hashes the update changed in the result so far (patches and changes in place), and whether a patch found a
     // hash held twice (then the result is built anew: only a full build knows which entry wins).
-    const touched: string[] = [];
+    const touched: Touched[] = [];
     let mustRebuild = false;
     let droppedMoved = false;
     for (let i = 0; i < scs.length; i++) {
@@ -206,7 +208,7 @@ export class Population {
    * half-changed and the hashes touched in `touched`, when a hash is held twice (then only a rebuild knows which
    * entry wins).
    */
-  private changeInPlace(before: JobState[], order: JobState[], touched: string[], droppedMoved: boolean): boolean {
+  private changeInPlace(before: JobState[], order: JobState[], touched: Touched[], droppedMoved: boolean): boolean {
     const last = this.last!;
     for (let i = 0; i < order.length; i++) {
       const was = before[i]!;
@@ -230,10 +232,12 @@ export class Population {
   }
 
   /** The result built anew from every job's parts; `changed` compares it with the last one. */
-  private rebuildResult(order: JobState[], touched: string[]): PopulationResult {
+  private rebuildResult(order: JobState[], touched: readonly Touched[]): PopulationResult {
     const old = this.last?.targets;
-    const changed: string[] | null = old ? touched : null;
     const { targets, problems, shadowed } = firstOfEachHash(order, false) ?? firstOfEachHash(order, true)!;
+    // What a patch touched before the rebuild is told as the new result has it: another job's target with its hash
+    // may win, or the one it took out may be back.
+    const changed: Touched[] | null = old ? touched.map((c) => targets.get(touchedHash(c)) ?? touchedHash(c)) : null;
     const dropped: DroppedTarget[] = [];
     for (const st of order) for (const part of st.parts) for (const d of part.dropped) dropped.push(d);
     // A target of the new result without a seat was not in the last one under its hash (a target is seated exactly
@@ -245,13 +249,13 @@ export class Population {
         this.seated.release(e);
         if (!targets.has(h)) changed.push(h);
       }
-      for (const [h, e] of targets) if (e.seat < 0 && this.seated.reclaim(e)) changed.push(h);
+      for (const e of targets.values()) if (e.seat < 0 && this.seated.reclaim(e)) changed.push(e);
       this.seated.settle();
     }
-    for (const [h, e] of targets) {
+    for (const e of targets.values()) {
       if (e.seat >= 0) continue;
       this.seated.take(e);
-      changed?.push(h);
+      changed?.push(e);
     }
     this.shadowed = shadowed;
     this.changed = changed;

@@ -166,13 +166,16 @@ export class TargetSizes {
   }
 
   /**
-   * Sizes again the targets in `dirty` (hashes whose inputs may have changed) and, with `viewsChanged` (some
-   * shard's record is another object), the unsettled ones; all of them when those are most (BulkSizing).
-   * `released`: every hash the population released since the sizes last ran, with the seat it held (gone, or seated
-   * again elsewhere); their hashes must be in `dirty` too.
+   * Sizes again the targets whose inputs may have changed: those in `found` (each hash with its entry in
+   * `src.targets`, undefined when it has none) and the `hashes` (looked up there); with `viewsChanged` (some shard's
+   * record is another object), the unsettled ones too; all of them when those are most (BulkSizing). A hash may be in
+   * more than one. `released`: every hash the population released since the sizes last ran, with the seat it held
+   * (gone, or seated again elsewhere); their hashes must be in `found` or `hashes` too.
    */
-  update(dirty: readonly string[], src: SizingSources, viewsChanged: boolean, released: readonly SeatRelease[]): void {
-    const work = dirty.length + (viewsChanged ? this.unsettled.size : 0);
+  update(found: ReadonlyArray<ReadonlyMap<string, Target | undefined>>, hashes: readonly string[], src: SizingSources, viewsChanged: boolean, released: readonly SeatRelease[]): void {
+    // Counted before anything is walked: the cycle in which every probe answers tells a million hashes.
+    let work = hashes.length + (viewsChanged ? this.unsettled.size : 0);
+    for (const m of found) work += m.size;
     if (work >= this.bulk.min && work >= this.bulk.fraction * src.targets.size) {
       this.rebuild(src);
       return;
@@ -180,7 +183,8 @@ export class TargetSizes {
     this.targets = src.targets;
     // Out first, by the seat each held: a seat given to another target since cannot be read for them afterwards.
     for (const r of released) this.size(r.hash, undefined, src, false, this.positionOf(r.hash, r.seat), r.seat);
-    for (const hash of dirty) this.sizeByHash(hash, src);
+    for (const m of found) for (const [hash, t] of m) if (t !== undefined) this.size(hash, t, src, false, this.positionOf(hash, t.seat), t.seat);
+    for (const hash of hashes) this.sizeByHash(hash, src);
     if (viewsChanged) for (const hash of this.unsettled.hashes()) this.sizeByHash(hash, src);
   }
 

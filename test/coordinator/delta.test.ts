@@ -254,6 +254,8 @@ test("the statuses the coordinator keeps follow the population's seats: a target
   const at = new Date();
   s.sidecar.status.record(first.hash, { ok: true, error: '', series: 777, samples: 777, bytes: 1, durationMs: 3, at });
   await cyclesUntil(coordinator, 'the coordinator reads the scrape', () => viewOf(targets[0]!)?.series === 777);
+  // The sizes take the reported series in the same cycle (the measured statuses tell sizing which targets changed).
+  assert.ok(coordinator.targetSummary!.series >= 777, `the series counted (${coordinator.targetSummary!.series}) take in the scrape's 777`);
 
   // The sidecar refuses every assignment from now on: it keeps the first target, and reports nothing new of it.
   const refuse = async (): Promise<never> => {

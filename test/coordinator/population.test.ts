@@ -19,7 +19,7 @@ import { jobDefaults, jobTargets, targetsFromGroup, type DroppedTarget, type Tar
 import type { Labels } from '../../src/prom/labels.js';
 import { DiscoveryManager } from '../../src/discovery/manager.js';
 import { GroupChangeLog, type GroupChanges } from '../../src/discovery/change-log.js';
-import { applyParts, partOf, withRoomToGrow } from '../../src/coordinator/population-state.js';
+import { applyParts, partOf, touchedHash, withRoomToGrow } from '../../src/coordinator/population-state.js';
 import { Seats } from '../../src/coordinator/seats.js';
 import { silentLogger } from '../../src/logger.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -173,7 +173,10 @@ for (const [withVersions, withChanges] of [[true, true], [true, false], [false, 
         // its seat is released with it.
         const check = (res: PopulationResult): void => {
           assert.ok(pop.changed !== null, 'after the first update, changes are known');
-          const named = new Set(pop.changed);
+          const named = new Set(pop.changed.map(touchedHash));
+          // The last time `changed` names a hash tells its entry now: the target put in, or none (the hash).
+          const last = new Map(pop.changed.map((c) => [touchedHash(c), c]));
+          for (const [h, c] of last) assert.equal(res.targets.get(h), typeof c === 'string' ? undefined : c, `${h}: changed tells its entry now`);
           const released = pop.seats.takeReleased();
           // A hash may be released twice in one update (taken out by one job's change, put in by another's, then
           // shadowed by a rebuild); one not held before or after may be released too.

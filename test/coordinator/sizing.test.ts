@@ -120,14 +120,17 @@ function sizedAgainstAfresh(thresholds: BulkSizing, numRuns: number, onBulk?: ()
       const held = new Set<string>();
       // Kept by seat where the targets are seated (measured.ts), following their seats as the coordinator has it follow
       // the population's.
-      const measured = new MeasuredStatuses((h) => targets.get(h)?.seat ?? -1);
+      const measured = new MeasuredStatuses((h) => targets.get(h));
       const sizes = new TargetSizes(thresholds);
       let built = false;
       // What a planner holding the list knows of it: built from the first list taken, then from the changes told.
       let told = new Map<string, number>();
       let list: readonly unknown[] | null = null;
       for (const o of ops) {
-        const dirty = new Set<string>();
+        // The hashes to size again, as the coordinator hands them over: the population's changes with their targets
+        // now, the measured statuses' with the targets they found, the probed ones by hash.
+        const dirty = new Map<string, Target | undefined>();
+        const probedHashes: string[] = [];
         let heldChanged = false;
         let reseated = false;
         if (o.kind === 'report') mirrors[o.mirror]!.apply({ full: false, targets: [status(o.hash, o.health, o.series, o.scrapes)], removed: [] });
@@ -143,11 +146,11 @@ function sizedAgainstAfresh(thresholds: BulkSizing, numRuns: number, onBulk?: ()
               const problem = targetLabelProblem(t.labels);
               if (problem !== undefined) problems.set(c.hash, problem);
             } else targets.delete(c.hash);
-            dirty.add(c.hash);
+            dirty.set(c.hash, targets.get(c.hash));
           }
         } else if (o.kind === 'probe') {
           probes.set(o.hash, { ok: o.ok, series: o.series, error: o.ok ? '' : 'refused', attempts: o.attempts, retryAtMs: 0 });
-          dirty.add(o.hash);
+          probedHashes.push(o.hash);
         } else if (o.kind === 'rebuild') {
           built = false;
         } else if (o.kind === 'reseat') {
@@ -161,9 +164,12 @@ function sizedAgainstAfresh(thresholds: BulkSizing, numRuns: number, onBulk?: ()
           heldChanged = true;
         }
         const released = targets.seats.takeReleased();
-        measured.followSeats(reseated ? null : [...dirty], released);
+        // Told as population tells them: a hash taken out by its hash, one put in by its target.
+        measured.followSeats(reseated ? null : [...dirty].map(([h, t]) => t ?? h), released);
         // The measured index against the map built afresh from the sidecars read: by hash, and at each target's seat.
-        for (const h of measured.sync(read)) dirty.add(h);
+        // Each hash it tells comes with the target the population holds for it.
+        const measuredChanged = measured.sync(read);
+        for (const [h, t] of measuredChanged) assert.equal(t, targets.get(h), `measured tells ${h} with its target`);
         const fresh = measuredAfresh(read);
         for (const h of HASHES) assert.equal(measured.get(h), fresh.get(h), `measured ${h}`);
         for (const t of targets.values()) assert.equal(measured.at(t), fresh.get(t.hash), `measured ${t.hash} at its seat`);
@@ -174,7 +180,7 @@ function sizedAgainstAfresh(thresholds: BulkSizing, numRuns: number, onBulk?: ()
         if (!built) sizes.rebuild(src((t) => measured.at(t)));
         else {
           const before = sizes.entries;
-          sizes.update([...dirty], src((t) => measured.at(t)), heldChanged, released);
+          sizes.update([dirty, measuredChanged], probedHashes, src((t) => measured.at(t)), heldChanged, released);
           if (sizes.entries !== before) onBulk?.();
         }
         built = true;
@@ -227,14 +233,14 @@ test('the list is changed in place and tells what changed; an unchanged entry ke
   assert.equal(first.changes, undefined, 'a rebuilt list is handed over whole');
   const [a, b] = first.list;
   m.set('b', status('b', 'up', 25, 3));
-  sizes.update(['a', 'b'], src, false, targets.seats.takeReleased());
+  sizes.update([], ['a', 'b'], src, false, targets.seats.takeReleased());
   const second = sizes.take();
   assert.equal(second.list, first.list, 'changed in place');
   assert.equal(second.list[0], a, 'a did not change: the same object');
   assert.notEqual(second.list[1], b);
   assert.deepEqual(second.list[1], { hash: 'b', series: 30 });
   assert.deepEqual([...second.changes!.hashes], ['b'], 'only b is told as changed');
-  sizes.update([], src, false, targets.seats.takeReleased());
+  sizes.update([], [], src, false, targets.seats.takeReleased());
   assert.deepEqual([...sizes.take().changes!.hashes], [], 'nothing changed');
   sizes.rebuild(src);
   assert.notEqual(sizes.take().list, first.list, 'a rebuild makes a new array (the planner may hold the old one)');
@@ -255,9 +261,29 @@ test('a seat taken by another target before the sizes ran tells nothing of the t
   assert.equal(c.seat, seat, 'c has the seat a gave back');
   assert.equal(sizes.entryOf('c'), undefined, 'c is not listed yet: the seat\'s entry is a\'s');
   assert.equal(sizes.entryOf('a'), undefined, 'a is gone');
-  sizes.update(['a', 'c'], src, false, targets.seats.takeReleased());
+  sizes.update([], ['a', 'c'], src, false, targets.seats.takeReleased());
   assert.deepEqual(sizes.entries.map((e) => [e.hash, e.series]).sort(), [['b', 25], ['c', 35]]);
   assert.deepEqual(sizes.entryOf('c'), { hash: 'c', series: 35 });
+});
+
+test('an update told of most targets (every probe answered) sizes them whole without looking each one up first', () => {
+  const all = Array.from({ length: 40 }, (_, i) => target(`t${i}`, false));
+  let lookUps = 0;
+  const targets = new (class extends SeatedTargets {
+    override get(hash: string): Target | undefined {
+      lookUps++;
+      return super.get(hash);
+    }
+  })(all);
+  const sizes = new TargetSizes({ min: 10, fraction: 0.25 });
+  const src: SizingSources = { targets, problems: new Map(), measured: () => undefined, probe: () => undefined, isOnShard: () => true, defaultSeries: 100 };
+  sizes.rebuild(src);
+  const before = sizes.entries;
+  const found = new Map([['t0', targets.get('t0')]]);
+  lookUps = 0;
+  sizes.update([found], all.map((t) => t.hash), src, false, targets.seats.takeReleased());
+  assert.notEqual(sizes.entries, before, 'sized whole: a new list');
+  assert.equal(lookUps, 0, 'the hashes told are counted, not looked up');
 });
 
 test('a target a sidecar would refuse (its problem, as population found it) is kept out of the list and listed with the reason, by update and rebuild', () => {
@@ -266,7 +292,7 @@ test('a target a sidecar would refuse (its problem, as population found it) is k
   const m = new Map([['a', status('a', 'up', 10, 3)], ['x', status('x', 'up', 20, 3)]]);
   const problems = new Map([['x', targetLabelProblem(targets.get('x')!.labels)!]]);
   const src: SizingSources = { targets, problems, measured: (t) => m.get(t.hash), probe: () => undefined, isOnShard: () => true, defaultSeries: 100 };
-  for (const size of [() => sizes.rebuild(src), () => sizes.update(['a', 'x'], src, false, targets.seats.takeReleased())]) {
+  for (const size of [() => sizes.rebuild(src), () => sizes.update([], ['a', 'x'], src, false, targets.seats.takeReleased())]) {
     size();
     assert.deepEqual(sizes.take().list.map((e) => e.hash), ['a']);
     assert.deepEqual([...sizes.unassignable], [['x', '__address__ must be host:port with no path, userinfo or spaces, not ""']]);
@@ -284,18 +310,18 @@ test('the series counted follow each target: after a removal moves the last entr
   assert.deepEqual(sizes.entries.map((e) => e.hash), ['a', 'b', 'c']);
   // a goes: c (the last entry) takes its place, with its own count.
   targets.delete('a');
-  sizes.update(['a'], src, false, targets.seats.takeReleased());
+  sizes.update([], ['a'], src, false, targets.seats.takeReleased());
   assert.deepEqual(sizes.entries.map((e) => e.hash), ['c', 'b']);
   assert.equal(sizes.series, 43_200);
   m.set('c', status('c', 'up', 5000, 4));
-  sizes.update(['c'], src, false, targets.seats.takeReleased());
+  sizes.update([], ['c'], src, false, targets.seats.takeReleased());
   assert.equal(sizes.series, 45_200, 'c counted 5000 instead of 3000');
   // x goes, then is sized again (still gone): counted once, taken out once.
   targets.delete('x');
   problems.delete('x');
-  sizes.update(['x'], src, false, targets.seats.takeReleased());
+  sizes.update([], ['x'], src, false, targets.seats.takeReleased());
   assert.equal(sizes.series, 5200);
-  sizes.update(['x'], src, false, targets.seats.takeReleased());
+  sizes.update([], ['x'], src, false, targets.seats.takeReleased());
   assert.equal(sizes.series, 5200, 'x is not taken out twice');
 });
 
@@ -305,14 +331,14 @@ test('measured statuses: on a tie the sidecar read first wins, also after the re
   a.apply({ full: false, targets: [status('h', 'down', 10, 0)], removed: [] });
   b.apply({ full: false, targets: [status('h', 'down', 10, 0)], removed: [] });
   const m = new MeasuredStatuses();
-  assert.deepEqual([...m.sync([a, b])], ['h']);
+  assert.deepEqual([...m.sync([a, b]).keys()], ['h']);
   assert.equal(m.get('h'), a.statuses.get('h'));
   m.sync([b, a]);
   assert.equal(m.get('h'), b.statuses.get('h'), 'b is read first now');
   b.apply({ full: false, targets: [status('h', 'up', 5, 1)], removed: [] });
   m.sync([b, a]);
   assert.equal(m.get('h')!.health, 'up', 'up wins over down');
-  assert.deepEqual([...m.sync([a])], ['h'], 'b left: its targets are sized again');
+  assert.deepEqual([...m.sync([a]).keys()], ['h'], 'b left: its targets are sized again');
   assert.equal(m.get('h'), a.statuses.get('h'));
   assert.equal(m.sync([a]).size, 0, 'nothing new: nothing to size again');
 });
@@ -326,13 +352,13 @@ test('measured statuses: when the chosen sidecar stops reporting, the best of th
   m.sync([a, b, c]);
   assert.equal(m.get('h'), b.statuses.get('h'), 'the largest series');
   b.apply({ full: false, targets: [], removed: ['h'] });
-  assert.deepEqual([...m.sync([a, b, c])], ['h']);
+  assert.deepEqual([...m.sync([a, b, c]).keys()], ['h']);
   assert.equal(m.get('h'), c.statuses.get('h'), 'of the two left, the larger');
   c.apply({ full: false, targets: [], removed: ['h'] });
   m.sync([a, b, c]);
   assert.equal(m.get('h'), a.statuses.get('h'), 'the one left');
   a.apply({ full: false, targets: [status('h', 'down', 10, 0)], removed: [] });
-  assert.deepEqual([...m.sync([a, b, c])], ['h'], 'its new status is told');
+  assert.deepEqual([...m.sync([a, b, c]).keys()], ['h'], 'its new status is told');
   assert.equal(m.get('h')!.health, 'down');
   a.apply({ full: false, targets: [], removed: ['h'] });
   m.sync([a, b, c]);
@@ -341,7 +367,7 @@ test('measured statuses: when the chosen sidecar stops reporting, the best of th
 
 test('measured statuses by seat: a seat another hash took before the index followed answers nothing for it', () => {
   const seats = new Map([['a', 0]]);
-  const m = new MeasuredStatuses((h) => seats.get(h) ?? -1);
+  const m = new MeasuredStatuses((h) => (seats.has(h) ? { hash: h, seat: seats.get(h)! } : undefined));
   const s = new SidecarMirror();
   s.apply({ full: false, targets: [status('a', 'up', 10, 1)], removed: [] });
   m.sync([s]);
@@ -367,11 +393,11 @@ test('measured statuses: a sync told not to list changes (the caller sizes every
   };
   const [told, quiet] = [new MeasuredStatuses(), new MeasuredStatuses()];
   const [x, y] = [read(), read()];
-  assert.deepEqual([...told.sync(x)].sort(), ['g', 'h', 'k']);
+  assert.deepEqual([...told.sync(x).keys()].sort(), ['g', 'h', 'k']);
   assert.equal(quiet.sync(y, false).size, 0);
   for (const h of ['g', 'h', 'k']) assert.equal(quiet.get(h)?.series, told.get(h)?.series, h);
   assert.equal(quiet.get('h'), y[1]!.statuses.get('h'), 'the larger series of two holders');
   // Afterwards it tells changes again when asked.
   y[0]!.apply({ full: false, targets: [status('g', 'up', 8, 2)], removed: [] });
-  assert.deepEqual([...quiet.sync(y)], ['g']);
+  assert.deepEqual([...quiet.sync(y).keys()], ['g']);
 });

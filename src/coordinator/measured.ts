@@ -113,17 +113,18 @@ export class MeasuredStatuses<T extends Seated = Seated> {
     const several = new Map<string, number>();
     const next = new Map<SidecarMirror, number>();
     mirrors.forEach((m, i) => next.set(m, i));
-    // Each reported hash's target, looked up in the population's map of every target, is handed on with the hash.
-    const targetOf = (h: string): T | undefined => {
+    // Each reported hash's seat: its target, looked up in the population's map of every target, is handed on with
+    // the hash.
+    const seatTold = (h: string): number => {
       const t = this.targetOf(h);
       if (tell) dirty.set(h, t);
-      return t;
+      return t?.seat ?? -1;
     };
     for (const [m, i] of this.place) {
       if (next.get(m) === i) continue;
       // Left, or read at another place: its targets are taken out here and, if it stays, put back below.
       for (const h of [...m.statuses.keys(), ...m.takeChanged(MirrorReader.Measured)]) {
-        const seat = targetOf(h)?.seat ?? -1;
+        const seat = seatTold(h);
         if (this.unhold(h, seat, m)) several.set(h, seat);
       }
     }
@@ -132,13 +133,13 @@ export class MeasuredStatuses<T extends Seated = Seated> {
       if (this.place.get(m) !== i) {
         // New in the read, or let go above: it holds nothing yet, so every target it reports now is all there is to do.
         for (const [h, st] of m.statuses) {
-          const seat = targetOf(h)?.seat ?? -1;
+          const seat = seatTold(h);
           if (this.hold(h, seat, m, st)) several.set(h, seat);
         }
       } else {
         for (const h of changed) {
           const st = m.statuses.get(h);
-          const seat = targetOf(h)?.seat ?? -1;
+          const seat = seatTold(h);
           if (st !== undefined ? this.hold(h, seat, m, st) : this.unhold(h, seat, m)) several.set(h, seat);
         }
       }

@@ -183,7 +183,7 @@ export class TargetSizes {
     this.targets = src.targets;
     // Out first, by the seat each held: a seat given to another target since cannot be read for them afterwards.
     for (const r of released) this.size(r.hash, undefined, src, false, this.positionOf(r.hash, r.seat), r.seat);
-    for (const m of found) for (const [hash, t] of m) if (t !== undefined) this.size(hash, t, src, false, this.positionOf(hash, t.seat), t.seat);
+    for (const m of found) for (const t of m.values()) if (t !== undefined) this.sizeAgain(t, src);
     for (const hash of hashes) this.sizeByHash(hash, src);
     if (viewsChanged) for (const hash of this.unsettled.hashes()) this.sizeByHash(hash, src);
   }
@@ -194,7 +194,12 @@ export class TargetSizes {
    */
   private sizeByHash(hash: string, src: SizingSources): void {
     const t = src.targets.get(hash);
-    if (t !== undefined) this.size(hash, t, src, false, this.positionOf(hash, t.seat), t.seat);
+    if (t !== undefined) this.sizeAgain(t, src);
+  }
+
+  /** Sizes the population's target `t` again, found by its seat. */
+  private sizeAgain(t: Target, src: SizingSources): void {
+    this.size(t.hash, t, src, false, this.positionOf(t.hash, t.seat), t.seat);
   }
 
   /**

@@ -23,6 +23,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { writeHeapSnapshot } from 'node:v8';
 import { silentLogger } from '../src/logger.js';
 import { CallError } from '../src/http/client.js';
@@ -164,6 +165,22 @@ async function profileIf(phase: string): Promise<(() => Promise<void>) | null> {
   };
 }
 
+/**
+ * The collector's pauses in this thread (Node's `gc` performance entries), to tell how much of a cycle they were: at
+ * 1M a young-generation collection paused the coordinator 30–90 ms, and which cycle it falls in varies from run to run.
+ */
+function watchCollector(): { pausedWithin(from: number, to: number): number; stop(): void } {
+  const pauses: Array<[at: number, ms: number]> = [];
+  const observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) pauses.push([e.startTime, e.duration]);
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  return {
+    pausedWithin: (from, to) => pauses.reduce((ms, [at, d]) => (at >= from && at < to ? ms + d : ms), 0),
+    stop: () => observer.disconnect(),
+  };
+}
+
 function heap(): number {
   globalThis.gc?.();
   globalThis.gc?.();
@@ -199,11 +216,13 @@ async function scenario(n: number, dir: string): Promise<Row[]> {
   const cluster = new FakeCluster(threads);
   // In-thread sidecars: the cycle's time less theirs. Sidecars in threads: the coordinator's thread busy in the cycle
   // (event loop utilisation: its waits for the answers, which other threads work out, are idle time).
+  let lastWindow: [from: number, to: number] = [0, 0];
   const timedCycle = async (c: Coordinator): Promise<number> => {
     const e0 = performance.eventLoopUtilization();
     const t0 = performance.now();
     const before = cluster.sidecarMs;
     await c.runOnce();
+    lastWindow = [t0, performance.now()];
     const took = cluster.threads === 0 ? performance.now() - t0 - (cluster.sidecarMs - before) : performance.eventLoopUtilization(e0).active;
     if (c.lastError) throw new Error(c.lastError);
     await cluster.scrapeNew();
@@ -245,6 +264,8 @@ async function scenario(n: number, dir: string): Promise<Row[]> {
   const changes = Math.max(3, Math.round(n / 100));
   const rounds: number[][] = [];
   const roundSteps: string[] = [];
+  const collector = watchCollector();
+  const windows: Array<[number, number]> = [];
   let counted = '';
   let grown = 0;
   for (let round = 0; round < 3; round++) {
@@ -265,6 +286,7 @@ async function scenario(n: number, dir: string): Promise<Row[]> {
         const calls = await countLargeCalls(async () => (ms = await timedCycle(a!)));
         counted = `${calls.total} calls: ${calls.bySite.slice(0, 12).map(([site, n]) => `${n} ${site}`).join('; ')}`;
       } else ms = await timedCycle(a!);
+      windows.push(lastWindow);
       await profiling?.();
       return ms;
     };
@@ -282,6 +304,10 @@ async function scenario(n: number, dir: string): Promise<Row[]> {
   const med = [0, 1, 2].map((j) => Math.round(median(rounds.map((r) => r[j]!))));
   rows.push({ bench: `${label}: (3) 1% changed, median of 3 rounds: the cycle that sees it / the next two (new ones placed)`, ms: med.join(' / '), placed: await cluster.assigned(), active: a.active.length, grown });
   rows.push({ bench: `${label}: (3) each round (ms)`, ms: rounds.map((r) => r.map((x) => Math.round(x)).join(' / ')).join(' | ') });
+  await new Promise((r) => setImmediate(r)); // the last pauses reported
+  const paused = windows.map(([from, to]) => Math.round(collector.pausedWithin(from, to)));
+  collector.stop();
+  rows.push({ bench: `${label}: (3) of which the collector paused the thread, each round (ms)`, ms: [0, 1, 2].map((r) => paused.slice(r * 3, r * 3 + 3).join(' / ')).join(' | ') });
   rows.push({ bench: `${label}: (3) steps of the first two cycles of each round (ms)`, ms: roundSteps.join(' | ') });
 
   // (4) A restarted coordinator: its first cycle reads everything back, populates from nothing, plans. What the

@@ -32,7 +32,7 @@ export function shardsAfter(out: PlannerOutput, nowMs: number): PlannerShard[] {
   const shards: PlannerShard[] = [];
   for (let id = 0; id < out.desiredShards; id++) {
     const record = out.assignments[id];
-    const targets = record ? new ShardTargets(record.keys, record.keys.map((_, i) => targetView(record.stateAt(i), 5))) : ShardTargets.EMPTY;
+    const targets = record ? ShardTargets.fromViews(record.keys, record.keys.map((_, i) => targetView(record.stateAt(i), 5))) : ShardTargets.EMPTY;
     shards.push({ id, ready: true, notReadySinceMs: null, targets, idleSinceMs: targets.size > 0 ? null : nowMs });
   }
   return shards;

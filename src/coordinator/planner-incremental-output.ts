@@ -209,7 +209,8 @@ function recordsFromViews(
  */
 function fromView(v: SlottedView | undefined, s: number, count: number, finalNormal: Int32Array, finalIncoming: Int32Array, hashes: readonly string[]): AssignmentRecord | undefined {
   if (v === undefined || v.view.size !== count || v.slots.length !== count) return undefined;
-  const { hashes: keys, views } = v.view;
+  const view = v.view;
+  const keys = view.hashes;
   // A copy of the keys, not the view's array. At 1M, the restart's push step (it walks every record's keys) took
   // 1.2–2.4 s with records built as before, 3.0–3.9 s in four runs sharing the views' arrays, 2.3–3.4 s in three
   // with a copy: the copy is the smaller risk, and why that step is slower at all was not found (README).
@@ -218,7 +219,7 @@ function fromView(v: SlottedView | undefined, s: number, count: number, finalNor
   for (let p = 0; p < count; p++) {
     const i = v.slots[p]!;
     if (hashes[i] !== keys[p]) return undefined;
-    const code = stateCode(views[p]!.state);
+    const code = stateCode(view.viewAt(p).state);
     if ((code === 0 ? finalNormal[i] : finalIncoming[i]) !== s) return undefined;
     out[p] = keys[p]!;
     codes[p] = code;

@@ -255,8 +255,8 @@ export class IncrementalPlanner {
       const ka = a[x];
       const kb = b[y];
       if (ka === kb) {
-        const old = before.views[x++]!;
-        const v = now.views[y++]!;
+        const old = before.viewAt(x++);
+        const v = now.viewAt(y++);
         if (old !== v && (old.state !== v.state || old.scrapes !== v.scrapes)) {
           const i = c.slot(kb!);
           dirty.add(i);
@@ -292,7 +292,7 @@ export class IncrementalPlanner {
     for (const hash of distinct) {
       const old = before.get(hash);
       const p = now.indexOf(hash);
-      const v = p >= 0 ? now.views[p] : undefined;
+      const v = p >= 0 ? now.viewAt(p) : undefined;
       if (old === v) continue;
       const i = c.slot(hash);
       if (slots && p >= 0) {

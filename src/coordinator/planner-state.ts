@@ -148,7 +148,7 @@ export function resolveCopies(input: PlannerInput): PlanState {
     for (let k = 0; k < view.size; k++) {
       const i = idxOf.get(view.hashes[k]!);
       if (i === undefined) continue;
-      const v = view.views[k]!;
+      const v = view.viewAt(k);
       if (!live[s]) {
         const asNormal = v.state !== 'in_transfer';
         if (lostFrom[i]! < 0 || (asNormal && !lostAsNormal[i])) {

@@ -103,10 +103,10 @@ export function meantView(want: AssignmentRecord, view: ShardTargets, anyState =
     const state = want.stateAt(x);
     // Skip the view's hashes below this one: the walk stops at the first that is not smaller.
     while (y < have.length && have[y]! < hash) y++;
-    const v = y < have.length && have[y] === hash ? view.views[y] : undefined;
+    const v = y < have.length && have[y] === hash ? view.viewAt(y) : undefined;
     views[x] = v !== undefined && (anyState || v.state === state) ? (v.state === state ? v : targetView(state, v.scrapes)) : targetView(state, 0);
   }
-  const out = new ShardTargets(hashes, views);
+  const out = ShardTargets.fromViews(hashes, views);
   meantFor.set(out, want);
   return out;
 }

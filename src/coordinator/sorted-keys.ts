@@ -40,9 +40,10 @@ export function forEachNotIn(keys: readonly string[], other: readonly string[], 
 /**
  * Ascending `keys` after `edits` (a key's new value, or undefined to drop it; the last edit of a key wins): the new
  * keys, and per new position where its value comes from: an old position (>= 0) whose value it keeps, or `~e` for
- * the value of `edits[e]`.
+ * the value of `edits[e]`. When the edits add and drop no key, the keys returned are `keys` itself (an array nobody
+ * changes: a record or view whose entries changed shares its keys with the one before, and makes no copy of them).
  */
-export function editSorted<V>(keys: readonly string[], edits: ReadonlyArray<readonly [string, V | undefined]>): { keys: string[]; from: Int32Array } {
+export function editSorted<V>(keys: readonly string[], edits: ReadonlyArray<readonly [string, V | undefined]>): { keys: readonly string[]; from: Int32Array } {
   const marks = new Map<number, number>(); // old position: the edit that replaces or drops it
   const fresh: number[] = []; // edits of keys not in `keys`
   const at = new Int32Array(edits.length); // per edit of a new key: where it goes (before the old key at that position)
@@ -66,6 +67,12 @@ export function editSorted<V>(keys: readonly string[], edits: ReadonlyArray<read
   let dropped = 0;
   for (const e of marks.values()) if (edits[e]![1] === undefined) dropped++;
   const length = keys.length - dropped + added.length;
+  if (dropped === 0 && added.length === 0) {
+    const from = new Int32Array(length);
+    for (let p = 0; p < length; p++) from[p] = p;
+    for (const [p, e] of marks) from[p] = ~e;
+    return { keys, from };
+  }
   const outKeys = new Array<string>(length);
   const from = new Int32Array(length);
   // The merge compares positions only (found above by binary search): comparing every old key with the next new one

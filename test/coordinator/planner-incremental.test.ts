@@ -213,7 +213,7 @@ function sameEntry(a: ShardTargetView | undefined, b: ShardTargetView | undefine
 }
 
 function sameRecord(a: PlannerShard['targets'], b: PlannerShard['targets']): boolean {
-  return a.size === b.size && a.hashes.every((h, i) => b.hashes[i] === h && sameEntry(a.views[i], b.views[i]));
+  return a.size === b.size && a.hashes.every((h, i) => b.hashes[i] === h && sameEntry(a.viewAt(i), b.viewAt(i)));
 }
 
 /** Sidecars and the shard manager act on the output (`apply` 0: nobody does this step; 1: only every other shard). */

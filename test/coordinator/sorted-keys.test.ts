@@ -48,6 +48,25 @@ test('editSorted orders keys that differ only after a long shared start, or afte
   );
 });
 
+test('editSorted hands back the same keys array when the edits add and drop no key, and a new one when they do', () => {
+  fc.assert(
+    fc.property(keysArb, editsArb, (keys, edits) => {
+      const values = keys.map((_, i) => 100 + i);
+      const copy = keys.slice();
+      const { keys: out, from } = editSorted(keys, edits);
+      const final = new Map<string, number | undefined>();
+      for (const [k, v] of edits) final.set(k, v);
+      const sameKeys = [...final].every(([k, v]) => keys.includes(k) === (v !== undefined));
+      assert.equal(out === keys, sameKeys);
+      assert.deepEqual(keys, copy, 'the keys given are not changed');
+      // The values by position still follow the edits.
+      const got = out.map((k, i): [string, number] => [k, from[i]! >= 0 ? values[from[i]!]! : edits[~from[i]!]![1]!]);
+      assert.deepEqual(got, model(keys, values, edits));
+    }),
+    { numRuns: 2000 },
+  );
+});
+
 test('forEachNotIn gives, in order, the keys of the first list that the second does not hold', () => {
   fc.assert(fc.property(keysArb, keysArb, (keys, other) => {
     const got: string[] = [];

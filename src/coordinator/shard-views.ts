@@ -72,9 +72,12 @@ export class StatusViews {
   }
 }
 
-/** A sidecar's applied assignment, as the planner sees one. */
+/**
+ * A sidecar's applied assignment, as the planner sees one: scrapes capped as StatusViews caps them, so that every
+ * entry is a shared one (a view keeps any other entry apart, in a map: one per target of a settled shard).
+ */
 export function viewOf(statuses: ReadonlyMap<string, StatusSummary>): ShardTargets {
-  return ShardTargets.ofMap(statuses, (st) => targetView(st.state, st.scrapesSinceAssigned));
+  return ShardTargets.ofMap(statuses, (st) => targetView(st.state, Math.min(st.scrapesSinceAssigned, REPORTED_SCRAPES)));
 }
 
 /** A shard's view, worked out on first use and kept. */

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { StatusViews, meantView } from '../../src/coordinator/shard-views.js';
+import { StatusViews, meantView, viewOf } from '../../src/coordinator/shard-views.js';
 import { SidecarMirror } from '../../src/coordinator/sidecar-mirror.js';
 import { AssignmentRecord } from '../../src/coordinator/assignment-record.js';
 import { ShardTargets, targetView } from '../../src/coordinator/shard-targets.js';
@@ -109,4 +109,13 @@ test('meantView is the record with the scrapes of the view\'s entries in the sam
     ),
     { numRuns: 1000 },
   );
+});
+
+test('a sidecar\'s applied assignment is viewed with its scrapes capped, as the status views cap them', () => {
+  const m = new SidecarMirror();
+  m.apply({ full: true, targets: [status('b', 'in_transfer', 1, 10), status('a', 'normal', 9, 10)], removed: [], version: '1' });
+  const view = viewOf(m.statuses);
+  assert.deepEqual([...view.hashes], ['a', 'b']);
+  assert.deepEqual(view.toObject(), { a: { state: 'normal', scrapes: REPORTED_SCRAPES }, b: { state: 'in_transfer', scrapes: 1 } });
+  assert.equal(view.get('a'), targetView('normal', REPORTED_SCRAPES), 'a shared entry');
 });

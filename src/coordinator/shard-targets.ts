@@ -5,7 +5,7 @@
  * at 1M targets that was 0.3 s of each cycle in which 1% of targets changed. Read-only once made: "the same object"
  * tells the planner that a shard's view did not change.
  */
-import type { TargetState } from '../shard/contract.js';
+import { REPORTED_SCRAPES, type TargetState } from '../shard/contract.js';
 import { editSorted, positionOf } from './sorted-keys.js';
 
 /** `scrapes`: successful scrapes since this shard got the target (minimum over replicas). */
@@ -14,9 +14,12 @@ export interface ShardTargetView {
   readonly scrapes: number;
 }
 
-/** The usual entries (each state with 0 to 3 scrapes), shared and frozen; an entry's code is its index here. */
-const SHARED: readonly ShardTargetView[] = (['normal', 'in_transfer'] as const).flatMap((state) => [0, 1, 2, 3].map((scrapes) => Object.freeze({ state, scrapes })));
-const SHARED_SCRAPES = 4;
+/**
+ * The usual entries (each state with 0 to REPORTED_SCRAPES scrapes, the cap of what the coordinator's views count),
+ * shared and frozen; an entry's code is its index here.
+ */
+const SHARED_SCRAPES = REPORTED_SCRAPES + 1;
+const SHARED: readonly ShardTargetView[] = (['normal', 'in_transfer'] as const).flatMap((state) => Array.from({ length: SHARED_SCRAPES }, (_, scrapes) => Object.freeze({ state, scrapes })));
 /** The code of an entry that is not one of SHARED: held apart, by position (ShardTargets.odd). */
 const ODD = 255;
 
@@ -29,9 +32,9 @@ function codeFor(state: TargetState, scrapes: number): number {
 const codeOf = (v: ShardTargetView): number => codeFor(v.state, v.scrapes);
 
 /**
- * A view entry; the usual ones (0 to 3 scrapes) are shared frozen objects. A shard's view holds one entry per target:
- * sharing them spares a million allocations per cycle at 1M targets, and lets a comparison of two views stop at `===`
- * for entries that did not change.
+ * A view entry; the usual ones (up to REPORTED_SCRAPES scrapes) are shared frozen objects. A shard's view holds one
+ * entry per target: sharing them spares a million allocations per cycle at 1M targets, and lets a comparison of two
+ * views stop at `===` for entries that did not change.
  */
 export function targetView(state: TargetState, scrapes: number): ShardTargetView {
   const code = codeFor(state, scrapes);

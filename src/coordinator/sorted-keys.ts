@@ -63,7 +63,6 @@ export function editSorted<V>(keys: readonly string[], edits: ReadonlyArray<read
   if (fresh.length > 1) for (const e of fresh) order[e] = orderKey(edits[e]![0]);
   fresh.sort((a, b) => order[a]! - order[b]! || (edits[a]![0] < edits[b]![0] ? -1 : edits[a]![0] > edits[b]![0] ? 1 : 0));
   const added = fresh.filter((e, j) => (j + 1 === fresh.length || edits[fresh[j + 1]!]![0] !== edits[e]![0]) && edits[e]![1] !== undefined);
-  const marked = [...marks.keys()].sort((a, b) => a - b);
   let dropped = 0;
   for (const e of marks.values()) if (edits[e]![1] === undefined) dropped++;
   const length = keys.length - dropped + added.length;
@@ -73,6 +72,7 @@ export function editSorted<V>(keys: readonly string[], edits: ReadonlyArray<read
     for (const [p, e] of marks) from[p] = ~e;
     return { keys, from };
   }
+  const marked = [...marks.keys()].sort((a, b) => a - b);
   const outKeys = new Array<string>(length);
   const from = new Int32Array(length);
   // The merge compares positions only (found above by binary search): comparing every old key with the next new one

@@ -100,13 +100,16 @@ export function cycleEvents(
   } else {
     plan.assignments.forEach((a, i) => {
       if (a === previous[i]) return;
+      // Counted here and set once per record: a first placement tells a million targets.
+      let n = 0;
       const count = (h: string): void => {
-        if (!known(h)) placed.set(i, (placed.get(i) ?? 0) + 1);
+        if (!known(h)) n++;
       };
       // What the shard itself reports is not new, without a look-up: after a restart, nearly every target of a record.
       const view = shards[i]?.targets;
       if (view !== undefined) forEachNotIn(a.keys, view.hashes, count);
       else for (const h of a.keys) count(h);
+      if (n > 0) placed.set(i, n);
     });
   }
   return planEvents(plan, before, budget, placed);

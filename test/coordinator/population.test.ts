@@ -290,6 +290,26 @@ test('unchanged groups are not relabeled again; a changed group is relabeled alo
   }
 });
 
+test('a target two groups hold (the first wins) stays when the first goes away, and goes with the second', () => {
+  for (const [withVersions, withChanges] of [[true, true], [true, false], [false, false]] as const) {
+    const src = new FakeSource(withVersions, withChanges);
+    const scs = configOf([{ name: 'a', relabel: 0, sampleLimit: 0, interval: 10 }]);
+    src.emit('a', { source: 'g1', targets: [{ __address__: 'twice:80' }, { __address__: 'one:80' }], labels: {} });
+    src.emit('a', { source: 'g2', targets: [{ __address__: 'twice:80' }], labels: {} });
+    const pop = new Population();
+    const first = pop.update(scs, src);
+    assert.equal(first.targets.size, 2);
+    assertSame(first, full(scs, src));
+    // g1, whose target won, goes away: the same target from g2 takes its place (only a rebuild knows that).
+    src.emit('a', { source: 'g1', targets: [], labels: {} });
+    const second = pop.update(scs, src);
+    assertSame(second, full(scs, src));
+    assert.deepEqual([...second.targets.values()].map((t) => t.labels.__address__), ['twice:80'], `kept from g2 (${withVersions}, ${withChanges})`);
+    src.emit('a', { source: 'g2', targets: [], labels: {} });
+    assert.equal(pop.update(scs, src).targets.size, 0, 'gone with g2');
+  }
+});
+
 test('a config reload re-populates only the jobs whose population-relevant config changed', () => {
   const src = new FakeSource(true);
   seed(src, 'a', 40);

@@ -384,6 +384,32 @@ test('measured statuses by seat: a seat another hash took before the index follo
   assert.equal(m.get('b'), undefined);
 });
 
+test('measured statuses by seat: a hash let go and seated again is counted once, and the others are still found after it leaves', () => {
+  // The index answers a look-up without the population's map only when it holds nothing: its count of what it holds
+  // by seat must follow every way in and out.
+  const seats = new Map([['a', 0], ['b', 1]]);
+  const m = new MeasuredStatuses((h) => (seats.has(h) ? { hash: h, seat: seats.get(h)! } : undefined));
+  const s = new SidecarMirror();
+  s.apply({ full: false, targets: [status('a', 'up', 10, 1), status('b', 'up', 20, 1)], removed: [] });
+  m.sync([s]);
+  assert.equal(m.get('b'), s.statuses.get('b'));
+  // The population lets a go (its holder moves to the map), then seats it again elsewhere.
+  seats.delete('a');
+  m.followSeats([], [{ hash: 'a', seat: 0 }]);
+  assert.equal(m.get('a'), s.statuses.get('a'), 'kept apart while unseated');
+  seats.set('a', 2);
+  m.followSeats([{ hash: 'a', seat: 2 }], []);
+  assert.equal(m.at({ hash: 'a', seat: 2 }), s.statuses.get('a'), 'at its new seat');
+  // The sidecar stops reporting a: b, still reported, is still found.
+  s.apply({ full: false, targets: [], removed: ['a'] });
+  m.sync([s]);
+  assert.equal(m.get('a'), undefined);
+  assert.equal(m.get('b'), s.statuses.get('b'), 'b still held');
+  s.apply({ full: false, targets: [], removed: ['b'] });
+  m.sync([s]);
+  assert.equal(m.get('b'), undefined, 'nothing held: nothing found');
+});
+
 test('measured statuses: a sync told not to list changes (the caller sizes everything) indexes the same, lists none', () => {
   const read = (): SidecarMirror[] => {
     const [a, b] = [new SidecarMirror(), new SidecarMirror()];

@@ -384,7 +384,7 @@ test('measured statuses by seat: a seat another hash took before the index follo
   assert.equal(m.get('b'), undefined);
 });
 
-test('measured statuses by seat: a hash let go and seated again is counted once, and the others are still found after it leaves', () => {
+test('measured statuses by seat: after a hash let go, seated again and no longer reported, the other hash held is still found', () => {
   // The index answers a look-up without the population's map only when it holds nothing: its count of what it holds
   // by seat must follow every way in and out.
   const seats = new Map([['a', 0], ['b', 1]]);

@@ -45,11 +45,6 @@ export class MeasuredStatuses<T extends Seated = Seated> {
    * nothing rather than another target's status.
    */
   private bySeat: Array<Holder | undefined> = [];
-  /**
-   * The holders in `bySeat`. None held (a coordinator that has not yet seen its sidecars report a target: its first
-   * placement of every target asks about each), a look-up answers without the population's map of every target.
-   */
-  private seated = 0;
   /** The holders of hashes the population does not seat. */
   private readonly unseated = new Map<string, Holder>();
 
@@ -64,7 +59,9 @@ export class MeasuredStatuses<T extends Seated = Seated> {
   }
 
   get(hash: string): HeldStatus | undefined {
-    if (this.seated === 0 && this.unseated.size === 0) return undefined;
+    // Nothing ever held (a coordinator whose sidecars have not yet reported a target: its first placement of every
+    // target asks about each): no look-up in the population's map of every target.
+    if (this.bySeat.length === 0 && this.unseated.size === 0) return undefined;
     return statusOf(this.holderOf(hash, this.seatOf(hash)));
   }
 
@@ -85,7 +82,6 @@ export class MeasuredStatuses<T extends Seated = Seated> {
       const all = [...this.unseated.values()];
       for (const x of this.bySeat) if (x !== undefined) all.push(x);
       this.bySeat = [];
-      this.seated = 0;
       this.unseated.clear();
       for (const x of all) this.put(x.hash, this.seatOf(x.hash), x);
       return;
@@ -94,7 +90,6 @@ export class MeasuredStatuses<T extends Seated = Seated> {
       const x = seat < this.bySeat.length ? this.bySeat[seat] : undefined;
       if (x === undefined || x.hash !== hash) continue;
       this.bySeat[seat] = undefined;
-      this.seated--;
       this.unseated.set(hash, x);
     }
     if (this.unseated.size === 0) return;
@@ -162,7 +157,6 @@ export class MeasuredStatuses<T extends Seated = Seated> {
     for (const m of mirrors) m.takeChanged(MirrorReader.Measured), m.takeChanged(MirrorReader.View);
     this.place = new Map();
     this.bySeat = [];
-    this.seated = 0;
     this.unseated.clear();
   }
 
@@ -190,9 +184,6 @@ export class MeasuredStatuses<T extends Seated = Seated> {
       const length = Math.max(seat + 1, slots.length * 2, 1024);
       while (slots.length < length) slots.push(undefined);
     }
-    if (slots[seat] === undefined) {
-      if (x !== undefined) this.seated++;
-    } else if (x === undefined) this.seated--;
     slots[seat] = x;
   }
 

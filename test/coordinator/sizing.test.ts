@@ -385,8 +385,8 @@ test('measured statuses by seat: a seat another hash took before the index follo
 });
 
 test('measured statuses by seat: after a hash let go, seated again and no longer reported, the other hash held is still found', () => {
-  // The index answers a look-up without the population's map only when it holds nothing: its count of what it holds
-  // by seat must follow every way in and out.
+  // The index answers a look-up without the population's map only when it has held nothing: a hash let go (kept
+  // apart), seated again and dropped must leave the others found.
   const seats = new Map([['a', 0], ['b', 1]]);
   const m = new MeasuredStatuses((h) => (seats.has(h) ? { hash: h, seat: seats.get(h)! } : undefined));
   const s = new SidecarMirror();
